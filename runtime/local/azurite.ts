@@ -1,0 +1,101 @@
+// Starts Azurite (the storage emulator from npm) as a child process on free ports, with an
+// account key made up for this run, so no storage key ever lives in the repo.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface AzuriteOptions {
+  /** Folder for Azurite's data; omitted = in memory, gone when it stops. */
+  location?: string;
+  log?: (line: string) => void;
+}
+
+export interface Azurite {
+  readonly connectionString: string;
+  readonly ports: { blob: number; queue: number; table: number };
+  /** Stops the process; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+const ACCOUNT = 'fleetlocal';
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
+  const key = randomBytes(64).toString('base64');
+  const args = [
+    require.resolve('azurite/dist/src/azurite.js'),
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+    '--blobPort', '0',
+    '--queuePort', '0',
+    '--tablePort', '0',
+  ];
+  if (options.location) {
+    mkdirSync(options.location, { recursive: true });
+    args.push('--location', options.location);
+  } else {
+    args.push('--inMemoryPersistence');
+  }
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, AZURITE_ACCOUNTS: `${ACCOUNT}:${key}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ports = await readPorts(child, options.log);
+  const endpoint = (port: number) => `http://127.0.0.1:${port}/${ACCOUNT}`;
+  return {
+    ports,
+    connectionString: [
+      'DefaultEndpointsProtocol=http',
+      `AccountName=${ACCOUNT}`,
+      `AccountKey=${key}`,
+      `BlobEndpoint=${endpoint(ports.blob)}`,
+      `QueueEndpoint=${endpoint(ports.queue)}`,
+      `TableEndpoint=${endpoint(ports.table)}`,
+    ].join(';') + ';',
+    stop: () => stopChild(child),
+  };
+}
+
+/** Azurite prints "Azurite <Service> service is successfully listening at http://127.0.0.1:<port>". */
+function readPorts(child: ChildProcess, log?: (line: string) => void): Promise<{ blob: number; queue: number; table: number }> {
+  return new Promise((resolve, reject) => {
+    const found: Record<string, number> = {};
+    const output: string[] = [];
+    const timer = setTimeout(() => fail(new Error('Azurite did not start within 30 s')), 30_000);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      child.kill();
+      reject(new Error(`${e.message}\n${output.join('\n')}`));
+    };
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`Azurite exited with code ${code} before it was ready`)));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        log?.(line);
+        const match = /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/.exec(line);
+        if (!match) return;
+        found[match[1]!.toLowerCase()] = Number(match[2]);
+        if (found['blob'] && found['queue'] && found['table']) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          child.removeAllListeners('error');
+          resolve({ blob: found['blob'], queue: found['queue'], table: found['table'] });
+        }
+      });
+    }
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

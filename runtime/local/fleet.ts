@@ -1,0 +1,81 @@
+// A whole fleet on this machine: Azurite for storage, the ACI emulator for ARM, and the local
+// Functions host serving the real function table. `npm start` and the integration tests use it.
+import { randomBytes } from 'node:crypto';
+import { readSettings, type FleetSettings } from '../src/config';
+import { FUNCTIONS } from '../src/functions';
+import { createServices, type ServiceOverrides, type Services } from '../src/services';
+import { startAciEmulator, type AciEmulator } from './aci-emulator';
+import { startAzurite, type Azurite } from './azurite';
+import { startFunctionsHost, type FunctionsHost } from './host';
+
+export interface LocalFleetOptions {
+  /** Port for the Functions host; 0 = any free port. */
+  port?: number;
+  /** Function key; a random one when omitted. */
+  key?: string;
+  /** Azurite's data folder; omitted = in memory. */
+  dataDir?: string;
+  /** How long the emulator takes to provision a group. */
+  provisioningMs?: number;
+  /** Settings on top of the environment's (e.g. GC_SCHEDULE, FLEET_RESOURCE_GROUPS). */
+  settings?: Record<string, string>;
+  timers?: boolean;
+  overrides?: ServiceOverrides;
+  log?: (line: string) => void;
+  /** Read settings from this environment instead of process.env (tests pass {}). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LocalFleet {
+  readonly url: string;
+  readonly key: string;
+  readonly settings: FleetSettings;
+  readonly services: Services;
+  readonly azurite: Azurite;
+  readonly emulator: AciEmulator;
+  readonly host: FunctionsHost;
+  stop(): Promise<void>;
+}
+
+export async function startLocalFleet(options: LocalFleetOptions = {}): Promise<LocalFleet> {
+  const log = options.log ?? (() => {});
+  const key = options.key ?? randomBytes(24).toString('base64url');
+  const started: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const azurite = await startAzurite({ location: options.dataDir });
+    started.push(azurite);
+    const emulator = await startAciEmulator({ provisioningMs: options.provisioningMs, log });
+    started.push({ stop: () => emulator.close() });
+
+    const settings = readSettings({
+      ...(options.env ?? process.env),
+      ...options.settings,
+      FLEET_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      ARM_ENDPOINT: emulator.url,
+      AZURE_SUBSCRIPTION_ID: emulator.subscriptionId,
+    });
+    const services = createServices(settings, options.overrides);
+    const host = await startFunctionsHost({ functions: FUNCTIONS, services, key, port: options.port, timers: options.timers, log });
+    started.push({ stop: () => host.close() });
+    // Events go where Azure's Event Grid subscription would send them: the extension's webhook.
+    emulator.setEventEndpoint(`${host.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${encodeURIComponent(key)}`);
+
+    return {
+      url: host.url,
+      key,
+      settings,
+      services,
+      azurite,
+      emulator,
+      host,
+      async stop() {
+        // Stop in reverse: no new requests, then no new events, then storage.
+        emulator.setEventEndpoint(undefined);
+        for (const s of started.reverse()) await s.stop().catch((e) => log(`stop failed: ${String(e)}`));
+      },
+    };
+  } catch (e) {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    throw e;
+  }
+}

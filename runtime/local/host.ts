@@ -1,0 +1,216 @@
+// A local stand-in for the Azure Functions host: serves the same function table over HTTP with
+// the same routes and key rules, runs timers on their schedules, and accepts Event Grid
+// deliveries on the extension's webhook. Azure Functions Core Tools cannot be installed here.
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpRequest, InvocationContext, type EventGridEvent, type HttpResponseInit, type Timer } from '@azure/functions';
+import { Cron } from 'croner';
+import type { FunctionDefinition, HttpFunction, TimerFunction } from '../src/functions/definition';
+import type { Services } from '../src/services';
+
+export interface HostOptions {
+  functions: readonly FunctionDefinition[];
+  services: Services;
+  /** The key accepted for function- and admin-level calls. */
+  key: string;
+  port?: number;
+  /** Run timer functions on their schedules (tests turn this off and trigger them by hand). */
+  timers?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface FunctionsHost {
+  readonly url: string;
+  /** Runs a timer function now, as `POST /admin/functions/<name>` does. */
+  runTimer(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The host reads at most this much of a request body, like the real one's limit (much larger than ours). */
+const HOST_BODY_LIMIT = 10 * 1024 * 1024;
+
+export async function startFunctionsHost(options: HostOptions): Promise<FunctionsHost> {
+  const { functions, services, key } = options;
+  const log = options.log ?? (() => {});
+  const settings = services.settings;
+  const http = functions.filter((f): f is HttpFunction => f.trigger === 'http');
+  const timers = functions.filter((f): f is TimerFunction => f.trigger === 'timer' && (f.enabled?.(settings) ?? true));
+  const running = new Set<Promise<unknown>>();
+
+  const context = (functionName: string) =>
+    new InvocationContext({
+      functionName,
+      invocationId: randomUUID(),
+      logHandler: (level, ...args) => log(`[${functionName}] ${level}: ${args.map(String).join(' ')}`),
+    });
+
+  /** Tracks work so close() can wait for it. */
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    running.add(work);
+    return work.finally(() => running.delete(work));
+  };
+
+  const runTimer = async (name: string) => {
+    const fn = timers.find((t) => t.name.toLowerCase() === name.toLowerCase());
+    if (!fn) throw new Error(`No timer function '${name}'`);
+    await track(fn.handler(timerInfo(), context(fn.name), services));
+  };
+
+  const keyMatches = (req: IncomingMessage, url: URL) => {
+    const given = header(req, 'x-functions-key') ?? url.searchParams.get('code') ?? '';
+    const a = Buffer.from(given);
+    const b = Buffer.from(key);
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
+
+  const server: Server = createServer((req, res) => {
+    void track(
+      handle(req, res).catch((e) => {
+        log(`host error: ${(e as Error).stack ?? e}`);
+        if (!res.headersSent) send(res, { status: 500, jsonBody: { error: { code: 'Internal', message: 'The local host failed.' } } });
+        else res.end();
+      }),
+    );
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = decodeURIComponent(url.pathname).replace(/\/+$/, '').toLowerCase();
+
+    if (path.startsWith('/admin/functions/')) {
+      if (!keyMatches(req, url)) return send(res, unauthorized());
+      if (req.method !== 'POST') return send(res, errorBody(405, 'MethodNotAllowed', 'Use POST to run a function.'));
+      const name = path.slice('/admin/functions/'.length);
+      if (!timers.some((t) => t.name.toLowerCase() === name)) return send(res, errorBody(404, 'NotFound', `No timer function '${name}'.`));
+      await drain(req);
+      // Azure answers 202 before the run ends; locally the run finishes first so callers can rely on it.
+      await runTimer(name);
+      return send(res, { status: 202 });
+    }
+
+    if (path === '/runtime/webhooks/eventgrid') return deliverEvents(req, res, url);
+
+    const fn = http.find((f) => `/${f.route}`.toLowerCase() === path);
+    if (!fn) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    if (fn.authLevel(settings) === 'function' && !keyMatches(req, url)) return send(res, unauthorized());
+
+    const body = await readBody(req);
+    if (body === undefined) return send(res, errorBody(413, 'PayloadTooLarge', 'The request body is too large.'));
+    const request = new HttpRequest({
+      method: req.method ?? 'GET',
+      url: url.toString(),
+      headers: flatHeaders(req),
+      query: Object.fromEntries(url.searchParams),
+      body: body.length > 0 ? { bytes: body } : undefined,
+    });
+    send(res, await fn.handler(request, context(fn.name), services));
+  }
+
+  async function deliverEvents(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!keyMatches(req, url)) return send(res, unauthorized());
+    const name = url.searchParams.get('functionName') ?? '';
+    const fn = functions.find((f) => f.trigger === 'eventGrid' && f.name.toLowerCase() === name.toLowerCase());
+    if (!fn || fn.trigger !== 'eventGrid') return send(res, errorBody(404, 'NotFound', `No Event Grid function '${name}'.`));
+    const body = await readBody(req);
+    let events: EventGridEvent[];
+    try {
+      const parsed: unknown = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+      events = (Array.isArray(parsed) ? parsed : [parsed]) as EventGridEvent[];
+    } catch {
+      return send(res, errorBody(400, 'InvalidJson', 'Event Grid deliveries are a JSON array of events.'));
+    }
+    const type = header(req, 'aeg-event-type');
+    if (type === 'SubscriptionValidation') {
+      const code = (events[0]?.data as { validationCode?: string } | undefined)?.validationCode;
+      return send(res, { status: 200, jsonBody: { validationResponse: code } });
+    }
+    if (type !== 'Notification') {
+      return send(res, errorBody(400, 'BadRequest', "Expected the header 'aeg-event-type: Notification'."));
+    }
+    try {
+      for (const event of events) await fn.handler(event, context(fn.name), services);
+    } catch (e) {
+      // Like the extension: a failed function is a failed delivery, which Event Grid retries.
+      log(`[${fn.name}] failed: ${(e as Error).message}`);
+      return send(res, errorBody(500, 'FunctionFailed', (e as Error).message));
+    }
+    send(res, { status: 202 });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const jobs = options.timers === false ? [] : timers.map((fn) =>
+    new Cron(fn.schedule(settings), { protect: true, catch: (e) => log(`[${fn.name}] failed: ${String(e)}`) }, () =>
+      runTimer(fn.name),
+    ),
+  );
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runTimer,
+    async close() {
+      jobs.forEach((j) => j.stop());
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+function timerInfo(): Timer {
+  const now = new Date().toISOString();
+  return { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** The whole body, or undefined when it is over the host's limit. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > HOST_BODY_LIMIT) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  for await (const _ of req) void _;
+}
+
+function send(res: ServerResponse, response: HttpResponseInit): void {
+  const headers: Record<string, string> = {};
+  new Headers(response.headers as HeadersInit | undefined).forEach((v, k) => (headers[k] = v));
+  let body: string | Uint8Array | undefined;
+  if (response.jsonBody !== undefined) {
+    body = JSON.stringify(response.jsonBody);
+    headers['content-type'] ??= 'application/json';
+  } else if (typeof response.body === 'string' || response.body instanceof Uint8Array) {
+    body = response.body;
+  }
+  res.writeHead(response.status ?? 200, headers);
+  res.end(body);
+}
+
+function errorBody(status: number, code: string, message: string): HttpResponseInit {
+  return { status, jsonBody: { error: { code, message } } };
+}
+
+const unauthorized = () =>
+  errorBody(401, 'Unauthorized', "This function needs the function key: send it as the 'x-functions-key' header or the 'code' query parameter.");

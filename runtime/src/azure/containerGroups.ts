@@ -1,0 +1,112 @@
+// ContainerGroups on Azure Resource Manager through @azure/arm-containerinstance.
+import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import { RestError } from '@azure/core-rest-pipeline';
+import { FleetError } from '../fleet/errors';
+import type { ContainerGroupObservation, ContainerGroups } from '../fleet/ports';
+import type { ContainerGroupSpec } from '../fleet/requests';
+import { describeKey, type ServerKey } from '../fleet/server';
+
+export class ArmContainerGroups implements ContainerGroups {
+  constructor(private readonly client: ContainerInstanceManagementClient) {}
+
+  async get(key: ServerKey): Promise<ContainerGroupObservation | undefined> {
+    const group = await this.read(key);
+    return group && observe(key, group);
+  }
+
+  async describe(key: ServerKey): Promise<Record<string, unknown> | undefined> {
+    const group = await this.read(key);
+    return group && redact(group);
+  }
+
+  async beginCreate(key: ServerKey, spec: ContainerGroupSpec): Promise<void> {
+    try {
+      // Only the initial PUT is awaited; the group provisions on its own and Event Grid tells us when.
+      await this.client.containerGroups.beginCreateOrUpdate(key.resourceGroup, key.containerGroupName, spec as ContainerGroup);
+    } catch (e) {
+      throw armError(e, `creating ${describeKey(key)}`);
+    }
+  }
+
+  async beginDelete(key: ServerKey): Promise<void> {
+    try {
+      await this.client.containerGroups.beginDelete(key.resourceGroup, key.containerGroupName);
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return;
+      throw armError(e, `deleting ${describeKey(key)}`);
+    }
+  }
+
+  async logs(key: ServerKey, containerName: string, tail?: number): Promise<string> {
+    try {
+      const logs = await this.client.containers.listLogs(key.resourceGroup, key.containerGroupName, containerName, { tail });
+      return logs.content ?? '';
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) {
+        throw new FleetError('NotFound', `${describeKey(key)} has no container '${containerName}'.`, { containerName });
+      }
+      throw armError(e, `reading logs of ${describeKey(key)}`);
+    }
+  }
+
+  private async read(key: ServerKey): Promise<ContainerGroup | undefined> {
+    try {
+      return await this.client.containerGroups.get(key.resourceGroup, key.containerGroupName);
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      throw armError(e, `reading ${describeKey(key)}`);
+    }
+  }
+}
+
+function observe(key: ServerKey, g: ContainerGroup): ContainerGroupObservation {
+  return {
+    ...key,
+    id: g.id ?? '',
+    location: g.location ?? '',
+    provisioningState: g.provisioningState ?? 'Unknown',
+    instanceState: g.instanceView?.state,
+    publicIp: g.ipAddress?.ip,
+    fqdn: g.ipAddress?.fqdn,
+    tags: g.tags ?? {},
+    failureMessage: failureMessage(g),
+  };
+}
+
+/** The first error-looking message ARM gives: a container event (image pull failed…) or a group event. */
+function failureMessage(g: ContainerGroup): string | undefined {
+  const events = [
+    ...(g.containers ?? []).flatMap((c) => c.instanceView?.events ?? []),
+    ...(g.instanceView?.events ?? []),
+  ];
+  const bad = events.find((e) => e.type === 'Warning' || e.type === 'Error') ?? events.at(-1);
+  return bad?.message ?? undefined;
+}
+
+/** ACIDetails must never hand out secure environment values or registry passwords. */
+export function redact(group: ContainerGroup): Record<string, unknown> {
+  const copy = structuredClone(group) as ContainerGroup;
+  for (const c of copy.containers ?? []) {
+    for (const v of c.environmentVariables ?? []) {
+      if (v.secureValue !== undefined) v.secureValue = '<redacted>';
+    }
+  }
+  for (const cred of copy.imageRegistryCredentials ?? []) {
+    if (cred.password !== undefined) cred.password = '<redacted>';
+  }
+  return copy as unknown as Record<string, unknown>;
+}
+
+/** ARM failures: the caller's mistake becomes a 4xx with ARM's own words, anything else a 503. */
+function armError(e: unknown, doing: string): unknown {
+  if (!(e instanceof RestError)) {
+    return e instanceof FleetError ? e : new FleetError('AzureUnavailable', `Azure did not answer while ${doing}: ${(e as Error).message}`, undefined, 5);
+  }
+  const status = e.statusCode ?? 0;
+  const details = { armCode: e.code, armStatus: status };
+  if (status === 409) return new FleetError('Conflict', `Azure refused ${doing}: ${e.message}`, details);
+  if (status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 408 && status !== 429) {
+    return new FleetError('AzureRequestRejected', `Azure rejected ${doing}: ${e.message}`, details);
+  }
+  return new FleetError('AzureUnavailable', `Azure could not complete ${doing} (${status || 'no answer'}): ${e.message}`, details, 5);
+}

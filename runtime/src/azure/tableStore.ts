@@ -1,0 +1,193 @@
+// ServerStore on Azure Table Storage: one row per server, every write conditional on its ETag.
+import { odata, RestError, TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
+import { FleetError } from '../fleet/errors';
+import { AlreadyExistsError, StaleWriteError, type ServerStore, type Versioned } from '../fleet/ports';
+import { describeKey, type ServerKey, type ServerRecord } from '../fleet/server';
+import type { ServerState } from '../fleet/states';
+
+/** Table Storage's limit on operations in one entity group transaction. */
+export const TRANSACTION_LIMIT = 100;
+
+type ServerEntity = TableEntity<{
+  State: string;
+  ActiveSessions: number;
+  MaxSessions: number;
+  Location: string;
+  Image: string;
+  CPU: number;
+  RAM: number;
+  PublicIP?: string;
+  Fqdn?: string;
+  CreatedAt: string;
+  StateChangedAt: string;
+  LastReportAt?: string;
+  FailureReason?: string;
+  SpecHash: string;
+}>;
+
+export class TableServerStore implements ServerStore {
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly table: TableClient) {}
+
+  /** Creates the table on first use (the stack creates it on Azure; locally nobody else does). */
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.table.createTable().catch((e) => {
+      this.ready = undefined;
+      throw storageError(e);
+    });
+    return this.ready;
+  }
+
+  async get(key: ServerKey): Promise<Versioned<ServerRecord> | undefined> {
+    await this.ensureTable();
+    try {
+      return fromEntity(await this.table.getEntity<ServerEntity>(key.resourceGroup, key.containerGroupName));
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      throw storageError(e);
+    }
+  }
+
+  async insert(record: ServerRecord): Promise<Versioned<ServerRecord>> {
+    await this.ensureTable();
+    try {
+      const { etag } = await this.table.createEntity(toEntity(record));
+      return { value: record, etag: required(etag) };
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 409) throw new AlreadyExistsError(describeKey(record));
+      throw storageError(e);
+    }
+  }
+
+  async replace(record: ServerRecord, etag: string): Promise<Versioned<ServerRecord>> {
+    await this.ensureTable();
+    try {
+      const result = await this.table.updateEntity(toEntity(record), 'Replace', { etag });
+      return { value: record, etag: required(result.etag) };
+    } catch (e) {
+      // 404: the row was deleted under us, which is also a lost race.
+      if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) throw new StaleWriteError(describeKey(record));
+      throw storageError(e);
+    }
+  }
+
+  async remove(key: ServerKey, etag: string): Promise<void> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(key.resourceGroup, key.containerGroupName, { etag });
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return;
+      if (e instanceof RestError && e.statusCode === 412) throw new StaleWriteError(describeKey(key));
+      throw storageError(e);
+    }
+  }
+
+  async list(filter?: { states?: readonly ServerState[] }): Promise<Versioned<ServerRecord>[]> {
+    await this.ensureTable();
+    // odata`` escapes every value, so a state can never inject into the filter.
+    const states = filter?.states ?? [];
+    const query = states.length > 0 ? states.map((s) => odata`State eq ${s}`).join(' or ') : undefined;
+    const rows: Versioned<ServerRecord>[] = [];
+    try {
+      // The iterator follows continuation tokens, so every page is read (1,000 rows a page).
+      for await (const entity of this.table.listEntities<ServerEntity>({ queryOptions: { filter: query } })) {
+        rows.push(fromEntity(entity));
+      }
+    } catch (e) {
+      throw storageError(e);
+    }
+    return rows;
+  }
+
+  async replaceMany(rows: Versioned<ServerRecord>[]): Promise<{ transactions: number; stale: ServerKey[] }> {
+    await this.ensureTable();
+    const chunks: Versioned<ServerRecord>[][] = [];
+    for (const group of groupBy(rows, (r) => r.value.resourceGroup).values()) {
+      for (let i = 0; i < group.length; i += TRANSACTION_LIMIT) chunks.push(group.slice(i, i + TRANSACTION_LIMIT));
+    }
+    const stale: ServerKey[] = [];
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const actions: TransactionAction[] = chunk.map((r) => ['update', toEntity(r.value), 'Replace', { etag: r.etag }]);
+        try {
+          await this.table.submitTransaction(actions);
+        } catch (e) {
+          // The transaction is atomic: one stale row fails the chunk, so the whole chunk is retried.
+          if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) stale.push(...chunk.map((r) => r.value));
+          else throw storageError(e);
+        }
+      }),
+    );
+    return { transactions: chunks.length, stale };
+  }
+}
+
+function toEntity(r: ServerRecord): ServerEntity {
+  return {
+    partitionKey: r.resourceGroup,
+    rowKey: r.containerGroupName,
+    State: r.state,
+    ActiveSessions: r.activeSessions,
+    MaxSessions: r.maxSessions,
+    Location: r.location,
+    Image: r.image,
+    CPU: r.cpu,
+    RAM: r.ramGb,
+    PublicIP: r.publicIp,
+    Fqdn: r.fqdn,
+    CreatedAt: r.createdAt,
+    StateChangedAt: r.stateChangedAt,
+    LastReportAt: r.lastReportAt,
+    FailureReason: r.failureReason,
+    SpecHash: r.specHash,
+  };
+}
+
+function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord> {
+  return {
+    etag: required(e.etag),
+    value: {
+      resourceGroup: required(e.partitionKey),
+      containerGroupName: required(e.rowKey),
+      state: e.State as ServerState,
+      activeSessions: Number(e.ActiveSessions ?? 0),
+      maxSessions: Number(e.MaxSessions ?? 0),
+      location: e.Location ?? '',
+      image: e.Image ?? '',
+      cpu: Number(e.CPU ?? 0),
+      ramGb: Number(e.RAM ?? 0),
+      publicIp: e.PublicIP || undefined,
+      fqdn: e.Fqdn || undefined,
+      createdAt: e.CreatedAt ?? '',
+      stateChangedAt: e.StateChangedAt ?? e.CreatedAt ?? '',
+      lastReportAt: e.LastReportAt || undefined,
+      failureReason: e.FailureReason || undefined,
+      specHash: e.SpecHash ?? '',
+    },
+  };
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('Table Storage answered without a required field');
+  return value;
+}
+
+/** Storage trouble is never the caller's fault: it becomes a 503 they may retry. */
+function storageError(e: unknown): unknown {
+  if (e instanceof FleetError) return e;
+  const status = e instanceof RestError ? e.statusCode : undefined;
+  if (status !== undefined && status < 500 && status !== 408 && status !== 429) return e; // a bug of ours: let it surface as 500
+  return new FleetError('StorageUnavailable', `Table Storage is unavailable: ${(e as Error).message}`, undefined, 2);
+}

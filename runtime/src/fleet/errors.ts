@@ -1,0 +1,63 @@
+// Errors are values with a code. The domain throws them; one function (functions/http.ts)
+// turns them into HTTP responses, so no handler builds its own error JSON.
+
+export type FleetErrorCode =
+  | 'InvalidJson'
+  | 'ValidationFailed'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'Conflict'
+  | 'InvalidStateTransition'
+  | 'NotOwnedByFleet'
+  | 'PayloadTooLarge'
+  | 'NoCapacity'
+  | 'AzureRequestRejected'
+  | 'AzureUnavailable'
+  | 'StorageUnavailable'
+  | 'WriteContention'
+  | 'Internal';
+
+const STATUS: Record<FleetErrorCode, number> = {
+  InvalidJson: 400,
+  ValidationFailed: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  Conflict: 409,
+  InvalidStateTransition: 409,
+  NotOwnedByFleet: 409,
+  PayloadTooLarge: 413,
+  NoCapacity: 503,
+  AzureRequestRejected: 400,
+  AzureUnavailable: 503,
+  StorageUnavailable: 503,
+  WriteContention: 503,
+  Internal: 500,
+};
+
+export class FleetError extends Error {
+  constructor(
+    readonly code: FleetErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Seconds the caller should wait before retrying (sent as Retry-After). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'FleetError';
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export const notFound = (resourceGroup: string, containerGroupName: string) =>
+  new FleetError(
+    'NotFound',
+    `No server '${containerGroupName}' in resource group '${resourceGroup}' is known to this fleet.`,
+    { resourceGroup, containerGroupName },
+  );

@@ -1,0 +1,79 @@
+// Pure decisions about one server's lifecycle: moving it between states, and what a fresh
+// look at its container group in ARM means for its row. No I/O here.
+import { FleetError } from './errors';
+import type { ContainerGroupObservation } from './ports';
+import { describeKey, type ServerRecord } from './server';
+import { canTransition, type Actor, type ServerState } from './states';
+
+/** The ownership tag put on every container group this fleet creates. */
+export const OWNER_TAG = 'aci-fleet';
+
+export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) =>
+  tags?.[OWNER_TAG] === fleetName;
+
+/** Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). */
+export function transition(r: ServerRecord, to: ServerState, actor: Actor, now: Date, reason?: string): ServerRecord {
+  if (r.state === to) return r;
+  if (!canTransition(r.state, to, actor)) {
+    throw new FleetError(
+      'InvalidStateTransition',
+      `${describeKey(r)} is ${r.state}; it cannot become ${to}.`,
+      { from: r.state, to },
+    );
+  }
+  return {
+    ...r,
+    state: to,
+    stateChangedAt: now.toISOString(),
+    failureReason: to === 'Failed' ? reason ?? 'marked Failed' : r.failureReason,
+  };
+}
+
+/** What to do with a row after looking at its group in ARM: a new row, 'remove' it, or leave it. */
+export type RowChange = ServerRecord | 'remove' | undefined;
+
+/**
+ * Applies what ARM says now to the row. Event Grid delivers at least once and out of order, so
+ * this never trusts an event: it looks at the group itself, only moves the row forward, and never
+ * revives a drained or deleted server. Calling it twice with the same observation changes nothing.
+ */
+export function applyObservation(r: ServerRecord, group: ContainerGroupObservation | undefined, now: Date): RowChange {
+  const may = (to: ServerState) => canTransition(r.state, to, 'monitor');
+
+  if (!group) {
+    switch (r.state) {
+      case 'Deleting':
+      case 'MarkedForDeletion':
+        return 'remove'; // it was on its way out anyway
+      case 'Running':
+        return transition(r, 'Failed', 'monitor', now, 'container group no longer exists in Azure');
+      default:
+        // Creating: the create may not have reached ARM yet; reconcile times it out.
+        return undefined;
+    }
+  }
+
+  const provisioning = group.provisioningState.toLowerCase();
+  const instance = group.instanceState?.toLowerCase();
+  if (provisioning === 'failed') {
+    return may('Failed') ? transition(r, 'Failed', 'monitor', now, group.failureMessage ?? 'container group provisioning failed') : undefined;
+  }
+  if (provisioning !== 'succeeded') return undefined; // Pending, Creating, Repairing: not yet
+
+  if (instance === 'stopped' || instance === 'terminated') {
+    return may('Failed') ? transition(r, 'Failed', 'monitor', now, group.failureMessage ?? 'container group stopped') : undefined;
+  }
+
+  const addressed = withAddress(r, group);
+  if (r.state === 'Creating') return transition(addressed, 'Running', 'monitor', now);
+  if (r.state === 'Running' || r.state === 'MarkedForDeletion') return addressed === r ? undefined : addressed;
+  return undefined;
+}
+
+function withAddress(r: ServerRecord, group: ContainerGroupObservation): ServerRecord {
+  if (r.publicIp === group.publicIp && r.fqdn === group.fqdn) return r;
+  return { ...r, publicIp: group.publicIp, fqdn: group.fqdn };
+}
+
+/** GC may delete a server only when it is drained and empty. */
+export const isCollectable = (r: ServerRecord) => r.state === 'MarkedForDeletion' && r.activeSessions === 0;

@@ -1,0 +1,82 @@
+// What the domain needs from the outside world. Adapters in ../azure implement these against
+// Table Storage and ARM; tests and the simulator may implement them in memory.
+import type { ContainerGroupSpec } from './requests';
+import type { ServerKey, ServerRecord } from './server';
+import type { ServerState } from './states';
+
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/** Thrown by a store when a conditional write loses to a concurrent writer (HTTP 412). */
+export class StaleWriteError extends Error {
+  constructor(what: string) {
+    super(`${what} was changed by someone else`);
+    this.name = 'StaleWriteError';
+  }
+}
+
+/** Thrown by a store when an insert finds the row already there (HTTP 409). */
+export class AlreadyExistsError extends Error {
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+export interface ServerStore {
+  get(key: ServerKey): Promise<Versioned<ServerRecord> | undefined>;
+  /** Inserts a new row; AlreadyExistsError if it exists. */
+  insert(record: ServerRecord): Promise<Versioned<ServerRecord>>;
+  /** Replaces the row only if its ETag still matches; StaleWriteError otherwise. */
+  replace(record: ServerRecord, etag: string): Promise<Versioned<ServerRecord>>;
+  /** Removes the row only if its ETag still matches; a row already gone is fine. */
+  remove(key: ServerKey, etag: string): Promise<void>;
+  /** Every row (every page), optionally only those in the given states. */
+  list(filter?: { states?: readonly ServerState[] }): Promise<Versioned<ServerRecord>[]>;
+  /**
+   * Replaces many rows of one resource group in as few atomic transactions as the store allows
+   * (Table Storage: 100 per transaction). Each chunk is all-or-nothing; StaleWriteError names the keys of a failed chunk.
+   */
+  replaceMany(rows: Versioned<ServerRecord>[]): Promise<{ transactions: number; stale: ServerKey[] }>;
+}
+
+/** What ARM says about a container group, reduced to what the fleet decides on. */
+export interface ContainerGroupObservation extends ServerKey {
+  id: string;
+  location: string;
+  provisioningState: string;
+  /** The group's instance view state (Running, Stopped, Pending…), when ARM reports one. */
+  instanceState?: string;
+  publicIp?: string;
+  fqdn?: string;
+  tags: Record<string, string>;
+  /** The most useful message ARM gives for a failure (container events, instance view). */
+  failureMessage?: string;
+}
+
+export interface ContainerGroups {
+  get(key: ServerKey): Promise<ContainerGroupObservation | undefined>;
+  /** The full ARM representation, secure values removed, for ACIDetails. */
+  describe(key: ServerKey): Promise<Record<string, unknown> | undefined>;
+  /** Starts the create (ARM long-running operation) without waiting for it to finish. */
+  beginCreate(key: ServerKey, spec: ContainerGroupSpec): Promise<void>;
+  /** Starts the delete without waiting for it to finish; a group already gone is fine. */
+  beginDelete(key: ServerKey): Promise<void>;
+  logs(key: ServerKey, containerName: string, tail?: number): Promise<string>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Logger {
+  info(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -1,0 +1,154 @@
+// Request schemas: the one definition that validates input (and, later, documents the API).
+// Field names keep the seed's camelCase so matchmakers written for the original keep working.
+import { z } from 'zod';
+import { FleetError } from './errors';
+import { OPERATOR_TARGET_STATES, STATES } from './states';
+
+/** ARM's rule for resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period. */
+export const resourceGroupName = z
+  .string({ error: 'resourceGroup must be a string' })
+  .regex(/^[-\w.()]{0,89}[-\w()]$/, {
+    error: "resourceGroup must be 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
+  })
+  .transform((rg) => rg.toLowerCase());
+
+/** ACI's rule for container group (and container) names. */
+export const CONTAINER_GROUP_NAME = /^(?!-)(?!.*--)[a-z0-9-]{1,63}(?<!-)$/;
+export const containerGroupName = z
+  .string({ error: 'containerGroupName must be a string' })
+  .regex(CONTAINER_GROUP_NAME, {
+    error: "containerGroupName must be 1-63 lowercase letters, digits or '-', not starting or ending with '-' and without '--'",
+  });
+
+const serverKey = {
+  resourceGroup: resourceGroupName,
+  containerGroupName,
+};
+
+const port = z.object({
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['TCP', 'UDP']).optional(),
+});
+
+const environmentVariable = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'environment variable names are letters, digits and _' }),
+    value: z.string().optional(),
+    secureValue: z.string().optional(),
+  })
+  .strict();
+
+const container = z
+  .object({
+    name: z.string().regex(CONTAINER_GROUP_NAME, { error: 'container names follow the container group name rules' }),
+    image: z.string().min(1, { error: 'image is required' }),
+    resources: z.object({
+      requests: z.object({
+        cpu: z.number().positive().max(64),
+        memoryInGB: z.number().positive().max(512),
+      }),
+    }),
+    ports: z.array(port).optional(),
+    environmentVariables: z.array(environmentVariable).optional(),
+    command: z.array(z.string()).optional(),
+  })
+  .loose();
+
+/** The SDK's (flattened) ContainerGroup model, as the seed accepted it; unknown ARM properties pass through. */
+export const containerGroupSpec = z
+  .object({
+    location: z.string().regex(/^[a-z][a-z0-9]{1,39}$/i, { error: "location must be an Azure region name such as 'westeurope'" }),
+    containers: z.array(container).min(1, { error: 'containers needs at least one container' }),
+    osType: z.enum(['Linux', 'Windows']),
+    ipAddress: z
+      .object({
+        type: z.enum(['Public', 'Private']).default('Public'),
+        ports: z.array(port).min(1),
+        dnsNameLabel: z.string().regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/).optional(),
+      })
+      .loose()
+      .optional(),
+    restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).optional(),
+    volumes: z.array(z.record(z.string(), z.unknown())).optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+  })
+  .loose()
+  .superRefine((group, ctx) => {
+    const names = group.containers.map((c) => c.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['containers'], message: `container name '${dup}' is used twice` });
+  });
+
+export type ContainerGroupSpec = z.infer<typeof containerGroupSpec>;
+
+export const createRequest = z.object({
+  ...serverKey,
+  containerGroup: containerGroupSpec,
+  maxSessions: z.number().int().min(1).max(100_000).optional(),
+});
+export type CreateRequest = z.infer<typeof createRequest>;
+
+export const serverKeyRequest = z.object(serverKey);
+
+export const detailsRequest = z.object({
+  ...serverKey,
+  type: z.enum(['details', 'logs']).optional(),
+  containerName: z.string().regex(CONTAINER_GROUP_NAME).optional(),
+  tail: z.number().int().min(1).max(10_000).optional(),
+});
+export type DetailsRequest = z.infer<typeof detailsRequest>;
+
+const activeSessions = z
+  .number({ error: 'activeSessions must be a number' })
+  .int({ error: 'activeSessions must be a whole number' })
+  .min(0, { error: 'activeSessions cannot be negative' })
+  .max(1_000_000);
+
+export const sessionReport = z.object({ ...serverKey, activeSessions });
+export const setSessionsRequest = z
+  .array(sessionReport)
+  .min(1, { error: 'send at least one session report' })
+  .max(5_000)
+  .superRefine((reports, ctx) => {
+    const seen = new Set<string>();
+    reports.forEach((r, i) => {
+      const key = `${r.resourceGroup}/${r.containerGroupName}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `${key} is reported twice in one batch` });
+      seen.add(key);
+    });
+  });
+export type SessionReport = z.infer<typeof sessionReport>;
+
+export const setStateRequest = z.object({
+  ...serverKey,
+  state: z.enum(OPERATOR_TARGET_STATES, { error: `state must be one of ${OPERATOR_TARGET_STATES.join(', ')}` }),
+});
+export type SetStateRequest = z.infer<typeof setStateRequest>;
+
+export const listQuery = z.object({
+  state: z
+    .enum([...STATES, 'all'], { error: `state must be 'all' or one of ${STATES.join(', ')}` })
+    .default('Running'),
+});
+
+/** Validates `input`, turning schema failures into one 400 that lists every field to fix. */
+export function parseRequest<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: issue.message,
+  }));
+  const first = details[0];
+  throw new FleetError(
+    'ValidationFailed',
+    first ? `Invalid request: ${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request',
+    details,
+  );
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('');
+}

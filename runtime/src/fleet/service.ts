@@ -1,0 +1,360 @@
+// The fleet's use cases: every function is a thin adapter over one method here. The service
+// reads and writes through the ports (Table Storage, ARM) and asks the pure modules what to do.
+import { FleetError, notFound } from './errors';
+import { containerGroupOf, type ResourceEvent } from './events';
+import { applyObservation, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
+import {
+  AlreadyExistsError,
+  StaleWriteError,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type ContainerGroups,
+  type Logger,
+  type ServerStore,
+  type Versioned,
+} from './ports';
+import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
+import { describeKey, keyOf, stableHash, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
+import type { ServerState } from './states';
+
+export interface FleetOptions {
+  fleetName: string;
+  defaultMaxSessions: number;
+  /** Resource groups servers may live in; empty means any. */
+  allowedResourceGroups: readonly string[];
+  /** Attempts of one read-modify-write before answering 503 (only under heavy contention). */
+  writeAttempts: number;
+}
+
+export interface FleetDeps {
+  store: ServerStore;
+  groups: ContainerGroups;
+  options: FleetOptions;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface CreateResult {
+  /** false when an identical create had already been accepted (HTTP 200 instead of 202). */
+  created: boolean;
+  server: ServerView;
+}
+
+/** A Deleting row whose ARM delete has not finished after this long gets its delete sent again. */
+const DELETE_RETRY_AFTER_MS = 10 * 60_000;
+
+export class Fleet {
+  private readonly store: ServerStore;
+  private readonly groups: ContainerGroups;
+  private readonly options: FleetOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(deps: FleetDeps) {
+    this.store = deps.store;
+    this.groups = deps.groups;
+    this.options = deps.options;
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  async create(req: CreateRequest): Promise<CreateResult> {
+    const key = keyOf(req);
+    this.assertAllowed(key);
+    const maxSessions = req.maxSessions ?? this.options.defaultMaxSessions;
+    const specHash = stableHash({ containerGroup: req.containerGroup, maxSessions });
+
+    const existing = await this.store.get(key);
+    if (existing) return this.repeatedCreate(existing.value, specHash);
+
+    const inArm = await this.groups.get(key);
+    if (inArm) {
+      throw new FleetError(
+        isOwnedBy(inArm.tags, this.options.fleetName) ? 'Conflict' : 'NotOwnedByFleet',
+        `A container group '${describeKey(key)}' already exists in Azure and is not a server of this fleet; choose another name.`,
+        key,
+      );
+    }
+
+    // The row exists before ARM hears of the group, so an early Event Grid event always finds it.
+    const now = this.clock.now().toISOString();
+    const first = req.containerGroup.containers[0]!;
+    const record: ServerRecord = {
+      ...key,
+      state: 'Creating',
+      activeSessions: 0,
+      maxSessions,
+      location: req.containerGroup.location.toLowerCase(),
+      image: first.image,
+      cpu: sum(req.containerGroup.containers.map((c) => c.resources.requests.cpu)),
+      ramGb: sum(req.containerGroup.containers.map((c) => c.resources.requests.memoryInGB)),
+      createdAt: now,
+      stateChangedAt: now,
+      specHash,
+    };
+    let row: Versioned<ServerRecord>;
+    try {
+      row = await this.store.insert(record);
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+      const raced = await this.store.get(key); // a concurrent create of the same name won
+      if (!raced) throw e;
+      return this.repeatedCreate(raced.value, specHash);
+    }
+
+    try {
+      await this.groups.beginCreate(key, this.specForArm(key, req.containerGroup));
+    } catch (e) {
+      // ARM refused or is down: take the row back so the caller can simply retry.
+      await this.store.remove(key, row.etag).catch((removeError) =>
+        this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
+      );
+      throw e;
+    }
+    this.log.info('server creating', { server: describeKey(key), image: record.image });
+    return { created: true, server: toView(row.value) };
+  }
+
+  private repeatedCreate(existing: ServerRecord, specHash: string): CreateResult {
+    if (existing.specHash === specHash && existing.state !== 'Deleting') return { created: false, server: toView(existing) };
+    throw new FleetError(
+      'Conflict',
+      existing.state === 'Deleting'
+        ? `${describeKey(existing)} is being deleted; wait for it to go or choose another name.`
+        : `${describeKey(existing)} already exists with a different specification; choose another name or delete it first.`,
+      { existing: toView(existing) },
+    );
+  }
+
+  /** The group as ARM gets it: owned by this fleet (tag) and told who it is (environment). */
+  private specForArm(key: ServerKey, spec: ContainerGroupSpec): ContainerGroupSpec {
+    const injected = [
+      { name: 'RESOURCE_GROUP', value: key.resourceGroup },
+      { name: 'CONTAINER_GROUP_NAME', value: key.containerGroupName },
+    ];
+    const injectedNames = new Set(injected.map((v) => v.name));
+    return {
+      ...spec,
+      tags: { ...spec.tags, [OWNER_TAG]: this.options.fleetName },
+      containers: spec.containers.map((c) => ({
+        ...c,
+        environmentVariables: [...(c.environmentVariables ?? []).filter((v) => !injectedNames.has(v.name)), ...injected],
+      })),
+    };
+  }
+
+  async delete(key: ServerKey): Promise<ServerView> {
+    this.assertAllowed(key);
+    const row = await this.requireRow(key);
+    const inArm = await this.groups.get(key);
+    if (inArm && !isOwnedBy(inArm.tags, this.options.fleetName)) {
+      throw new FleetError('NotOwnedByFleet', `${describeKey(key)} is not tagged as a server of this fleet; refusing to delete it.`, key);
+    }
+    const deleting = await this.mutate(key, (r) => transition(r, 'Deleting', 'delete', this.clock.now()), row);
+    if (!deleting) throw notFound(key.resourceGroup, key.containerGroupName);
+    await this.finishDelete(deleting, inArm !== undefined);
+    return toView(deleting.value);
+  }
+
+  /** Sends the ARM delete, or drops the row straight away when there is no group to delete. */
+  private async finishDelete(row: Versioned<ServerRecord>, existsInArm: boolean): Promise<void> {
+    if (existsInArm) {
+      await this.groups.beginDelete(keyOf(row.value));
+    } else {
+      await this.store.remove(keyOf(row.value), row.etag).catch((e) => {
+        if (!(e instanceof StaleWriteError)) throw e;
+      });
+    }
+    this.log.info('server deleting', { server: describeKey(row.value) });
+  }
+
+  async details(req: DetailsRequest): Promise<Record<string, unknown>> {
+    const key = keyOf(req);
+    this.assertAllowed(key);
+    await this.requireRow(key);
+    const group = await this.groups.describe(key);
+    if (!group) {
+      throw new FleetError('NotFound', `${describeKey(key)} is known to the fleet but has no container group in Azure (yet).`, key);
+    }
+    if (req.type !== 'logs') return group;
+    const containerName = req.containerName ?? firstContainerName(group);
+    if (!containerName) throw new FleetError('NotFound', `${describeKey(key)} has no containers.`, key);
+    return { content: await this.groups.logs(key, containerName, req.tail) };
+  }
+
+  async list(state: ServerState | 'all'): Promise<ServerView[]> {
+    const rows = await this.store.list(state === 'all' ? undefined : { states: [state] });
+    return rows.map((r) => toView(r.value)).sort(byKey);
+  }
+
+  /**
+   * Records many servers' session counts. The whole batch is checked before anything is written
+   * (every server must exist), then each resource group's rows go out in 100-row transactions.
+   */
+  async setSessions(reports: readonly SessionReport[]): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
+    reports.forEach((r) => this.assertAllowed(r));
+    const rows = await Promise.all(reports.map((r) => this.store.get(r)));
+    const missing = reports.filter((_, i) => !rows[i]);
+    if (missing.length > 0) {
+      throw new FleetError(
+        'NotFound',
+        `${missing.length} server(s) in the batch are not known to this fleet; nothing was written.`,
+        missing.map(keyOf),
+      );
+    }
+
+    let pending = reports.map((report, i) => ({ report, row: rows[i]! }));
+    let updated = 0;
+    let transactions = 0;
+    const ignored: Array<ServerKey & { reason: string }> = [];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const now = this.clock.now().toISOString();
+      const writes: Versioned<ServerRecord>[] = [];
+      for (const { report, row } of pending) {
+        if (row.value.state === 'Deleting') ignored.push({ ...keyOf(report), reason: 'server is being deleted' });
+        else writes.push({ etag: row.etag, value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now } });
+      }
+      const result = await this.store.replaceMany(writes);
+      transactions += result.transactions;
+      updated += writes.length - result.stale.length;
+      if (result.stale.length === 0) break;
+      if (attempt >= this.options.writeAttempts) throw contention(`${result.stale.length} session report(s)`);
+      // Someone else wrote those rows meanwhile: read them again and reapply the reports.
+      const staleKeys = new Set(result.stale.map(describeKey));
+      const retry = pending.filter(({ report }) => staleKeys.has(describeKey(report)));
+      const reread = await Promise.all(retry.map(({ report }) => this.store.get(report)));
+      pending = [];
+      retry.forEach(({ report }, i) => {
+        const row = reread[i];
+        if (row) pending.push({ report, row });
+        else ignored.push({ ...keyOf(report), reason: 'server was deleted' });
+      });
+    }
+    return { updated, transactions, ignored };
+  }
+
+  async setState(req: SetStateRequest): Promise<ServerView> {
+    const key = keyOf(req);
+    this.assertAllowed(key);
+    const row = await this.requireRow(key);
+    const next = await this.mutate(key, (r) => transition(r, req.state, 'operator', this.clock.now(), 'marked Failed by an operator'), row);
+    if (!next) throw notFound(key.resourceGroup, key.containerGroupName);
+    this.log.info('server state set', { server: describeKey(key), state: req.state });
+    return toView(next.value);
+  }
+
+  /** ACIMonitor: an ARM event says something happened to a group; look at it and catch the row up. */
+  async onResourceEvent(event: ResourceEvent): Promise<'ignored' | 'unchanged' | 'updated' | 'removed'> {
+    const key = containerGroupOf(event);
+    if (!key) return 'ignored';
+    return this.refresh(key);
+  }
+
+  /** Reads the group from ARM and applies it to the row; idempotent and order-proof. */
+  async refresh(key: ServerKey): Promise<'ignored' | 'unchanged' | 'updated' | 'removed'> {
+    const row = await this.store.get(key);
+    if (!row) return 'ignored'; // not ours, or already deleted: never resurrect a row
+    const group = await this.groups.get(key);
+    let outcome: 'unchanged' | 'updated' | 'removed' = 'unchanged';
+    await this.mutate(
+      key,
+      (r) => {
+        const change = applyObservation(r, group, this.clock.now());
+        outcome = change === undefined ? 'unchanged' : change === 'remove' ? 'removed' : 'updated';
+        return change;
+      },
+      row,
+    );
+    if (outcome !== 'unchanged') this.log.info('server refreshed from Azure', { server: describeKey(key), outcome, provisioningState: group?.provisioningState });
+    return outcome;
+  }
+
+  /**
+   * ACIGC: deletes drained servers with no sessions. The move to Deleting is ETag-conditional,
+   * so a session report that lands first wins and the server stays.
+   */
+  async collectGarbage(): Promise<{ deleted: ServerKey[]; retried: ServerKey[] }> {
+    const rows = await this.store.list({ states: ['MarkedForDeletion', 'Deleting'] });
+    const deleted: ServerKey[] = [];
+    const retried: ServerKey[] = [];
+    const now = this.clock.now();
+    for (const row of rows) {
+      const key = keyOf(row.value);
+      try {
+        if (row.value.state === 'Deleting') {
+          if (now.getTime() - Date.parse(row.value.stateChangedAt) < DELETE_RETRY_AFTER_MS) continue;
+          // A lost delete event or a failed ARM call left this row behind: finish the job.
+          await this.finishDelete(row, (await this.groups.get(key)) !== undefined);
+          retried.push(key);
+          continue;
+        }
+        const next = await this.mutate(key, (r) => (isCollectable(r) ? transition(r, 'Deleting', 'gc', now) : undefined), row);
+        if (next?.value.state !== 'Deleting') continue;
+        await this.finishDelete(next, (await this.groups.get(key)) !== undefined);
+        deleted.push(key);
+      } catch (e) {
+        this.log.error('garbage collection of a server failed; next run retries', { server: describeKey(key), error: String(e) });
+      }
+    }
+    return { deleted, retried };
+  }
+
+  /**
+   * Read-modify-write with the row's ETag, retried when another writer got there first.
+   * `change` sees the freshest row each time; returning undefined leaves it as it is.
+   */
+  async mutate(
+    key: ServerKey,
+    change: (current: ServerRecord) => RowChange,
+    known?: Versioned<ServerRecord>,
+  ): Promise<Versioned<ServerRecord> | undefined> {
+    let row = known ?? (await this.store.get(key));
+    for (let attempt = 1; row; attempt++) {
+      const next = change(row.value);
+      if (next === undefined) return row;
+      try {
+        if (next === 'remove') {
+          await this.store.remove(key, row.etag);
+          return undefined;
+        }
+        return await this.store.replace(next, row.etag);
+      } catch (e) {
+        if (!(e instanceof StaleWriteError)) throw e;
+        if (attempt >= this.options.writeAttempts) throw contention(describeKey(key));
+        row = await this.store.get(key);
+      }
+    }
+    return undefined;
+  }
+
+  private async requireRow(key: ServerKey): Promise<Versioned<ServerRecord>> {
+    const row = await this.store.get(key);
+    if (!row) throw notFound(key.resourceGroup, key.containerGroupName);
+    return row;
+  }
+
+  private assertAllowed(key: ServerKey): void {
+    const allowed = this.options.allowedResourceGroups;
+    if (allowed.length > 0 && !allowed.some((rg) => rg.toLowerCase() === key.resourceGroup)) {
+      throw new FleetError(
+        'Forbidden',
+        `Resource group '${key.resourceGroup}' is not one of this fleet's resource groups (${allowed.join(', ')}).`,
+        { resourceGroup: key.resourceGroup, allowed },
+      );
+    }
+  }
+}
+
+const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
+const byKey = (a: ServerView, b: ServerView) =>
+  a.ResourceGroup.localeCompare(b.ResourceGroup) || a.ContainerGroupName.localeCompare(b.ContainerGroupName);
+const contention = (what: string) =>
+  new FleetError('WriteContention', `${what} kept changing under concurrent writers; retry shortly.`, undefined, 1);
+
+function firstContainerName(group: Record<string, unknown>): string | undefined {
+  const containers = group['containers'];
+  if (!Array.isArray(containers)) return undefined;
+  const name = (containers[0] as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
+}

@@ -1,0 +1,39 @@
+// The shape of a function definition. One table of these (./index.ts) is registered with the
+// Azure Functions host (../index.ts) and served by the local host (../../local/host.ts), so local
+// and cloud can never disagree about what exists.
+import type { EventGridEvent, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import type { FleetSettings } from '../config';
+import type { Services } from '../services';
+
+export type AuthLevel = 'function' | 'anonymous';
+
+export interface HttpFunction {
+  trigger: 'http';
+  name: string;
+  /** Methods the function answers; any other gets 405 from the function itself, not a bare 404. */
+  methods: readonly string[];
+  /** Path without leading slash (host.json sets routePrefix ""), e.g. `api/ACICreate`. */
+  route: string;
+  authLevel: (settings: FleetSettings) => AuthLevel;
+  handler: (request: HttpRequest, context: InvocationContext, services: Services) => Promise<HttpResponseInit>;
+}
+
+export interface TimerFunction {
+  trigger: 'timer';
+  name: string;
+  /** NCRONTAB with seconds (six fields), read from the settings at start-up. */
+  schedule: (settings: FleetSettings) => string;
+  enabled?: (settings: FleetSettings) => boolean;
+  handler: (timer: Timer, context: InvocationContext, services: Services) => Promise<void>;
+}
+
+export interface EventGridFunction {
+  trigger: 'eventGrid';
+  name: string;
+  handler: (event: EventGridEvent, context: InvocationContext, services: Services) => Promise<void>;
+}
+
+export type FunctionDefinition = HttpFunction | TimerFunction | EventGridFunction;
+
+/** Every HTTP function is registered for all of these so it can answer a wrong method with 405. */
+export const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;

@@ -1,0 +1,36 @@
+// Azure Functions entry point: registers every function of the table with the v4 programming model.
+import { app } from '@azure/functions';
+import { readSettings } from './config';
+import { ALL_METHODS } from './functions/definition';
+import { FUNCTIONS } from './functions';
+import { createServices, type Services } from './services';
+
+const settings = readSettings();
+let services: Services | undefined;
+// Built on first use, so a cold start that only serves the page does not create SDK clients.
+const getServices = () => (services ??= createServices(settings));
+
+app.setup({ enableHttpStream: false });
+
+for (const fn of FUNCTIONS) {
+  switch (fn.trigger) {
+    case 'http':
+      app.http(fn.name, {
+        route: fn.route,
+        methods: [...ALL_METHODS],
+        authLevel: fn.authLevel(settings),
+        handler: (request, context) => fn.handler(request, context, getServices()),
+      });
+      break;
+    case 'timer':
+      if (fn.enabled && !fn.enabled(settings)) break;
+      app.timer(fn.name, {
+        schedule: fn.schedule(settings),
+        handler: (timer, context) => fn.handler(timer, context, getServices()),
+      });
+      break;
+    case 'eventGrid':
+      app.eventGrid(fn.name, { handler: (event, context) => fn.handler(event, context, getServices()) });
+      break;
+  }
+}

@@ -1,0 +1,251 @@
+// Every HTTP function through the local host, against Azurite and the ACI emulator (real SDK clients).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createContainerInstanceClient } from '../../runtime/src/azure/armClient';
+import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+
+let fleet: LocalFleet;
+before(async () => {
+  fleet = await startTestFleet();
+});
+after(() => fleet?.stop());
+
+const listAll = async () => (await call(fleet, 'ACIList', undefined, { query: { state: 'all' } })).body as any[];
+const serverOf = async (name: string) => (await listAll()).find((s) => s.ContainerGroupName === name);
+const running = (name: string) =>
+  eventually(async () => {
+    const s = await serverOf(name);
+    return s?.State === 'Running' && s;
+  }, `${name} Running`);
+
+describe('ACICreate', () => {
+  it('answers 202 with a Creating server, and the monitor makes it Running with its public IP', async () => {
+    const res = await call(fleet, 'ACICreate', createBody('gs-create', { maxSessions: 12 }));
+    assert.equal(res.status, 202);
+    assert.equal(res.body.State, 'Creating');
+    assert.equal(res.body.MaxSessions, 12);
+    const server = await running('gs-create');
+    assert.match(server.PublicIP, /^203\.0\.113\.\d+$/);
+    assert.equal(server.CPU, 1);
+    assert.equal(server.RAM, 1.5);
+  });
+
+  it('tags the group as the fleet\'s and tells its containers who they are', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-tagged'));
+    const group = await eventually(async () => fleet.emulator.groups().find((g) => g.name === 'gs-tagged'), 'group');
+    assert.equal(group.tags?.['aci-fleet'], fleet.settings.FLEET_NAME);
+    const env = (group.properties.containers[0]!.properties.environmentVariables ?? []) as Array<{ name: string; value?: string }>;
+    assert.deepEqual(
+      env.filter((v) => v.name === 'RESOURCE_GROUP' || v.name === 'CONTAINER_GROUP_NAME').map((v) => [v.name, v.value]),
+      [['RESOURCE_GROUP', 'games'], ['CONTAINER_GROUP_NAME', 'gs-tagged']],
+    );
+  });
+
+  it('is idempotent: the same spec again is 200 with the existing server, another spec is 409', async () => {
+    const body = createBody('gs-idem');
+    assert.equal((await call(fleet, 'ACICreate', body)).status, 202);
+    const again = await call(fleet, 'ACICreate', body);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.ContainerGroupName, 'gs-idem');
+    const other = await call(fleet, 'ACICreate', createBody('gs-idem', { maxSessions: 99 }));
+    assert.equal(other.status, 409);
+    assert.equal(other.body.error.code, 'Conflict');
+  });
+
+  it('ends Failed, with the reason, when the image cannot start', async () => {
+    const body = createBody('gs-broken');
+    body.containerGroup.containers[0]!.image = 'example/fail-on-purpose:1';
+    assert.equal((await call(fleet, 'ACICreate', body)).status, 202);
+    const server = await eventually(async () => {
+      const s = await serverOf('gs-broken');
+      return s?.State === 'Failed' && s;
+    }, 'Failed');
+    assert.ok(server.FailureReason);
+  });
+
+  it('refuses a name already used by a group the fleet does not own, writing nothing', async () => {
+    const arm = createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+    await arm.containerGroups.beginCreateOrUpdateAndWait('games', 'not-ours', {
+      location: 'westeurope',
+      osType: 'Linux',
+      containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+    });
+    const res = await call(fleet, 'ACICreate', createBody('not-ours'));
+    assert.equal(res.status, 409);
+    assert.equal(res.body.error.code, 'NotOwnedByFleet');
+    assert.equal(await serverOf('not-ours'), undefined);
+  });
+
+  const badBodies: Array<[string, unknown, number, string]> = [
+    ["the seed's Postman body with unquoted keys", '{ resourceGroup: "x" }', 400, 'InvalidJson'],
+    ['an empty body', '', 400, 'InvalidJson'],
+    ['a JSON array', [], 400, 'ValidationFailed'],
+    ['a name ARM would reject', createBody('Bad_Name'), 400, 'ValidationFailed'],
+    ['a container without resources', createBody('gs-x', { containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 'c', image: 'i' }] } }), 400, 'ValidationFailed'],
+    ['a negative maxSessions', createBody('gs-x', { maxSessions: -1 }), 400, 'ValidationFailed'],
+    ['a body over 64 KiB', createBody('gs-x', { padding: 'x'.repeat(70_000) }), 413, 'PayloadTooLarge'],
+  ];
+  for (const [what, body, status, code] of badBodies) {
+    it(`answers ${what} with ${status} ${code} and writes nothing`, async () => {
+      const before = (await listAll()).length;
+      const res = await call(fleet, 'ACICreate', body);
+      assert.equal(res.status, status);
+      assert.equal(res.body.error.code, code);
+      assert.ok(res.body.error.message.length > 10);
+      assert.equal((await listAll()).length, before);
+    });
+  }
+});
+
+describe('host rules', () => {
+  it('answers 401 JSON without the key, and accepts it as the code query parameter', async () => {
+    const res = await call(fleet, 'ACIList', undefined, { key: null });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'Unauthorized');
+    const withCode = await call(fleet, 'ACIList', undefined, { key: null, query: { code: fleet.key } });
+    assert.equal(withCode.status, 200);
+  });
+
+  it('answers a wrong method with 405 and the allowed ones', async () => {
+    const res = await call(fleet, 'ACICreate', undefined, { method: 'GET' });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+  });
+});
+
+describe('ACIList', () => {
+  it('lists Running servers by default and rejects an unknown state', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-list'));
+    await running('gs-list');
+    const res = await call(fleet, 'ACIList');
+    assert.equal(res.status, 200);
+    assert.ok(res.body.every((s: any) => s.State === 'Running'));
+    assert.ok(res.body.some((s: any) => s.ContainerGroupName === 'gs-list'));
+    const bad = await call(fleet, 'ACIList', undefined, { query: { state: 'Sleeping' } });
+    assert.equal(bad.status, 400);
+  });
+});
+
+describe('ACISetSessions', () => {
+  before(async () => {
+    await call(fleet, 'ACICreate', createBody('gs-s1'));
+    await call(fleet, 'ACICreate', createBody('gs-s2'));
+    await running('gs-s1');
+    await running('gs-s2');
+  });
+
+  it('records a batch and stamps the report time', async () => {
+    const res = await call(fleet, 'ACISetSessions', [
+      { resourceGroup: 'games', containerGroupName: 'gs-s1', activeSessions: 3 },
+      { resourceGroup: 'Games', containerGroupName: 'gs-s2', activeSessions: 5 },
+    ]);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.updated, 2);
+    assert.equal(res.body.transactions, 1);
+    const s1 = await serverOf('gs-s1');
+    assert.equal(s1.ActiveSessions, 3);
+    assert.ok(s1.LastReportAt);
+    assert.equal((await serverOf('gs-s2')).ActiveSessions, 5);
+  });
+
+  it('writes nothing when one server of the batch is unknown (404) or one count is invalid (400)', async () => {
+    const unknown = await call(fleet, 'ACISetSessions', [
+      { resourceGroup: 'games', containerGroupName: 'gs-s1', activeSessions: 7 },
+      { resourceGroup: 'games', containerGroupName: 'nobody', activeSessions: 1 },
+    ]);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(unknown.body.error.details, [{ resourceGroup: 'games', containerGroupName: 'nobody' }]);
+    const invalid = await call(fleet, 'ACISetSessions', [
+      { resourceGroup: 'games', containerGroupName: 'gs-s1', activeSessions: 7 },
+      { resourceGroup: 'games', containerGroupName: 'gs-s2', activeSessions: -2 },
+    ]);
+    assert.equal(invalid.status, 400);
+    assert.equal((await serverOf('gs-s1')).ActiveSessions, 3);
+  });
+});
+
+describe('ACISetState', () => {
+  it('drains and un-drains a Running server', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-state'));
+    await running('gs-state');
+    const key = { resourceGroup: 'games', containerGroupName: 'gs-state' };
+    const drained = await call(fleet, 'ACISetState', { ...key, state: 'MarkedForDeletion' });
+    assert.equal(drained.status, 200);
+    assert.equal(drained.body.State, 'MarkedForDeletion');
+    assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'Running' })).body.State, 'Running');
+  });
+
+  it('refuses a Creating server becoming Running by hand (409), an unknown state (400), an unknown server (404)', async () => {
+    fleet.emulator.setEventEndpoint(undefined); // keep it Creating
+    try {
+      await call(fleet, 'ACICreate', createBody('gs-early'));
+      const key = { resourceGroup: 'games', containerGroupName: 'gs-early' };
+      const res = await call(fleet, 'ACISetState', { ...key, state: 'Running' });
+      assert.equal(res.status, 409);
+      assert.equal(res.body.error.code, 'InvalidStateTransition');
+      assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'Deleting' })).status, 400);
+      assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'nobody', state: 'Failed' })).status, 404);
+    } finally {
+      fleet.emulator.setEventEndpoint(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${fleet.key}`);
+    }
+  });
+});
+
+describe('ACIDetails', () => {
+  it('returns the group with secure values redacted, and logs on request', async () => {
+    const body = createBody('gs-details');
+    body.containerGroup.containers[0] = {
+      ...body.containerGroup.containers[0]!,
+      environmentVariables: [{ name: 'API_SECRET', secureValue: 'hunter2' }],
+    } as any;
+    await call(fleet, 'ACICreate', body);
+    await running('gs-details');
+    const key = { resourceGroup: 'games', containerGroupName: 'gs-details' };
+    const details = await call(fleet, 'ACIDetails', key);
+    assert.equal(details.status, 200);
+    assert.equal(details.body.name, 'gs-details');
+    assert.ok(!JSON.stringify(details.body).includes('hunter2'));
+    const logs = await call(fleet, 'ACIDetails', { ...key, type: 'logs', tail: 2 });
+    assert.equal(logs.status, 200);
+    assert.equal(typeof logs.body.content, 'string');
+    assert.ok(logs.body.content.length > 0);
+    assert.equal((await call(fleet, 'ACIDetails', { ...key, type: 'logs', containerName: 'nope' })).status, 404);
+    assert.equal((await call(fleet, 'ACIDetails', { resourceGroup: 'games', containerGroupName: 'unknown' })).status, 404);
+  });
+});
+
+describe('ACIDelete', () => {
+  it('moves the server to Deleting, deletes the group, and the monitor removes the row', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-delete'));
+    await running('gs-delete');
+    const res = await call(fleet, 'ACIDelete', { resourceGroup: 'games', containerGroupName: 'gs-delete' });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.State, 'Deleting');
+    await eventually(async () => (await serverOf('gs-delete')) === undefined, 'row removed');
+    assert.equal(fleet.emulator.groups().find((g) => g.name === 'gs-delete'), undefined);
+  });
+
+  it('answers 404 for a server the fleet does not know', async () => {
+    const res = await call(fleet, 'ACIDelete', { resourceGroup: 'games', containerGroupName: 'never-was' });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'NotFound');
+  });
+
+  it('refuses to delete a group that lost the fleet\'s tag, and leaves it running', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-untagged'));
+    await running('gs-untagged');
+    const arm = createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+    const group = await arm.containerGroups.get('games', 'gs-untagged');
+    fleet.emulator.setEventEndpoint(undefined);
+    try {
+      await arm.containerGroups.beginCreateOrUpdateAndWait('games', 'gs-untagged', { ...group, tags: {} });
+    } finally {
+      fleet.emulator.setEventEndpoint(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${fleet.key}`);
+    }
+    const res = await call(fleet, 'ACIDelete', { resourceGroup: 'games', containerGroupName: 'gs-untagged' });
+    assert.equal(res.status, 409);
+    assert.equal(res.body.error.code, 'NotOwnedByFleet');
+    assert.ok(fleet.emulator.groups().some((g) => g.name === 'gs-untagged'));
+    assert.equal((await serverOf('gs-untagged')).State, 'Running');
+  });
+});

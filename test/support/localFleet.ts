@@ -1,0 +1,86 @@
+// Test helpers: a local fleet (Azurite + ACI emulator + Functions host) and small HTTP calls to it.
+import { InvocationContext } from '@azure/functions';
+import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../runtime/local/fleet';
+
+export type { LocalFleet };
+
+/** A fleet tuned for tests: fast provisioning and polling, no timers (tests run them by hand). */
+export function startTestFleet(options: LocalFleetOptions = {}): Promise<LocalFleet> {
+  return startLocalFleet({
+    provisioningMs: 30,
+    timers: false,
+    env: {},
+    ...options,
+    overrides: { arm: { pollIntervalMs: 10, retry: { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 } }, ...options.overrides },
+  });
+}
+
+export interface CallResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** Calls `/api/<name>` with the fleet's key (unless `key: null`). A string body is sent as is. */
+export async function call<T = any>(
+  fleet: LocalFleet,
+  name: string,
+  body?: unknown,
+  options: { method?: string; key?: string | null; query?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<CallResult<T>> {
+  const url = new URL(`${fleet.url}/api/${name}`);
+  for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+  const headers: Record<string, string> = { ...options.headers };
+  const key = options.key === undefined ? fleet.key : options.key;
+  if (key !== null) headers['x-functions-key'] = key;
+  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+/** Polls `check` until it returns a truthy value or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A minimal valid ACICreate body. */
+export function createBody(name: string, overrides: Record<string, unknown> = {}, resourceGroup = 'games') {
+  return {
+    resourceGroup,
+    containerGroupName: name,
+    containerGroup: {
+      location: 'westeurope',
+      osType: 'Linux',
+      containers: [
+        {
+          name: 'server',
+          image: 'ghcr.io/example/game-server:1.0',
+          resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
+          ports: [{ port: 27015, protocol: 'UDP' }],
+        },
+      ],
+      ipAddress: { type: 'Public', ports: [{ port: 27015, protocol: 'UDP' }] },
+    },
+    ...overrides,
+  };
+}
+
+/** An invocation context for calling the service directly; its logs go nowhere. */
+export const testContext = (functionName = 'test') => new InvocationContext({ functionName, logHandler: () => {} });
