@@ -182,6 +182,7 @@ class Emulator implements AciEmulator {
     const url = new URL(req.url ?? '/', this.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const correlationId = header(req, 'x-ms-correlation-request-id') ?? randomUUID();
+    const clientRequestId = header(req, 'x-ms-client-request-id');
     let reply: Reply;
     try {
       const body = await readBody(req);
@@ -198,7 +199,7 @@ class Emulator implements AciEmulator {
                 apiVersion: url.searchParams.get('api-version') ?? DEFAULT_API_VERSION,
                 correlationId,
                 httpRequest: {
-                  clientRequestId: header(req, 'x-ms-client-request-id') ?? randomUUID(),
+                  clientRequestId: clientRequestId ?? randomUUID(),
                   clientIpAddress: req.socket.remoteAddress ?? '127.0.0.1',
                   method,
                   url: url.href,
@@ -214,7 +215,7 @@ class Emulator implements AciEmulator {
       ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
       'x-ms-request-id': randomUUID(),
       'x-ms-correlation-request-id': correlationId,
-      ...(req.headers['x-ms-client-request-id'] ? { 'x-ms-client-request-id': header(req, 'x-ms-client-request-id')! } : {}),
+      ...(clientRequestId ? { 'x-ms-client-request-id': clientRequestId } : {}),
       ...reply.headers,
     });
     res.end(body);
@@ -341,7 +342,7 @@ class Emulator implements AciEmulator {
       rec.settled = { outcome: 'Running', at };
     }
     this.endOperation(rec, error ? 'Failed' : 'Succeeded', error);
-    this.deliver(this.event(false ? 'Microsoft.Resources.ResourceWriteFailure' : 'Microsoft.Resources.ResourceWriteSuccess', rec, op));
+    this.deliver(this.event(error ? 'Microsoft.Resources.ResourceWriteFailure' : 'Microsoft.Resources.ResourceWriteSuccess', rec, op));
   }
 
   private deleteGroup(r: ArmRequest): Reply {
@@ -594,8 +595,9 @@ function matchRoute(pathname: string): { name: RouteName; params: Record<string,
     const params: Record<string, string> = {};
     const ok = parts.every((part, i) => {
       const seg = segments[i]!;
-      if (part.startsWith('{')) return (params[part.slice(1, -1)] = seg), true;
-      return part === seg.toLowerCase();
+      if (!part.startsWith('{')) return part === seg.toLowerCase();
+      params[part.slice(1, -1)] = seg;
+      return true;
     });
     if (ok) return { name, params };
   }
