@@ -1,0 +1,122 @@
+// Container group events: per container resource group, an Event Grid system topic and a
+// subscription that delivers container-group writes and deletes to ACIMonitor, retrying, and
+// dead-lettering to blob storage with the topic's own identity (the account takes no keys).
+import * as pulumi from '@pulumi/pulumi';
+import * as authorization from '@pulumi/azure-native/authorization';
+import * as eventgrid from '@pulumi/azure-native/eventgrid';
+import { ROLES, roleDefinitionId } from './invariants';
+
+/** ARM resource events ACIMonitor reacts to. */
+export const CONTAINER_GROUP_EVENT_TYPES = [
+  'Microsoft.Resources.ResourceWriteSuccess',
+  'Microsoft.Resources.ResourceWriteFailure',
+  'Microsoft.Resources.ResourceDeleteSuccess',
+  'Microsoft.Resources.ResourceDeleteFailure',
+] as const;
+
+/** Only container groups: the subject of a resource event is the resource id. */
+export function containerGroupSubjectPrefix(resourceGroupId: string): string {
+  return `${resourceGroupId.replace(/\/+$/, '')}/providers/Microsoft.ContainerInstance/containerGroups`;
+}
+
+/** Names are per topic, and each topic has this one subscription. */
+export const SUBSCRIPTION_NAME = 'aci-monitor';
+
+export interface ContainerEventsArgs {
+  containerResourceGroups: ReadonlyArray<{ name: string; id: pulumi.Input<string> }>;
+  subscriptionId: pulumi.Input<string>;
+  /** `<app id>/functions/<name>`: must exist, so it comes from the deployment. */
+  functionResourceId: pulumi.Input<string>;
+  deadLetter: { storageAccountId: pulumi.Input<string>; containerName: pulumi.Input<string> };
+  retry: { maxDeliveryAttempts: number; eventTimeToLiveInMinutes: number };
+  /** The code deployment: Event Grid refuses a function that is not indexed ("Destination endpoint not found"). */
+  deployment: pulumi.Resource;
+  tags?: Record<string, string>;
+}
+
+export class ContainerEvents extends pulumi.ComponentResource {
+  readonly subscriptions: eventgrid.SystemTopicEventSubscription[] = [];
+  readonly topics: eventgrid.SystemTopic[] = [];
+
+  constructor(name: string, args: ContainerEventsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('aci-fleet:infra:ContainerEvents', name, {}, opts);
+    if (args.containerResourceGroups.length === 0) throw new Error(`ContainerEvents ${name}: no container resource group`);
+    const { maxDeliveryAttempts, eventTimeToLiveInMinutes } = args.retry;
+    if (!(maxDeliveryAttempts >= 1 && maxDeliveryAttempts <= 30)) {
+      throw new Error(`ContainerEvents ${name}: maxDeliveryAttempts must be 1-30`);
+    }
+    if (!(eventTimeToLiveInMinutes >= 1 && eventTimeToLiveInMinutes <= 1440)) {
+      throw new Error(`ContainerEvents ${name}: eventTimeToLiveInMinutes must be 1-1440`);
+    }
+
+    const deadLetterScope = pulumi.interpolate`${args.deadLetter.storageAccountId}/blobServices/default/containers/${args.deadLetter.containerName}`;
+
+    for (const group of args.containerResourceGroups) {
+      const key = `${name}-${group.name.toLowerCase()}`;
+      // Azure allows one system topic per source; it lives in the group it watches.
+      const topic = new eventgrid.SystemTopic(
+        `${key}-topic`,
+        {
+          resourceGroupName: group.name,
+          location: 'global',
+          source: group.id,
+          topicType: 'Microsoft.Resources.ResourceGroups',
+          identity: { type: 'SystemAssigned' },
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+
+      // The topic's identity writes dead letters; scoped to the one container it needs.
+      const deadLetterWriter = new authorization.RoleAssignment(
+        `${key}-deadletter-writer`,
+        {
+          principalId: topic.identity.apply((i) => {
+            if (!i?.principalId) throw new Error(`ContainerEvents ${name}: system topic for ${group.name} has no identity`);
+            return i.principalId;
+          }),
+          principalType: 'ServicePrincipal',
+          roleDefinitionId: pulumi.output(args.subscriptionId).apply((sub) => roleDefinitionId(sub, ROLES.storageBlobDataContributor)),
+          scope: deadLetterScope,
+          description: `aci-fleet: Event Grid dead letters for ${group.name}`,
+        },
+        { parent: this },
+      );
+
+      const subscription = new eventgrid.SystemTopicEventSubscription(
+        `${key}-to-monitor`,
+        {
+          resourceGroupName: group.name,
+          systemTopicName: topic.name,
+          eventSubscriptionName: SUBSCRIPTION_NAME,
+          eventDeliverySchema: 'EventGridSchema',
+          destination: {
+            endpointType: 'AzureFunction',
+            resourceId: args.functionResourceId,
+            // ACIMonitor handles one event per invocation.
+            maxEventsPerBatch: 1,
+          },
+          filter: {
+            includedEventTypes: [...CONTAINER_GROUP_EVENT_TYPES],
+            subjectBeginsWith: pulumi.output(group.id).apply(containerGroupSubjectPrefix),
+            // ARM does not keep one casing for `resourceGroups` in subjects.
+            isSubjectCaseSensitive: false,
+          },
+          retryPolicy: { maxDeliveryAttempts, eventTimeToLiveInMinutes },
+          deadLetterWithResourceIdentity: {
+            identity: { type: 'SystemAssigned' },
+            deadLetterDestination: {
+              endpointType: 'StorageBlob',
+              resourceId: args.deadLetter.storageAccountId,
+              blobContainerName: args.deadLetter.containerName,
+            },
+          },
+        },
+        { parent: this, dependsOn: [args.deployment, deadLetterWriter] },
+      );
+      this.topics.push(topic);
+      this.subscriptions.push(subscription);
+    }
+    this.registerOutputs({});
+  }
+}

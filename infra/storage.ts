@@ -1,0 +1,112 @@
+// The fleet's storage account: Functions host storage, the deployment package, the fleet table,
+// the autoscaler's state and Event Grid's dead letters. No key can be used against it.
+import * as pulumi from '@pulumi/pulumi';
+import * as storage from '@pulumi/azure-native/storage';
+
+/** Blob containers the stack creates, by purpose. */
+export const BLOB_CONTAINERS = {
+  /** Flex Consumption reads the app's package from here (One Deploy writes it). */
+  deployment: 'app-package',
+  /** The autoscaler's cooldown timestamp and decisions (the runtime's AUTOSCALER_STATE_CONTAINER). */
+  autoscalerState: 'autoscaler-state',
+  /** Events Event Grid could not deliver to ACIMonitor. */
+  deadLetters: 'eventgrid-deadletters',
+} as const;
+
+export interface FleetStorageArgs {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  /** 3-24 lowercase letters and digits, globally unique; see {@link storageAccountName}. */
+  accountName: pulumi.Input<string>;
+  tableName: string;
+  tags?: Record<string, string>;
+}
+
+/**
+ * A storage account name from the fleet name and a random suffix: only lowercase letters and digits
+ * are allowed, at most 24, and it must be unique across Azure (hence the suffix).
+ */
+export function storageAccountName(fleetName: string, suffix: string): string {
+  const stem = `st${fleetName.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 24 - suffix.length);
+  const name = `${stem}${suffix}`;
+  if (!/^[a-z0-9]{3,24}$/.test(name)) throw new Error(`cannot derive a storage account name from "${fleetName}"`);
+  return name;
+}
+
+export class FleetStorage extends pulumi.ComponentResource {
+  readonly accountName: pulumi.Output<string>;
+  readonly accountId: pulumi.Output<string>;
+  readonly blobEndpoint: pulumi.Output<string>;
+  readonly queueEndpoint: pulumi.Output<string>;
+  readonly tableEndpoint: pulumi.Output<string>;
+  readonly tableName: pulumi.Output<string>;
+  /** Container name by purpose. */
+  readonly containers: { deployment: pulumi.Output<string>; autoscalerState: pulumi.Output<string>; deadLetters: pulumi.Output<string> };
+  /** `https://<account>.blob.core.windows.net/app-package`, where Flex Consumption reads the package. */
+  readonly deploymentContainerUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: FleetStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('aci-fleet:infra:FleetStorage', name, {}, opts);
+    if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(args.tableName)) {
+      throw new Error(`FleetStorage ${name}: invalid table name "${args.tableName}"`);
+    }
+
+    const account = new storage.StorageAccount(
+      `${name}-account`,
+      {
+        accountName: args.accountName,
+        resourceGroupName: args.resourceGroupName,
+        location: args.location,
+        kind: 'StorageV2',
+        sku: { name: 'Standard_LRS' },
+        // Keyless: the app, Event Grid and the deployer all authenticate with Entra ID.
+        allowSharedKeyAccess: false,
+        defaultToOAuthAuthentication: true,
+        allowBlobPublicAccess: false,
+        allowCrossTenantReplication: false,
+        minimumTlsVersion: 'TLS1_2',
+        enableHttpsTrafficOnly: true,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+
+    const container = (purpose: keyof typeof BLOB_CONTAINERS) =>
+      new storage.BlobContainer(
+        `${name}-${BLOB_CONTAINERS[purpose]}`,
+        {
+          accountName: account.name,
+          resourceGroupName: args.resourceGroupName,
+          containerName: BLOB_CONTAINERS[purpose],
+          publicAccess: 'None',
+        },
+        { parent: this },
+      );
+    const deployment = container('deployment');
+    const autoscalerState = container('autoscalerState');
+    const deadLetters = container('deadLetters');
+
+    // Created by the stack, so the runtime finds it on its first start and never has to create it.
+    const table = new storage.Table(
+      `${name}-table`,
+      { accountName: account.name, resourceGroupName: args.resourceGroupName, tableName: args.tableName },
+      { parent: this },
+    );
+
+    this.accountName = account.name;
+    this.accountId = account.id;
+    this.blobEndpoint = account.primaryEndpoints.blob;
+    this.queueEndpoint = account.primaryEndpoints.queue;
+    this.tableEndpoint = account.primaryEndpoints.table;
+    this.tableName = table.name;
+    this.containers = { deployment: deployment.name, autoscalerState: autoscalerState.name, deadLetters: deadLetters.name };
+    this.deploymentContainerUrl = pulumi.interpolate`${withoutTrailingSlash(account.primaryEndpoints.blob)}/${deployment.name}`;
+
+    this.registerOutputs({ accountName: this.accountName, tableName: this.tableName });
+  }
+}
+
+/** ARM returns endpoints with a trailing slash (`https://x.blob.core.windows.net/`). */
+export function withoutTrailingSlash(url: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.output(url).apply((u) => u.replace(/\/+$/, ''));
+}

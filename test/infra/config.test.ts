@@ -1,0 +1,222 @@
+// Stack configuration: typed values with defaults, and a bad value fails with the key's name.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  ConfigError,
+  isFleetName,
+  isNcrontab,
+  isRegionName,
+  isResourceGroupName,
+  loadConfig,
+  parseConfig,
+  readConfig,
+} from '../../infra/config';
+
+const root = path.resolve(__dirname, '../..');
+const ctx = { project: 'aci-fleet', stack: 'dev' };
+
+function problemsOf(raw: Record<string, string>, context = ctx): string {
+  try {
+    parseConfig(raw, context);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    return e.message;
+  }
+  return assert.fail('expected the configuration to be rejected');
+}
+
+describe('validators', () => {
+  it('accepts region names, not display names', () => {
+    const cases: Array<[string, boolean]> = [
+      ['westeurope', true],
+      ['eastus2', true],
+      ['swedencentral', true],
+      ['West Europe', false],
+      ['WestEurope', false],
+      ['west-europe', false],
+      ['eu', false],
+      ['', false],
+    ];
+    for (const [v, ok] of cases) assert.equal(isRegionName(v), ok, v);
+  });
+
+  it('accepts six-field NCRONTAB only', () => {
+    const cases: Array<[string, boolean]> = [
+      ['0 */1 * * * *', true],
+      ['0 0 3 * * Mon', true],
+      ['*/30 * * * * *', true],
+      ['*/5 * * * *', false], // five fields: cron, not NCRONTAB
+      ['every minute', false],
+      ['0 */1 * * * * *', false],
+    ];
+    for (const [v, ok] of cases) assert.equal(isNcrontab(v), ok, v);
+  });
+
+  it('applies Azure resource group and fleet name rules', () => {
+    assert.equal(isResourceGroupName('rg-game_servers.eu(1)'), true);
+    assert.equal(isResourceGroupName('ends-with-period.'), false);
+    assert.equal(isResourceGroupName('has space'), false);
+    assert.equal(isResourceGroupName('x'.repeat(91)), false);
+    assert.equal(isFleetName('aci-fleet-dev'), true);
+    assert.equal(isFleetName('Aci'), false);
+    assert.equal(isFleetName('double--hyphen'), false);
+    assert.equal(isFleetName('trailing-'), false);
+  });
+});
+
+describe('parseConfig', () => {
+  it('fills every default from the stack name and the location', () => {
+    const c = parseConfig({ location: 'westeurope' }, ctx);
+    assert.deepEqual(c, {
+      location: 'westeurope',
+      fleetName: 'aci-fleet-dev',
+      appResourceGroupName: 'aci-fleet-dev-app',
+      containerResourceGroups: [{ name: 'aci-fleet-dev-servers', existing: false }],
+      tableName: 'ACIDetails',
+      serverListPublic: false,
+      maxFunctionInstances: 40,
+      instanceMemoryMB: 2048,
+      defaultMaxSessions: 10,
+      gcSchedule: '0 */1 * * * *',
+      reconcileSchedule: '0 */5 * * * *',
+      heartbeatTimeoutSeconds: undefined,
+      autoscaler: {
+        enabled: false,
+        policy: 'threshold',
+        schedule: '0 */1 * * * *',
+        minimumInstances: 1,
+        maximumInstances: 10,
+        scaleOutThreshold: 0.8,
+        scaleInThreshold: 0.6,
+        cooldownInMinutes: 10,
+        bufferSlots: 10,
+      },
+      eventDelivery: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
+      logRetentionDays: 30,
+      runtimeDir: 'runtime',
+      tags: {},
+    });
+  });
+
+  it('takes azure-native:location when aci-fleet:location is not set', () => {
+    assert.equal(parseConfig({}, { ...ctx, providerLocation: 'eastus2' }).location, 'eastus2');
+  });
+
+  it('reads existing and created container resource groups', () => {
+    const c = parseConfig(
+      { location: 'westeurope', containerResourceGroups: JSON.stringify(['new-rg', { name: 'old-rg', existing: true }]) },
+      ctx,
+    );
+    assert.deepEqual(c.containerResourceGroups, [
+      { name: 'new-rg', existing: false },
+      { name: 'old-rg', existing: true },
+    ]);
+  });
+
+  it('passes the autoscaler template to the runtime as JSON, from YAML or from JSON text', () => {
+    const fromYaml = parseConfig(
+      { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: { osType: 'Linux' } }) },
+      ctx,
+    );
+    assert.equal(fromYaml.autoscaler.containerGroupTemplate, '{"osType":"Linux"}');
+    const fromText = parseConfig(
+      { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: '{"osType":"Linux"}' }) },
+      ctx,
+    );
+    assert.equal(fromText.autoscaler.containerGroupTemplate, '{"osType":"Linux"}');
+  });
+
+  const invalid: Array<[string, Record<string, string>, RegExp]> = [
+    ['no location at all', {}, /aci-fleet:location: is required/],
+    ['a display name as region', { location: 'West Europe' }, /aci-fleet:location: must be a region name/],
+    ['minimum above maximum instances', { autoscaler: '{"minimumInstances":5,"maximumInstances":3}' }, /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(5 > 3\)/],
+    ['scale-in at or above scale-out', { autoscaler: '{"scaleInThreshold":0.9,"scaleOutThreshold":0.8}' }, /aci-fleet:autoscaler\.scaleInThreshold: must be below scaleOutThreshold/],
+    ['a threshold above 1', { autoscaler: '{"scaleOutThreshold":80}' }, /aci-fleet:autoscaler\.scaleOutThreshold: must be a fraction/],
+    ['an unknown autoscaler policy', { autoscaler: '{"policy":"magic"}' }, /aci-fleet:autoscaler\.policy/],
+    ['an empty resource group list', { containerResourceGroups: '[]' }, /aci-fleet:containerResourceGroups: must list at least one resource group/],
+    ['a duplicated resource group', { containerResourceGroups: '["rg1","RG1"]' }, /aci-fleet:containerResourceGroups\.1\.name: "RG1" is listed twice/],
+    ['an invalid resource group name', { containerResourceGroups: '["bad name"]' }, /aci-fleet:containerResourceGroups\.0\.name/],
+    ['a list that is not YAML structure', { containerResourceGroups: 'rg1,rg2' }, /aci-fleet:containerResourceGroups: must be YAML structure/],
+    ['a five-field cron schedule', { gcSchedule: '*/5 * * * *' }, /aci-fleet:gcSchedule: must be an NCRONTAB expression with six fields/],
+    ['a non-numeric instance count', { maxFunctionInstances: 'many' }, /aci-fleet:maxFunctionInstances: must be a whole number from 1 to 1000/],
+    ['too many Function instances', { maxFunctionInstances: '5000' }, /aci-fleet:maxFunctionInstances: must be a whole number from 1 to 1000/],
+    ['an unsupported instance memory', { instanceMemoryMB: '512' }, /aci-fleet:instanceMemoryMB: must be 2048 or 4096/],
+    ['a boolean that is not one', { serverListPublic: 'yes' }, /aci-fleet:serverListPublic: must be true or false/],
+    ['a misspelt key', { autoscalr: '{}' }, /aci-fleet:autoscalr: unknown key/],
+    ['a misspelt nested key', { autoscaler: '{"enable":true}' }, /aci-fleet:autoscaler\.enable: unknown key/],
+    ['a fleet name unfit for DNS', { fleetName: 'My_Fleet' }, /aci-fleet:fleetName/],
+    ['an invalid table name', { tableName: '1table' }, /aci-fleet:tableName/],
+    ['too many delivery attempts', { eventDelivery: '{"maxDeliveryAttempts":100}' }, /aci-fleet:eventDelivery\.maxDeliveryAttempts/],
+  ];
+  for (const [what, raw, expected] of invalid) {
+    it(`rejects ${what}, naming the key`, () => {
+      const withLocation = 'location' in raw || what === 'no location at all' ? raw : { location: 'westeurope', ...raw };
+      assert.match(problemsOf(withLocation), expected);
+    });
+  }
+
+  it('reports every bad key at once', () => {
+    const message = problemsOf({ location: 'westeurope', gcSchedule: 'x', maxFunctionInstances: '0' });
+    assert.match(message, /aci-fleet:gcSchedule/);
+    assert.match(message, /aci-fleet:maxFunctionInstances/);
+  });
+});
+
+/** Pulumi hands structured stack config to the program as JSON text, scalars as text. */
+function flatConfig(file: string): Record<string, string> {
+  const doc = parseYaml(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+  );
+}
+
+describe('stack files', () => {
+  const stacks = fs
+    .readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => Boolean(s));
+
+  it('exist for at least two regions (one stack per region)', () => {
+    const regions = new Set(stacks.map((s) => flatConfig(path.join(root, `Pulumi.${s}.yaml`))['aci-fleet:location']));
+    assert.ok(stacks.includes('dev'));
+    assert.ok(regions.size >= 2, `regions: ${[...regions].join(', ')}`);
+  });
+
+  for (const stack of stacks) {
+    it(`Pulumi.${stack}.yaml is a valid configuration`, () => {
+      const config = readConfig(flatConfig(path.join(root, `Pulumi.${stack}.yaml`)), 'aci-fleet', stack);
+      assert.ok(isRegionName(config.location));
+    });
+  }
+
+  it('the project file runs infra/index.ts with Node.js', () => {
+    const project = parseYaml(fs.readFileSync(path.join(root, 'Pulumi.yaml'), 'utf8')) as {
+      name: string;
+      runtime: { name: string; options?: { nodeargs?: string; typescript?: boolean } };
+      main: string;
+    };
+    assert.equal(project.name, 'aci-fleet');
+    assert.equal(project.runtime.name, 'nodejs');
+    assert.ok(fs.existsSync(path.join(root, project.main)), project.main);
+    assert.match(project.runtime.options?.nodeargs ?? '', /--import tsx/);
+    assert.ok(fs.existsSync(path.join(root, 'node_modules/tsx')));
+  });
+});
+
+describe('loadConfig', () => {
+  it('fails the Pulumi run with a RunError (message only, no stack trace) naming the key', async () => {
+    await pulumi.runtime.setMocks(
+      { newResource: () => assert.fail('no resource'), call: () => assert.fail('no invoke') },
+      'aci-fleet',
+      'dev',
+    );
+    pulumi.runtime.setAllConfig({ 'aci-fleet:location': 'westeurope', 'aci-fleet:containerResourceGroups': '[]' });
+    assert.throws(loadConfig, (e: Error) => pulumi.RunError.isInstance(e) && /aci-fleet:containerResourceGroups/.test(e.message));
+    pulumi.runtime.setAllConfig({ 'aci-fleet:location': 'westeurope', 'other-project:key': 'ignored' });
+    assert.equal(loadConfig().fleetName, 'aci-fleet-dev');
+  });
+});

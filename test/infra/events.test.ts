@@ -1,0 +1,48 @@
+// Event Grid wiring decisions: which events, which subjects, which names.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as pulumi from '@pulumi/pulumi';
+import { CONTAINER_GROUP_EVENT_TYPES, ContainerEvents, SUBSCRIPTION_NAME, containerGroupSubjectPrefix } from '../../infra/events';
+import { flush, useMocks } from './support/mocks';
+
+describe('container group events', () => {
+  it('listens to writes and deletes, successful or not', () => {
+    assert.deepEqual([...CONTAINER_GROUP_EVENT_TYPES].sort(), [
+      'Microsoft.Resources.ResourceDeleteFailure',
+      'Microsoft.Resources.ResourceDeleteSuccess',
+      'Microsoft.Resources.ResourceWriteFailure',
+      'Microsoft.Resources.ResourceWriteSuccess',
+    ]);
+  });
+
+  it('filters subjects to the container groups of the resource group', () => {
+    assert.equal(
+      containerGroupSubjectPrefix('/subscriptions/s/resourceGroups/rg/'),
+      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups',
+    );
+  });
+
+  it('names the subscription within Event Grid rules (3-64 letters, digits, hyphens)', () => {
+    assert.match(SUBSCRIPTION_NAME, /^[A-Za-z0-9-]{3,64}$/);
+  });
+});
+
+describe('ContainerEvents', () => {
+  it('validates the retry policy before creating any topic', async () => {
+    const seen = await useMocks();
+    const deployment = new pulumi.ComponentResource('test:index:Deployment', 'deployment');
+    const args = {
+      containerResourceGroups: [{ name: 'rg', id: '/subscriptions/s/resourceGroups/rg' }],
+      subscriptionId: 's',
+      functionResourceId: '/subscriptions/s/resourceGroups/app/providers/Microsoft.Web/sites/a/functions/ACIMonitor',
+      deadLetter: { storageAccountId: 'st', containerName: 'dl' },
+      retry: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
+      deployment,
+    };
+    assert.throws(() => new ContainerEvents('a', { ...args, retry: { maxDeliveryAttempts: 31, eventTimeToLiveInMinutes: 60 } }), /maxDeliveryAttempts/);
+    assert.throws(() => new ContainerEvents('b', { ...args, retry: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 0 } }), /eventTimeToLiveInMinutes/);
+    assert.throws(() => new ContainerEvents('c', { ...args, containerResourceGroups: [] }), /no container resource group/);
+    await flush();
+    assert.deepEqual(seen.types.filter((t) => t.startsWith('azure-native:')), []);
+  });
+});

@@ -1,0 +1,121 @@
+// The One Deploy dynamic provider, as Pulumi runs it: serialized to text, loaded by plain Node (no
+// TypeScript loader, no access to the repository's files) and driven against the local fake.
+import { describe, it, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { deploymentChanges, oneDeployProvider, type CodeDeploymentInputs } from '../../infra/deploy/provider';
+import { APP_RESOURCE_ID, FAST, startFakeAzure, type FakeAzure } from './support/fakeAzure';
+
+describe('deploymentChanges', () => {
+  const olds = { appResourceId: APP_RESOURCE_ID, scmUrl: 'https://app.scm', hash: 'h1', functions: ['ACIMonitor'] };
+  const news = (over: Partial<CodeDeploymentInputs>): CodeDeploymentInputs => ({
+    ...olds,
+    armUrl: 'https://arm',
+    zipPath: '/tmp/x.zip',
+    token: 'new-token',
+    ...over,
+  });
+  const cases: Array<[string, Partial<CodeDeploymentInputs>, string[]]> = [
+    ['a new token and zip path alone', {}, []],
+    ['a new package', { hash: 'h2' }, ['hash']],
+    ['another app', { appResourceId: `${APP_RESOURCE_ID}2` }, ['appResourceId']],
+    ['the same app id in another casing', { appResourceId: APP_RESOURCE_ID.toUpperCase() }, []],
+    ['another SCM host', { scmUrl: 'https://other.scm' }, ['scmUrl']],
+    ['another function to wait for', { functions: ['ACIMonitor', 'ACIGC'] }, ['functions']],
+  ];
+  for (const [what, over, changed] of cases) {
+    it(`${changed.length ? 'redeploys' : 'does not redeploy'} on ${what}`, () => {
+      assert.deepEqual(deploymentChanges(olds, news(over)), changed);
+    });
+  }
+});
+
+describe('serialized provider', () => {
+  let fake: FakeAzure;
+  let dir: string;
+  let providerFile: string;
+
+  before(async () => {
+    fake = await startFakeAzure({
+      publish: [{ status: 403, body: 'Forbidden' }, { status: 202, body: '"dep-7"' }],
+      deployments: { 'dep-7': [{ status: 200, body: { id: 'dep-7', status: 4, complete: true } }] },
+      functions: [['ACIMonitor', 'ACIList']],
+    });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-fleet-provider-'));
+    // Exactly what pulumi.dynamic.Resource stores in __provider.
+    const serialized = await pulumi.runtime.serializeFunction(() => oneDeployProvider, { allowSecrets: true });
+    providerFile = path.join(dir, 'provider.js');
+    fs.writeFileSync(providerFile, serialized.text);
+    fs.writeFileSync(path.join(dir, 'package.zip'), Buffer.from('zip bytes'));
+  });
+  after(async () => {
+    await fake.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Loads the serialized provider in a plain `node` and calls one of its methods. */
+  function callInPlainNode(method: 'create' | 'diff', ...args: unknown[]): Promise<any> {
+    const runner = `
+      const provider = require(${JSON.stringify(providerFile)}).handler();
+      provider.${method}(...${JSON.stringify(args)}).then(
+        (r) => { process.stdout.write('\\n@@RESULT@@' + JSON.stringify(r)); },
+        (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', runner], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (code) => {
+        if (code !== 0) return reject(new Error(`provider ${method} failed: ${err}`));
+        // The provider logs its progress first; the result follows the marker.
+        resolve(JSON.parse(out.slice(out.lastIndexOf('@@RESULT@@') + '@@RESULT@@'.length)));
+      });
+    });
+  }
+
+  it('does not reference repository files or TypeScript', () => {
+    const text = fs.readFileSync(providerFile, 'utf8');
+    assert.doesNotMatch(text, /require\(["']\.{1,2}\//, 'a relative require would not resolve where Pulumi runs the provider');
+    assert.doesNotMatch(text, /\.ts["']/);
+  });
+
+  it('deploys from a plain Node process, retrying the 403, and keeps the token out of its outputs', async () => {
+    const inputs: CodeDeploymentInputs = {
+      appResourceId: APP_RESOURCE_ID,
+      scmUrl: fake.url,
+      armUrl: fake.url,
+      zipPath: path.join(dir, 'package.zip'),
+      hash: 'h1',
+      functions: ['ACIMonitor'],
+      token: 'secret-token',
+      timing: FAST,
+    };
+    const result = await callInPlainNode('create', inputs);
+    assert.equal(result.id, `${APP_RESOURCE_ID}/deployments/aci-fleet`);
+    assert.equal(result.outs.deploymentId, 'dep-7');
+    assert.deepEqual(result.outs.indexedFunctions, ['ACIList', 'ACIMonitor']);
+    assert.equal(result.outs.hash, 'h1');
+    assert.ok(!JSON.stringify(result.outs).includes('secret-token'));
+    const posts = fake.requests.filter((r) => r.method === 'POST');
+    assert.equal(posts.length, 2);
+    assert.equal(posts[1].body.toString(), 'zip bytes');
+    assert.equal(posts[1].authorization, 'Bearer secret-token');
+  });
+
+  it('answers diff from a plain Node process: same package, no deployment', async () => {
+    const olds = { appResourceId: APP_RESOURCE_ID, scmUrl: fake.url, hash: 'h1', functions: ['ACIMonitor'] };
+    const news = { ...olds, armUrl: fake.url, zipPath: 'elsewhere.zip', token: 'another-token' };
+    assert.deepEqual(await callInPlainNode('diff', 'id', olds, news), { changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+
+  it('is the object the dynamic resource serializes', () => {
+    assert.equal(typeof oneDeployProvider.create, 'function');
+    assert.equal(typeof oneDeployProvider.diff, 'function');
+    assert.equal(typeof oneDeployProvider.update, 'function');
+  });
+});

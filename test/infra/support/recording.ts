@@ -1,0 +1,79 @@
+// What a recorded program run looks like, and how tests get one: `recordInChild(config)` runs
+// the Pulumi program (infra/index.ts) under mocks in a fresh process (./record.ts; modules and
+// mocks are global, so one run per process) and parses the graph it prints. No Pulumi import
+// here, so test files that only read recordings stay light.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export const SUBSCRIPTION_ID = '11111111-2222-3333-4444-555555555555';
+export const APP_PRINCIPAL_ID = 'app-principal-0000';
+export const FUNCTION_KEY = 'function-key-for-tests';
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  /** `type::name`, unique in this program. */
+  key: string;
+  /** Resolved inputs, secrets unwrapped. */
+  inputs: Record<string, any>;
+  /** Top-level inputs that were secrets. */
+  secretInputs: string[];
+  /** Keys of the resources in this resource's `dependsOn` option. */
+  dependsOn: string[];
+  /** Key of the parent resource (components included). */
+  parent?: string;
+}
+
+export interface Recording {
+  resources: RecordedResource[];
+  /** Invoke tokens the program called. */
+  calls: string[];
+  outputs: Record<string, { value: unknown; secret: boolean }>;
+  /** The program's failure, if it failed. */
+  error?: string;
+}
+
+/** Stack config for a working dev stack that bundles the small fixture app instead of the runtime. */
+export function baseConfig(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'azure-native:location': 'westeurope',
+    'aci-fleet:location': 'westeurope',
+    'aci-fleet:runtimeDir': 'test/infra/fixtures/runtime',
+    ...extra,
+  };
+}
+
+/** Runs the program with `config` in a child process and returns its recording. */
+export function recordInChild(config: Record<string, string>, stack = 'dev'): Promise<Recording> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'record.ts')], {
+      cwd: path.resolve(__dirname, '../../..'),
+      env: { ...process.env, ACI_FLEET_TEST_CONFIG: JSON.stringify(config), ACI_FLEET_TEST_STACK: stack },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const marker = out.lastIndexOf('\n@@RECORDING@@');
+      if (marker < 0) return reject(new Error(`recorder exited ${code} without a recording:\n${err}\n${out}`));
+      resolve(JSON.parse(out.slice(marker + '\n@@RECORDING@@'.length)) as Recording);
+    });
+  });
+}
+
+// --- helpers for assertions --------------------------------------------------------------------
+
+export function ofType(rec: Recording, type: string): RecordedResource[] {
+  return rec.resources.filter((r) => r.type === type);
+}
+
+export function one(rec: Recording, type: string, name?: string): RecordedResource {
+  const found = ofType(rec, type).filter((r) => name === undefined || r.name === name);
+  if (found.length !== 1) {
+    throw new Error(`expected one ${type}${name ? ` named ${name}` : ''}, found ${found.map((r) => r.name).join(', ') || 'none'}`);
+  }
+  return found[0];
+}
