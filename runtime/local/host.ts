@@ -78,7 +78,8 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
+    const url = requestUrl(req);
     const path = decodeURIComponent(url.pathname).replace(/\/+$/, '').toLowerCase();
 
     if (path.startsWith('/admin/functions/')) {
@@ -163,6 +164,14 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       await Promise.allSettled([...running]);
     },
   };
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  } catch {
+    return new URL(req.url ?? '/', 'http://localhost'); // a malformed Host header
+  }
 }
 
 function timerInfo(): Timer {
