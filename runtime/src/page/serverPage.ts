@@ -43,12 +43,13 @@ main{padding:18px 24px 32px;max-width:1480px;margin:0 auto}
 .card{background:var(--panel);border:1px solid var(--line);border-radius:8px;overflow:auto}
 table{border-collapse:collapse;width:100%}
 th{position:sticky;top:0;background:#f9fafb;color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.4px;text-align:left;padding:9px 12px;border-bottom:1px solid var(--line);white-space:nowrap}
-td{padding:9px 12px;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
+td{padding:9px 10px;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
 tr:last-child td{border-bottom:0}
 tbody tr:hover{background:#f9fbff}
 td.num{font-variant-numeric:tabular-nums}
 .name{font-weight:600}
 .sub{color:var(--muted);font-size:12px}
+.trunc{max-width:190px;overflow:hidden;text-overflow:ellipsis}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .badge{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:600}
 .s-Running{color:var(--running);background:var(--running-bg)}
@@ -158,13 +159,21 @@ const SCRIPT = `
     const tr = el('tr');
     tr.dataset.server = s.ResourceGroup + '/' + s.ContainerGroupName;
     const name = el('td');
-    name.append(el('div', 'name', s.ContainerGroupName), el('div', 'sub', s.ResourceGroup));
+    const title = el('div', 'name trunc', s.ContainerGroupName);
+    title.title = s.ContainerGroupName;
+    name.append(title, el('div', 'sub', s.ResourceGroup));
     const state = el('td');
-    state.append(el('span', 'badge s-' + s.State, label(s.State)));
+    const badge = el('span', 'badge s-' + s.State, label(s.State));
+    badge.title = s.State + ' since ' + (s.StateChangedAt || '?');
+    state.append(badge);
     if (s.FailureReason) state.append(el('div', 'reason', s.FailureReason));
     const address = el('td');
     address.append(el('div', 'mono', s.PublicIP || '—'));
-    if (s.Fqdn) address.append(el('div', 'sub mono', s.Fqdn));
+    if (s.Fqdn) {
+      const fqdn = el('div', 'sub mono trunc', s.Fqdn);
+      fqdn.title = s.Fqdn;
+      address.append(fqdn);
+    }
     const sessions = el('td', 'num sessions');
     sessions.append(el('div', '', s.ActiveSessions + ' / ' + s.MaxSessions));
     const bar = el('div', 'bar' + (s.ActiveSessions >= s.MaxSessions ? ' full' : ''));
@@ -173,7 +182,8 @@ const SCRIPT = `
     bar.append(fill);
     sessions.append(bar);
     const resources = el('td', 'num', s.CPU + ' vCPU · ' + s.RAM + ' GB');
-    const image = el('div', 'sub mono', s.Image);
+    const image = el('div', 'sub mono trunc', s.Image);
+    image.title = s.Image;
     resources.append(image);
     const age = el('td', 'num', ago(s.CreatedAt));
     age.title = s.CreatedAt || '';
