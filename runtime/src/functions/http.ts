@@ -41,9 +41,12 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
       } catch (e) {
         if (e instanceof FleetError) {
           if (e.status >= 500) context.warn(`${spec.name}: ${e.code}: ${e.message}`);
+          // Every refusal is counted by code: e.g. ACIAllocate + NoCapacity is an allocation miss.
+          services.telemetry(context).trackEvent('HttpError', { status: e.status, code: e.code });
           return errorResponse(e);
         }
         context.error(`${spec.name} failed unexpectedly`, e);
+        services.telemetry(context).trackEvent('HttpError', { status: 500, code: 'Internal' });
         return errorResponse(
           new FleetError('Internal', `An unexpected error occurred (invocation ${context.invocationId}).`),
         );

@@ -4,6 +4,7 @@ import { ACIDelete } from './ACIDelete';
 import { ACIDetails } from './ACIDetails';
 import { ACIGC } from './ACIGC';
 import { ACIList } from './ACIList';
+import { ACIMetrics } from './ACIMetrics';
 import { ACIMonitor } from './ACIMonitor';
 import { ACISetSessions } from './ACISetSessions';
 import { ACISetState } from './ACISetState';
@@ -22,4 +23,5 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACIGC,
   ServerPage,
   OpenApi,
+  ACIMetrics,
 ];
