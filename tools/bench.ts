@@ -3,7 +3,7 @@
 // (or one JSON object) with the targets and whether they are met.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 import { build } from 'esbuild';
@@ -150,7 +150,7 @@ function machine() {
   } catch {
     /* not Linux */
   }
-  return { cpus: cpus().length, model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform}-${process.arch}` };
+  return { cpus: cpus().length, model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: round(loadavg()[0]!, 1) };
 }
 
 async function main(): Promise<void> {
@@ -270,7 +270,7 @@ async function reportTargets(fleet: LocalFleet): Promise<Array<{ url: string; to
 
 function printTable(result: { machine: ReturnType<typeof machine>; bundle: { bytes: number; coldLoadMs: number; azureSdksOnFirstUseMs: number }; measurements: Measurement[]; targets: Target[] }): void {
   const m = result.machine;
-  console.log(`\naci-fleet benchmark — ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node} (${m.platform}); local host + Azurite\n`);
+  console.log(`\naci-fleet benchmark — ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node} (${m.platform}), load average ${m.loadAverage} at the end; local host + Azurite\n`);
   const rows = result.measurements.map((x) => [
     x.operation,
     x.calls ? String(x.calls) : '—',
