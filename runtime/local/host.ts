@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type EventGridEvent, type HttpResponseInit, type Timer } from '@azure/functions';
 import { Cron } from 'croner';
 import type { FunctionDefinition, HttpFunction, TimerFunction } from '../src/functions/definition';
+import { compileRoute } from '../src/functions/routes';
 import type { Services } from '../src/services';
 
 export interface HostOptions {
@@ -37,6 +38,8 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   const http = functions.filter((f): f is HttpFunction => f.trigger === 'http');
   const timers = functions.filter((f): f is TimerFunction => f.trigger === 'timer' && (f.enabled?.(settings) ?? true));
   const running = new Set<Promise<unknown>>();
+  // Routes are matched like the Azure host does (templates, optional segments), e.g. the page at `/`.
+  const routes = http.map((fn) => ({ fn, route: compileRoute(fn.route) }));
 
   const context = (functionName: string) =>
     new InvocationContext({
@@ -75,7 +78,8 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
+    const url = requestUrl(req);
     const path = decodeURIComponent(url.pathname).replace(/\/+$/, '').toLowerCase();
 
     if (path.startsWith('/admin/functions/')) {
@@ -91,7 +95,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
 
     if (path === '/runtime/webhooks/eventgrid') return deliverEvents(req, res, url);
 
-    const fn = http.find((f) => `/${f.route}`.toLowerCase() === path);
+    const fn = routes.find((r) => r.route.matches(path))?.fn;
     if (!fn) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
     if (fn.authLevel(settings) === 'function' && !keyMatches(req, url)) return send(res, unauthorized());
 
@@ -160,6 +164,14 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       await Promise.allSettled([...running]);
     },
   };
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  } catch {
+    return new URL(req.url ?? '/', 'http://localhost'); // a malformed Host header
+  }
 }
 
 function timerInfo(): Timer {

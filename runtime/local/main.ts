@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   console.log(`
 aci-fleet is running.
   API            ${api}/<FunctionName>   (ACICreate, ACIDelete, ACIDetails, ACIList, ACISetSessions, ACISetState)
+  Server page    ${fleet.url}/   (asks for the function key)
+  OpenAPI        ${api}/openapi.json
   Function key   ${key}${process.env.LOCAL_FUNCTION_KEY ? '' : '   (default; set LOCAL_FUNCTION_KEY to choose one)'}
   Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC
   Event Grid     ${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor

@@ -41,6 +41,8 @@ const settingsSchema = z.object({
   FLEET_LIST_PUBLIC: bool.default(false),
   /** How many times a conflicting (412) read-modify-write is retried before giving up. */
   FLEET_WRITE_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** NCRONTAB for ACIMetrics (servers by state, sessions per location); empty turns it off. */
+  FLEET_METRICS_SCHEDULE: z.string().default('30 */1 * * * *'),
 });
 
 export type FleetSettings = z.infer<typeof settingsSchema>;

@@ -3,12 +3,13 @@ import { app } from '@azure/functions';
 import { readSettings } from './config';
 import { ALL_METHODS } from './functions/definition';
 import { FUNCTIONS } from './functions';
-import { createServices, type Services } from './services';
+import type { Services } from './services';
 
 const settings = readSettings();
 let services: Services | undefined;
-// Built on first use, so a cold start that only serves the page does not create SDK clients.
-const getServices = () => (services ??= createServices(settings));
+// Loaded and built on first use: the Azure SDKs (identity, tables, ARM) are most of the load time,
+// and indexing the functions, the page and the OpenAPI document need none of them.
+const getServices = () => (services ??= (require('./services') as typeof import('./services')).createServices(settings));
 
 app.setup({ enableHttpStream: false });
 

@@ -7,8 +7,9 @@ import type { FleetSettings } from './config';
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
-import type { Clock, ContainerGroups, Logger, ServerStore } from './fleet/ports';
+import type { Clock, ContainerGroups, ServerStore, Telemetry } from './fleet/ports';
 import { Fleet, type FleetOptions } from './fleet/service';
+import { contextLogger, contextTelemetry, instrumentContainerGroups } from './telemetry';
 
 export interface Services {
   readonly settings: FleetSettings;
@@ -16,6 +17,8 @@ export interface Services {
   readonly groups: ContainerGroups;
   readonly options: FleetOptions;
   fleet(context: InvocationContext): Fleet;
+  /** Metrics and events of this invocation (Application Insights on Azure). */
+  telemetry(context: InvocationContext): Telemetry;
 }
 
 export interface ServiceOverrides {
@@ -49,7 +52,15 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     store,
     groups,
     options,
-    fleet: (context) => new Fleet({ store, groups, options, clock: overrides.clock, log: contextLogger(context) }),
+    fleet: (context) =>
+      new Fleet({
+        store,
+        groups: instrumentContainerGroups(groups, contextTelemetry(context)),
+        options,
+        clock: overrides.clock,
+        log: contextLogger(context),
+      }),
+    telemetry: contextTelemetry,
   };
 }
 
@@ -67,13 +78,5 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential)
   return new TableClient(url, table, credential());
 }
 
-/** Structured logs that carry the invocation id (the host adds it) and the server they are about. */
-export function contextLogger(context: InvocationContext): Logger {
-  const line = (message: string, properties?: Record<string, unknown>) =>
-    properties ? `${message} ${JSON.stringify(properties)}` : message;
-  return {
-    info: (m, p) => context.log(line(m, p)),
-    warn: (m, p) => context.warn(line(m, p)),
-    error: (m, p) => context.error(line(m, p)),
-  };
-}
+// Kept here for callers that imported it from the composition root.
+export { contextLogger };

@@ -123,7 +123,8 @@ export class TableServerStore implements ServerStore {
   }
 }
 
-function toEntity(r: ServerRecord): ServerEntity {
+/** The row as Table Storage stores it (exported for bulk seeding in tools/bench.ts). */
+export function toEntity(r: ServerRecord): ServerEntity {
   return {
     partitionKey: r.resourceGroup,
     rowKey: r.containerGroupName,

@@ -61,3 +61,7 @@ export const notFound = (resourceGroup: string, containerGroupName: string) =>
     `No server '${containerGroupName}' in resource group '${resourceGroup}' is known to this fleet.`,
     { resourceGroup, containerGroupName },
   );
+
+/** Every error code with its HTTP status (the OpenAPI document lists them per function). */
+export const statusOfCode = (code: FleetErrorCode): number => STATUS[code];
+export const ERROR_CODES = Object.keys(STATUS) as FleetErrorCode[];

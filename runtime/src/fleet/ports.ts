@@ -80,3 +80,14 @@ export interface Logger {
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * Metrics and events for operators (Application Insights on Azure). Names are stable: the
+ * README's KQL queries depend on them.
+ */
+export interface Telemetry {
+  trackEvent(name: string, properties?: Record<string, string | number | boolean | undefined>): void;
+  trackMetric(name: string, value: number, properties?: Record<string, string | number | boolean | undefined>): void;
+}
+
+export const silentTelemetry: Telemetry = { trackEvent() {}, trackMetric() {} };

@@ -1,6 +1,7 @@
 // A server as the fleet sees it (one table row), and the seed-compatible view callers receive.
 import { createHash } from 'node:crypto';
-import type { ServerState } from './states';
+import { z } from 'zod';
+import { STATES, type ServerState } from './states';
 
 export interface ServerKey {
   resourceGroup: string;
@@ -25,24 +26,29 @@ export interface ServerRecord extends ServerKey {
   specHash: string;
 }
 
-/** The representation every endpoint returns: the seed's PascalCase names plus what the fleet adds. */
-export interface ServerView {
-  ResourceGroup: string;
-  ContainerGroupName: string;
-  State: ServerState;
-  ActiveSessions: number;
-  MaxSessions: number;
-  PublicIP: string | null;
-  Fqdn: string | null;
-  Location: string;
-  Image: string;
-  CPU: number;
-  RAM: number;
-  CreatedAt: string;
-  StateChangedAt: string;
-  LastReportAt: string | null;
-  FailureReason: string | null;
-}
+/**
+ * The representation every endpoint returns: the seed's PascalCase names plus what the fleet adds.
+ * Defined once as a schema so the OpenAPI document and the TypeScript type cannot drift apart.
+ */
+export const serverView = z
+  .object({
+    ResourceGroup: z.string(),
+    ContainerGroupName: z.string(),
+    State: z.enum(STATES),
+    ActiveSessions: z.number().int().min(0),
+    MaxSessions: z.number().int().min(1),
+    PublicIP: z.string().nullable(),
+    Fqdn: z.string().nullable(),
+    Location: z.string(),
+    Image: z.string(),
+    CPU: z.number(),
+    RAM: z.number().describe('GB'),
+    CreatedAt: z.string().describe('ISO 8601'),
+    StateChangedAt: z.string().describe('ISO 8601'),
+    LastReportAt: z.string().nullable().describe('ISO 8601; the last session report'),
+    FailureReason: z.string().nullable(),
+  });
+export type ServerView = z.infer<typeof serverView>;
 
 export function toView(r: ServerRecord): ServerView {
   return {

@@ -1,10 +1,22 @@
 // ACICreate: accept a container group spec, record the server as Creating, start the ARM create.
 import { createRequest, parseRequest } from '../fleet/requests';
+import { serverView } from '../fleet/server';
 import { httpFunction, json, readJson } from './http';
 
 export const ACICreate = httpFunction({
   name: 'ACICreate',
   methods: ['POST'],
+  api: {
+    summary: 'Create a server from a container group spec',
+    description: 'Records the server as Creating, then starts the ARM create; ACIMonitor moves it to Running.',
+    tag: 'Servers',
+    body: createRequest,
+    responses: {
+      202: { description: 'Accepted: the server is Creating.', schema: serverView },
+      200: { description: 'The same spec had already been accepted; nothing new was started.', schema: serverView },
+    },
+    errors: ['Forbidden', 'Conflict', 'NotOwnedByFleet', 'AzureRequestRejected', 'AzureUnavailable', 'StorageUnavailable'],
+  },
   async handle(request, services, context) {
     const input = parseRequest(createRequest, await readJson(request));
     const { created, server } = await services.fleet(context).create(input);

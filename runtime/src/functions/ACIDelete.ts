@@ -1,10 +1,18 @@
 // ACIDelete: delete one of the fleet's servers now, whatever its sessions (ACISetState drains gently).
 import { parseRequest, serverKeyRequest } from '../fleet/requests';
+import { serverView } from '../fleet/server';
 import { httpFunction, json, readJson } from './http';
 
 export const ACIDelete = httpFunction({
   name: 'ACIDelete',
   methods: ['POST'],
+  api: {
+    summary: 'Delete a server now, whatever its sessions',
+    tag: 'Servers',
+    body: serverKeyRequest,
+    responses: { 200: { description: 'The server, now Deleting.', schema: serverView } },
+    errors: ['Forbidden', 'NotFound', 'NotOwnedByFleet', 'WriteContention', 'AzureUnavailable', 'StorageUnavailable'],
+  },
   async handle(request, services, context) {
     const key = parseRequest(serverKeyRequest, await readJson(request));
     return json(200, await services.fleet(context).delete(key));

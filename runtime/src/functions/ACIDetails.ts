@@ -1,10 +1,20 @@
 // ACIDetails: a server's container group as ARM describes it (secrets redacted), or a container's logs.
+import { z } from 'zod';
 import { detailsRequest, parseRequest } from '../fleet/requests';
+
+const detailsResponse = z.union([z.object({ content: z.string() }), z.record(z.string(), z.unknown())]);
 import { httpFunction, json, readJson } from './http';
 
 export const ACIDetails = httpFunction({
   name: 'ACIDetails',
   methods: ['POST'],
+  api: {
+    summary: "A server's container group as ARM describes it, or a container's logs",
+    tag: 'Servers',
+    body: detailsRequest,
+    responses: { 200: { description: 'The ARM container group (secure values redacted), or `{content}` for type "logs".', schema: detailsResponse } },
+    errors: ['Forbidden', 'NotFound', 'AzureUnavailable', 'StorageUnavailable'],
+  },
   async handle(request, services, context) {
     const input = parseRequest(detailsRequest, await readJson(request));
     return json(200, await services.fleet(context).details(input));

@@ -1,10 +1,25 @@
 // ACISetSessions: record active sessions for one or many servers, validated as a whole first.
-import { parseRequest, setSessionsRequest } from '../fleet/requests';
+import { z } from 'zod';
+import { containerGroupName, parseRequest, setSessionsRequest } from '../fleet/requests';
+
+const setSessionsResponse = z.object({
+  updated: z.number().int(),
+  transactions: z.number().int(),
+  ignored: z.array(z.object({ resourceGroup: z.string(), containerGroupName, reason: z.string() })),
+});
 import { httpFunction, json, readJson } from './http';
 
 export const ACISetSessions = httpFunction({
   name: 'ACISetSessions',
   methods: ['POST'],
+  api: {
+    summary: "Record many servers' active sessions at once",
+    description: 'The whole batch is validated (and every server must exist) before anything is written; each resource group is written in transactions of up to 100 rows.',
+    tag: 'Servers',
+    body: setSessionsRequest,
+    responses: { 200: { description: 'How many rows were written and in how many transactions.', schema: setSessionsResponse } },
+    errors: ['Forbidden', 'NotFound', 'WriteContention', 'StorageUnavailable'],
+  },
   async handle(request, services, context) {
     const reports = parseRequest(setSessionsRequest, await readJson(request));
     return json(200, await services.fleet(context).setSessions(reports));

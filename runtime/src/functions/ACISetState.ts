@@ -1,10 +1,18 @@
 // ACISetState: drain a server (MarkedForDeletion), un-drain it (Running) or mark it Failed.
 import { parseRequest, setStateRequest } from '../fleet/requests';
+import { serverView } from '../fleet/server';
 import { httpFunction, json, readJson } from './http';
 
 export const ACISetState = httpFunction({
   name: 'ACISetState',
   methods: ['POST'],
+  api: {
+    summary: 'Drain a server (MarkedForDeletion), un-drain it (Running) or mark it Failed',
+    tag: 'Servers',
+    body: setStateRequest,
+    responses: { 200: { description: 'The server in its new state.', schema: serverView } },
+    errors: ['Forbidden', 'NotFound', 'InvalidStateTransition', 'WriteContention', 'StorageUnavailable'],
+  },
   async handle(request, services, context) {
     const input = parseRequest(setStateRequest, await readJson(request));
     return json(200, await services.fleet(context).setState(input));

@@ -4,6 +4,7 @@
 import type { EventGridEvent, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import type { FleetSettings } from '../config';
 import type { Services } from '../services';
+import type { ApiDoc } from './apiDoc';
 
 export type AuthLevel = 'function' | 'anonymous';
 
@@ -16,6 +17,8 @@ export interface HttpFunction {
   route: string;
   authLevel: (settings: FleetSettings) => AuthLevel;
   handler: (request: HttpRequest, context: InvocationContext, services: Services) => Promise<HttpResponseInit>;
+  /** Required: the OpenAPI document (GET /api/openapi.json) is built from these, one per HTTP function. */
+  api: ApiDoc;
 }
 
 export interface TimerFunction {

@@ -5,6 +5,7 @@ import { FleetError } from '../fleet/errors';
 import type { Services } from '../services';
 import type { AuthLevel, HttpFunction } from './definition';
 import type { FleetSettings } from '../config';
+import type { ApiDoc } from './apiDoc';
 
 /** Bodies larger than this are refused before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -14,6 +15,8 @@ interface HttpFunctionSpec {
   methods: readonly string[];
   authLevel?: AuthLevel | ((settings: FleetSettings) => AuthLevel);
   route?: string;
+  /** What the OpenAPI document says about this function; required so no endpoint goes undocumented. */
+  api: ApiDoc;
   handle: (request: HttpRequest, services: Services, context: InvocationContext) => Promise<HttpResponseInit>;
 }
 
@@ -25,6 +28,7 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
     methods: spec.methods,
     route: spec.route ?? `api/${spec.name}`,
     authLevel: typeof authLevel === 'function' ? authLevel : () => authLevel,
+    api: spec.api,
     async handler(request, context, services) {
       try {
         if (!spec.methods.includes(request.method.toUpperCase())) {
@@ -37,9 +41,12 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
       } catch (e) {
         if (e instanceof FleetError) {
           if (e.status >= 500) context.warn(`${spec.name}: ${e.code}: ${e.message}`);
+          // Every refusal is counted by code: e.g. ACIAllocate + NoCapacity is an allocation miss.
+          services.telemetry(context).trackEvent('HttpError', { status: e.status, code: e.code });
           return errorResponse(e);
         }
         context.error(`${spec.name} failed unexpectedly`, e);
+        services.telemetry(context).trackEvent('HttpError', { status: 500, code: 'Internal' });
         return errorResponse(
           new FleetError('Internal', `An unexpected error occurred (invocation ${context.invocationId}).`),
         );

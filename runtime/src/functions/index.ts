@@ -4,10 +4,13 @@ import { ACIDelete } from './ACIDelete';
 import { ACIDetails } from './ACIDetails';
 import { ACIGC } from './ACIGC';
 import { ACIList } from './ACIList';
+import { ACIMetrics } from './ACIMetrics';
 import { ACIMonitor } from './ACIMonitor';
 import { ACISetSessions } from './ACISetSessions';
 import { ACISetState } from './ACISetState';
 import type { FunctionDefinition } from './definition';
+import { OpenApi } from './OpenApi';
+import { ServerPage } from './ServerPage';
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACICreate,
@@ -18,4 +21,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACISetState,
   ACIMonitor,
   ACIGC,
+  ServerPage,
+  OpenApi,
+  ACIMetrics,
 ];
