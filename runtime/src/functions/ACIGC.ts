@@ -1,4 +1,5 @@
-// ACIGC: on a timer, delete servers that are drained (MarkedForDeletion) and have no sessions left.
+// ACIGC: on a timer, delete servers that are drained (MarkedForDeletion) and have no sessions left,
+// and (with HEARTBEAT_TIMEOUT_SECONDS) mark Running servers that stopped reporting Failed.
 import type { TimerFunction } from './definition';
 
 export const ACIGC: TimerFunction = {
@@ -8,5 +9,8 @@ export const ACIGC: TimerFunction = {
   async handler(_timer, context, services) {
     const { deleted, retried } = await services.fleet(context).collectGarbage();
     if (deleted.length + retried.length > 0) context.log(`ACIGC: deleted ${deleted.length}, re-sent ${retried.length} deletes`);
+    // Here rather than only in ACIReconcile: it reads only the table, and GC runs every minute.
+    const silent = await services.reconciler(context).expireSilentServers();
+    if (silent.length > 0) context.log(`ACIGC: ${silent.length} server(s) missed their heartbeats and are now Failed`);
   },
 };

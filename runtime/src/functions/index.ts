@@ -7,6 +7,8 @@ import { ACIList } from './ACIList';
 import { ACIMonitor } from './ACIMonitor';
 import { ACISetSessions } from './ACISetSessions';
 import { ACISetState } from './ACISetState';
+import { ACIReconcile } from './ACIReconcile';
+import { ACIReport } from './ACIReport';
 import type { FunctionDefinition } from './definition';
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -18,4 +20,6 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACISetState,
   ACIMonitor,
   ACIGC,
+  ACIReport,
+  ACIReconcile,
 ];
