@@ -109,6 +109,12 @@ export class Fleet {
     try {
       await this.groups.beginCreate(key, this.specForArm(key, req.containerGroup));
     } catch (e) {
+      // Retries exhausted on a transient failure: the PUT may still have landed (the answer was
+      // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
+      if (e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined))) {
+        this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
+        return { created: true, server: toView(row.value) };
+      }
       // ARM refused or is down: take the row back so the caller can simply retry.
       await this.store.remove(key, row.etag).catch((removeError) =>
         this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
