@@ -51,14 +51,25 @@ export class ArmContainerGroups implements ContainerGroups {
     }
   }
 
-  async listOwned(fleetName: string): Promise<ContainerGroupObservation[]> {
+  async listOwned(fleetName: string, resourceGroups: readonly string[]): Promise<ContainerGroupObservation[]> {
     const owned: ContainerGroupObservation[] = [];
-    try {
+    const collect = async (pages: AsyncIterable<ContainerGroup>) => {
       // The iterator follows nextLink, so every page is read.
-      for await (const group of this.client.containerGroups.list()) {
+      for await (const group of pages) {
         if (!isOwnedBy(group.tags, fleetName)) continue; // never even look at a group that is not ours
         const key = containerGroupOf({ subject: group.id });
         if (key) owned.push(observe(key, group));
+      }
+    };
+    try {
+      // Per resource group when the fleet has a list: its identity may read only those.
+      if (resourceGroups.length === 0) await collect(this.client.containerGroups.list());
+      for (const rg of resourceGroups) {
+        try {
+          await collect(this.client.containerGroups.listByResourceGroup(rg));
+        } catch (e) {
+          if (!(e instanceof RestError && e.statusCode === 404)) throw e; // a resource group that does not exist holds nothing
+        }
       }
     } catch (e) {
       throw armError(e, 'listing the container groups');

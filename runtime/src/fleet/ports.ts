@@ -69,8 +69,11 @@ export interface ContainerGroups {
   /** Starts the delete without waiting for it to finish; a group already gone is fine. */
   beginDelete(key: ServerKey): Promise<void>;
   logs(key: ServerKey, containerName: string, tail?: number): Promise<string>;
-  /** Every group in the subscription carrying the ownership tag with this fleet's name (every page). */
-  listOwned(fleetName: string): Promise<ContainerGroupObservation[]>;
+  /**
+   * Every group carrying the ownership tag with this fleet's name (every page), in the given
+   * resource groups, or in the whole subscription when none are given.
+   */
+  listOwned(fleetName: string, resourceGroups: readonly string[]): Promise<ContainerGroupObservation[]>;
 }
 
 export interface Clock {

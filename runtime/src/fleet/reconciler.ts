@@ -37,7 +37,7 @@ export class Reconciler {
     const { store, groups, options, policy } = this.deps;
     // Rows before groups: see planReconcile for why the order matters.
     const rows = await store.list();
-    const owned = await groups.listOwned(options.fleetName);
+    const owned = await groups.listOwned(options.fleetName, options.allowedResourceGroups);
     const actions = planReconcile({ rows: rows.map((r) => r.value), owned, now: this.clock.now(), policy });
 
     const report: ReconcileReport = { repaired: [], adopted: [], failed: [] };
