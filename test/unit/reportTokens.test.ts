@@ -1,7 +1,10 @@
 // Per-server report tokens: a token names exactly one server, and only the fleet's secrets sign it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FleetError } from '../../runtime/src/fleet/errors';
 import { reportVariables, signReportToken, tokenFromRequest, verifyReportToken } from '../../runtime/src/fleet/reportTokens';
+import { ServerReports } from '../../runtime/src/fleet/reports';
+import type { FleetOptions } from '../../runtime/src/fleet/service';
 
 const secret = 'a'.repeat(32) + '-current';
 const previous = 'b'.repeat(32) + '-previous';
@@ -68,5 +71,30 @@ describe('report tokens', () => {
     assert.equal(tokenFromRequest('Basic abc', 'def'), 'def');
     assert.equal(tokenFromRequest(null, ''), undefined);
     assert.equal(tokenFromRequest(undefined, undefined), undefined);
+  });
+});
+
+describe('ServerReports.authenticate', () => {
+  const options: FleetOptions = { fleetName: 'f', defaultMaxSessions: 10, allowedResourceGroups: [], writeAttempts: 3 };
+  // authenticate() touches neither the store nor the fleet.
+  const reports = (secrets: string[]) => new ServerReports({ fleet: undefined as never, store: undefined as never, options, secrets });
+  const codeOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof FleetError);
+      return [e.code, e.status];
+    }
+    return undefined;
+  };
+
+  it('answers 503 ReportingNotConfigured when no secret is set (a deployment fault, not the caller\'s)', () => {
+    assert.deepEqual(codeOf(() => reports([]).authenticate(signReportToken(a, secret))), ['ReportingNotConfigured', 503]);
+  });
+
+  it('answers 403 for a missing or bad token, and names the server for a good one', () => {
+    assert.deepEqual(codeOf(() => reports([secret]).authenticate(undefined)), ['Forbidden', 403]);
+    assert.deepEqual(codeOf(() => reports([secret]).authenticate('v1.x.y')), ['Forbidden', 403]);
+    assert.deepEqual(reports([secret, previous]).authenticate(signReportToken(b, previous)), b);
   });
 });
