@@ -48,8 +48,14 @@ describe('concurrent writers', () => {
     await runGc();
 
     for (const d of drains) assert.equal(d.status, 200, JSON.stringify(d.body));
-    assert.equal(batch.status, 200, JSON.stringify(batch.body));
-    const batchIgnored = new Set((batch.body.ignored as Array<{ containerGroupName: string }>).map((k) => k.containerGroupName));
+    // The batch is one all-or-nothing transaction over all ten rows, so under this much contention
+    // it may run out of attempts: then it answers 503 WriteContention and has written nothing.
+    // (Each single-row writer here has at most seven rivals, fewer than its eight attempts.)
+    const batchWritten = batch.status === 200;
+    if (!batchWritten) assert.deepEqual([batch.status, batch.body.error.code], [503, 'WriteContention']);
+    const batchIgnored = new Set(
+      batchWritten ? (batch.body.ignored as Array<{ containerGroupName: string }>).map((k) => k.containerGroupName) : names,
+    );
 
     for (const [i, name] of names.entries()) {
       const mine = reportResults.filter((r) => r.name === name);
