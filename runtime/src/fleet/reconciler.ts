@@ -70,7 +70,8 @@ export class Reconciler {
       if (outcome !== 'unchanged') this.log.info('reconcile repaired a server', { server: describeKey(action.key), reason: action.reason, outcome });
       return;
     }
-    if (!group || !isOwnedBy(group.tags, options.fleetName)) return; // gone or no longer ours meanwhile
+    // Gone, no longer ours, or being deleted meanwhile: nothing to adopt.
+    if (!group || !isOwnedBy(group.tags, options.fleetName) || group.provisioningState.toLowerCase() === 'deleting') return;
     const record = adoptedRecord(group, this.clock.now(), options.defaultMaxSessions);
     try {
       await store.insert(record);
