@@ -16,32 +16,37 @@ export interface Azurite {
   readonly ports: { blob: number; queue: number; table: number };
   /** Stops the process; resolves once it has exited. */
   stop(): Promise<void>;
+  /**
+   * Starts it again after stop(), on the same ports with the same account key (tests of a storage
+   * outage). Data survives only with a `location`; in memory it starts empty.
+   */
+  start(): Promise<void>;
 }
 
 const ACCOUNT = 'fleetlocal';
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   const key = randomBytes(64).toString('base64');
-  const args = [
-    require.resolve('azurite/dist/src/azurite.js'),
-    '--disableTelemetry',
-    '--skipApiVersionCheck',
-    '--loose',
-    '--blobPort', '0',
-    '--queuePort', '0',
-    '--tablePort', '0',
-  ];
-  if (options.location) {
-    mkdirSync(options.location, { recursive: true });
-    args.push('--location', options.location);
-  } else {
-    args.push('--inMemoryPersistence');
-  }
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, AZURITE_ACCOUNTS: `${ACCOUNT}:${key}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const ports = await readPorts(child, options.log);
+  if (options.location) mkdirSync(options.location, { recursive: true });
+  const spawnAzurite = async (wanted: { blob: number; queue: number; table: number }) => {
+    const args = [
+      require.resolve('azurite/dist/src/azurite.js'),
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--blobPort', String(wanted.blob),
+      '--queuePort', String(wanted.queue),
+      '--tablePort', String(wanted.table),
+      ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
+    ];
+    const process_ = spawn(process.execPath, args, {
+      env: { ...process.env, AZURITE_ACCOUNTS: `${ACCOUNT}:${key}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { child: process_, ports: await readPorts(process_, options.log) };
+  };
+
+  let { child, ports } = await spawnAzurite({ blob: 0, queue: 0, table: 0 });
   const endpoint = (port: number) => `http://127.0.0.1:${port}/${ACCOUNT}`;
   return {
     ports,
@@ -54,6 +59,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       `TableEndpoint=${endpoint(ports.table)}`,
     ].join(';') + ';',
     stop: () => stopChild(child),
+    async start() {
+      if (child.exitCode === null && child.signalCode === null) return;
+      ({ child } = await spawnAzurite(ports));
+    },
   };
 }
 

@@ -47,9 +47,11 @@ export async function startLocalFleet(options: LocalFleetOptions = {}): Promise<
     const emulator = await startAciEmulator({ provisioningMs: options.provisioningMs, log });
     started.push({ stop: () => emulator.close() });
 
+    const env = { ...(options.env ?? process.env), ...options.settings };
     const settings = readSettings({
-      ...(options.env ?? process.env),
-      ...options.settings,
+      // On Azure the stack generates the report token secret; locally each run makes its own.
+      REPORT_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+      ...env,
       FLEET_STORAGE_CONNECTION_STRING: azurite.connectionString,
       ARM_ENDPOINT: emulator.url,
       AZURE_SUBSCRIPTION_ID: emulator.subscriptionId,
@@ -57,6 +59,8 @@ export async function startLocalFleet(options: LocalFleetOptions = {}): Promise<
     const services = createServices(settings, options.overrides);
     const host = await startFunctionsHost({ functions: FUNCTIONS, services, key, port: options.port, timers: options.timers, log });
     started.push({ stop: () => host.close() });
+    // Only now is the host's URL known; services read it on each create (ACI_REPORT_URL).
+    settings.FLEET_PUBLIC_URL ??= host.url;
     // Events go where Azure's Event Grid subscription would send them: the extension's webhook.
     emulator.setEventEndpoint(`${host.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${encodeURIComponent(key)}`);
 

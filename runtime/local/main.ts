@@ -35,8 +35,9 @@ aci-fleet is running.
   API            ${api}/<FunctionName>   (ACICreate, ACIDelete, ACIDetails, ACIList, ACISetSessions, ACISetState)
   Server page    ${fleet.url}/   (asks for the function key)
   OpenAPI        ${api}/openapi.json
+  Server reports ${api}/ACIReport   (no key: each container's own token, ACI_REPORT_TOKEN)
   Function key   ${key}${process.env.LOCAL_FUNCTION_KEY ? '' : '   (default; set LOCAL_FUNCTION_KEY to choose one)'}
-  Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC
+  Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC   (or ACIReconcile)
   Event Grid     ${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor
   ACI emulator   ${fleet.emulator.url}  (subscription ${fleet.emulator.subscriptionId})
   Table Storage  http://127.0.0.1:${fleet.azurite.ports.table}

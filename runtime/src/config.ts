@@ -13,6 +13,10 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** An optional whole number: unset or empty means "not configured". */
+const optionalInt = (min: number) =>
+  z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number().int().min(min).optional());
+
 const settingsSchema = z.object({
   /** Value of the ownership tag put on every container group; only tagged groups are ever deleted. */
   FLEET_NAME: z.string().min(1).default('aci-fleet'),
@@ -43,6 +47,28 @@ const settingsSchema = z.object({
   FLEET_WRITE_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   /** NCRONTAB for ACIMetrics (servers by state, sessions per location); empty turns it off. */
   FLEET_METRICS_SCHEDULE: z.string().default('30 */1 * * * *'),
+  /** Secret that signs each server's report token (HMAC-SHA256); the stack generates it. */
+  REPORT_TOKEN_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** The previous secret, still accepted for verification while a rotation is under way. */
+  REPORT_TOKEN_SECRET_PREVIOUS: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** Base URL servers reach this app at (ACI_REPORT_URL); default https://<WEBSITE_HOSTNAME>. */
+  FLEET_PUBLIC_URL: z.string().url().optional(),
+  /** Set by the Azure Functions platform: the app's host name. */
+  WEBSITE_HOSTNAME: z.string().optional(),
+  /** NCRONTAB (six fields) for ACIReconcile, which repairs drift between ARM and the table. */
+  RECONCILE_SCHEDULE: z.string().default('0 */5 * * * *'),
+  /** A server still Creating after this many minutes is marked Failed by ACIReconcile. */
+  CREATING_TIMEOUT_MINUTES: z.coerce.number().positive().default(15),
+  /** A Running server that has not reported for this long is marked Failed; unset = no heartbeat check. */
+  HEARTBEAT_TIMEOUT_SECONDS: optionalInt(1),
+  /** ARM calls: retries of throttling (429) and transient failures (408, 5xx, network), with backoff and jitter. */
+  ARM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
+  ARM_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(500),
+  /** Longest wait between ARM retries; a Retry-After longer than this is handed back to the caller as a 503. */
+  ARM_MAX_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(8000),
+  /** Table Storage calls: retries and a per-request timeout, so an outage answers 503 instead of hanging. */
+  STORAGE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
 export type FleetSettings = z.infer<typeof settingsSchema>;

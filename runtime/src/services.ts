@@ -1,6 +1,7 @@
 // The composition root: builds the Azure adapters from the settings once per process and hands
 // each invocation a Fleet that logs through that invocation's context.
 import { TableClient } from '@azure/data-tables';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { InvocationContext } from '@azure/functions';
 import type { FleetSettings } from './config';
@@ -10,6 +11,10 @@ import { TableServerStore } from './azure/tableStore';
 import type { Clock, ContainerGroups, ServerStore, Telemetry } from './fleet/ports';
 import { Fleet, type FleetOptions } from './fleet/service';
 import { contextLogger, contextTelemetry, instrumentContainerGroups } from './telemetry';
+import type { ReconcilePolicy } from './fleet/reconcile';
+import { Reconciler } from './fleet/reconciler';
+import type { ReportEndpoint } from './fleet/reportTokens';
+import { ServerReports } from './fleet/reports';
 
 export interface Services {
   readonly settings: FleetSettings;
@@ -19,19 +24,26 @@ export interface Services {
   fleet(context: InvocationContext): Fleet;
   /** Metrics and events of this invocation (Application Insights on Azure). */
   telemetry(context: InvocationContext): Telemetry;
+  readonly reconcilePolicy: ReconcilePolicy;
+  /** ACIReconcile (and ACIGC's heartbeat check). */
+  reconciler(context: InvocationContext): Reconciler;
+  /** ACIReport: per-server tokens. */
+  reports(context: InvocationContext): ServerReports;
 }
 
 export interface ServiceOverrides {
   clock?: Clock;
   /** ARM polling and retry timings; tests shorten them. */
   arm?: { pollIntervalMs?: number; retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } };
+  /** Table Storage retry and timeout; tests shorten them. */
+  storage?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutMs?: number };
 }
 
 export function createServices(settings: FleetSettings, overrides: ServiceOverrides = {}): Services {
   let credential: TokenCredential | undefined;
   const azureCredential = () => (credential ??= new DefaultAzureCredential());
 
-  const store = new TableServerStore(tableClient(settings, azureCredential));
+  const store = new TableServerStore(tableClient(settings, azureCredential, overrides.storage));
   const isLocalArm = settings.ARM_ENDPOINT.startsWith('http://');
   const groups = new ArmContainerGroups(
     createContainerInstanceClient({
@@ -39,6 +51,12 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       endpoint: settings.ARM_ENDPOINT,
       credential: isLocalArm ? undefined : azureCredential(),
       ...overrides.arm,
+      retry: {
+        maxRetries: settings.ARM_MAX_RETRIES,
+        retryDelayInMs: settings.ARM_RETRY_DELAY_MS,
+        maxRetryDelayInMs: settings.ARM_MAX_RETRY_DELAY_MS,
+        ...overrides.arm?.retry,
+      },
     }),
   );
   const options: FleetOptions = {
@@ -46,36 +64,76 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     defaultMaxSessions: settings.FLEET_DEFAULT_MAX_SESSIONS,
     allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
     writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
+    reportEndpoint: () => reportEndpoint(settings),
   };
+  const reconcilePolicy: ReconcilePolicy = {
+    creatingTimeoutMs: settings.CREATING_TIMEOUT_MINUTES * 60_000,
+    heartbeatTimeoutMs: settings.HEARTBEAT_TIMEOUT_SECONDS === undefined ? undefined : settings.HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
+  };
+  const secrets = [settings.REPORT_TOKEN_SECRET, settings.REPORT_TOKEN_SECRET_PREVIOUS].filter((s): s is string => !!s);
+  // Each invocation's Fleet logs through its context and reports its ARM actions as telemetry.
+  const fleet = (context: InvocationContext) =>
+    new Fleet({
+      store,
+      groups: instrumentContainerGroups(groups, contextTelemetry(context)),
+      options,
+      clock: overrides.clock,
+      log: contextLogger(context),
+    });
   return {
     settings,
     store,
     groups,
     options,
-    fleet: (context) =>
-      new Fleet({
-        store,
-        groups: instrumentContainerGroups(groups, contextTelemetry(context)),
-        options,
-        clock: overrides.clock,
-        log: contextLogger(context),
-      }),
+    fleet,
     telemetry: contextTelemetry,
+    reconcilePolicy,
+    reconciler: (context) =>
+      new Reconciler({ fleet: fleet(context), store, groups, options, policy: reconcilePolicy, clock: overrides.clock, log: contextLogger(context) }),
+    reports: (context) => new ServerReports({ fleet: fleet(context), store, options, secrets, clock: overrides.clock }),
   };
 }
 
-function tableClient(settings: FleetSettings, credential: () => TokenCredential): TableClient {
+/**
+ * ACIReport's public URL and the token secret. Read on every create (not once), because the
+ * local host learns its own URL only after it listens.
+ */
+function reportEndpoint(settings: FleetSettings): ReportEndpoint | undefined {
+  const base = settings.FLEET_PUBLIC_URL ?? (settings.WEBSITE_HOSTNAME && `https://${settings.WEBSITE_HOSTNAME}`);
+  if (!base || !settings.REPORT_TOKEN_SECRET) return undefined;
+  return { url: `${base.replace(/\/+$/, '')}/api/ACIReport`, secret: settings.REPORT_TOKEN_SECRET };
+}
+
+function tableClient(settings: FleetSettings, credential: () => TokenCredential, storage: ServiceOverrides['storage'] = {}): TableClient {
   const table = settings.FLEET_TABLE_NAME;
+  // Bounded retries and a per-request timeout: a storage outage answers 503, it never hangs a caller.
+  const { timeoutMs = settings.STORAGE_TIMEOUT_MS, ...retry } = storage;
+  const options = {
+    retryOptions: { maxRetries: settings.STORAGE_MAX_RETRIES, retryDelayInMs: 200, maxRetryDelayInMs: 2000, ...retry },
+    additionalPolicies: [{ policy: requestTimeoutPolicy(timeoutMs), position: 'perRetry' as const }],
+  };
   if (settings.FLEET_STORAGE_CONNECTION_STRING) {
     // Azurite speaks plain http locally.
-    return TableClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING, table, { allowInsecureConnection: true });
+    return TableClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING, table, { ...options, allowInsecureConnection: true });
   }
   const account = settings.AzureWebJobsStorage__accountName;
   const url = settings.AzureWebJobsStorage__tableServiceUri ?? (account && `https://${account}.table.core.windows.net`);
   if (!url) {
     throw new Error('Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Table Storage.');
   }
-  return new TableClient(url, table, credential());
+  return new TableClient(url, table, credential(), options);
+}
+
+/** Gives every storage request a timeout unless the SDK call set one. */
+function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: 'fleetRequestTimeout',
+    sendRequest: (request, next) => {
+      if (!request.timeout) request.timeout = timeoutMs;
+      return next(request);
+    },
+  };
 }
 
 // Kept here for callers that imported it from the composition root.

@@ -63,6 +63,7 @@ export function instrumentContainerGroups(groups: ContainerGroups, telemetry: Te
     get: (key) => groups.get(key),
     describe: (key) => groups.describe(key),
     logs: (key, container, tail) => groups.logs(key, container, tail),
+    listOwned: (fleetName, resourceGroups) => groups.listOwned(fleetName, resourceGroups),
     async beginCreate(key, spec) {
       await groups.beginCreate(key, spec);
       telemetry.trackEvent('ContainerGroupCreateStarted', { server: describeKey(key), location: spec.location });

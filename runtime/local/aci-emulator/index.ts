@@ -11,6 +11,45 @@ import { armError, validateGroupPut, type ArmError } from './validate';
 export type { ContainerGroupJson } from './model';
 export type { EventGridEvent } from './events';
 
+/**
+ * Faults for tests, all deterministic (counters, not chance). Counts are "the next n": each
+ * matching event or request uses one up. set() replaces the previous settings.
+ */
+export interface FaultSettings {
+  /** The next n Event Grid events are never delivered (lost). */
+  dropEvents?: number;
+  /** The next n events are delivered twice. */
+  duplicateEvents?: number;
+  /** Every event waits this long before its first delivery attempt (late events). */
+  delayEventsMs?: number;
+  /** The next n events are held back and then delivered newest first (out of order). */
+  reorderEvents?: number;
+  /** The next `count` ARM requests (of `methods`, default all) are answered with `status`. */
+  failRequests?: {
+    status: 429 | 500 | 502 | 503;
+    count: number;
+    methods?: readonly string[];
+    /** Sent as Retry-After (seconds); omitted by default. */
+    retryAfterSeconds?: number;
+    /** Carry the request out first, then answer the error (an outcome the client cannot know). */
+    afterApply?: boolean;
+  };
+}
+
+export interface FaultStats {
+  droppedEvents: number;
+  duplicatedEvents: number;
+  reorderedEvents: number;
+  failedRequests: number;
+}
+
+export interface EmulatorFaults {
+  set(settings: FaultSettings): void;
+  /** No more faults; events still held for reordering are released (newest first). */
+  clear(): void;
+  stats(): FaultStats;
+}
+
 export interface AciEmulatorOptions {
   /** Default 0 (a free port); always on 127.0.0.1. */
   port?: number;
@@ -36,6 +75,10 @@ export interface AciEmulator {
   removeOutOfBand(resourceGroup: string, name: string): boolean;
   /** Resolves when every queued event delivery and provisioning timer has finished. */
   idle(): Promise<void>;
+  /** Fault injection for tests: lost, duplicated, late and reordered events; failing ARM answers. */
+  readonly faults: EmulatorFaults;
+  /** What a group's containers see in their environment (secure values included), as name → value per container. */
+  containerEnvironment(resourceGroup: string, name: string): Record<string, Record<string, string>> | undefined;
   close(): Promise<void>;
 }
 
@@ -117,6 +160,20 @@ class Emulator implements AciEmulator {
   private readonly timers = new Set<Timer>();
   private readonly tasks = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  private faultSettings: Required<Omit<FaultSettings, 'failRequests'>> & { failRequests?: FaultSettings['failRequests'] } = noFaults();
+  private readonly heldEvents: EventGridEvent[] = [];
+  private readonly faultStats: FaultStats = { droppedEvents: 0, duplicatedEvents: 0, reorderedEvents: 0, failedRequests: 0 };
+
+  readonly faults: EmulatorFaults = {
+    set: (settings) => {
+      this.faultSettings = { ...noFaults(), ...settings, failRequests: settings.failRequests && { ...settings.failRequests } };
+    },
+    clear: () => {
+      this.faultSettings = noFaults();
+      this.releaseHeldEvents();
+    },
+    stats: () => ({ ...this.faultStats }),
+  };
 
   constructor(opts: AciEmulatorOptions) {
     this.subscriptionId = opts.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
@@ -161,6 +218,17 @@ class Emulator implements AciEmulator {
     return true;
   }
 
+  containerEnvironment(resourceGroup: string, name: string): Record<string, Record<string, string>> | undefined {
+    const rec = this.store.get(storeKey(resourceGroup, name));
+    if (!rec) return undefined;
+    return Object.fromEntries(
+      rec.spec.properties.containers.map((c) => [
+        c.name,
+        Object.fromEntries((c.properties.environmentVariables ?? []).map((v) => [v.name, v.secureValue ?? v.value ?? ''])),
+      ]),
+    );
+  }
+
   async idle(): Promise<void> {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
@@ -186,8 +254,11 @@ class Emulator implements AciEmulator {
     let reply: Reply;
     try {
       const body = await readBody(req);
+      const fault = this.takeRequestFault(method);
       reply =
-        body === undefined
+        fault && !fault.afterApply
+          ? faultReply(fault)
+          : body === undefined
           ? errorReply(armError(413, 'RequestEntityTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes.`))
           : this.closing
             ? errorReply(armError(503, 'ServiceUnavailable', 'The emulator is shutting down.'))
@@ -205,6 +276,7 @@ class Emulator implements AciEmulator {
                   url: url.href,
                 },
               });
+      if (fault?.afterApply) reply = faultReply(fault);
     } catch (e) {
       this.log(`${method} ${url.pathname} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       reply = errorReply(armError(500, 'InternalServerError', 'The emulator hit an unexpected error.'));
@@ -219,6 +291,16 @@ class Emulator implements AciEmulator {
       ...reply.headers,
     });
     res.end(body);
+  }
+
+  /** Uses up one injected request failure, if one applies to this method. */
+  private takeRequestFault(method: string): FaultSettings['failRequests'] {
+    const f = this.faultSettings.failRequests;
+    if (!f || f.count <= 0) return undefined;
+    if (f.methods && !f.methods.some((m) => m.toUpperCase() === method)) return undefined;
+    f.count--;
+    this.faultStats.failedRequests++;
+    return f;
   }
 
   /** Every ARM request is answered here (fault-injection knobs for responses belong here). */
@@ -499,7 +581,39 @@ class Emulator implements AciEmulator {
 
   /** Every event leaves through here (fault-injection knobs for deliveries belong here). */
   private deliver(event: EventGridEvent): void {
-    this.track(this.deliverWithRetries(event));
+    const f = this.faultSettings;
+    const what = `${event.eventType} ${event.subject}`;
+    if (f.dropEvents > 0) {
+      f.dropEvents--;
+      this.faultStats.droppedEvents++;
+      this.log(`fault: dropped ${what}`);
+      return;
+    }
+    if (f.reorderEvents > 0) {
+      f.reorderEvents--;
+      this.faultStats.reorderedEvents++;
+      this.heldEvents.push(event);
+      if (f.reorderEvents === 0) this.releaseHeldEvents();
+      return;
+    }
+    const copies = f.duplicateEvents > 0 ? 2 : 1;
+    if (copies === 2) {
+      f.duplicateEvents--;
+      this.faultStats.duplicatedEvents++;
+    }
+    for (let i = 0; i < copies; i++) this.send(event, f.delayEventsMs);
+  }
+
+  /** Held events go out newest first. */
+  private releaseHeldEvents(): void {
+    const held = this.heldEvents.splice(0).reverse();
+    for (const event of held) this.send(event, this.faultSettings.delayEventsMs);
+  }
+
+  private send(event: EventGridEvent, delayMs: number): void {
+    if (delayMs <= 0) return this.track(this.deliverWithRetries(event));
+    const wait = this.after(delayMs, () => {});
+    this.track(wait.done.then((ran) => (ran ? this.deliverWithRetries(event) : undefined)));
   }
 
   private async deliverWithRetries(event: EventGridEvent): Promise<void> {
@@ -618,6 +732,18 @@ function notFound(r: ArmRequest): Reply {
         'For more details please go to https://aka.ms/ARMResourceNotFoundFix',
     ),
   );
+}
+
+function noFaults() {
+  return { dropEvents: 0, duplicateEvents: 0, delayEventsMs: 0, reorderEvents: 0, failRequests: undefined };
+}
+
+function faultReply(f: NonNullable<FaultSettings['failRequests']>): Reply {
+  const code = f.status === 429 ? 'TooManyRequests' : f.status === 500 ? 'InternalServerError' : 'ServiceUnavailable';
+  return {
+    ...errorReply(armError(f.status, code, `Injected fault: ${f.status} ${code}.`)),
+    ...(f.retryAfterSeconds !== undefined ? { headers: { 'Retry-After': String(f.retryAfterSeconds) } } : {}),
+  };
 }
 
 function errorReply(e: ArmError): Reply {

@@ -3,8 +3,12 @@
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { bearerTokenAuthenticationPolicyName } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { fleetRetryPolicy, type RetrySettings } from './retry';
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
+
+/** Retries of 429/408/5xx/network failures unless the caller says otherwise (config: ARM_*). */
+export const DEFAULT_ARM_RETRY: RetrySettings = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 };
 
 export interface ArmClientOptions {
   subscriptionId: string;
@@ -32,7 +36,6 @@ export function createContainerInstanceClient(opts: ArmClientOptions): Container
     endpoint,
     $host: endpoint,
     credentialScopes: `${endpoint}/.default`,
-    retryOptions: opts.retry,
     // The HTTP client refuses plain http unless told this is intended.
     allowInsecureConnection: isEmulator,
   });
@@ -40,6 +43,12 @@ export function createContainerInstanceClient(opts: ArmClientOptions): Container
   // The bearer policy refuses to send a token over non-TLS URLs (it throws), and the emulator
   // needs no token: drop it rather than serving https with a self-signed certificate.
   if (isEmulator) client.pipeline.removePolicy({ name: bearerTokenAuthenticationPolicyName });
+
+  // Our own retry rule instead of the SDK's: it also backs off on a 429 without Retry-After and
+  // refuses to sit out a long Retry-After while a caller waits. PUT and DELETE by name are
+  // idempotent, so retrying them never makes a second group.
+  client.pipeline.removePolicy({ name: 'defaultRetryPolicy' }); // core-rest-pipeline's name, not exported
+  client.pipeline.addPolicy(fleetRetryPolicy({ ...DEFAULT_ARM_RETRY, ...opts.retry }), { phase: 'Retry' });
 
   if (opts.pollIntervalMs !== undefined) applyPollInterval(client, opts.pollIntervalMs);
   return client;

@@ -2,6 +2,8 @@
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { RestError } from '@azure/core-rest-pipeline';
 import { FleetError } from '../fleet/errors';
+import { containerGroupOf } from '../fleet/events';
+import { isOwnedBy } from '../fleet/lifecycle';
 import type { ContainerGroupObservation, ContainerGroups } from '../fleet/ports';
 import type { ContainerGroupSpec } from '../fleet/requests';
 import { describeKey, type ServerKey } from '../fleet/server';
@@ -49,6 +51,32 @@ export class ArmContainerGroups implements ContainerGroups {
     }
   }
 
+  async listOwned(fleetName: string, resourceGroups: readonly string[]): Promise<ContainerGroupObservation[]> {
+    const owned: ContainerGroupObservation[] = [];
+    const collect = async (pages: AsyncIterable<ContainerGroup>) => {
+      // The iterator follows nextLink, so every page is read.
+      for await (const group of pages) {
+        if (!isOwnedBy(group.tags, fleetName)) continue; // never even look at a group that is not ours
+        const key = containerGroupOf({ subject: group.id });
+        if (key) owned.push(observe(key, group));
+      }
+    };
+    try {
+      // Per resource group when the fleet has a list: its identity may read only those.
+      if (resourceGroups.length === 0) await collect(this.client.containerGroups.list());
+      for (const rg of resourceGroups) {
+        try {
+          await collect(this.client.containerGroups.listByResourceGroup(rg));
+        } catch (e) {
+          if (!(e instanceof RestError && e.statusCode === 404)) throw e; // a resource group that does not exist holds nothing
+        }
+      }
+    } catch (e) {
+      throw armError(e, 'listing the container groups');
+    }
+    return owned;
+  }
+
   private async read(key: ServerKey): Promise<ContainerGroup | undefined> {
     try {
       return await this.client.containerGroups.get(key.resourceGroup, key.containerGroupName);
@@ -70,8 +98,13 @@ function observe(key: ServerKey, g: ContainerGroup): ContainerGroupObservation {
     fqdn: g.ipAddress?.fqdn,
     tags: g.tags ?? {},
     failureMessage: failureMessage(g),
+    image: g.containers?.[0]?.image,
+    cpu: total((g.containers ?? []).map((c) => c.resources?.requests?.cpu ?? 0)),
+    ramGb: total((g.containers ?? []).map((c) => c.resources?.requests?.memoryInGB ?? 0)),
   };
 }
+
+const total = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
 
 /** The first error-looking message ARM gives: a container event (image pull failed…) or a group event. */
 function failureMessage(g: ContainerGroup): string | undefined {

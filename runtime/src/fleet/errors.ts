@@ -17,7 +17,8 @@ export type FleetErrorCode =
   | 'AzureUnavailable'
   | 'StorageUnavailable'
   | 'WriteContention'
-  | 'Internal';
+  | 'Internal'
+  | 'ReportingNotConfigured';
 
 const STATUS: Record<FleetErrorCode, number> = {
   InvalidJson: 400,
@@ -36,6 +37,7 @@ const STATUS: Record<FleetErrorCode, number> = {
   StorageUnavailable: 503,
   WriteContention: 503,
   Internal: 500,
+  ReportingNotConfigured: 503,
 };
 
 export class FleetError extends Error {

@@ -54,6 +54,10 @@ export interface ContainerGroupObservation extends ServerKey {
   tags: Record<string, string>;
   /** The most useful message ARM gives for a failure (container events, instance view). */
   failureMessage?: string;
+  /** What the group runs (first container's image, summed requests), so reconcile can adopt it. */
+  image?: string;
+  cpu?: number;
+  ramGb?: number;
 }
 
 export interface ContainerGroups {
@@ -65,6 +69,11 @@ export interface ContainerGroups {
   /** Starts the delete without waiting for it to finish; a group already gone is fine. */
   beginDelete(key: ServerKey): Promise<void>;
   logs(key: ServerKey, containerName: string, tail?: number): Promise<string>;
+  /**
+   * Every group carrying the ownership tag with this fleet's name (every page), in the given
+   * resource groups, or in the whole subscription when none are given.
+   */
+  listOwned(fleetName: string, resourceGroups: readonly string[]): Promise<ContainerGroupObservation[]>;
 }
 
 export interface Clock {

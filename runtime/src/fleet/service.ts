@@ -14,6 +14,7 @@ import {
   type ServerStore,
   type Versioned,
 } from './ports';
+import { reportVariables, type ReportEndpoint } from './reportTokens';
 import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
 import { describeKey, keyOf, stableHash, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
 import type { ServerState } from './states';
@@ -25,6 +26,8 @@ export interface FleetOptions {
   allowedResourceGroups: readonly string[];
   /** Attempts of one read-modify-write before answering 503 (only under heavy contention). */
   writeAttempts: number;
+  /** Where servers report and the token secret, read when a server is created; undefined = inject nothing. */
+  reportEndpoint?: () => ReportEndpoint | undefined;
 }
 
 export interface FleetDeps {
@@ -106,6 +109,12 @@ export class Fleet {
     try {
       await this.groups.beginCreate(key, this.specForArm(key, req.containerGroup));
     } catch (e) {
+      // Retries exhausted on a transient failure: the PUT may still have landed (the answer was
+      // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
+      if (e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined))) {
+        this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
+        return { created: true, server: toView(row.value) };
+      }
       // ARM refused or is down: take the row back so the caller can simply retry.
       await this.store.remove(key, row.etag).catch((removeError) =>
         this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
@@ -127,11 +136,16 @@ export class Fleet {
     );
   }
 
-  /** The group as ARM gets it: owned by this fleet (tag) and told who it is (environment). */
+  /**
+   * The group as ARM gets it: owned by this fleet (tag), told who it is, and given its own report
+   * URL and token as secure values (never a function key).
+   */
   private specForArm(key: ServerKey, spec: ContainerGroupSpec): ContainerGroupSpec {
-    const injected = [
+    const endpoint = this.options.reportEndpoint?.();
+    const injected: Array<{ name: string; value?: string; secureValue?: string }> = [
       { name: 'RESOURCE_GROUP', value: key.resourceGroup },
       { name: 'CONTAINER_GROUP_NAME', value: key.containerGroupName },
+      ...(endpoint ? reportVariables(key, endpoint) : []),
     ];
     const injectedNames = new Set(injected.map((v) => v.name));
     return {

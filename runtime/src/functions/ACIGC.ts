@@ -1,4 +1,5 @@
-// ACIGC: on a timer, delete servers that are drained (MarkedForDeletion) and have no sessions left.
+// ACIGC: on a timer, delete servers that are drained (MarkedForDeletion) and have no sessions left,
+// and (with HEARTBEAT_TIMEOUT_SECONDS) mark Running servers that stopped reporting Failed.
 import { describeKey } from '../fleet/server';
 import type { TimerFunction } from './definition';
 
@@ -12,5 +13,8 @@ export const ACIGC: TimerFunction = {
     for (const key of deleted) telemetry.trackEvent('ServerCollected', { server: describeKey(key) });
     telemetry.trackMetric('GcDeleted', deleted.length, { retried: retried.length });
     if (deleted.length + retried.length > 0) context.log(`ACIGC: deleted ${deleted.length}, re-sent ${retried.length} deletes`);
+    // Here rather than only in ACIReconcile: it reads only the table, and GC runs every minute.
+    const silent = await services.reconciler(context).expireSilentServers();
+    if (silent.length > 0) context.log(`ACIGC: ${silent.length} server(s) missed their heartbeats and are now Failed`);
   },
 };

@@ -1,13 +1,13 @@
 // ACISetSessions: record active sessions for one or many servers, validated as a whole first.
 import { z } from 'zod';
 import { containerGroupName, parseRequest, setSessionsRequest } from '../fleet/requests';
+import { httpFunction, json, readJson } from './http';
 
 const setSessionsResponse = z.object({
   updated: z.number().int(),
   transactions: z.number().int(),
   ignored: z.array(z.object({ resourceGroup: z.string(), containerGroupName, reason: z.string() })),
 });
-import { httpFunction, json, readJson } from './http';
 
 export const ACISetSessions = httpFunction({
   name: 'ACISetSessions',

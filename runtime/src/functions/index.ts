@@ -8,6 +8,8 @@ import { ACIMetrics } from './ACIMetrics';
 import { ACIMonitor } from './ACIMonitor';
 import { ACISetSessions } from './ACISetSessions';
 import { ACISetState } from './ACISetState';
+import { ACIReconcile } from './ACIReconcile';
+import { ACIReport } from './ACIReport';
 import type { FunctionDefinition } from './definition';
 import { OpenApi } from './OpenApi';
 import { ServerPage } from './ServerPage';
@@ -24,4 +26,6 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ServerPage,
   OpenApi,
   ACIMetrics,
+  ACIReport,
+  ACIReconcile,
 ];

@@ -1,0 +1,73 @@
+// ACIReport's service: a server reports its own sessions with its per-server token, and learns
+// its state (so it knows when it is being drained). The token is the only credential.
+import { FleetError, notFound } from './errors';
+import { systemClock, type Clock, type ServerStore } from './ports';
+import { verifyReportToken } from './reportTokens';
+import type { ReportRequest } from './requests';
+import { describeKey, type ServerKey } from './server';
+import type { Fleet, FleetOptions } from './service';
+import type { ServerState } from './states';
+
+export interface ServerReportsDeps {
+  fleet: Fleet;
+  store: ServerStore;
+  options: FleetOptions;
+  /** Secrets a token may be signed with: the current one, then the previous during a rotation. Empty = not configured. */
+  secrets: readonly string[];
+  clock?: Clock;
+}
+
+export interface ReportResult {
+  state: ServerState;
+  activeSessions: number;
+  maxSessions: number;
+  /** false once the server is drained, failed or being deleted: take no new sessions. */
+  acceptingSessions: boolean;
+  /** false when the report was not written (the server is being deleted). */
+  recorded: boolean;
+}
+
+const forbidden = (message: string) => new FleetError('Forbidden', message);
+
+export class ServerReports {
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: ServerReportsDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  /** The server a token speaks for; 403 for a missing, forged or rotated-out token, 503 if reporting is not set up. */
+  authenticate(token: string | undefined): ServerKey {
+    if (this.deps.secrets.length === 0) {
+      throw new FleetError('ReportingNotConfigured', 'Server reports are not configured: the app setting REPORT_TOKEN_SECRET is missing.', undefined, 60);
+    }
+    if (!token) throw forbidden("Send the server's report token as 'Authorization: Bearer <token>' or '?token='. It is in the container's ACI_REPORT_TOKEN.");
+    const key = verifyReportToken(token, this.deps.secrets);
+    if (!key) throw forbidden('The report token is not valid for this fleet.');
+    return key;
+  }
+
+  /** Records the report for the token's server (only); nothing is written on any refusal. */
+  async record(key: ServerKey, report: ReportRequest): Promise<ReportResult> {
+    const namesOther =
+      (report.resourceGroup !== undefined && report.resourceGroup !== key.resourceGroup) ||
+      (report.containerGroupName !== undefined && report.containerGroupName !== key.containerGroupName);
+    if (namesOther) throw forbidden(`This token is for ${describeKey(key)}; a server can only report for itself.`);
+    const allowed = this.deps.options.allowedResourceGroups;
+    if (allowed.length > 0 && !allowed.some((rg) => rg.toLowerCase() === key.resourceGroup)) {
+      throw forbidden(`Resource group '${key.resourceGroup}' is not one of this fleet's resource groups.`);
+    }
+
+    let recorded = false;
+    const row = await this.deps.fleet.mutate(key, (r) => {
+      recorded = false;
+      // A server being deleted is past caring; its report must not resurrect anything.
+      if (r.state === 'Deleting') return undefined;
+      recorded = true;
+      return { ...r, activeSessions: report.activeSessions, lastReportAt: this.clock.now().toISOString() };
+    });
+    if (!row) throw notFound(key.resourceGroup, key.containerGroupName);
+    const r = row.value;
+    return { state: r.state, activeSessions: r.activeSessions, maxSessions: r.maxSessions, acceptingSessions: r.state === 'Running', recorded };
+  }
+}

@@ -1,0 +1,100 @@
+// Per-server report tokens: a token names exactly one server, and only the fleet's secrets sign it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FleetError } from '../../runtime/src/fleet/errors';
+import { reportVariables, signReportToken, tokenFromRequest, verifyReportToken } from '../../runtime/src/fleet/reportTokens';
+import { ServerReports } from '../../runtime/src/fleet/reports';
+import type { FleetOptions } from '../../runtime/src/fleet/service';
+
+const secret = 'a'.repeat(32) + '-current';
+const previous = 'b'.repeat(32) + '-previous';
+const a = { resourceGroup: 'games', containerGroupName: 'gs-a' };
+const b = { resourceGroup: 'games', containerGroupName: 'gs-b' };
+
+describe('report tokens', () => {
+  it('verifies to the server it was signed for', () => {
+    assert.deepEqual(verifyReportToken(signReportToken(a, secret), [secret]), a);
+    assert.deepEqual(verifyReportToken(signReportToken(b, secret), [secret]), b);
+  });
+
+  it('gives different servers different tokens', () => {
+    assert.notEqual(signReportToken(a, secret), signReportToken(b, secret));
+  });
+
+  it('refuses a token whose server was swapped for another (the MAC covers the name)', () => {
+    const [version, , mac] = signReportToken(a, secret).split('.');
+    const forged = `${version}.${Buffer.from('games/gs-b').toString('base64url')}.${mac}`;
+    assert.equal(verifyReportToken(forged, [secret]), undefined);
+  });
+
+  it('refuses a token signed with a secret the fleet no longer has, and accepts the previous one during a rotation', () => {
+    const old = signReportToken(a, previous);
+    assert.equal(verifyReportToken(old, [secret]), undefined);
+    assert.deepEqual(verifyReportToken(old, [secret, previous]), a);
+  });
+
+  const malformed: Array<[string, string]> = [
+    ['empty', ''],
+    ['no dots', 'abc'],
+    ['wrong version', signReportToken(a, secret).replace(/^v1\./, 'v2.')],
+    ['extra part', `${signReportToken(a, secret)}.x`],
+    ['truncated MAC', signReportToken(a, secret).slice(0, -4)],
+    ['empty MAC', `v1.${Buffer.from('games/gs-a').toString('base64url')}.`],
+    ['id without a slash', `v1.${Buffer.from('gamesgs-a').toString('base64url')}.AAAA`],
+    ['id with two slashes', `v1.${Buffer.from('games/gs-a/x').toString('base64url')}.AAAA`],
+    ['upper-case resource group', signReportToken({ resourceGroup: 'Games', containerGroupName: 'gs-a' }, secret)],
+    ['invalid container group name', signReportToken({ resourceGroup: 'games', containerGroupName: 'GS_A' }, secret)],
+  ];
+  for (const [what, token] of malformed) {
+    it(`refuses a malformed token: ${what}`, () => assert.equal(verifyReportToken(token, [secret]), undefined));
+  }
+
+  it('refuses everything when no secret is configured', () => {
+    assert.equal(verifyReportToken(signReportToken(a, secret), []), undefined);
+  });
+
+  it('gives a container its report URL, token and a seed-compatible URL carrying the token, all as secure values', () => {
+    const vars = reportVariables(a, { url: 'https://fleet.example/api/ACIReport', secret });
+    const byName = Object.fromEntries(vars.map((v) => [v.name, v]));
+    assert.deepEqual(Object.keys(byName).sort(), ['ACI_REPORT_TOKEN', 'ACI_REPORT_URL', 'ACI_SET_SESSIONS_URL']);
+    assert.ok(vars.every((v) => 'secureValue' in v && !('value' in v)));
+    assert.equal(byName['ACI_REPORT_URL']!.secureValue, 'https://fleet.example/api/ACIReport');
+    const legacy = new URL(byName['ACI_SET_SESSIONS_URL']!.secureValue);
+    assert.equal(legacy.pathname, '/api/ACIReport');
+    assert.deepEqual(verifyReportToken(legacy.searchParams.get('token')!, [secret]), a);
+    assert.deepEqual(verifyReportToken(byName['ACI_REPORT_TOKEN']!.secureValue, [secret]), a);
+  });
+
+  it('reads the token from a Bearer header first, then from ?token=', () => {
+    assert.equal(tokenFromRequest('Bearer abc', 'def'), 'abc');
+    assert.equal(tokenFromRequest('bearer   abc ', null), 'abc');
+    assert.equal(tokenFromRequest('Basic abc', 'def'), 'def');
+    assert.equal(tokenFromRequest(null, ''), undefined);
+    assert.equal(tokenFromRequest(undefined, undefined), undefined);
+  });
+});
+
+describe('ServerReports.authenticate', () => {
+  const options: FleetOptions = { fleetName: 'f', defaultMaxSessions: 10, allowedResourceGroups: [], writeAttempts: 3 };
+  // authenticate() touches neither the store nor the fleet.
+  const reports = (secrets: string[]) => new ServerReports({ fleet: undefined as never, store: undefined as never, options, secrets });
+  const codeOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof FleetError);
+      return [e.code, e.status];
+    }
+    return undefined;
+  };
+
+  it('answers 503 ReportingNotConfigured when no secret is set (a deployment fault, not the caller\'s)', () => {
+    assert.deepEqual(codeOf(() => reports([]).authenticate(signReportToken(a, secret))), ['ReportingNotConfigured', 503]);
+  });
+
+  it('answers 403 for a missing or bad token, and names the server for a good one', () => {
+    assert.deepEqual(codeOf(() => reports([secret]).authenticate(undefined)), ['Forbidden', 403]);
+    assert.deepEqual(codeOf(() => reports([secret]).authenticate('v1.x.y')), ['Forbidden', 403]);
+    assert.deepEqual(reports([secret, previous]).authenticate(signReportToken(b, previous)), b);
+  });
+});
