@@ -2,6 +2,19 @@
 import { createHash } from 'node:crypto';
 import type { ServerState } from './states';
 
+/** A reservation counts in the server's load until it expires or a report made late enough covers it. */
+export function isCounted(res: Reservation, r: Pick<ServerRecord, 'lastReportAt'>, now: Date): boolean {
+  if (Date.parse(res.expiresAt) <= now.getTime()) return false;
+  return !(r.lastReportAt && Date.parse(r.lastReportAt) >= Date.parse(res.reportAfter));
+}
+
+/** Sessions booked on `r` that its own reports do not include yet. */
+export function reservedSessions(r: Pick<ServerRecord, 'reservations' | 'lastReportAt'>, now: Date): number {
+  let n = 0;
+  for (const res of r.reservations ?? []) if (isCounted(res, r, now)) n += res.sessions;
+  return n;
+}
+
 export interface ServerKey {
   resourceGroup: string;
   containerGroupName: string;
@@ -23,6 +36,21 @@ export interface ServerRecord extends ServerKey {
   failureReason?: string;
   /** Hash of the create request, so a repeated ACICreate can be told apart from a different one. */
   specHash: string;
+  /** Sessions booked by ACIAllocate that the server may not have reported yet (see fleet/allocation.ts). */
+  reservations?: Reservation[];
+}
+
+/** One booking made by ACIAllocate; it lives on the server's row so one ETag write checks and books. */
+export interface Reservation {
+  /** The caller's requestId, or a generated one. */
+  id: string;
+  sessions: number;
+  /** When it was made. */
+  at: string;
+  /** A server report made at or after this time is taken to include these sessions. */
+  reportAfter: string;
+  /** After this it no longer counts, and a retry with the same requestId books afresh. */
+  expiresAt: string;
 }
 
 /** The representation every endpoint returns: the seed's PascalCase names plus what the fleet adds. */
@@ -42,9 +70,12 @@ export interface ServerView {
   StateChangedAt: string;
   LastReportAt: string | null;
   FailureReason: string | null;
+  /** Sessions booked by ACIAllocate and not yet covered by a report (counted in the server's load). */
+  ReservedSessions: number;
+  Reservations: Reservation[];
 }
 
-export function toView(r: ServerRecord): ServerView {
+export function toView(r: ServerRecord, now: Date = new Date()): ServerView {
   return {
     ResourceGroup: r.resourceGroup,
     ContainerGroupName: r.containerGroupName,
@@ -61,6 +92,8 @@ export function toView(r: ServerRecord): ServerView {
     StateChangedAt: r.stateChangedAt,
     LastReportAt: r.lastReportAt ?? null,
     FailureReason: r.failureReason ?? null,
+    ReservedSessions: reservedSessions(r, now),
+    Reservations: r.reservations ?? [],
   };
 }
 

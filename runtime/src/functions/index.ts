@@ -8,6 +8,8 @@ import { ACIMonitor } from './ACIMonitor';
 import { ACISetSessions } from './ACISetSessions';
 import { ACISetState } from './ACISetState';
 import type { FunctionDefinition } from './definition';
+import { ACIAllocate } from './ACIAllocate';
+import { ACIAutoScaler } from './ACIAutoScaler';
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACICreate,
@@ -18,4 +20,6 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACISetState,
   ACIMonitor,
   ACIGC,
+  ACIAllocate,
+  ACIAutoScaler,
 ];
