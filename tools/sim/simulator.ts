@@ -8,7 +8,7 @@ import { Autoscaler } from '../../runtime/src/fleet/autoscalerService';
 import { FleetError } from '../../runtime/src/fleet/errors';
 import type { Clock } from '../../runtime/src/fleet/ports';
 import type { ContainerGroupTemplate } from '../../runtime/src/fleet/requests';
-import { describeKey } from '../../runtime/src/fleet/server';
+import { describeKey, reservedSessions } from '../../runtime/src/fleet/server';
 import { Fleet } from '../../runtime/src/fleet/service';
 import { allocatorOptionsFrom, autoscalerConfigFrom } from '../../runtime/src/services';
 import { MemoryDemandStore, MemoryServerStore, MemoryStateStore, SimulatedContainerGroups } from './memory';
@@ -220,8 +220,11 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
       await fleet.collectGarbage();
       await deliverArmChanges();
     }
-    if (t % reportSeconds === 0 && dirty.size > 0) {
-      const known = new Set(store.all().map(describeKey));
+    if (t % reportSeconds === 0) {
+      // Servers report when their count changed, and keep reporting while players are still on the way.
+      const rows = store.all();
+      for (const r of rows) if (reservedSessions(r, clock.now()) > 0) dirty.add(describeKey(r));
+      const known = new Set(rows.map(describeKey));
       const reports = [...dirty].filter((name) => known.has(name)).map((name) => ({ ...keyOfName(name), activeSessions: onServer.get(name) ?? 0 }));
       dirty.clear();
       if (reports.length > 0) await fleet.setSessions(reports);
