@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { readSettings } from '../../runtime/src/config';
 import { freeSlotsOf, hasLiveReservations, loadOf } from '../../runtime/src/fleet/allocation';
 import { decide, type AutoscalerConfig, type LastActions } from '../../runtime/src/fleet/autoscaler';
 import type { DemandMiss } from '../../runtime/src/fleet/ports';
@@ -224,4 +225,47 @@ describe('decide (properties over random fleets)', () => {
       { numRuns: 500 },
     );
   });
+});
+
+describe('autoscaler settings', () => {
+  const template = {
+    resourceGroup: 'Games',
+    maxSessions: 12,
+    containerGroup: {
+      location: 'westeurope',
+      osType: 'Linux',
+      containers: [{ name: 'server', image: 'example/gs:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
+    },
+  };
+
+  it('keeps the original defaults and is off unless enabled', () => {
+    const s = readSettings({});
+    assert.equal(s.AUTOSCALER_ENABLED, false);
+    assert.equal(s.AUTOSCALER_MINIMUM_INSTANCES, 1);
+    assert.equal(s.AUTOSCALER_MAXIMUM_INSTANCES, 10);
+    assert.equal(s.AUTOSCALER_SCALE_OUT_THRESHOLD, 0.8);
+    assert.equal(s.AUTOSCALER_SCALE_IN_THRESHOLD, 0.6);
+    assert.equal(s.AUTOSCALER_COOLDOWN_IN_MINUTES, 10);
+    assert.equal(s.ALLOCATION_RESERVATION_TTL_SECONDS, 60);
+  });
+
+  it('parses CONTAINER_GROUP_TEMPLATE as an ACICreate body without the name', () => {
+    const s = readSettings({ AUTOSCALER_ENABLED: 'true', CONTAINER_GROUP_TEMPLATE: JSON.stringify(template) });
+    assert.equal(s.CONTAINER_GROUP_TEMPLATE?.resourceGroup, 'games');
+    assert.equal(s.CONTAINER_GROUP_TEMPLATE?.maxSessions, 12);
+  });
+
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['enabled without a template', { AUTOSCALER_ENABLED: 'true' }, /AUTOSCALER_ENABLED needs CONTAINER_GROUP_TEMPLATE/],
+    ['a template that is not JSON', { CONTAINER_GROUP_TEMPLATE: '{resourceGroup: x}' }, /CONTAINER_GROUP_TEMPLATE: not valid JSON/],
+    [
+      'a template without containers',
+      { CONTAINER_GROUP_TEMPLATE: JSON.stringify({ ...template, containerGroup: { ...template.containerGroup, containers: [] } }) },
+      /CONTAINER_GROUP_TEMPLATE: containerGroup\.containers/,
+    ],
+    ['an unknown policy', { AUTOSCALER_POLICY: 'magic' }, /AUTOSCALER_POLICY/],
+  ];
+  for (const [name, env, message] of bad) {
+    it(`fails start-up on ${name}, naming the setting`, () => assert.throws(() => readSettings(env), message));
+  }
 });
