@@ -153,17 +153,21 @@ describe('ACIAutoScaler', () => {
       stateChangedAt: now,
       specHash: 'seeded',
     });
-    await Promise.all(['in-a', 'in-b', 'in-c'].map((n) => fleet.services.store.insert(server(n))));
-    assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: rg })).status, 200); // books in-a (first by name)
+    // in-a gets a booking (the others are full for a moment), then the others drop to 2 sessions
+    // each: in-a, with 1 booked, is the emptiest, and must still stay.
+    await Promise.all(['in-a', 'in-b', 'in-c', 'in-d'].map((n) => fleet.services.store.insert({ ...server(n), activeSessions: n === 'in-a' ? 0 : 4 })));
+    assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: rg })).body.ContainerGroupName, 'in-a');
+    await call(fleet, 'ACISetSessions', ['in-b', 'in-c', 'in-d'].map((n) => ({ resourceGroup: rg, containerGroupName: n, activeSessions: 2 })));
     const scaler = autoscaler('run-f', {
       resourceGroup: rg,
       state: freshState('drain-test'),
       config: { bufferSlots: 0, minInstances: 0, scaleInCooldownMs: 0 },
     });
     const run = await scaler.run();
-    assert.deepEqual(run.drained.map((k) => k.containerGroupName).sort(), ['in-b', 'in-c'], run.decision?.reason);
+    // 9 free slots; draining in-b leaves 7, less its 2 sessions 5, above the 4 (one server) kept spare.
+    assert.deepEqual(run.drained.map((k) => k.containerGroupName), ['in-b'], run.decision?.reason);
     const states = Object.fromEntries((await rowsIn(rg)).map((r) => [r.containerGroupName, r.state]));
-    assert.deepEqual(states, { 'in-a': 'Running', 'in-b': 'MarkedForDeletion', 'in-c': 'MarkedForDeletion' });
+    assert.deepEqual(states, { 'in-a': 'Running', 'in-b': 'MarkedForDeletion', 'in-c': 'Running', 'in-d': 'Running' });
   });
 });
 

@@ -166,7 +166,9 @@ function decideBuffer(fleet: Fleet, config: AutoscalerConfig, now: Date, last: L
   const describeFree = `${free} free slot(s) for a buffer of ${buffer}${fleet.unmet ? ` + ${fleet.unmet} unmet` : ''}`;
 
   if (free < wanted || shortfall > 0) return scaleOut(fleet, config, now, last, wanted - free, shortfall, describeFree);
-  return scaleIn(fleet, config, now, last, (freeAfter) => freeAfter >= wanted, describeFree);
+  // Drain only with a server's worth to spare beyond the buffer: sessions come and go, and a drain
+  // undone minutes later costs a create and a server that lingers until its last session ends.
+  return scaleIn(fleet, config, now, last, (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, describeFree);
 }
 
 /**

@@ -69,7 +69,12 @@ export class Autoscaler {
     const { store, demand, config } = this.deps;
     const now = this.clock.now();
     const rows = (await store.list()).map((r) => r.value);
-    const misses = await demand.since(new Date(now.getTime() - config.demandWindowMs));
+    // Only misses that servers made from the template could have served are demand for it.
+    const { template } = this.deps;
+    const location = template.containerGroup.location.toLowerCase();
+    const misses = (await demand.since(new Date(now.getTime() - config.demandWindowMs))).filter(
+      (m) => (!m.location || m.location === location) && (!m.resourceGroup || m.resourceGroup === template.resourceGroup),
+    );
     const decision = decide(rows, misses, config, now, lease.value);
     const run: AutoscalerRun = { acted: true, decision, created: [], drained: [], restored: [] };
 
