@@ -61,7 +61,7 @@ ${xTicks.join('')}
 
 function niceCeil(v: number): number {
   const magnitude = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * magnitude >= v) return m * magnitude;
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * magnitude >= v) return m * magnitude;
   return 10 * magnitude;
 }
 
