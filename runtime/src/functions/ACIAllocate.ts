@@ -7,7 +7,8 @@ export const ACIAllocate = httpFunction({
   methods: ['POST'],
   async handle(request, services, context) {
     // Every field is optional, so an empty body is a request for one session anywhere.
-    const body = request.body ? await readJson(request) : {};
+    const empty = !request.body || request.headers.get('content-length') === '0';
+    const body = empty ? {} : await readJson(request);
     const input = parseRequest(allocateRequest, body);
     const { server, reservation, repeated } = await services.allocator(context).allocate(input);
     return json(200, { ...server, Reservation: { ...reservation, repeated } });
