@@ -66,26 +66,26 @@ export class Autoscaler {
     const lease = await this.takeLease();
     if (!lease) return idle;
 
-    const { store, demand, config } = this.deps;
+    const { store, demand, config, template } = this.deps;
     const now = this.clock.now();
-    const rows = (await store.list()).map((r) => r.value);
-    // Only misses that servers made from the template could have served are demand for it.
-    const { template } = this.deps;
-    const location = template.containerGroup.location.toLowerCase();
-    const misses = (await demand.since(new Date(now.getTime() - config.demandWindowMs))).filter(
-      (m) => (!m.location || m.location === location) && (!m.resourceGroup || m.resourceGroup === template.resourceGroup),
-    );
-    const decision = decide(rows, misses, config, now, lease.value);
-    const run: AutoscalerRun = { acted: true, decision, created: [], drained: [], restored: [] };
-
+    const run: AutoscalerRun = { acted: true, created: [], drained: [], restored: [] };
     const createTimes: string[] = [];
     try {
+      const rows = (await store.list()).map((r) => r.value);
+      // Only misses that servers made from the template could have served are demand for it.
+      const location = template.containerGroup.location.toLowerCase();
+      const misses = (await demand.since(new Date(now.getTime() - config.demandWindowMs))).filter(
+        (m) => (!m.location || m.location === location) && (!m.resourceGroup || m.resourceGroup === template.resourceGroup),
+      );
+      const decision = decide(rows, misses, config, now, lease.value);
+      run.decision = decision;
+
       run.restored = await this.each(decision.restore, (key) => this.setState(key, 'Running'));
       run.drained = await this.each(decision.drain, (key) => this.setState(key, 'MarkedForDeletion'));
       const names = Array.from({ length: decision.create }, () => this.newName());
       for (let i = 0; i < names.length; i += CREATE_CONCURRENCY) {
         const created = await this.each(
-          names.slice(i, i + CREATE_CONCURRENCY).map((containerGroupName) => ({ resourceGroup: this.deps.template.resourceGroup, containerGroupName })),
+          names.slice(i, i + CREATE_CONCURRENCY).map((containerGroupName) => ({ resourceGroup: template.resourceGroup, containerGroupName })),
           async (key) => {
             createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
             await this.create(key);
@@ -95,9 +95,11 @@ export class Autoscaler {
         run.created.push(...created);
       }
     } finally {
+      // Released even when a step failed, so the next run need not wait for the lease to run out.
       await this.release(lease, run, createTimes);
-      demand.prune(new Date(now.getTime() - config.demandWindowMs)).catch(() => {});
     }
+    await demand.prune(new Date(now.getTime() - config.demandWindowMs)).catch((e) => this.log.warn('could not prune old demand', { error: String(e) }));
+    const decision = run.decision!;
     if (decision.create + decision.drain.length + decision.restore.length > 0 || run.created.length > 0) {
       this.log.info('autoscaler acted', {
         policy: config.policy,
