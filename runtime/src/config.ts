@@ -107,6 +107,9 @@ const settingsSchema = z.object({
 
 export type FleetSettings = z.infer<typeof settingsSchema>;
 
+/** Every setting's name, so tools can refuse a misspelt one instead of ignoring it. */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
 /** Parses the environment; a bad value fails start-up with the setting's name. */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): FleetSettings {
   const result = settingsSchema.safeParse(env);

@@ -115,6 +115,9 @@ describe('ACIAllocate', () => {
     assert.equal(misses.length, 1);
     assert.equal(misses[0]!.sessions, 2);
     assert.equal(misses[0]!.resourceGroup, 'alloc-none');
+    // The autoscaler forgets misses once they are out of its window.
+    assert.ok((await fleet.services.demand.prune(new Date(Date.now() + 1000))) >= 1);
+    assert.deepEqual(await fleet.services.demand.since(since), []);
   });
 
   it('never lets GC delete a drained server that holds a live booking', async () => {

@@ -64,7 +64,7 @@ describe('the load of a server with reservations', () => {
   it('shows reserved sessions in the view', () => {
     const view = toView(server('s', { activeSessions: 1, reservations: [booking('a', -1, 2)] }), at(0));
     assert.equal(view.ReservedSessions, 2);
-    assert.equal(view.Reservations.length, 1);
+    assert.ok(!('Reservations' in view), 'booking ids are not listed');
   });
 
   it('never lets GC take a drained server while a booking is live', () => {

@@ -72,7 +72,6 @@ export interface ServerView {
   FailureReason: string | null;
   /** Sessions booked by ACIAllocate and not yet covered by a report (counted in the server's load). */
   ReservedSessions: number;
-  Reservations: Reservation[];
 }
 
 export function toView(r: ServerRecord, now: Date = new Date()): ServerView {
@@ -92,8 +91,8 @@ export function toView(r: ServerRecord, now: Date = new Date()): ServerView {
     StateChangedAt: r.stateChangedAt,
     LastReportAt: r.lastReportAt ?? null,
     FailureReason: r.failureReason ?? null,
+    // The bookings themselves stay private: their ids are the matchmakers', and ACIList may be public.
     ReservedSessions: reservedSessions(r, now),
-    Reservations: r.reservations ?? [],
   };
 }
 
