@@ -117,6 +117,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): FleetSetting
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid aci-fleet settings: ${problems.join('; ')}`);
   }
+  if (result.data.AUTOSCALER_SCALE_IN_THRESHOLD >= result.data.AUTOSCALER_SCALE_OUT_THRESHOLD) {
+    throw new Error('Invalid aci-fleet settings: AUTOSCALER_SCALE_IN_THRESHOLD must be below AUTOSCALER_SCALE_OUT_THRESHOLD, or the fleet would flap.');
+  }
+  if (result.data.AUTOSCALER_MINIMUM_INSTANCES > result.data.AUTOSCALER_MAXIMUM_INSTANCES) {
+    throw new Error('Invalid aci-fleet settings: AUTOSCALER_MINIMUM_INSTANCES must not exceed AUTOSCALER_MAXIMUM_INSTANCES.');
+  }
   if (result.data.AUTOSCALER_ENABLED && !result.data.CONTAINER_GROUP_TEMPLATE) {
     throw new Error('Invalid aci-fleet settings: AUTOSCALER_ENABLED needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
   }

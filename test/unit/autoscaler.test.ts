@@ -265,6 +265,8 @@ describe('autoscaler settings', () => {
       /CONTAINER_GROUP_TEMPLATE: containerGroup\.containers/,
     ],
     ['an unknown policy', { AUTOSCALER_POLICY: 'magic' }, /AUTOSCALER_POLICY/],
+    ['a scale-in threshold above the scale-out one', { AUTOSCALER_SCALE_IN_THRESHOLD: '0.9' }, /AUTOSCALER_SCALE_IN_THRESHOLD must be below/],
+    ['a minimum above the maximum', { AUTOSCALER_MINIMUM_INSTANCES: '11' }, /AUTOSCALER_MINIMUM_INSTANCES must not exceed/],
   ];
   for (const [name, env, message] of bad) {
     it(`fails start-up on ${name}, naming the setting`, () => assert.throws(() => readSettings(env), message));
