@@ -1,4 +1,4 @@
-// npm run simulate -- --trace FILE [--policy threshold|buffer|seed] [--max-sessions N] [--max-instances N]
+// npm run simulate -- --trace FILE [--policy threshold|buffer|seed[,...]] [--max-sessions N] [--max-instances N]
 //                     [--provision-seconds S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]
 // Replays a trace of sessions against the real allocation and autoscaler code on a simulated clock
 // and prints what the policy would have cost and how many sessions it would have turned away.
@@ -10,7 +10,7 @@ import { readSettings, SETTING_NAMES } from '../runtime/src/config';
 import { chartSvg } from './sim/chart';
 import { parseTrace, simulate, type SimulationResult } from './sim/simulator';
 
-const USAGE = `usage: npm run simulate -- --trace FILE [--policy ${POLICIES.join('|')}] [--max-sessions N] [--max-instances N]
+const USAGE = `usage: npm run simulate -- --trace FILE [--policy ${POLICIES.join('|')}[,...]] [--max-sessions N] [--max-instances N]
                             [--provision-seconds S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]`;
 
 async function main(): Promise<number> {
@@ -49,9 +49,15 @@ async function main(): Promise<number> {
       return [kv.slice(0, at), kv.slice(at + 1)];
     }),
   );
-  const policy = (args.policy ?? readSettings(settings).AUTOSCALER_POLICY) as ScalingPolicy;
-  if (!POLICIES.includes(policy)) {
-    console.error(`--policy must be one of ${POLICIES.join(', ')}`);
+  // Several policies (comma-separated) run one after another and print side by side.
+  const policies = (args.policy ?? readSettings(settings).AUTOSCALER_POLICY).split(',').map((p) => p.trim()) as ScalingPolicy[];
+  const unknown = policies.find((p) => !POLICIES.includes(p));
+  if (unknown !== undefined) {
+    console.error(`--policy must be one of ${POLICIES.join(', ')} (or several, comma-separated), not '${unknown}'`);
+    return 2;
+  }
+  if (args.chart && policies.length > 1) {
+    console.error('--chart draws one policy; give a single --policy');
     return 2;
   }
   const number = (name: string, value: string, min: number) => {
@@ -59,53 +65,66 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, not '${value}'`);
     return n;
   };
+  const maxSessions = number('max-sessions', args['max-sessions'], 1);
+  const maxInstances = number('max-instances', args['max-instances'], 1);
+  const provisionSeconds = number('provision-seconds', args['provision-seconds'], 0);
 
   const trace = parseTrace(readFileSync(args.trace, 'utf8'));
-  const progress = process.stderr.isTTY
-    ? (f: number) => process.stderr.write(`\r${basename(args.trace!)} ${policy}: ${Math.round(f * 100)}%${f >= 1 ? '\n' : ''}`)
-    : (() => {
-        let shown = -1;
-        return (f: number) => {
-          const tenth = Math.floor(f * 10);
-          if (tenth > shown) process.stderr.write(`${basename(args.trace!)} ${policy}: ${tenth * 10}%\n`);
-          shown = tenth;
-        };
-      })();
-  const result = await simulate(trace, {
-    policy,
-    maxSessions: number('max-sessions', args['max-sessions'], 1),
-    maxInstances: number('max-instances', args['max-instances'], 1),
-    provisionSeconds: number('provision-seconds', args['provision-seconds'], 0),
-    settings,
-    sampleSeconds: args.chart ? 60 : undefined,
-    progress: trace.length > 2_000 ? progress : undefined,
-  });
-  if (args.chart) {
-    writeFileSync(args.chart, chartSvg(result, basename(args.trace)));
-    console.error(`chart written to ${args.chart}`);
+  const name = basename(args.trace);
+  const results: SimulationResult[] = [];
+  for (const policy of policies) {
+    const result = await simulate(trace, {
+      policy,
+      maxSessions,
+      maxInstances,
+      provisionSeconds,
+      settings,
+      sampleSeconds: args.chart ? 60 : undefined,
+      progress: trace.length > 2_000 ? progressReporter(`${name} ${policy}`) : undefined,
+    });
+    if (args.chart) {
+      writeFileSync(args.chart, chartSvg(result, name));
+      console.error(`chart written to ${args.chart}`);
+    }
+    results.push(result);
   }
-  const { samples: _, ...figures } = result;
-  console.log(args.json ? JSON.stringify(figures) : table(figures));
+  const figures = results.map(({ samples: _, ...rest }) => rest);
+  // --json: one JSON object per policy, one per line.
+  console.log(args.json ? figures.map((f) => JSON.stringify(f)).join('\n') : table(figures));
   return 0;
 }
 
-function table(r: Omit<SimulationResult, 'samples'>): string {
-  const rows: Array<[string, string]> = [
-    ['policy', r.policy],
-    ['sessions', String(r.sessions)],
-    ['rejected', String(r.rejected)],
-    ['rejectedRatio', `${(r.rejectedRatio * 100).toFixed(3)} %`],
-    ['serverMinutes', r.serverMinutes.toFixed(1)],
-    ['oracleServerMinutes', r.oracleServerMinutes.toFixed(1)],
-    ['costRatio', r.costRatio.toFixed(3)],
-    ['peakServers', String(r.peakServers)],
-    ['scaleOuts', String(r.scaleOuts)],
-    ['scaleIns', String(r.scaleIns)],
-    ['serversCreated', String(r.serversCreated)],
-    ['serversDrained', String(r.serversDrained)],
+/** Progress on stderr: a live percentage on a terminal, a line per tenth otherwise (CI logs). */
+function progressReporter(label: string): (fraction: number) => void {
+  if (process.stderr.isTTY) {
+    return (f) => process.stderr.write(`\r${label}: ${Math.round(f * 100)}%${f >= 1 ? '\n' : ''}`);
+  }
+  let shown = -1;
+  return (f) => {
+    const tenth = Math.floor(f * 10);
+    if (tenth > shown) process.stderr.write(`${label}: ${tenth * 10}%\n`);
+    shown = tenth;
+  };
+}
+
+function table(results: Array<Omit<SimulationResult, 'samples'>>): string {
+  const rows: Array<[string, (r: Omit<SimulationResult, 'samples'>) => string]> = [
+    ['policy', (r) => r.policy],
+    ['sessions', (r) => String(r.sessions)],
+    ['rejected', (r) => String(r.rejected)],
+    ['rejectedRatio', (r) => `${(r.rejectedRatio * 100).toFixed(3)} %`],
+    ['serverMinutes', (r) => r.serverMinutes.toFixed(1)],
+    ['oracleServerMinutes', (r) => r.oracleServerMinutes.toFixed(1)],
+    ['costRatio', (r) => r.costRatio.toFixed(3)],
+    ['peakServers', (r) => String(r.peakServers)],
+    ['scaleOuts', (r) => String(r.scaleOuts)],
+    ['scaleIns', (r) => String(r.scaleIns)],
+    ['serversCreated', (r) => String(r.serversCreated)],
+    ['serversDrained', (r) => String(r.serversDrained)],
   ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+  const cells = rows.map(([label, value]) => [label, ...results.map(value)]);
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  return cells.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
 main().then(
