@@ -3,6 +3,7 @@
 import { callFleet, DEFAULT_RETRY, type RetryOptions } from './http';
 import type {
   AllocateRequest,
+  Allocation,
   CreateRequest,
   CreateResult,
   OperatorState,
@@ -92,9 +93,9 @@ export class FleetClient {
    * ACIAllocate: reserves sessions on a server. A requestId is generated when not given, so the
    * retries (on 503 NoCapacity with Retry-After, or a lost answer) can never reserve twice.
    */
-  async allocate(request: AllocateRequest = {}, options?: RequestOptions): Promise<Server> {
+  async allocate(request: AllocateRequest = {}, options?: RequestOptions): Promise<Allocation> {
     const body = { ...request, requestId: request.requestId ?? newRequestId() };
-    return (await this.post<Server>('ACIAllocate', body, options)).body;
+    return (await this.post<Allocation>('ACIAllocate', body, options)).body;
   }
 
   /** ACIReport from a matchmaker's process (a game server would rather call reportSessions). */

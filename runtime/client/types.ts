@@ -21,6 +21,8 @@ export interface Server {
   StateChangedAt: string;
   LastReportAt: string | null;
   FailureReason: string | null;
+  /** Sessions booked by ACIAllocate that the server has not reported yet (counted in its load). */
+  ReservedSessions: number;
 }
 
 export interface ServerKey {
@@ -87,9 +89,30 @@ export interface AllocateRequest {
   requestId?: string;
 }
 
+/** What ACIAllocate answers: the server, and the booking made on it. */
+export interface Allocation extends Server {
+  Reservation: {
+    /** The requestId (a retry with it returns this same booking while it lives). */
+    id: string;
+    sessions: number;
+    at: string;
+    /** A server report made at or after this time is taken to include these sessions. */
+    reportAfter: string;
+    expiresAt: string;
+    /** true when this answer repeats an earlier booking with the same requestId. */
+    repeated: boolean;
+  };
+}
+
 export interface ReportResult {
   /** The server's state: MarkedForDeletion tells a game server it is being drained. */
   state: ServerState;
+  activeSessions: number;
+  maxSessions: number;
+  /** false once the server is drained, failed or being deleted: take no new sessions. */
+  acceptingSessions: boolean;
+  /** false when the report was not written (the server is being deleted). */
+  recorded: boolean;
 }
 
 /** Every error code the fleet answers with (others may be added; treat unknown ones by status). */
@@ -110,6 +133,7 @@ export type FleetErrorCode =
   | 'StorageUnavailable'
   | 'WriteContention'
   | 'Internal'
+  | 'ReportingNotConfigured'
   /** The answer was not the fleet's JSON error (a proxy, a network failure): see `status`. */
   | 'HttpError'
   | 'NetworkError';

@@ -1,6 +1,7 @@
 // The runtime's settings, read once from the environment (app settings on Azure, the local
 // host's env locally). Every setting the runtime understands is listed here and in the README.
 import { z } from 'zod';
+import { containerGroupTemplate } from './fleet/requests';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -69,9 +70,73 @@ const settingsSchema = z.object({
   /** Table Storage calls: retries and a per-request timeout, so an outage answers 503 instead of hanging. */
   STORAGE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** ACIAllocate: how long a booking counts in a server's load at most. */
+  ALLOCATION_RESERVATION_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** ACIAllocate: a server report made this long after a booking is taken to include it. */
+  ALLOCATION_REPORT_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(5),
+  /** ACIAllocate: Retry-After (seconds) when no server has room. */
+  ALLOCATION_RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(600).default(5),
+  /** Table of recent unmet demand (allocations that found no room), read by the autoscaler. */
+  FLEET_DEMAND_TABLE_NAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/)
+    .default('FleetDemand'),
+  /** ACIAutoScaler runs only when this is true. */
+  AUTOSCALER_ENABLED: bool.default(false),
+  /** `buffer` (keep free slots ready) or `threshold` (the original's utilisation band, improved). */
+  AUTOSCALER_POLICY: z.enum(['buffer', 'threshold']).default('buffer'),
+  /** NCRONTAB (six fields) for ACIAutoScaler. */
+  AUTOSCALER_SCHEDULE: z.string().default('*/30 * * * * *'),
+  AUTOSCALER_MINIMUM_INSTANCES: z.coerce.number().int().min(0).default(1),
+  AUTOSCALER_MAXIMUM_INSTANCES: z.coerce.number().int().min(1).default(10),
+  AUTOSCALER_SCALE_OUT_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.8),
+  AUTOSCALER_SCALE_IN_THRESHOLD: z.coerce.number().min(0).lt(1).default(0.6),
+  /** The original's cooldown; the default of the scale-in cooldown below. */
+  AUTOSCALER_COOLDOWN_IN_MINUTES: z.coerce.number().min(0).default(10),
+  /** Wait after a scale out before the next one (servers on their way already count as capacity). */
+  AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS: z.coerce.number().min(0).default(0),
+  /** Wait after any scale out or in before a scale in; AUTOSCALER_COOLDOWN_IN_MINUTES when unset. */
+  AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS: z.coerce.number().min(0).optional(),
+  /** `buffer`: free session slots to keep ready… */
+  AUTOSCALER_BUFFER_SLOTS: z.coerce.number().int().min(0).default(24),
+  /** …or this percentage of all slots in use, whichever is more. */
+  AUTOSCALER_BUFFER_PERCENT: z.coerce.number().min(0).max(95).default(10),
+  /** ACI's default: 100 creates per 5 minutes per region. */
+  AUTOSCALER_CREATE_QUOTA: z.coerce.number().int().min(1).default(100),
+  AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** Allocation misses younger than this count as demand. */
+  AUTOSCALER_DEMAND_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** Blob container holding the autoscaler's lease and last actions. */
+  AUTOSCALER_STATE_CONTAINER: z
+    .string()
+    .regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: 'a blob container name: 3-63 lowercase letters, digits and single dashes' })
+    .default('autoscaler'),
+  /** The ACICreate body (without containerGroupName) new servers are made from, as JSON. */
+  CONTAINER_GROUP_TEMPLATE: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text?.trim()) return undefined;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `not valid JSON (${(e as Error).message})` });
+        return z.NEVER;
+      }
+      const parsed = containerGroupTemplate.safeParse(json);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
 });
 
 export type FleetSettings = z.infer<typeof settingsSchema>;
+
+/** Every setting's name, so tools can refuse a misspelt one instead of ignoring it. */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
 
 /** Parses the environment; a bad value fails start-up with the setting's name. */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): FleetSettings {
@@ -79,6 +144,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): FleetSetting
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid aci-fleet settings: ${problems.join('; ')}`);
+  }
+  if (result.data.AUTOSCALER_SCALE_IN_THRESHOLD >= result.data.AUTOSCALER_SCALE_OUT_THRESHOLD) {
+    throw new Error('Invalid aci-fleet settings: AUTOSCALER_SCALE_IN_THRESHOLD must be below AUTOSCALER_SCALE_OUT_THRESHOLD, or the fleet would flap.');
+  }
+  if (result.data.AUTOSCALER_MINIMUM_INSTANCES > result.data.AUTOSCALER_MAXIMUM_INSTANCES) {
+    throw new Error('Invalid aci-fleet settings: AUTOSCALER_MINIMUM_INSTANCES must not exceed AUTOSCALER_MAXIMUM_INSTANCES.');
+  }
+  if (result.data.AUTOSCALER_ENABLED && !result.data.CONTAINER_GROUP_TEMPLATE) {
+    throw new Error('Invalid aci-fleet settings: AUTOSCALER_ENABLED needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
   }
   return result.data;
 }

@@ -2,6 +2,7 @@
 // each invocation a Fleet that logs through that invocation's context.
 import { TableClient } from '@azure/data-tables';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { InvocationContext } from '@azure/functions';
 import type { FleetSettings } from './config';
@@ -15,6 +16,12 @@ import type { ReconcilePolicy } from './fleet/reconcile';
 import { Reconciler } from './fleet/reconciler';
 import type { ReportEndpoint } from './fleet/reportTokens';
 import { ServerReports } from './fleet/reports';
+import { BlobAutoscalerStateStore } from './azure/autoscalerStateStore';
+import { TableDemandStore } from './azure/demandStore';
+import { Allocator, type AllocatorOptions } from './fleet/allocator';
+import type { AutoscalerConfig } from './fleet/autoscaler';
+import { Autoscaler, namePrefixFrom } from './fleet/autoscalerService';
+import type { AutoscalerStateStore, DemandStore } from './fleet/ports';
 
 export interface Services {
   readonly settings: FleetSettings;
@@ -29,6 +36,12 @@ export interface Services {
   reconciler(context: InvocationContext): Reconciler;
   /** ACIReport: per-server tokens. */
   reports(context: InvocationContext): ServerReports;
+  /** Recent allocation misses (ACIAllocate writes, ACIAutoScaler reads). */
+  readonly demand: DemandStore;
+  readonly autoscalerState: AutoscalerStateStore;
+  allocator(context: InvocationContext): Allocator;
+  /** The autoscaler for one run; throws if CONTAINER_GROUP_TEMPLATE is not set. */
+  autoscaler(context: InvocationContext): Autoscaler;
 }
 
 export interface ServiceOverrides {
@@ -81,6 +94,13 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       clock: overrides.clock,
       log: contextLogger(context),
     });
+  const demand = new TableDemandStore(tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential), settings.FLEET_NAME);
+  const autoscalerState = new BlobAutoscalerStateStore(
+    blobClient(settings, azureCredential).getContainerClient(settings.AUTOSCALER_STATE_CONTAINER),
+    `${namePrefixFrom(settings.FLEET_NAME)}.json`,
+  );
+  const allocatorOptions = allocatorOptionsFrom(settings);
+  const scalerConfig = autoscalerConfigFrom(settings);
   return {
     settings,
     store,
@@ -92,6 +112,57 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     reconciler: (context) =>
       new Reconciler({ fleet: fleet(context), store, groups, options, policy: reconcilePolicy, clock: overrides.clock, log: contextLogger(context) }),
     reports: (context) => new ServerReports({ fleet: fleet(context), store, options, secrets, clock: overrides.clock }),
+    demand,
+    autoscalerState,
+    allocator: (context) => new Allocator({ store, demand, options: allocatorOptions, clock: overrides.clock, log: contextLogger(context) }),
+    autoscaler(context) {
+      const template = settings.CONTAINER_GROUP_TEMPLATE;
+      if (!template) throw new Error('ACIAutoScaler needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
+      return new Autoscaler({
+        fleet: fleet(context),
+        store,
+        demand,
+        state: autoscalerState,
+        config: { ...scalerConfig, newServerMaxSessions: template.maxSessions ?? settings.FLEET_DEFAULT_MAX_SESSIONS },
+        template,
+        namePrefix: namePrefixFrom(settings.FLEET_NAME),
+        holder: context.invocationId,
+        // Longer than any run takes, shorter than the schedule's period would make a crash costly.
+        leaseMs: 5 * 60_000,
+        clock: overrides.clock,
+        log: contextLogger(context),
+      });
+    },
+  };
+}
+
+export function allocatorOptionsFrom(settings: FleetSettings): AllocatorOptions {
+  return {
+    ttlMs: settings.ALLOCATION_RESERVATION_TTL_SECONDS * 1000,
+    reportGraceMs: settings.ALLOCATION_REPORT_GRACE_SECONDS * 1000,
+    // Every lost race means someone else booked: allow plenty before calling it contention.
+    attempts: settings.FLEET_WRITE_ATTEMPTS * 4,
+    retryAfterSeconds: settings.ALLOCATION_RETRY_AFTER_SECONDS,
+  };
+}
+
+/** The policy's settings; newServerMaxSessions comes from the template (the fleet default without one). */
+export function autoscalerConfigFrom(settings: FleetSettings): AutoscalerConfig {
+  return {
+    policy: settings.AUTOSCALER_POLICY,
+    minInstances: settings.AUTOSCALER_MINIMUM_INSTANCES,
+    maxInstances: settings.AUTOSCALER_MAXIMUM_INSTANCES,
+    scaleOutThreshold: settings.AUTOSCALER_SCALE_OUT_THRESHOLD,
+    scaleInThreshold: settings.AUTOSCALER_SCALE_IN_THRESHOLD,
+    cooldownMs: settings.AUTOSCALER_COOLDOWN_IN_MINUTES * 60_000,
+    scaleOutCooldownMs: settings.AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS * 1000,
+    scaleInCooldownMs: (settings.AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS ?? settings.AUTOSCALER_COOLDOWN_IN_MINUTES * 60) * 1000,
+    bufferSlots: settings.AUTOSCALER_BUFFER_SLOTS,
+    bufferPercent: settings.AUTOSCALER_BUFFER_PERCENT,
+    createQuota: settings.AUTOSCALER_CREATE_QUOTA,
+    createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
+    demandWindowMs: settings.AUTOSCALER_DEMAND_WINDOW_SECONDS * 1000,
+    newServerMaxSessions: settings.CONTAINER_GROUP_TEMPLATE?.maxSessions ?? settings.FLEET_DEFAULT_MAX_SESSIONS,
   };
 }
 
@@ -123,6 +194,18 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
     throw new Error('Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Table Storage.');
   }
   return new TableClient(url, table, credential(), options);
+}
+
+function blobClient(settings: FleetSettings, credential: () => TokenCredential): BlobServiceClient {
+  if (settings.FLEET_STORAGE_CONNECTION_STRING) {
+    return BlobServiceClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING);
+  }
+  const account = settings.AzureWebJobsStorage__accountName;
+  const url = settings.AzureWebJobsStorage__blobServiceUri ?? (account && `https://${account}.blob.core.windows.net`);
+  if (!url) {
+    throw new Error('Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Blob Storage.');
+  }
+  return new BlobServiceClient(url, credential());
 }
 
 /** Gives every storage request a timeout unless the SDK call set one. */

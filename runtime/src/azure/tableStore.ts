@@ -2,7 +2,7 @@
 import { odata, RestError, TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { FleetError } from '../fleet/errors';
 import { AlreadyExistsError, StaleWriteError, type ServerStore, type Versioned } from '../fleet/ports';
-import { describeKey, type ServerKey, type ServerRecord } from '../fleet/server';
+import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../fleet/server';
 import type { ServerState } from '../fleet/states';
 
 /** Table Storage's limit on operations in one entity group transaction. */
@@ -23,6 +23,8 @@ type ServerEntity = TableEntity<{
   LastReportAt?: string;
   FailureReason?: string;
   SpecHash: string;
+  /** JSON array of ACIAllocate's reservations (fleet/allocation.ts); absent when there are none. */
+  Reservations?: string;
 }>;
 
 export class TableServerStore implements ServerStore {
@@ -142,6 +144,7 @@ export function toEntity(r: ServerRecord): ServerEntity {
     LastReportAt: r.lastReportAt,
     FailureReason: r.failureReason,
     SpecHash: r.specHash,
+    Reservations: r.reservations?.length ? JSON.stringify(r.reservations) : undefined,
   };
 }
 
@@ -165,6 +168,7 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       lastReportAt: e.LastReportAt || undefined,
       failureReason: e.FailureReason || undefined,
       specHash: e.SpecHash ?? '',
+      reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,
     },
   };
 }

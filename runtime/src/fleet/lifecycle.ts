@@ -2,7 +2,7 @@
 // look at its container group in ARM means for its row. No I/O here.
 import { FleetError } from './errors';
 import type { ContainerGroupObservation } from './ports';
-import { describeKey, type ServerRecord } from './server';
+import { describeKey, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';
 
 /** The ownership tag put on every container group this fleet creates. */
@@ -75,5 +75,6 @@ function withAddress(r: ServerRecord, group: ContainerGroupObservation): ServerR
   return { ...r, publicIp: group.publicIp, fqdn: group.fqdn };
 }
 
-/** GC may delete a server only when it is drained and empty. */
-export const isCollectable = (r: ServerRecord) => r.state === 'MarkedForDeletion' && r.activeSessions === 0;
+/** GC may delete a server only when it is drained and empty, with no booking a player may still be on the way for. */
+export const isCollectable = (r: ServerRecord, now: Date = new Date()) =>
+  r.state === 'MarkedForDeletion' && r.activeSessions === 0 && reservedSessions(r, now) === 0;

@@ -100,3 +100,39 @@ export interface Telemetry {
 }
 
 export const silentTelemetry: Telemetry = { trackEvent() {}, trackMetric() {} };
+/** One allocation that found no room: demand the autoscaler should add capacity for. */
+export interface DemandMiss {
+  at: string;
+  sessions: number;
+  /** Retries of one request carry the same id, so they count once. */
+  requestId?: string;
+  location?: string;
+  resourceGroup?: string;
+}
+
+/** Recent unmet demand, shared across invocations (Table Storage on Azure, memory in the simulator). */
+export interface DemandStore {
+  /** Adds one miss; insert-only, so concurrent writers never collide. */
+  record(miss: DemandMiss): Promise<void>;
+  /** Misses recorded at or after `since`. */
+  since(since: Date): Promise<DemandMiss[]>;
+  /** Forgets misses older than `before`; returns how many went. */
+  prune(before: Date): Promise<number>;
+}
+
+/** What the autoscaler remembers between runs: who is acting now, and what it did lately. */
+export interface AutoscalerState {
+  /** The run holding the lease, until `leaseUntil`; a crashed run's lease simply runs out. */
+  leaseHolder?: string;
+  leaseUntil?: string;
+  lastScaleOutAt?: string;
+  lastScaleInAt?: string;
+  /** When each recent create was sent, for ACI's create quota. */
+  creates: string[];
+}
+
+export interface AutoscalerStateStore {
+  read(): Promise<Versioned<AutoscalerState> | undefined>;
+  /** Writes only if the record still has `etag` (or, without one, does not exist yet); StaleWriteError otherwise. */
+  write(state: AutoscalerState, etag: string | undefined): Promise<Versioned<AutoscalerState>>;
+}

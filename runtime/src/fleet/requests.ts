@@ -172,3 +172,35 @@ export const reportBody = z.union([reportRequest, legacyReportRequest]);
 export function parseReportRequest(input: unknown): ReportRequest {
   return Array.isArray(input) ? parseRequest(legacyReportRequest, input)[0]! : parseRequest(reportRequest, input);
 }
+/** ACIAllocate: book `sessions` on a Running server, optionally only in one location or resource group. */
+export const allocateRequest = z
+  .object({
+    sessions: z
+      .number({ error: 'sessions must be a number' })
+      .int({ error: 'sessions must be a whole number' })
+      .min(1, { error: 'sessions must be at least 1' })
+      .max(10_000)
+      .default(1),
+    location: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{1,39}$/i, { error: "location must be an Azure region name such as 'westeurope'" })
+      .transform((l) => l.toLowerCase())
+      .optional(),
+    resourceGroup: resourceGroupName.optional(),
+    requestId: z
+      .string()
+      .regex(/^[\w.:@-]{1,128}$/, { error: "requestId must be 1-128 letters, digits, '_', '-', '.', ':' or '@'" })
+      .optional(),
+  })
+  .strict();
+export type AllocateRequest = z.infer<typeof allocateRequest>;
+
+/** CONTAINER_GROUP_TEMPLATE: an ACICreate body without the name (the autoscaler makes names up). */
+export const containerGroupTemplate = createRequest.omit({ containerGroupName: true }).extend({
+  /** Start of the names the autoscaler gives new servers; the fleet's name when absent. */
+  namePrefix: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{0,38}[a-z0-9]$/, { error: "namePrefix must be 2-40 lowercase letters, digits or '-'" })
+    .optional(),
+});
+export type ContainerGroupTemplate = z.infer<typeof containerGroupTemplate>;

@@ -3,6 +3,19 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { STATES, type ServerState } from './states';
 
+/** A reservation counts in the server's load until it expires or a report made late enough covers it. */
+export function isCounted(res: Reservation, r: Pick<ServerRecord, 'lastReportAt'>, now: Date): boolean {
+  if (Date.parse(res.expiresAt) <= now.getTime()) return false;
+  return !(r.lastReportAt && Date.parse(r.lastReportAt) >= Date.parse(res.reportAfter));
+}
+
+/** Sessions booked on `r` that its own reports do not include yet. */
+export function reservedSessions(r: Pick<ServerRecord, 'reservations' | 'lastReportAt'>, now: Date): number {
+  let n = 0;
+  for (const res of r.reservations ?? []) if (isCounted(res, r, now)) n += res.sessions;
+  return n;
+}
+
 export interface ServerKey {
   resourceGroup: string;
   containerGroupName: string;
@@ -24,6 +37,21 @@ export interface ServerRecord extends ServerKey {
   failureReason?: string;
   /** Hash of the create request, so a repeated ACICreate can be told apart from a different one. */
   specHash: string;
+  /** Sessions booked by ACIAllocate that the server may not have reported yet (see fleet/allocation.ts). */
+  reservations?: Reservation[];
+}
+
+/** One booking made by ACIAllocate; it lives on the server's row so one ETag write checks and books. */
+export interface Reservation {
+  /** The caller's requestId, or a generated one. */
+  id: string;
+  sessions: number;
+  /** When it was made. */
+  at: string;
+  /** A server report made at or after this time is taken to include these sessions. */
+  reportAfter: string;
+  /** After this it no longer counts, and a retry with the same requestId books afresh. */
+  expiresAt: string;
 }
 
 /**
@@ -47,10 +75,11 @@ export const serverView = z
     StateChangedAt: z.string().describe('ISO 8601'),
     LastReportAt: z.string().nullable().describe('ISO 8601; the last session report'),
     FailureReason: z.string().nullable(),
+    ReservedSessions: z.number().int().min(0).describe('sessions booked by ACIAllocate and not yet covered by a report (counted in the load)'),
   });
 export type ServerView = z.infer<typeof serverView>;
 
-export function toView(r: ServerRecord): ServerView {
+export function toView(r: ServerRecord, now: Date = new Date()): ServerView {
   return {
     ResourceGroup: r.resourceGroup,
     ContainerGroupName: r.containerGroupName,
@@ -67,6 +96,8 @@ export function toView(r: ServerRecord): ServerView {
     StateChangedAt: r.stateChangedAt,
     LastReportAt: r.lastReportAt ?? null,
     FailureReason: r.failureReason ?? null,
+    // The bookings themselves stay private: their ids are the matchmakers', and ACIList may be public.
+    ReservedSessions: reservedSessions(r, now),
   };
 }
 

@@ -303,7 +303,7 @@ export class Fleet {
           retried.push(key);
           continue;
         }
-        const next = await this.mutate(key, (r) => (isCollectable(r) ? transition(r, 'Deleting', 'gc', now) : undefined), row);
+        const next = await this.mutate(key, (r) => (isCollectable(r, now) ? transition(r, 'Deleting', 'gc', now) : undefined), row);
         if (next?.value.state !== 'Deleting') continue;
         await this.finishDelete(next, (await this.groups.get(key)) !== undefined);
         deleted.push(key);

@@ -13,6 +13,8 @@ import { ACIReport } from './ACIReport';
 import type { FunctionDefinition } from './definition';
 import { OpenApi } from './OpenApi';
 import { ServerPage } from './ServerPage';
+import { ACIAllocate } from './ACIAllocate';
+import { ACIAutoScaler } from './ACIAutoScaler';
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACICreate,
@@ -28,4 +30,6 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACIMetrics,
   ACIReport,
   ACIReconcile,
+  ACIAllocate,
+  ACIAutoScaler,
 ];

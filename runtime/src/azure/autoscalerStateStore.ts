@@ -1,0 +1,69 @@
+// AutoscalerStateStore on Blob Storage: one small JSON blob per fleet, written only with the
+// ETag it was read with (or only if absent), so two autoscaler runs can never both take the lease.
+import type { ContainerClient } from '@azure/storage-blob';
+import { FleetError } from '../fleet/errors';
+import { StaleWriteError, type AutoscalerState, type AutoscalerStateStore, type Versioned } from '../fleet/ports';
+
+export class BlobAutoscalerStateStore implements AutoscalerStateStore {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly blobName: string,
+  ) {}
+
+  /** Creates the container on first use (the stack creates it on Azure, where this may be forbidden: fine). */
+  private ensureContainer(): Promise<void> {
+    this.ready ??= this.container
+      .createIfNotExists()
+      .then(() => undefined)
+      .catch((e) => {
+        if (statusOf(e) === 403) return;
+        this.ready = undefined;
+        throw unavailable(e);
+      });
+    return this.ready;
+  }
+
+  async read(): Promise<Versioned<AutoscalerState> | undefined> {
+    await this.ensureContainer();
+    try {
+      const blob = this.container.getBlobClient(this.blobName);
+      const response = await blob.download();
+      const text = await streamToString(response.readableStreamBody);
+      const parsed = JSON.parse(text) as Partial<AutoscalerState>;
+      return { value: { ...parsed, creates: Array.isArray(parsed.creates) ? parsed.creates : [] }, etag: response.etag! };
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw unavailable(e);
+    }
+  }
+
+  async write(state: AutoscalerState, etag: string | undefined): Promise<Versioned<AutoscalerState>> {
+    await this.ensureContainer();
+    const body = JSON.stringify(state);
+    try {
+      const response = await this.container.getBlockBlobClient(this.blobName).upload(body, Buffer.byteLength(body), {
+        conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+      return { value: state, etag: response.etag! };
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 412 || status === 409) throw new StaleWriteError(`autoscaler state ${this.blobName}`);
+      throw unavailable(e);
+    }
+  }
+}
+
+const statusOf = (e: unknown) => (e as { statusCode?: number } | undefined)?.statusCode;
+
+async function streamToString(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const unavailable = (e: unknown) =>
+  e instanceof FleetError ? e : new FleetError('StorageUnavailable', `Blob Storage is unavailable: ${(e as Error).message}`, undefined, 2);

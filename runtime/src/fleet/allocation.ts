@@ -1,0 +1,105 @@
+// Pure decisions for ACIAllocate: how loaded a server is once its bookings count, which server a
+// request should go to (pack the fullest that fits, so idle ones can drain), and the booked row.
+import { isCounted, reservedSessions, type Reservation, type ServerKey, type ServerRecord } from './server';
+
+export { isCounted, reservedSessions };
+
+export interface AllocationRequest {
+  sessions: number;
+  location?: string;
+  resourceGroup?: string;
+  requestId?: string;
+}
+
+export interface ReservationTimings {
+  /** How long a booking counts at most (ALLOCATION_RESERVATION_TTL_SECONDS). */
+  ttlMs: number;
+  /** A server report must be at least this much younger than the booking to be taken to include it. */
+  reportGraceMs: number;
+}
+
+/** Sessions a server holds or has promised: its last report plus bookings that report cannot include yet. */
+export const loadOf = (r: ServerRecord, now: Date) => r.activeSessions + reservedSessions(r, now);
+
+export const freeSlotsOf = (r: ServerRecord, now: Date) => Math.max(0, r.maxSessions - loadOf(r, now));
+
+export const hasLiveReservations = (r: ServerRecord, now: Date) => reservedSessions(r, now) > 0;
+
+/** Whether `r` can take the request now: Running, in the asked location/resource group, with room. */
+export function fits(r: ServerRecord, req: AllocationRequest, now: Date): boolean {
+  if (r.state !== 'Running') return false;
+  if (req.location && r.location !== req.location.toLowerCase()) return false;
+  if (req.resourceGroup && r.resourceGroup !== req.resourceGroup.toLowerCase()) return false;
+  return freeSlotsOf(r, now) >= req.sessions;
+}
+
+/**
+ * The servers that fit, best first: fewest free slots left (the fullest that fits), then the most
+ * loaded, then by name so the order is stable. Packing keeps the emptiest servers empty to drain.
+ */
+export function rankCandidates<T extends { value: ServerRecord }>(rows: readonly T[], req: AllocationRequest, now: Date): T[] {
+  return rows
+    .filter((row) => fits(row.value, req, now))
+    .map((row) => ({ row, free: freeSlotsOf(row.value, now), load: loadOf(row.value, now) }))
+    .sort(
+      (a, b) =>
+        a.free - b.free ||
+        b.load - a.load ||
+        a.row.value.resourceGroup.localeCompare(b.row.value.resourceGroup) ||
+        a.row.value.containerGroupName.localeCompare(b.row.value.containerGroupName),
+    )
+    .map((c) => c.row);
+}
+
+/**
+ * Which candidate to try on this attempt. The first try takes the best; after a lost race the
+ * winner is probably booking the same best server again, so spread over the few best instead.
+ */
+export function pickCandidate<T>(ranked: readonly T[], attempt: number, random: () => number): T | undefined {
+  if (ranked.length === 0) return undefined;
+  if (attempt <= 1) return ranked[0];
+  const spread = Math.min(ranked.length, 3);
+  return ranked[Math.min(spread - 1, Math.floor(random() * spread))];
+}
+
+/** A booking made earlier with this requestId that still holds, so a retry gets the same server. */
+export function findReservation<T extends { value: ServerRecord }>(
+  rows: readonly T[],
+  requestId: string,
+  now: Date,
+): { row: T; reservation: Reservation } | undefined {
+  for (const row of rows) {
+    const reservation = row.value.reservations?.find((res) => res.id === requestId && Date.parse(res.expiresAt) > now.getTime());
+    if (reservation) return { row, reservation };
+  }
+  return undefined;
+}
+
+/** Drops bookings past their TTL (covered ones stay until then, so a late retry still finds its server). */
+export function pruneReservations(r: ServerRecord, now: Date): ServerRecord {
+  const kept = (r.reservations ?? []).filter((res) => Date.parse(res.expiresAt) > now.getTime());
+  if (kept.length === (r.reservations?.length ?? 0)) return r;
+  return { ...r, reservations: kept.length > 0 ? kept : undefined };
+}
+
+/** The row with the booking added, or undefined if it no longer fits (someone else took the room). */
+export function reserve(
+  r: ServerRecord,
+  req: AllocationRequest & { id: string },
+  now: Date,
+  timings: ReservationTimings,
+): { record: ServerRecord; reservation: Reservation } | undefined {
+  if (!fits(r, req, now)) return undefined;
+  const reservation: Reservation = {
+    id: req.id,
+    sessions: req.sessions,
+    at: now.toISOString(),
+    reportAfter: new Date(now.getTime() + timings.reportGraceMs).toISOString(),
+    expiresAt: new Date(now.getTime() + timings.ttlMs).toISOString(),
+  };
+  const pruned = pruneReservations(r, now);
+  return { record: { ...pruned, reservations: [...(pruned.reservations ?? []), reservation] }, reservation };
+}
+
+export const sameServer = (a: ServerKey, b: ServerKey) =>
+  a.resourceGroup === b.resourceGroup && a.containerGroupName === b.containerGroupName;
