@@ -143,6 +143,7 @@ export function allocatorOptionsFrom(settings: FleetSettings): AllocatorOptions 
     // Every lost race means someone else booked: allow plenty before calling it contention.
     attempts: settings.FLEET_WRITE_ATTEMPTS * 4,
     retryAfterSeconds: settings.ALLOCATION_RETRY_AFTER_SECONDS,
+    allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
   };
 }
 

@@ -227,7 +227,11 @@ describe('ACIAllocate and ACIReport through the client', () => {
     assert.equal(first.ContainerGroupName, name);
     const retried = await client.allocate({ sessions: 2, requestId });
     assert.equal(retried.ContainerGroupName, name);
-    assert.equal((await client.list()).find((s) => s.ContainerGroupName === name)!.ActiveSessions, 2);
+    // Booked, not reported: the reservation counts in the load until the server's report includes it.
+    const listed = (await client.list()).find((s) => s.ContainerGroupName === name)!;
+    assert.equal(listed.ReservedSessions, 2);
+    assert.equal(first.Reservation.id, requestId);
+    assert.equal(retried.Reservation.repeated, true);
     const full = await client.allocate({ sessions: 3 }, { retry: false }).catch((e) => e);
     assert.ok(isFleetApiError(full, 'NoCapacity'));
     assert.equal(full.status, 503);

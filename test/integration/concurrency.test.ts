@@ -1,6 +1,7 @@
-// Concurrency: many writers on the same rows at once (per-server reports, batch reports, drains,
-// GC, heartbeat checks). Every write is ETag-conditional, so no update is lost and GC never
-// deletes a server that got a session report before its conditional move to Deleting.
+// Concurrency: many writers on the same rows at once (per-server reports, batch reports,
+// allocations, drains, GC, heartbeat checks). Every write is ETag-conditional, so no update is
+// lost and GC never deletes a server that got a session report or a booking before its
+// conditional move to Deleting.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ServerStore } from '../../runtime/src/fleet/ports';
@@ -27,9 +28,9 @@ const report = async (name: string, activeSessions: number) => {
 };
 const runGc = () => fetch(`${fleet.url}/admin/functions/ACIGC`, { method: 'POST', headers: { 'x-functions-key': fleet.key } });
 
-async function runningServers(prefix: string, count: number): Promise<string[]> {
+async function runningServers(prefix: string, count: number, maxSessions?: number): Promise<string[]> {
   const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  await Promise.all(names.map((n) => call(fleet, 'ACICreate', createBody(n))));
+  await Promise.all(names.map((n) => call(fleet, 'ACICreate', createBody(n, maxSessions ? { maxSessions } : {}))));
   await eventually(async () => (await Promise.all(names.map(row))).every((r) => r?.state === 'Running'), `${prefix} Running`);
   return names;
 }
@@ -74,6 +75,64 @@ describe('concurrent writers', () => {
       assert.ok(r.lastReportAt, `${name}: the report's timestamp was not lost`);
       assert.ok(fleet.emulator.groups().some((g) => g.name === name), `${name}: its group still exists`);
     }
+  });
+
+  it('50 allocations and 50 session reports across 10 servers at once: every booking survives, none beyond capacity', async () => {
+    const MAX = 4;
+    const names = await runningServers('alloc-conc', 10, MAX);
+    const requests = Array.from({ length: 50 }, (_, i) => `conc-req-${i}`);
+    const [allocations, reports] = await Promise.all([
+      Promise.all(requests.map((requestId) => call(fleet, 'ACIAllocate', { requestId, resourceGroup: 'games' }))),
+      Promise.all(names.flatMap((name) => Array.from({ length: 5 }, async () => ({ name, res: await report(name, 1) })))),
+    ]);
+    // A report may lose every one of its attempts to this many rivals: then it says so (503) and wrote nothing.
+    for (const { res } of reports) {
+      if (res.status !== 200) assert.deepEqual([res.status, res.body.error.code], [503, 'WriteContention'], JSON.stringify(res.body));
+    }
+    const booked = allocations.filter((a) => a.status === 200);
+    for (const a of allocations) {
+      if (a.status !== 200) assert.deepEqual([a.status, a.body.error.code], [503, 'NoCapacity'], JSON.stringify(a.body));
+    }
+    // Ten servers of four slots: at most forty bookings, and the rest were told to come back.
+    assert.ok(booked.length <= names.length * MAX, `${booked.length} bookings`);
+    assert.ok(booked.length >= names.length * (MAX - 1), `only ${booked.length} bookings for ${names.length * MAX} slots`);
+    for (const name of names) {
+      const r = (await row(name))!;
+      const ids = (r.reservations ?? []).map((res) => res.id).sort();
+      const mine = booked.filter((a) => a.body.ContainerGroupName === name).map((a) => a.body.Reservation.id).sort();
+      assert.deepEqual(ids, mine, `${name}: a booking was lost (or invented) by a concurrent report`);
+      assert.ok(ids.length <= MAX, `${name}: booked ${ids.length} sessions on ${MAX} slots`);
+      const recorded = reports.some((x) => x.name === name && x.res.status === 200 && x.res.body.recorded);
+      assert.equal(r.activeSessions, recorded ? 1 : 0, `${name}: a recorded report was lost`);
+    }
+  });
+
+  it('GC never deletes a server that got a booking before its conditional move to Deleting', async () => {
+    const [name] = await runningServers('race-alloc', 1);
+    assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'MarkedForDeletion' })).status, 200);
+    const store: ServerStore = Object.create(fleet.services.store);
+    let raced = false;
+    store.replace = async (record, etag) => {
+      if (!raced && record.containerGroupName === name && record.state === 'Deleting') {
+        raced = true;
+        // The operator un-drains it and a matchmaker books it, between GC's read and its write.
+        assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'Running' })).status, 200);
+        assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'games', requestId: 'race-alloc-1' })).status, 200);
+      }
+      return fleet.services.store.replace(record, etag);
+    };
+    const result = await new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
+    assert.ok(raced, 'the race was staged');
+    assert.deepEqual(result.deleted, []);
+    const r = await row(name!);
+    assert.equal(r?.state, 'Running');
+    assert.deepEqual(r?.reservations?.map((res) => res.id), ['race-alloc-1']);
+
+    // Drained again while the booking is live: GC still leaves it alone.
+    assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'MarkedForDeletion' })).status, 200);
+    await runGc();
+    assert.equal((await row(name!))?.state, 'MarkedForDeletion');
+    assert.ok(fleet.emulator.groups().some((g) => g.name === name));
   });
 
   it('GC loses to a per-server report that lands between its read and its conditional write', async () => {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { signReportToken } from '../../runtime/src/fleet/reportTokens';
+import { allocateRequest } from '../../runtime/src/fleet/requests';
 import { createBody, eventually, call, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1000);
@@ -31,6 +32,22 @@ const harmless: Record<string, unknown> = {
   ACIAllocate: { sessions: 1, resourceGroup: 'elsewhere' },
 };
 const baseBody = (name: string) => harmless[name] ?? '{"not json';
+
+/**
+ * Every field of ACIAllocate is optional, so many random bodies (`{}`, `{"sessions":2}`, and an
+ * empty body) are well-formed requests for a session, which rightly book one. They are not
+ * malformed input, so the body run leaves them out.
+ */
+const wellFormed: Record<string, (text: string) => boolean> = {
+  ACIAllocate: (text) => {
+    if (text.trim() === '') return true;
+    try {
+      return allocateRequest.safeParse(JSON.parse(text)).success;
+    } catch {
+      return false;
+    }
+  },
+};
 
 let fleet: LocalFleet;
 /** A token that verifies, for a server in a forbidden resource group: ACIReport gets past the token to its body. */
@@ -169,7 +186,9 @@ describe(`fuzzing every HTTP function (${RUNS} runs per kind, seed ${SEED})`, ()
 
       const bodyProbes: Probe[] = isGet(fn)
         ? fc.sample(queryValue, { numRuns: RUNS, seed }).map((state) => ({ method: 'GET', query: { state } }))
-        : fc.sample(bodies(valid), { numRuns: RUNS, seed }).map((body) => ({ method: methodOf(fn), body, headers: authFor(fn) }));
+        : fc
+            .sample(bodies(valid).filter((text) => !wellFormed[fn.name]?.(text)), { numRuns: RUNS, seed })
+            .map((body) => ({ method: methodOf(fn), body, headers: authFor(fn) }));
       const queryProbes: Probe[] = fc
         .sample(queries, { numRuns: RUNS, seed: seed + 1 })
         .map((query) => ({ method: methodOf(fn), query, body: validText }));

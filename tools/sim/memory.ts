@@ -31,6 +31,15 @@ export class MemoryServerStore implements ServerStore {
     return this.rows.get(describeKey(key));
   }
 
+  async getMany(keys: readonly ServerKey[]) {
+    const found = new Map<string, Versioned<ServerRecord>>();
+    for (const key of keys) {
+      const row = this.rows.get(describeKey(key));
+      if (row) found.set(describeKey(key), row);
+    }
+    return found;
+  }
+
   async insert(record: ServerRecord) {
     if (this.rows.has(describeKey(record))) throw new AlreadyExistsError(describeKey(record));
     return this.stamp(record);

@@ -7,6 +7,10 @@ import type { ServerState } from '../fleet/states';
 
 /** Table Storage's limit on operations in one entity group transaction. */
 export const TRANSACTION_LIMIT = 100;
+/** A query filter may hold at most 15 comparisons: one for the partition, fourteen row keys. */
+const ROW_KEYS_PER_QUERY = 14;
+/** Point reads in flight at once for a batch, so a big batch does not open hundreds of connections. */
+const READ_CONCURRENCY = 8;
 
 type ServerEntity = TableEntity<{
   State: string;
@@ -49,6 +53,35 @@ export class TableServerStore implements ServerStore {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
       throw storageError(e);
     }
+  }
+
+  async getMany(keys: readonly ServerKey[]): Promise<Map<string, Versioned<ServerRecord>>> {
+    await this.ensureTable();
+    const queries: string[] = [];
+    for (const [partition, group] of groupBy([...keys], (k) => k.resourceGroup)) {
+      const rowKeys = [...new Set(group.map((k) => k.containerGroupName))];
+      for (let i = 0; i < rowKeys.length; i += ROW_KEYS_PER_QUERY) {
+        const rows = rowKeys.slice(i, i + ROW_KEYS_PER_QUERY).map((rk) => odata`RowKey eq ${rk}`);
+        queries.push(`${odata`PartitionKey eq ${partition}`} and (${rows.join(' or ')})`);
+      }
+    }
+    const found = new Map<string, Versioned<ServerRecord>>();
+    let next = 0;
+    const worker = async () => {
+      while (next < queries.length) {
+        const filter = queries[next++]!;
+        for await (const entity of this.table.listEntities<ServerEntity>({ queryOptions: { filter } })) {
+          const row = fromEntity(entity);
+          found.set(describeKey(row.value), row);
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, queries.length) }, worker));
+    } catch (e) {
+      throw storageError(e);
+    }
+    return found;
   }
 
   async insert(record: ServerRecord): Promise<Versioned<ServerRecord>> {

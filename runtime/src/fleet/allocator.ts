@@ -21,6 +21,8 @@ export interface AllocatorOptions extends ReservationTimings {
   attempts: number;
   /** Seconds a caller is told to wait when there is no room. */
   retryAfterSeconds: number;
+  /** FLEET_RESOURCE_GROUPS: a filter naming another resource group is refused (403), like every other call. */
+  allowedResourceGroups?: readonly string[];
 }
 
 export interface AllocatorDeps {
@@ -52,6 +54,13 @@ export class Allocator {
 
   async allocate(req: AllocationRequest): Promise<Allocation> {
     const { store, options } = this.deps;
+    const allowed = options.allowedResourceGroups ?? [];
+    if (req.resourceGroup && allowed.length > 0 && !allowed.some((rg) => rg.toLowerCase() === req.resourceGroup)) {
+      throw new FleetError('Forbidden', `Resource group '${req.resourceGroup}' is not one of this fleet's resource groups (${allowed.join(', ')}).`, {
+        resourceGroup: req.resourceGroup,
+        allowed,
+      });
+    }
     const rows = new Map<string, Versioned<ServerRecord>>();
     for (const row of await store.list({ states: ['Running'] })) rows.set(describeKey(row.value), row);
 

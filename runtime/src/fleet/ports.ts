@@ -27,6 +27,8 @@ export class AlreadyExistsError extends Error {
 
 export interface ServerStore {
   get(key: ServerKey): Promise<Versioned<ServerRecord> | undefined>;
+  /** Many rows at once (absent ones are left out), keyed by `describeKey`; fewer round trips than one get each. */
+  getMany(keys: readonly ServerKey[]): Promise<Map<string, Versioned<ServerRecord>>>;
   /** Inserts a new row; AlreadyExistsError if it exists. */
   insert(record: ServerRecord): Promise<Versioned<ServerRecord>>;
   /** Replaces the row only if its ETag still matches; StaleWriteError otherwise. */

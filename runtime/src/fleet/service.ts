@@ -208,8 +208,8 @@ export class Fleet {
    */
   async setSessions(reports: readonly SessionReport[]): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
     reports.forEach((r) => this.assertAllowed(r));
-    const rows = await Promise.all(reports.map((r) => this.store.get(r)));
-    const missing = reports.filter((_, i) => !rows[i]);
+    const rows = await this.store.getMany(reports);
+    const missing = reports.filter((r) => !rows.has(describeKey(r)));
     if (missing.length > 0) {
       throw new FleetError(
         'NotFound',
@@ -218,7 +218,7 @@ export class Fleet {
       );
     }
 
-    let pending = reports.map((report, i) => ({ report, row: rows[i]! }));
+    let pending = reports.map((report) => ({ report, row: rows.get(describeKey(report))! }));
     let updated = 0;
     let transactions = 0;
     const ignored: Array<ServerKey & { reason: string }> = [];
@@ -237,10 +237,10 @@ export class Fleet {
       // Someone else wrote those rows meanwhile: read them again and reapply the reports.
       const staleKeys = new Set(result.stale.map(describeKey));
       const retry = pending.filter(({ report }) => staleKeys.has(describeKey(report)));
-      const reread = await Promise.all(retry.map(({ report }) => this.store.get(report)));
+      const reread = await this.store.getMany(retry.map(({ report }) => report));
       pending = [];
-      retry.forEach(({ report }, i) => {
-        const row = reread[i];
+      retry.forEach(({ report }) => {
+        const row = reread.get(describeKey(report));
         if (row) pending.push({ report, row });
         else ignored.push({ ...keyOf(report), reason: 'server was deleted' });
       });
