@@ -3,6 +3,7 @@
 //   npm start -- --ephemeral  storage in memory, gone on exit
 // PORT (default 7071) and LOCAL_FUNCTION_KEY choose the port and the key.
 import { resolve } from 'node:path';
+import { FUNCTIONS } from '../src/functions';
 import { startLocalFleet } from './fleet';
 
 /** Printed and used when LOCAL_FUNCTION_KEY is not set; fine for a fleet that only listens on 127.0.0.1. */
@@ -30,14 +31,17 @@ async function main(): Promise<void> {
   });
 
   const api = `${fleet.url}/api`;
+  // Listed from the function table, so this banner never misses a function.
+  const keyed = FUNCTIONS.filter((f) => f.trigger === 'http' && f.authLevel(fleet.settings) === 'function').map((f) => f.name);
+  const timers = FUNCTIONS.filter((f) => f.trigger === 'timer' && (f.enabled?.(fleet.settings) ?? true)).map((f) => f.name);
   console.log(`
 aci-fleet is running.
-  API            ${api}/<FunctionName>   (ACICreate, ACIDelete, ACIDetails, ACIList, ACISetSessions, ACISetState)
+  API            ${api}/<FunctionName>   (${keyed.join(', ')})
   Server page    ${fleet.url}/   (asks for the function key)
   OpenAPI        ${api}/openapi.json
   Server reports ${api}/ACIReport   (no key: each container's own token, ACI_REPORT_TOKEN)
   Function key   ${key}${process.env.LOCAL_FUNCTION_KEY ? '' : '   (default; set LOCAL_FUNCTION_KEY to choose one)'}
-  Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC   (or ACIReconcile)
+  Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC   (timers: ${timers.join(', ')})
   Event Grid     ${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor
   ACI emulator   ${fleet.emulator.url}  (subscription ${fleet.emulator.subscriptionId})
   Table Storage  http://127.0.0.1:${fleet.azurite.ports.table}
