@@ -5,6 +5,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { runtimeBuildOptions } from '../runtime/esbuild';
 import { zipSync } from 'fflate';
 import * as pulumi from '@pulumi/pulumi';
 
@@ -62,23 +63,10 @@ export async function buildBundle(opts: BundleOptions): Promise<Bundle> {
   if (host.version !== '2.0') throw new Error(`${opts.hostJson}: "version" must be "2.0"`);
 
   const result = await esbuild.build({
-    entryPoints: [path.resolve(opts.workingDir, opts.entry)],
+    ...runtimeBuildOptions(path.resolve(opts.workingDir, opts.entry)),
     absWorkingDir: path.resolve(opts.workingDir),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    // Whitespace and syntax only: identifiers stay readable in stack traces in Application Insights.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    // Provided by the Functions Node.js worker at run time.
-    external: ['@azure/functions-core'],
-    // Lets the runtime import its server page as a string.
-    loader: { '.html': 'text' },
     write: false,
     outfile: 'index.js',
-    logLevel: 'silent',
   });
   const [out] = result.outputFiles;
   const files: Record<string, Uint8Array> = {
