@@ -16,6 +16,8 @@ export interface RoleGrant<Scope> {
 
 export interface AppScopes<Scope> {
   storageAccount: Scope;
+  /** `<storage account id>/tableServices/default`. */
+  tableService: Scope;
   appInsights: Scope;
   containerResourceGroups: ReadonlyArray<{ name: string; id: Scope }>;
 }
@@ -24,9 +26,11 @@ export interface AppScopes<Scope> {
 export function appRoleGrants<Scope>(scopes: AppScopes<Scope>): RoleGrant<Scope>[] {
   return [
     {
+      // The account, not one container: the host creates containers of its own (azure-webjobs-*).
+      // It covers the autoscaler's lease container too, which the runtime may also try to create.
       key: 'blob-data-owner',
       role: ROLES.storageBlobDataOwner,
-      reason: 'Functions host storage (leases, timers) and the Flex deployment package',
+      reason: "Functions host storage (leases, timers), the Flex deployment package and the autoscaler's lease",
       scope: scopes.storageAccount,
     },
     {
@@ -36,10 +40,14 @@ export function appRoleGrants<Scope>(scopes: AppScopes<Scope>): RoleGrant<Scope>
       scope: scopes.storageAccount,
     },
     {
+      // The table service rather than one assignment per table: besides the fleet and demand tables,
+      // the Functions host writes its diagnostic events to tables it names and creates itself, with
+      // this same identity (AzureWebJobsStorage__tableServiceUri). Nothing narrower works; and as
+      // the role holds table permissions only, this grants what the account scope did, said exactly.
       key: 'table-data-contributor',
       role: ROLES.storageTableDataContributor,
-      reason: 'The fleet table (one row per server)',
-      scope: scopes.storageAccount,
+      reason: 'The fleet table (one row per server), the demand table (allocation misses) and host diagnostics',
+      scope: scopes.tableService,
     },
     {
       key: 'metrics-publisher',

@@ -2,8 +2,23 @@
 // identity, and the app settings that tell the runtime where everything is (names and URLs, no keys).
 import * as pulumi from '@pulumi/pulumi';
 import * as web from '@pulumi/azure-native/web';
-import type { AutoscalerConfig } from './config';
+import type { FleetConfig } from './config';
 import { appSettingsProblems } from './invariants';
+
+/** What the stack file says about the runtime's behaviour; what it leaves unset the runtime decides. */
+export type RuntimeOptions = Pick<
+  FleetConfig,
+  | 'serverListPublic'
+  | 'defaultMaxSessions'
+  | 'gcSchedule'
+  | 'reconcileSchedule'
+  | 'metricsSchedule'
+  | 'creatingTimeoutMinutes'
+  | 'heartbeatTimeoutSeconds'
+  | 'allocation'
+  | 'autoscaler'
+  | 'retries'
+>;
 
 /** Everything the runtime needs to know, as plain values; see {@link appSettings}. */
 export interface AppSettingsInput {
@@ -14,18 +29,14 @@ export interface AppSettingsInput {
   appInsightsConnectionString: string;
   fleetName: string;
   tableName: string;
+  demandTableName: string;
+  autoscalerStateContainer: string;
   subscriptionId: string;
   containerResourceGroups: string[];
-  gcSchedule: string;
-  reconcileSchedule: string;
-  serverListPublic: boolean;
-  defaultMaxSessions: number;
-  heartbeatTimeoutSeconds?: number;
-  autoscaler: AutoscalerConfig;
-  autoscalerStateContainer: string;
   reportTokenSecret: string;
   /** `https://<defaultHostName>`. */
   publicUrl: string;
+  runtime: RuntimeOptions;
 }
 
 const trimSlash = (u: string) => u.replace(/\/+$/, '');
@@ -34,41 +45,73 @@ const trimSlash = (u: string) => u.replace(/\/+$/, '');
  * The app settings, by name. Host storage is identity-based (`AzureWebJobsStorage__*`; the
  * system-assigned identity is the default credential, so no `__credential`/`__clientId`), and
  * telemetry is sent with the identity (`Authorization=AAD`). Throws if a key would slip in.
+ *
+ * What the stack creates or decides is always written; a runtime option only when the stack file
+ * sets it, so an unset one follows the runtime's default (runtime/src/config.ts) rather than a copy.
  */
 export function appSettings(i: AppSettingsInput): Record<string, string> {
   if (i.containerResourceGroups.length === 0) throw new Error('appSettings: no container resource group');
-  const a = i.autoscaler;
+  const { allocation, autoscaler: a, retries } = i.runtime;
   const settings: Record<string, string> = {
     AzureWebJobsStorage__accountName: i.storageAccountName,
     AzureWebJobsStorage__blobServiceUri: trimSlash(i.blobEndpoint),
     AzureWebJobsStorage__queueServiceUri: trimSlash(i.queueEndpoint),
     AzureWebJobsStorage__tableServiceUri: trimSlash(i.tableEndpoint),
+    // The runtime serves its own page at `/` (ServerPage, with routePrefix ""): no platform landing page.
+    AzureWebJobsDisableHomepage: 'true',
     APPLICATIONINSIGHTS_CONNECTION_STRING: i.appInsightsConnectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
     FLEET_NAME: i.fleetName,
+    // The tables and the container the stack created (the runtime's defaults name others).
     FLEET_TABLE_NAME: i.tableName,
+    FLEET_DEMAND_TABLE_NAME: i.demandTableName,
+    AUTOSCALER_STATE_CONTAINER: i.autoscalerStateContainer,
     AZURE_SUBSCRIPTION_ID: i.subscriptionId,
     // Always set, so the runtime never falls back to "any resource group".
     FLEET_RESOURCE_GROUPS: i.containerResourceGroups.join(','),
     FLEET_PUBLIC_URL: trimSlash(i.publicUrl),
-    FLEET_LIST_PUBLIC: String(i.serverListPublic),
-    FLEET_DEFAULT_MAX_SESSIONS: String(i.defaultMaxSessions),
-    GC_SCHEDULE: i.gcSchedule,
-    RECONCILE_SCHEDULE: i.reconcileSchedule,
+    REPORT_TOKEN_SECRET: i.reportTokenSecret,
+    // The two switches are always written: who may read the list, and whether the app creates
+    // (billable) servers on its own, never rest on a default.
+    FLEET_LIST_PUBLIC: String(i.runtime.serverListPublic),
     AUTOSCALER_ENABLED: String(a.enabled),
+  };
+
+  const options: Record<string, string | number | undefined> = {
+    FLEET_DEFAULT_MAX_SESSIONS: i.runtime.defaultMaxSessions,
+    GC_SCHEDULE: i.runtime.gcSchedule,
+    RECONCILE_SCHEDULE: i.runtime.reconcileSchedule,
+    FLEET_METRICS_SCHEDULE: i.runtime.metricsSchedule,
+    CREATING_TIMEOUT_MINUTES: i.runtime.creatingTimeoutMinutes,
+    HEARTBEAT_TIMEOUT_SECONDS: i.runtime.heartbeatTimeoutSeconds,
+    ALLOCATION_RESERVATION_TTL_SECONDS: allocation.reservationTtlSeconds,
+    ALLOCATION_REPORT_GRACE_SECONDS: allocation.reportGraceSeconds,
+    ALLOCATION_RETRY_AFTER_SECONDS: allocation.retryAfterSeconds,
     AUTOSCALER_POLICY: a.policy,
     AUTOSCALER_SCHEDULE: a.schedule,
-    AUTOSCALER_MINIMUM_INSTANCES: String(a.minimumInstances),
-    AUTOSCALER_MAXIMUM_INSTANCES: String(a.maximumInstances),
-    AUTOSCALER_SCALE_OUT_THRESHOLD: String(a.scaleOutThreshold),
-    AUTOSCALER_SCALE_IN_THRESHOLD: String(a.scaleInThreshold),
-    AUTOSCALER_COOLDOWN_IN_MINUTES: String(a.cooldownInMinutes),
-    AUTOSCALER_BUFFER_SLOTS: String(a.bufferSlots),
-    AUTOSCALER_STATE_CONTAINER: i.autoscalerStateContainer,
-    REPORT_TOKEN_SECRET: i.reportTokenSecret,
+    AUTOSCALER_MINIMUM_INSTANCES: a.minimumInstances,
+    AUTOSCALER_MAXIMUM_INSTANCES: a.maximumInstances,
+    AUTOSCALER_SCALE_OUT_THRESHOLD: a.scaleOutThreshold,
+    AUTOSCALER_SCALE_IN_THRESHOLD: a.scaleInThreshold,
+    AUTOSCALER_COOLDOWN_IN_MINUTES: a.cooldownInMinutes,
+    AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS: a.scaleOutCooldownSeconds,
+    AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS: a.scaleInCooldownSeconds,
+    AUTOSCALER_BUFFER_SLOTS: a.bufferSlots,
+    AUTOSCALER_BUFFER_PERCENT: a.bufferPercent,
+    AUTOSCALER_CREATE_QUOTA: a.createQuota,
+    AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: a.createQuotaWindowSeconds,
+    AUTOSCALER_DEMAND_WINDOW_SECONDS: a.demandWindowSeconds,
+    CONTAINER_GROUP_TEMPLATE: a.containerGroupTemplate,
+    ARM_MAX_RETRIES: retries.armMaxRetries,
+    ARM_RETRY_DELAY_MS: retries.armRetryDelayMs,
+    ARM_MAX_RETRY_DELAY_MS: retries.armMaxRetryDelayMs,
+    STORAGE_MAX_RETRIES: retries.storageMaxRetries,
+    STORAGE_TIMEOUT_MS: retries.storageTimeoutMs,
+    FLEET_WRITE_ATTEMPTS: retries.writeAttempts,
   };
-  if (a.containerGroupTemplate !== undefined) settings.CONTAINER_GROUP_TEMPLATE = a.containerGroupTemplate;
-  if (i.heartbeatTimeoutSeconds !== undefined) settings.HEARTBEAT_TIMEOUT_SECONDS = String(i.heartbeatTimeoutSeconds);
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined) settings[name] = String(value);
+  }
 
   const problems = appSettingsProblems(settings);
   if (problems.length > 0) throw new Error(`appSettings: ${problems.join('; ')}`);
@@ -109,10 +152,12 @@ export class FunctionApp extends pulumi.ComponentResource {
   readonly defaultHostName: pulumi.Output<string>;
   readonly scmHostName: pulumi.Output<string>;
   readonly principalId: pulumi.Output<string>;
-  /** `https://<defaultHostName>/api`: every HTTP function is at `<apiBaseUrl>/<Name>`. */
+  /** `https://<defaultHostName>/api`: every API function is at `<apiBaseUrl>/<Name>`. */
   readonly apiBaseUrl: pulumi.Output<string>;
   /** `https://<defaultHostName>/`: the server list page. */
   readonly serverListUrl: pulumi.Output<string>;
+  /** The OpenAPI document of the HTTP API (the runtime's OpenApi function). */
+  readonly openApiUrl: pulumi.Output<string>;
   /** The app settings resource: deploy only after it, so the first start sees its configuration. */
   readonly settings: web.WebAppApplicationSettings;
 
@@ -206,6 +251,7 @@ export class FunctionApp extends pulumi.ComponentResource {
     });
     this.apiBaseUrl = pulumi.interpolate`${publicUrl}/api`;
     this.serverListUrl = pulumi.interpolate`${publicUrl}/`;
+    this.openApiUrl = pulumi.interpolate`${publicUrl}/api/openapi.json`;
     this.registerOutputs({ appName: this.appName, apiBaseUrl: this.apiBaseUrl });
   }
 }

@@ -37,6 +37,7 @@ const data = new FleetStorage('storage', {
   location: config.location,
   accountName: suffix.result.apply((s) => storageAccountName(config.fleetName, s)),
   tableName: config.tableName,
+  demandTableName: config.demandTableName,
   tags,
 });
 
@@ -65,17 +66,24 @@ const app = new FunctionApp('app', {
     appInsightsConnectionString: monitoring.connectionString,
     fleetName: config.fleetName,
     tableName: data.tableName,
+    demandTableName: data.demandTableName,
+    autoscalerStateContainer: data.containers.autoscalerState,
     subscriptionId: client.subscriptionId,
     containerResourceGroups: groups.containers.map((g) => g.name),
-    gcSchedule: config.gcSchedule,
-    reconcileSchedule: config.reconcileSchedule,
-    serverListPublic: config.serverListPublic,
-    defaultMaxSessions: config.defaultMaxSessions,
-    heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
-    autoscaler: config.autoscaler,
-    autoscalerStateContainer: data.containers.autoscalerState,
     // Marked here so the settings resource is secret without relying on the random provider doing it.
     reportTokenSecret: pulumi.secret(reportTokenSecret.result),
+    runtime: {
+      serverListPublic: config.serverListPublic,
+      defaultMaxSessions: config.defaultMaxSessions,
+      gcSchedule: config.gcSchedule,
+      reconcileSchedule: config.reconcileSchedule,
+      metricsSchedule: config.metricsSchedule,
+      creatingTimeoutMinutes: config.creatingTimeoutMinutes,
+      heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
+      allocation: config.allocation,
+      autoscaler: config.autoscaler,
+      retries: config.retries,
+    },
   }),
   tags,
 });
@@ -85,6 +93,7 @@ const access = new AppAccess('access', {
   subscriptionId: client.subscriptionId,
   scopes: {
     storageAccount: data.accountId,
+    tableService: data.tableServiceId,
     appInsights: monitoring.appInsightsId,
     containerResourceGroups: groups.containers,
   },
@@ -116,10 +125,12 @@ new ContainerEvents('events', {
   tags,
 });
 
-/** Every HTTP function is `<apiBaseUrl>/<Name>`, e.g. `<apiBaseUrl>/ACIList`. */
+/** Every API function is `<apiBaseUrl>/<Name>`, e.g. `<apiBaseUrl>/ACIList`. */
 export const apiBaseUrl = app.apiBaseUrl;
 /** The page listing the running servers. */
 export const serverListUrl = app.serverListUrl;
+/** The API's OpenAPI document. */
+export const openApiUrl = app.openApiUrl;
 export const appName = app.appName;
 export const location = config.location;
 export const appResourceGroupName = groups.app.name;

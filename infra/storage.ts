@@ -1,5 +1,5 @@
-// The fleet's storage account: Functions host storage, the deployment package, the fleet table,
-// the autoscaler's state and Event Grid's dead letters. No key can be used against it.
+// The fleet's storage account: Functions host storage, the deployment package, the fleet and
+// demand tables, the autoscaler's state and Event Grid's dead letters. No key can be used against it.
 import * as pulumi from '@pulumi/pulumi';
 import * as storage from '@pulumi/azure-native/storage';
 
@@ -7,7 +7,7 @@ import * as storage from '@pulumi/azure-native/storage';
 export const BLOB_CONTAINERS = {
   /** Flex Consumption reads the app's package from here (One Deploy writes it). */
   deployment: 'app-package',
-  /** The autoscaler's cooldown timestamp and decisions (the runtime's AUTOSCALER_STATE_CONTAINER). */
+  /** The autoscaler's lease, last actions and recent creates (the runtime's AUTOSCALER_STATE_CONTAINER). */
   autoscalerState: 'autoscaler-state',
   /** Events Event Grid could not deliver to ACIMonitor. */
   deadLetters: 'eventgrid-deadletters',
@@ -18,9 +18,14 @@ export interface FleetStorageArgs {
   location: string;
   /** 3-24 lowercase letters and digits, globally unique; see {@link storageAccountName}. */
   accountName: pulumi.Input<string>;
+  /** One row per server (FLEET_TABLE_NAME). */
   tableName: string;
+  /** Recent allocation misses, the autoscaler's demand signal (FLEET_DEMAND_TABLE_NAME). */
+  demandTableName: string;
   tags?: Record<string, string>;
 }
+
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
 
 /**
  * A storage account name from the fleet name and a random suffix: only lowercase letters and digits
@@ -40,6 +45,9 @@ export class FleetStorage extends pulumi.ComponentResource {
   readonly queueEndpoint: pulumi.Output<string>;
   readonly tableEndpoint: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
+  readonly demandTableName: pulumi.Output<string>;
+  /** The table service (`<account id>/tableServices/default`): the scope of the app's table role. */
+  readonly tableServiceId: pulumi.Output<string>;
   /** Container name by purpose. */
   readonly containers: { deployment: pulumi.Output<string>; autoscalerState: pulumi.Output<string>; deadLetters: pulumi.Output<string> };
   /** `https://<account>.blob.core.windows.net/app-package`, where Flex Consumption reads the package. */
@@ -47,8 +55,12 @@ export class FleetStorage extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super('aci-fleet:infra:FleetStorage', name, {}, opts);
-    if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(args.tableName)) {
-      throw new Error(`FleetStorage ${name}: invalid table name "${args.tableName}"`);
+    for (const table of [args.tableName, args.demandTableName]) {
+      if (!TABLE_NAME.test(table)) throw new Error(`FleetStorage ${name}: invalid table name "${table}"`);
+    }
+    // Table names are case-insensitive.
+    if (args.tableName.toLowerCase() === args.demandTableName.toLowerCase()) {
+      throw new Error(`FleetStorage ${name}: the fleet and demand tables must differ, got "${args.tableName}" twice`);
     }
 
     const account = new storage.StorageAccount(
@@ -86,10 +98,15 @@ export class FleetStorage extends pulumi.ComponentResource {
     const autoscalerState = container('autoscalerState');
     const deadLetters = container('deadLetters');
 
-    // Created by the stack, so the runtime finds it on its first start and never has to create it.
+    // Created by the stack, so the runtime finds them on its first start and never has to create them.
     const table = new storage.Table(
       `${name}-table`,
       { accountName: account.name, resourceGroupName: args.resourceGroupName, tableName: args.tableName },
+      { parent: this },
+    );
+    const demandTable = new storage.Table(
+      `${name}-demand-table`,
+      { accountName: account.name, resourceGroupName: args.resourceGroupName, tableName: args.demandTableName },
       { parent: this },
     );
 
@@ -99,10 +116,12 @@ export class FleetStorage extends pulumi.ComponentResource {
     this.queueEndpoint = account.primaryEndpoints.queue;
     this.tableEndpoint = account.primaryEndpoints.table;
     this.tableName = table.name;
+    this.demandTableName = demandTable.name;
+    this.tableServiceId = pulumi.interpolate`${account.id}/tableServices/default`;
     this.containers = { deployment: deployment.name, autoscalerState: autoscalerState.name, deadLetters: deadLetters.name };
     this.deploymentContainerUrl = pulumi.interpolate`${withoutTrailingSlash(account.primaryEndpoints.blob)}/${deployment.name}`;
 
-    this.registerOutputs({ accountName: this.accountName, tableName: this.tableName });
+    this.registerOutputs({ accountName: this.accountName, tableName: this.tableName, demandTableName: this.demandTableName });
   }
 }
 

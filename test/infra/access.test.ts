@@ -8,6 +8,7 @@ import { flush, useMocks } from './support/mocks';
 describe('appRoleGrants', () => {
   const grants = appRoleGrants({
     storageAccount: 'ST',
+    tableService: 'ST/tableServices/default',
     appInsights: 'AI',
     containerResourceGroups: [
       { name: 'Servers-A', id: 'RG-A' },
@@ -18,7 +19,7 @@ describe('appRoleGrants', () => {
   const expected: Array<[string, string, string]> = [
     ['blob-data-owner', ROLES.storageBlobDataOwner, 'ST'],
     ['queue-data-contributor', ROLES.storageQueueDataContributor, 'ST'],
-    ['table-data-contributor', ROLES.storageTableDataContributor, 'ST'],
+    ['table-data-contributor', ROLES.storageTableDataContributor, 'ST/tableServices/default'],
     ['metrics-publisher', ROLES.monitoringMetricsPublisher, 'AI'],
     ['aci-servers-a', ROLES.containerInstancesContributor, 'RG-A'],
     ['aci-servers-b', ROLES.containerInstancesContributor, 'RG-B'],
@@ -47,7 +48,7 @@ describe('AppAccess', () => {
         new AppAccess('none', {
           principalId: 'p',
           subscriptionId: 'sub',
-          scopes: { storageAccount: 'ST', appInsights: 'AI', containerResourceGroups: [] },
+          scopes: { storageAccount: 'ST', tableService: 'ST/tableServices/default', appInsights: 'AI', containerResourceGroups: [] },
         }),
       /at least one container resource group/,
     );

@@ -1,4 +1,5 @@
 // The Function App's decisions: which settings the runtime gets, and where One Deploy goes.
+// (test/infra/settings.test.ts checks those settings against what the runtime reads.)
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { FunctionApp, appSettings, scmHostName, type AppSettingsInput } from '../../infra/app';
@@ -12,64 +13,108 @@ const input: AppSettingsInput = {
   appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
   fleetName: 'fleet',
   tableName: 'ACIDetails',
+  demandTableName: 'FleetDemand',
+  autoscalerStateContainer: 'autoscaler-state',
   subscriptionId: 'sub',
   containerResourceGroups: ['rg-a', 'rg-b'],
-  gcSchedule: '0 */1 * * * *',
-  reconcileSchedule: '0 */5 * * * *',
-  serverListPublic: true,
-  defaultMaxSessions: 8,
-  autoscaler: {
-    enabled: true,
-    policy: 'buffer',
-    schedule: '0 */2 * * * *',
-    minimumInstances: 2,
-    maximumInstances: 9,
-    scaleOutThreshold: 0.75,
-    scaleInThreshold: 0.5,
-    cooldownInMinutes: 7,
-    bufferSlots: 3,
-  },
-  autoscalerStateContainer: 'autoscaler-state',
   reportTokenSecret: 's'.repeat(48),
   publicUrl: 'https://fleet.azurewebsites.net/',
+  runtime: { serverListPublic: true, allocation: {}, autoscaler: { enabled: false }, retries: {} },
 };
 
 describe('appSettings', () => {
-  it('maps the fleet configuration to the settings the runtime reads', () => {
-    const s = appSettings(input);
+  it('always writes what the stack created or decided, and the two switches', () => {
+    assert.deepEqual(appSettings(input), {
+      AzureWebJobsStorage__accountName: 'stfleet',
+      AzureWebJobsStorage__blobServiceUri: 'https://stfleet.blob.core.windows.net',
+      AzureWebJobsStorage__queueServiceUri: 'https://stfleet.queue.core.windows.net',
+      AzureWebJobsStorage__tableServiceUri: 'https://stfleet.table.core.windows.net',
+      AzureWebJobsDisableHomepage: 'true',
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+      FLEET_NAME: 'fleet',
+      FLEET_TABLE_NAME: 'ACIDetails',
+      FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
+      AUTOSCALER_STATE_CONTAINER: 'autoscaler-state',
+      AZURE_SUBSCRIPTION_ID: 'sub',
+      FLEET_RESOURCE_GROUPS: 'rg-a,rg-b',
+      FLEET_PUBLIC_URL: 'https://fleet.azurewebsites.net',
+      REPORT_TOKEN_SECRET: 's'.repeat(48),
+      FLEET_LIST_PUBLIC: 'true',
+      AUTOSCALER_ENABLED: 'false',
+    });
+  });
+
+  it('writes each runtime option the stack file sets, and only those', () => {
+    const s = appSettings({
+      ...input,
+      runtime: {
+        serverListPublic: false,
+        defaultMaxSessions: 8,
+        gcSchedule: '0 */2 * * * *',
+        reconcileSchedule: '0 */10 * * * *',
+        metricsSchedule: '',
+        creatingTimeoutMinutes: 20,
+        heartbeatTimeoutSeconds: 90,
+        allocation: { reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 },
+        autoscaler: {
+          enabled: true,
+          policy: 'threshold',
+          schedule: '0 */1 * * * *',
+          minimumInstances: 2,
+          maximumInstances: 9,
+          scaleOutThreshold: 0.75,
+          scaleInThreshold: 0.5,
+          cooldownInMinutes: 7,
+          scaleOutCooldownSeconds: 30,
+          scaleInCooldownSeconds: 600,
+          bufferSlots: 3,
+          bufferPercent: 7.5,
+          createQuota: 50,
+          createQuotaWindowSeconds: 600,
+          demandWindowSeconds: 120,
+          containerGroupTemplate: '{"resourceGroup":"rg-a"}',
+        },
+        retries: { armMaxRetries: 6, armRetryDelayMs: 250, armMaxRetryDelayMs: 4000, storageMaxRetries: 3, storageTimeoutMs: 5000, writeAttempts: 12 },
+      },
+    });
     const expected: Array<[string, string]> = [
-      ['AzureWebJobsStorage__accountName', 'stfleet'],
-      ['AzureWebJobsStorage__blobServiceUri', 'https://stfleet.blob.core.windows.net'],
-      ['AzureWebJobsStorage__queueServiceUri', 'https://stfleet.queue.core.windows.net'],
-      ['AzureWebJobsStorage__tableServiceUri', 'https://stfleet.table.core.windows.net'],
-      ['APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'Authorization=AAD'],
-      ['FLEET_RESOURCE_GROUPS', 'rg-a,rg-b'],
-      ['FLEET_PUBLIC_URL', 'https://fleet.azurewebsites.net'],
-      ['FLEET_LIST_PUBLIC', 'true'],
+      ['FLEET_LIST_PUBLIC', 'false'],
       ['FLEET_DEFAULT_MAX_SESSIONS', '8'],
+      ['GC_SCHEDULE', '0 */2 * * * *'],
+      ['RECONCILE_SCHEDULE', '0 */10 * * * *'],
+      ['FLEET_METRICS_SCHEDULE', ''],
+      ['CREATING_TIMEOUT_MINUTES', '20'],
+      ['HEARTBEAT_TIMEOUT_SECONDS', '90'],
+      ['ALLOCATION_RESERVATION_TTL_SECONDS', '90'],
+      ['ALLOCATION_REPORT_GRACE_SECONDS', '2.5'],
+      ['ALLOCATION_RETRY_AFTER_SECONDS', '3'],
       ['AUTOSCALER_ENABLED', 'true'],
-      ['AUTOSCALER_POLICY', 'buffer'],
-      ['AUTOSCALER_SCHEDULE', '0 */2 * * * *'],
+      ['AUTOSCALER_POLICY', 'threshold'],
+      ['AUTOSCALER_SCHEDULE', '0 */1 * * * *'],
       ['AUTOSCALER_MINIMUM_INSTANCES', '2'],
       ['AUTOSCALER_MAXIMUM_INSTANCES', '9'],
       ['AUTOSCALER_SCALE_OUT_THRESHOLD', '0.75'],
       ['AUTOSCALER_SCALE_IN_THRESHOLD', '0.5'],
       ['AUTOSCALER_COOLDOWN_IN_MINUTES', '7'],
+      ['AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS', '30'],
+      ['AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS', '600'],
       ['AUTOSCALER_BUFFER_SLOTS', '3'],
+      ['AUTOSCALER_BUFFER_PERCENT', '7.5'],
+      ['AUTOSCALER_CREATE_QUOTA', '50'],
+      ['AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS', '600'],
+      ['AUTOSCALER_DEMAND_WINDOW_SECONDS', '120'],
+      ['CONTAINER_GROUP_TEMPLATE', '{"resourceGroup":"rg-a"}'],
+      ['ARM_MAX_RETRIES', '6'],
+      ['ARM_RETRY_DELAY_MS', '250'],
+      ['ARM_MAX_RETRY_DELAY_MS', '4000'],
+      ['STORAGE_MAX_RETRIES', '3'],
+      ['STORAGE_TIMEOUT_MS', '5000'],
+      ['FLEET_WRITE_ATTEMPTS', '12'],
     ];
     for (const [name, value] of expected) assert.equal(s[name], value, name);
-    assert.ok(!('CONTAINER_GROUP_TEMPLATE' in s));
-    assert.ok(!('HEARTBEAT_TIMEOUT_SECONDS' in s));
-  });
-
-  it('adds the optional settings only when configured', () => {
-    const s = appSettings({
-      ...input,
-      heartbeatTimeoutSeconds: 90,
-      autoscaler: { ...input.autoscaler, containerGroupTemplate: '{"osType":"Linux"}' },
-    });
-    assert.equal(s.HEARTBEAT_TIMEOUT_SECONDS, '90');
-    assert.equal(s.CONTAINER_GROUP_TEMPLATE, '{"osType":"Linux"}');
+    const always = Object.keys(appSettings(input));
+    assert.equal(Object.keys(s).length, always.length + expected.length - 2, 'nothing else (FLEET_LIST_PUBLIC and AUTOSCALER_ENABLED are always there)');
   });
 
   it('refuses to produce settings that would carry a key', () => {

@@ -1,5 +1,6 @@
 // The runtime package: one esbuild bundle plus host.json and package.json, zipped so the same
-// source always gives the same bytes (and hash), with Unix permissions Flex can read.
+// source always gives the same bytes (and hash), with Unix permissions Flex can read; and the real
+// runtime's bundle, started with the settings the stack gives it, registers its whole function table.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -7,6 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import { buildBundle, packageJson, sha256Hex, zipDeterministic } from '../../infra/bundle';
+import { appSettings } from '../../infra/app';
+import { readSettings } from '../../runtime/src/config';
+import { FUNCTIONS } from '../../runtime/src/functions';
+import { registrations } from './support/functionsHost';
 
 const root = path.resolve(__dirname, '../..');
 const fixture = {
@@ -112,21 +117,88 @@ describe('buildBundle', () => {
   const realEntry = path.join(root, 'runtime/src/index.ts');
   const realHost = path.join(root, 'runtime/host.json');
   const haveRuntime = fs.existsSync(realEntry) && fs.existsSync(realHost);
-  it(
-    'bundles the real runtime deterministically',
-    { skip: haveRuntime ? false : 'runtime/src/index.ts or runtime/host.json does not exist yet' },
-    async () => {
-      const opts = { entry: 'runtime/src/index.ts', hostJson: realHost, workingDir: root };
-      const first = await buildBundle(opts);
-      const second = await buildBundle(opts);
-      assert.equal(first.hash, second.hash);
-      const files = unzipSync(first.zip);
-      assert.deepEqual(Object.keys(files).sort(), ['host.json', 'index.js', 'package.json']);
-      const js = Buffer.from(files['index.js']).toString();
-      // Every function the contract names is registered by the bundle.
-      for (const name of ['ACICreate', 'ACIDelete', 'ACIDetails', 'ACIList', 'ACISetSessions', 'ACISetState', 'ACIMonitor', 'ACIGC']) {
-        assert.ok(js.includes(`"${name}"`), `${name} is in the bundle`);
+  const skip = haveRuntime ? false : 'runtime/src/index.ts or runtime/host.json does not exist yet';
+  // Built once, while the tests above run; a build failure is reported by each test that awaits it.
+  const real = haveRuntime ? buildBundle({ entry: 'runtime/src/index.ts', hostJson: realHost, workingDir: root }) : undefined;
+  real?.catch(() => undefined);
+
+  it('bundles the real runtime deterministically', { skip }, async () => {
+    const first = await real!;
+    const second = await buildBundle({ entry: 'runtime/src/index.ts', hostJson: realHost, workingDir: root });
+    assert.equal(first.hash, second.hash);
+    assert.deepEqual(Object.keys(unzipSync(first.zip)).sort(), ['host.json', 'index.js', 'package.json']);
+  });
+
+  it('registers the runtime\'s whole function table when started with the stack\'s settings', { skip }, async () => {
+    // What the stack writes with the autoscaler on, so that every timer is registered too.
+    const settings = appSettings({
+      storageAccountName: 'stfleet',
+      blobEndpoint: 'https://stfleet.blob.core.windows.net/',
+      queueEndpoint: 'https://stfleet.queue.core.windows.net/',
+      tableEndpoint: 'https://stfleet.table.core.windows.net/',
+      appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
+      fleetName: 'fleet',
+      tableName: 'ACIDetails',
+      demandTableName: 'FleetDemand',
+      autoscalerStateContainer: 'autoscaler-state',
+      subscriptionId: 'sub',
+      containerResourceGroups: ['servers'],
+      reportTokenSecret: 's'.repeat(48),
+      publicUrl: 'https://fleet.azurewebsites.net',
+      runtime: {
+        serverListPublic: false,
+        allocation: {},
+        retries: {},
+        autoscaler: {
+          enabled: true,
+          containerGroupTemplate: JSON.stringify({
+            resourceGroup: 'servers',
+            containerGroup: {
+              location: 'westeurope',
+              osType: 'Linux',
+              containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+            },
+          }),
+        },
+      },
+    });
+    const registered = await registrations((await real!).files['index.js'], settings);
+    const runtime = readSettings(settings);
+
+    assert.deepEqual(registered.map((r) => r.name).sort(), FUNCTIONS.map((f) => f.name).sort());
+    for (const fn of FUNCTIONS) {
+      const { trigger } = registered.find((r) => r.name === fn.name)!;
+      switch (fn.trigger) {
+        case 'http':
+          assert.equal(trigger.type, 'httpTrigger', fn.name);
+          assert.equal(trigger.route, fn.route, fn.name);
+          assert.equal(trigger.authLevel, fn.authLevel(runtime), fn.name);
+          break;
+        case 'timer':
+          assert.equal(trigger.type, 'timerTrigger', fn.name);
+          assert.equal(trigger.schedule, fn.schedule(runtime), fn.name);
+          break;
+        case 'eventGrid':
+          assert.equal(trigger.type, 'eventGridTrigger', fn.name);
+          break;
       }
-    },
-  );
+    }
+    // What the stack's outputs and settings assume about the routes (host.json routePrefix ""):
+    // the page at the root (so no platform landing page), the API under /api, the OpenAPI document.
+    const route = (name: string) => registered.find((r) => r.name === name)?.trigger.route;
+    assert.equal(route('ServerPage'), '{ignored:maxlength(0)?}', 'serverListUrl');
+    assert.equal(route('OpenApi'), 'api/openapi.json', 'openApiUrl');
+    for (const r of registered.filter((x) => x.trigger.type === 'httpTrigger' && x.name !== 'ServerPage')) {
+      assert.match(r.trigger.route!, /^api\//, `${r.name} is under apiBaseUrl`);
+    }
+    const host = JSON.parse(Buffer.from((await real!).files['host.json']).toString()) as { extensions?: { http?: { routePrefix?: string } } };
+    assert.equal(host.extensions?.http?.routePrefix, '');
+    for (const name of ['ACIAllocate', 'ACIReport', 'ACIReconcile', 'ACIAutoScaler', 'ACIMetrics', 'ServerPage', 'OpenApi', 'ACIMonitor']) {
+      assert.ok(registered.some((r) => r.name === name), `${name} is registered`);
+    }
+  });
+
+  it('does not load with settings the runtime refuses (the deployment would index nothing)', { skip }, async () => {
+    await assert.rejects(registrations((await real!).files['index.js'], { AUTOSCALER_ENABLED: 'true' }), /CONTAINER_GROUP_TEMPLATE/);
+  });
 });

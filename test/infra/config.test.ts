@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import * as pulumi from '@pulumi/pulumi';
 import {
   ConfigError,
+  RUNTIME_DEFAULTS,
   isFleetName,
   isNcrontab,
   isRegionName,
@@ -15,6 +16,7 @@ import {
   parseConfig,
   readConfig,
 } from '../../infra/config';
+import { stackFileConfig } from './support/recording';
 
 const root = path.resolve(__dirname, '../..');
 const ctx = { project: 'aci-fleet', stack: 'dev' };
@@ -69,7 +71,7 @@ describe('validators', () => {
 });
 
 describe('parseConfig', () => {
-  it('fills every default from the stack name and the location', () => {
+  it('fills the stack\'s own defaults and leaves the runtime\'s options unset', () => {
     const c = parseConfig({ location: 'westeurope' }, ctx);
     assert.deepEqual(c, {
       location: 'westeurope',
@@ -77,29 +79,56 @@ describe('parseConfig', () => {
       appResourceGroupName: 'aci-fleet-dev-app',
       containerResourceGroups: [{ name: 'aci-fleet-dev-servers', existing: false }],
       tableName: 'ACIDetails',
+      demandTableName: 'FleetDemand',
       serverListPublic: false,
       maxFunctionInstances: 40,
       instanceMemoryMB: 2048,
-      defaultMaxSessions: 10,
-      gcSchedule: '0 */1 * * * *',
-      reconcileSchedule: '0 */5 * * * *',
+      defaultMaxSessions: undefined,
+      gcSchedule: undefined,
+      reconcileSchedule: undefined,
+      metricsSchedule: undefined,
+      creatingTimeoutMinutes: undefined,
       heartbeatTimeoutSeconds: undefined,
-      autoscaler: {
-        enabled: false,
-        policy: 'threshold',
-        schedule: '0 */1 * * * *',
-        minimumInstances: 1,
-        maximumInstances: 10,
-        scaleOutThreshold: 0.8,
-        scaleInThreshold: 0.6,
-        cooldownInMinutes: 10,
-        bufferSlots: 10,
-      },
+      allocation: {},
+      autoscaler: { enabled: false },
+      retries: {},
       eventDelivery: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
       logRetentionDays: 30,
       runtimeDir: 'runtime',
       tags: {},
     });
+  });
+
+  it('takes the runtime\'s own default policy (buffer) when none is set', () => {
+    assert.equal(RUNTIME_DEFAULTS.autoscaler.policy, 'buffer');
+    assert.equal(parseConfig({ location: 'westeurope' }, ctx).autoscaler.policy, undefined);
+  });
+
+  it('reads every runtime option a stack may set', () => {
+    const c = parseConfig(
+      {
+        location: 'westeurope',
+        metricsSchedule: '',
+        creatingTimeoutMinutes: '20',
+        allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 }),
+        autoscaler: JSON.stringify({ bufferPercent: 7.5, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 300, createQuota: 50, createQuotaWindowSeconds: 600, demandWindowSeconds: 120 }),
+        retries: JSON.stringify({ armMaxRetries: 6, storageTimeoutMs: 5000, writeAttempts: 12 }),
+      },
+      ctx,
+    );
+    assert.equal(c.metricsSchedule, '', '"" turns ACIMetrics off');
+    assert.equal(c.creatingTimeoutMinutes, 20);
+    assert.deepEqual(c.allocation, { reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 });
+    assert.deepEqual(c.autoscaler, {
+      enabled: false,
+      bufferPercent: 7.5,
+      scaleOutCooldownSeconds: 30,
+      scaleInCooldownSeconds: 300,
+      createQuota: 50,
+      createQuotaWindowSeconds: 600,
+      demandWindowSeconds: 120,
+    });
+    assert.deepEqual(c.retries, { armMaxRetries: 6, storageTimeoutMs: 5000, writeAttempts: 12 });
   });
 
   it('takes azure-native:location when aci-fleet:location is not set', () => {
@@ -117,26 +146,59 @@ describe('parseConfig', () => {
     ]);
   });
 
+  const template = {
+    resourceGroup: 'aci-fleet-dev-servers',
+    containerGroup: {
+      location: 'westeurope',
+      osType: 'Linux',
+      containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
+    },
+  };
+
   it('passes the autoscaler template to the runtime as JSON, from YAML or from JSON text', () => {
-    const fromYaml = parseConfig(
-      { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: { osType: 'Linux' } }) },
-      ctx,
-    );
-    assert.equal(fromYaml.autoscaler.containerGroupTemplate, '{"osType":"Linux"}');
+    const fromYaml = parseConfig({ location: 'westeurope', autoscaler: JSON.stringify({ enabled: true, containerGroupTemplate: template }) }, ctx);
+    assert.deepEqual(JSON.parse(fromYaml.autoscaler.containerGroupTemplate!), template);
     const fromText = parseConfig(
-      { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: '{"osType":"Linux"}' }) },
+      { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: JSON.stringify(template) }) },
       ctx,
     );
-    assert.equal(fromText.autoscaler.containerGroupTemplate, '{"osType":"Linux"}');
+    assert.equal(fromText.autoscaler.containerGroupTemplate, JSON.stringify(template));
+  });
+
+  it('accepts a template in any container resource group, whatever its case', () => {
+    const c = parseConfig(
+      {
+        location: 'westeurope',
+        containerResourceGroups: JSON.stringify(['servers-a', { name: 'Shared-Servers', existing: true }]),
+        autoscaler: JSON.stringify({ containerGroupTemplate: { ...template, resourceGroup: 'shared-servers' } }),
+      },
+      ctx,
+    );
+    assert.ok(c.autoscaler.containerGroupTemplate);
   });
 
   const invalid: Array<[string, Record<string, string>, RegExp]> = [
     ['no location at all', {}, /aci-fleet:location: is required/],
     ['a display name as region', { location: 'West Europe' }, /aci-fleet:location: must be a region name/],
     ['minimum above maximum instances', { autoscaler: '{"minimumInstances":5,"maximumInstances":3}' }, /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(5 > 3\)/],
+    ['a minimum above the runtime\'s default maximum', { autoscaler: '{"minimumInstances":20}' }, /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(20 > the default 10\)/],
     ['scale-in at or above scale-out', { autoscaler: '{"scaleInThreshold":0.9,"scaleOutThreshold":0.8}' }, /aci-fleet:autoscaler\.scaleInThreshold: must be below scaleOutThreshold/],
+    ['a scale-out threshold at or below the default scale-in one', { autoscaler: '{"scaleOutThreshold":0.5}' }, /aci-fleet:autoscaler\.scaleOutThreshold: must be above scaleInThreshold \(0\.5 <= the default 0\.6\)/],
     ['a threshold above 1', { autoscaler: '{"scaleOutThreshold":80}' }, /aci-fleet:autoscaler\.scaleOutThreshold: must be a fraction/],
+    ['a scale-in threshold of 1', { autoscaler: '{"scaleInThreshold":1}' }, /aci-fleet:autoscaler\.scaleInThreshold: must be a fraction from 0 and below 1/],
     ['an unknown autoscaler policy', { autoscaler: '{"policy":"magic"}' }, /aci-fleet:autoscaler\.policy/],
+    ['a buffer percentage above 95', { autoscaler: '{"bufferPercent":96}' }, /aci-fleet:autoscaler\.bufferPercent: must be a number from 0 to 95/],
+    ['a create quota of 0', { autoscaler: '{"createQuota":0}' }, /aci-fleet:autoscaler\.createQuota: must be a whole number from 1/],
+    ['an enabled autoscaler without a template', { autoscaler: '{"enabled":true}' }, /aci-fleet:autoscaler\.containerGroupTemplate: is required when the autoscaler is enabled/],
+    ['a template that is not JSON', { autoscaler: '{"containerGroupTemplate":"{nope"}' }, /aci-fleet:autoscaler\.containerGroupTemplate: must be a YAML map/],
+    ['a bare container group as template', { autoscaler: '{"containerGroupTemplate":{"location":"westeurope","osType":"Linux"}}' }, /aci-fleet:autoscaler\.containerGroupTemplate\.resourceGroup: .*\n.*aci-fleet:autoscaler\.containerGroupTemplate\.containerGroup/],
+    ['a template container without an image', { autoscaler: JSON.stringify({ containerGroupTemplate: { resourceGroup: 'aci-fleet-dev-servers', containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 's', image: '', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] } } }) }, /aci-fleet:autoscaler\.containerGroupTemplate\.containerGroup\.containers\.0\.image: image is required/],
+    ['a template outside the fleet\'s resource groups', { autoscaler: JSON.stringify({ containerGroupTemplate: { resourceGroup: 'elsewhere', containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 's', image: 'i', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] } } }) }, /aci-fleet:autoscaler\.containerGroupTemplate\.resourceGroup: "elsewhere" is not one of containerResourceGroups \(aci-fleet-dev-servers\)/],
+    ['a booking TTL above an hour', { allocation: '{"reservationTtlSeconds":7200}' }, /aci-fleet:allocation\.reservationTtlSeconds: must be a whole number from 1 to 3600/],
+    ['a misspelt allocation key', { allocation: '{"ttl":60}' }, /aci-fleet:allocation\.ttl: unknown key/],
+    ['a metrics schedule that is not NCRONTAB', { metricsSchedule: '*/5 * * * *' }, /aci-fleet:metricsSchedule: must be an NCRONTAB expression with six fields, or "" to turn ACIMetrics off/],
+    ['too many ARM retries', { retries: '{"armMaxRetries":11}' }, /aci-fleet:retries\.armMaxRetries: must be a whole number from 0 to 10/],
+    ['the demand table named like the fleet table', { demandTableName: 'acidetails' }, /aci-fleet:demandTableName: must differ from tableName \("ACIDetails"\)/],
     ['an empty resource group list', { containerResourceGroups: '[]' }, /aci-fleet:containerResourceGroups: must list at least one resource group/],
     ['a duplicated resource group', { containerResourceGroups: '["rg1","RG1"]' }, /aci-fleet:containerResourceGroups\.1\.name: "RG1" is listed twice/],
     ['an invalid resource group name', { containerResourceGroups: '["bad name"]' }, /aci-fleet:containerResourceGroups\.0\.name/],
@@ -166,14 +228,6 @@ describe('parseConfig', () => {
   });
 });
 
-/** Pulumi hands structured stack config to the program as JSON text, scalars as text. */
-function flatConfig(file: string): Record<string, string> {
-  const doc = parseYaml(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
-  );
-}
-
 describe('stack files', () => {
   const stacks = fs
     .readdirSync(root)
@@ -181,14 +235,14 @@ describe('stack files', () => {
     .filter((s): s is string => Boolean(s));
 
   it('exist for at least two regions (one stack per region)', () => {
-    const regions = new Set(stacks.map((s) => flatConfig(path.join(root, `Pulumi.${s}.yaml`))['aci-fleet:location']));
+    const regions = new Set(stacks.map((s) => stackFileConfig(s)['aci-fleet:location']));
     assert.ok(stacks.includes('dev'));
     assert.ok(regions.size >= 2, `regions: ${[...regions].join(', ')}`);
   });
 
   for (const stack of stacks) {
     it(`Pulumi.${stack}.yaml is a valid configuration`, () => {
-      const config = readConfig(flatConfig(path.join(root, `Pulumi.${stack}.yaml`)), 'aci-fleet', stack);
+      const config = readConfig(stackFileConfig(stack), 'aci-fleet', stack);
       assert.ok(isRegionName(config.location));
     });
   }

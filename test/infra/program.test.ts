@@ -37,6 +37,17 @@ const appRg = 'aci-fleet-dev-app';
 const accountId = `${sub}/resourceGroups/${appRg}/providers/Microsoft.Storage/storageAccounts/stacifleetdevabc123`;
 const appId = `${sub}/resourceGroups/${appRg}/providers/Microsoft.Web/sites/aci-fleet-dev-abc123`;
 
+/** An ACICreate body without containerGroupName, in one of the `mixed` stack's groups. */
+const template = {
+  resourceGroup: 'servers-a',
+  maxSessions: 8,
+  containerGroup: {
+    location: 'westeurope',
+    osType: 'Linux',
+    containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
+  },
+};
+
 let dev: Recording;
 let mixed: Recording;
 let invalid: Recording;
@@ -48,7 +59,8 @@ before(async () => {
       baseConfig({
         'aci-fleet:containerResourceGroups': JSON.stringify(['servers-a', { name: 'shared-servers', existing: true }]),
         'aci-fleet:serverListPublic': 'true',
-        'aci-fleet:autoscaler': JSON.stringify({ enabled: true, policy: 'buffer', bufferSlots: 4, containerGroupTemplate: { osType: 'Linux' } }),
+        'aci-fleet:autoscaler': JSON.stringify({ enabled: true, policy: 'threshold', bufferPercent: 5, containerGroupTemplate: template }),
+        'aci-fleet:allocation': JSON.stringify({ retryAfterSeconds: 2 }),
       }),
     ),
     recordInChild(baseConfig({ 'aci-fleet:autoscaler': JSON.stringify({ minimumInstances: 5, maximumInstances: 2 }) })),
@@ -113,8 +125,8 @@ describe('program graph', () => {
     assert.match(account.accountName, /^[a-z0-9]{3,24}$/);
   });
 
-  it('creates the fleet table and private containers for the package, the autoscaler state and dead letters', () => {
-    assert.equal(one(dev, T.table).inputs.tableName, 'ACIDetails');
+  it('creates the fleet and demand tables and private containers for the package, the autoscaler state and dead letters', () => {
+    assert.deepEqual(ofType(dev, T.table).map((r) => r.inputs.tableName).sort(), ['ACIDetails', 'FleetDemand']);
     const containers = ofType(dev, T.container).map((r) => [r.inputs.containerName, r.inputs.publicAccess]);
     assert.deepEqual(containers.sort(), [
       ['app-package', 'None'],
@@ -155,7 +167,7 @@ describe('program graph', () => {
     assert.equal(one(dev, T.ftpBasicAuth).inputs.allow, false);
   });
 
-  it('gives the runtime its configuration in identity-based app settings, as a secret', () => {
+  it('gives the runtime what the stack made, in identity-based app settings, as a secret, and leaves the rest to its defaults', () => {
     const settingsResource = one(dev, T.settings);
     const s = settingsResource.inputs.properties as Record<string, string>;
     assert.deepEqual(settingsResource.secretInputs, ['properties'], 'the settings hold the report token secret');
@@ -165,29 +177,20 @@ describe('program graph', () => {
       [
         'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
         'APPLICATIONINSIGHTS_CONNECTION_STRING',
-        'AUTOSCALER_BUFFER_SLOTS',
-        'AUTOSCALER_COOLDOWN_IN_MINUTES',
         'AUTOSCALER_ENABLED',
-        'AUTOSCALER_MAXIMUM_INSTANCES',
-        'AUTOSCALER_MINIMUM_INSTANCES',
-        'AUTOSCALER_POLICY',
-        'AUTOSCALER_SCALE_IN_THRESHOLD',
-        'AUTOSCALER_SCALE_OUT_THRESHOLD',
-        'AUTOSCALER_SCHEDULE',
         'AUTOSCALER_STATE_CONTAINER',
         'AZURE_SUBSCRIPTION_ID',
+        'AzureWebJobsDisableHomepage',
         'AzureWebJobsStorage__accountName',
         'AzureWebJobsStorage__blobServiceUri',
         'AzureWebJobsStorage__queueServiceUri',
         'AzureWebJobsStorage__tableServiceUri',
-        'FLEET_DEFAULT_MAX_SESSIONS',
+        'FLEET_DEMAND_TABLE_NAME',
         'FLEET_LIST_PUBLIC',
         'FLEET_NAME',
         'FLEET_PUBLIC_URL',
         'FLEET_RESOURCE_GROUPS',
         'FLEET_TABLE_NAME',
-        'GC_SCHEDULE',
-        'RECONCILE_SCHEDULE',
         'REPORT_TOKEN_SECRET',
       ].sort(),
     );
@@ -198,12 +201,12 @@ describe('program graph', () => {
     assert.equal(s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING, 'Authorization=AAD');
     assert.equal(s.FLEET_NAME, 'aci-fleet-dev');
     assert.equal(s.FLEET_TABLE_NAME, 'ACIDetails');
+    assert.equal(s.FLEET_DEMAND_TABLE_NAME, 'FleetDemand');
+    assert.equal(s.AzureWebJobsDisableHomepage, 'true', 'ServerPage is at `/`, not the platform landing page');
     assert.equal(s.AZURE_SUBSCRIPTION_ID, SUBSCRIPTION_ID);
     assert.equal(s.FLEET_RESOURCE_GROUPS, 'aci-fleet-dev-servers');
     assert.equal(s.FLEET_PUBLIC_URL, 'https://aci-fleet-dev-abc123.azurewebsites.net');
     assert.equal(s.FLEET_LIST_PUBLIC, 'false');
-    assert.equal(s.GC_SCHEDULE, '0 */1 * * * *');
-    assert.equal(s.RECONCILE_SCHEDULE, '0 */5 * * * *');
     assert.equal(s.AUTOSCALER_ENABLED, 'false');
     assert.equal(s.AUTOSCALER_STATE_CONTAINER, 'autoscaler-state');
     assert.ok(s.REPORT_TOKEN_SECRET.length >= 32);
@@ -215,14 +218,16 @@ describe('program graph', () => {
     assert.ok(secret.length === 1 && secret[0].inputs.length >= 32);
   });
 
-  it('carries the configuration through: every resource group, public list, autoscaler and its template', () => {
+  it('carries the configuration through: every resource group, public list, the runtime options set, the template', () => {
     const s = one(mixed, T.settings).inputs.properties as Record<string, string>;
     assert.equal(s.FLEET_RESOURCE_GROUPS, 'servers-a,shared-servers');
     assert.equal(s.FLEET_LIST_PUBLIC, 'true');
     assert.equal(s.AUTOSCALER_ENABLED, 'true');
-    assert.equal(s.AUTOSCALER_POLICY, 'buffer');
-    assert.equal(s.AUTOSCALER_BUFFER_SLOTS, '4');
-    assert.deepEqual(JSON.parse(s.CONTAINER_GROUP_TEMPLATE), { osType: 'Linux' });
+    assert.equal(s.AUTOSCALER_POLICY, 'threshold');
+    assert.equal(s.AUTOSCALER_BUFFER_PERCENT, '5');
+    assert.equal(s.ALLOCATION_RETRY_AFTER_SECONDS, '2');
+    assert.ok(!('AUTOSCALER_BUFFER_SLOTS' in s), 'not set in the stack: the runtime decides');
+    assert.deepEqual(JSON.parse(s.CONTAINER_GROUP_TEMPLATE), template);
   });
 
   it('grants the app exactly its least-privilege roles, on the narrowest scopes', () => {
@@ -230,7 +235,7 @@ describe('program graph', () => {
       .filter((r) => r.inputs.principalId === APP_PRINCIPAL_ID)
       .map((r) => [roleGuid(r.inputs.roleDefinitionId), r.inputs.scope, r.inputs.principalType]);
     assert.deepEqual(grants.sort(), [
-      [ROLES.storageTableDataContributor, accountId, 'ServicePrincipal'],
+      [ROLES.storageTableDataContributor, `${accountId}/tableServices/default`, 'ServicePrincipal'],
       [ROLES.monitoringMetricsPublisher, `${sub}/resourceGroups/${appRg}/providers/Microsoft.Insights/components/monitoring-insights`, 'ServicePrincipal'],
       [ROLES.storageQueueDataContributor, accountId, 'ServicePrincipal'],
       [ROLES.containerInstancesContributor, `${sub}/resourceGroups/aci-fleet-dev-servers`, 'ServicePrincipal'],
@@ -293,6 +298,7 @@ describe('program graph', () => {
     const o = dev.outputs;
     assert.equal(o.apiBaseUrl.value, 'https://aci-fleet-dev-abc123.azurewebsites.net/api');
     assert.equal(o.serverListUrl.value, 'https://aci-fleet-dev-abc123.azurewebsites.net/');
+    assert.equal(o.openApiUrl.value, 'https://aci-fleet-dev-abc123.azurewebsites.net/api/openapi.json');
     assert.equal(o.appName.value, 'aci-fleet-dev-abc123');
     assert.equal(o.appResourceGroupName.value, 'aci-fleet-dev-app');
     assert.deepEqual(o.containerResourceGroupNames.value, ['aci-fleet-dev-servers']);

@@ -1,4 +1,4 @@
-// Storage decisions: a valid, unique account name; one private container per purpose.
+// Storage decisions: a valid, unique account name; one private container per purpose; two distinct tables.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BLOB_CONTAINERS, FleetStorage, storageAccountName } from '../../infra/storage';
@@ -25,12 +25,12 @@ describe('FleetStorage', () => {
     for (const name of Object.values(BLOB_CONTAINERS)) assert.match(name, /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/);
   });
 
-  it('validates the table name before creating the account', async () => {
+  it('validates the table names before creating the account', async () => {
     const seen = await useMocks();
-    assert.throws(
-      () => new FleetStorage('bad', { resourceGroupName: 'rg', location: 'westeurope', accountName: 'st', tableName: 'no-hyphens' }),
-      /invalid table name/,
-    );
+    const args = { resourceGroupName: 'rg', location: 'westeurope', accountName: 'st', tableName: 'ACIDetails', demandTableName: 'FleetDemand' };
+    assert.throws(() => new FleetStorage('bad', { ...args, tableName: 'no-hyphens' }), /invalid table name "no-hyphens"/);
+    assert.throws(() => new FleetStorage('bad-demand', { ...args, demandTableName: '1st' }), /invalid table name "1st"/);
+    assert.throws(() => new FleetStorage('same', { ...args, demandTableName: 'acidetails' }), /must differ/);
     await flush();
     assert.deepEqual(seen.types.filter((t) => t.startsWith('azure-native:')), []);
   });

@@ -3,7 +3,9 @@
 // mocks are global, so one run per process) and parses the graph it prints. No Pulumi import
 // here, so test files that only read recordings stay light.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 export const SUBSCRIPTION_ID = '11111111-2222-3333-4444-555555555555';
 export const APP_PRINCIPAL_ID = 'app-principal-0000';
@@ -41,6 +43,18 @@ export function baseConfig(extra: Record<string, string> = {}): Record<string, s
     'aci-fleet:runtimeDir': 'test/infra/fixtures/runtime',
     ...extra,
   };
+}
+
+/**
+ * A shipped stack file's configuration as Pulumi hands it to the program: structured values as
+ * JSON text, scalars as text.
+ */
+export function stackFileConfig(stack: string): Record<string, string> {
+  const file = path.resolve(__dirname, '../../..', `Pulumi.${stack}.yaml`);
+  const doc = parseYaml(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+  );
 }
 
 /** Runs the program with `config` in a child process and returns its recording. */

@@ -1,0 +1,267 @@
+// The app settings the stack writes against the settings the runtime reads (runtime/src/config.ts),
+// so the two cannot drift apart: every name written is one the runtime or the platform reads, each
+// shipped stack's settings start the runtime, every runtime setting is carried or excluded on
+// purpose, and no value the stack accepts is one the runtime would refuse.
+import { describe, it, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { SETTING_NAMES, readSettings } from '../../runtime/src/config';
+import { ConfigError, RUNTIME_DEFAULTS, parseConfig, type FleetConfig } from '../../infra/config';
+import { appSettings, type AppSettingsInput, type RuntimeOptions } from '../../infra/app';
+import { listStacks } from '../../infra/ci/stacks';
+import { one, recordInChild, stackFileConfig, type Recording } from './support/recording';
+
+/** Settings the Functions platform reads, not the runtime: each one named, no patterns. */
+const PLATFORM_SETTINGS: Record<string, string> = {
+  AzureWebJobsStorage__queueServiceUri: 'host storage queues (the runtime itself uses blobs and tables)',
+  AzureWebJobsDisableHomepage: 'no platform landing page at `/`, where ServerPage is',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'telemetry sent with the managed identity',
+};
+
+/** Runtime settings the stack never writes, and why. */
+const NOT_CARRIED: Record<string, string> = {
+  FLEET_STORAGE_CONNECTION_STRING: 'local development (Azurite) only: on Azure the app uses its identity',
+  ARM_ENDPOINT: 'only the local ACI emulator overrides it',
+  WEBSITE_HOSTNAME: 'set by the platform',
+  REPORT_TOKEN_SECRET_PREVIOUS: 'for a secret rotation, which the stack (one generated secret) does not do yet',
+};
+
+const ctx = { project: 'aci-fleet', stack: 'dev' };
+
+/** What infra knows apart from the stack file: names and URLs of what it created. */
+const made: Omit<AppSettingsInput, 'runtime'> = {
+  storageAccountName: 'stfleet',
+  blobEndpoint: 'https://stfleet.blob.core.windows.net/',
+  queueEndpoint: 'https://stfleet.queue.core.windows.net/',
+  tableEndpoint: 'https://stfleet.table.core.windows.net/',
+  appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
+  fleetName: 'aci-fleet-dev',
+  tableName: 'ACIDetails',
+  demandTableName: 'FleetDemand',
+  autoscalerStateContainer: 'autoscaler-state',
+  subscriptionId: '11111111-2222-3333-4444-555555555555',
+  containerResourceGroups: ['aci-fleet-dev-servers'],
+  reportTokenSecret: 's'.repeat(48),
+  publicUrl: 'https://aci-fleet-dev.azurewebsites.net',
+};
+
+const runtimeOptions = (c: FleetConfig): RuntimeOptions => ({
+  serverListPublic: c.serverListPublic,
+  defaultMaxSessions: c.defaultMaxSessions,
+  gcSchedule: c.gcSchedule,
+  reconcileSchedule: c.reconcileSchedule,
+  metricsSchedule: c.metricsSchedule,
+  creatingTimeoutMinutes: c.creatingTimeoutMinutes,
+  heartbeatTimeoutSeconds: c.heartbeatTimeoutSeconds,
+  allocation: c.allocation,
+  autoscaler: c.autoscaler,
+  retries: c.retries,
+});
+
+/** The settings infra writes for a stack file's raw `aci-fleet:*` values (parseConfig throws a ConfigError if it refuses them). */
+const settingsFor = (raw: Record<string, string>) =>
+  appSettings({ ...made, runtime: runtimeOptions(parseConfig({ location: 'westeurope', ...raw }, ctx)) });
+
+const template = {
+  resourceGroup: 'aci-fleet-dev-servers',
+  containerGroup: {
+    location: 'westeurope',
+    osType: 'Linux',
+    containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
+  },
+};
+
+/** A stack file that sets every runtime option there is. */
+const everything: Record<string, string> = {
+  serverListPublic: 'true',
+  defaultMaxSessions: '12',
+  gcSchedule: '0 */2 * * * *',
+  reconcileSchedule: '0 */10 * * * *',
+  metricsSchedule: '0 */5 * * * *',
+  creatingTimeoutMinutes: '20',
+  heartbeatTimeoutSeconds: '120',
+  allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2, retryAfterSeconds: 3 }),
+  autoscaler: JSON.stringify({
+    enabled: true,
+    policy: 'threshold',
+    schedule: '0 */1 * * * *',
+    minimumInstances: 2,
+    maximumInstances: 30,
+    scaleOutThreshold: 0.7,
+    scaleInThreshold: 0.4,
+    cooldownInMinutes: 5,
+    scaleOutCooldownSeconds: 30,
+    scaleInCooldownSeconds: 600,
+    bufferSlots: 36,
+    bufferPercent: 15,
+    createQuota: 80,
+    createQuotaWindowSeconds: 300,
+    demandWindowSeconds: 90,
+    containerGroupTemplate: template,
+  }),
+  retries: JSON.stringify({ armMaxRetries: 6, armRetryDelayMs: 250, armMaxRetryDelayMs: 4000, storageMaxRetries: 3, storageTimeoutMs: 5000, writeAttempts: 12 }),
+};
+
+describe('the runtime settings the stack can write', () => {
+  const written = Object.keys(settingsFor(everything));
+
+  it('include every setting the runtime reads, apart from the ones excluded here with a reason', () => {
+    const missing = SETTING_NAMES.filter((n) => !written.includes(n) && !(n in NOT_CARRIED));
+    assert.deepEqual(missing, [], 'a new runtime setting: carry it in infra/config.ts and infra/app.ts, or list it in NOT_CARRIED');
+  });
+
+  it('name only settings the runtime or the platform reads', () => {
+    assert.deepEqual(written.filter((n) => !SETTING_NAMES.includes(n) && !(n in PLATFORM_SETTINGS)), []);
+  });
+
+  it('keep the lists above current (no stale entry)', () => {
+    for (const n of Object.keys(NOT_CARRIED)) {
+      assert.ok(SETTING_NAMES.includes(n), `${n} is no runtime setting any more`);
+      assert.ok(!written.includes(n), `${n} is written after all`);
+    }
+    for (const n of Object.keys(PLATFORM_SETTINGS)) {
+      assert.ok(!SETTING_NAMES.includes(n), `${n} is a runtime setting now`);
+      assert.ok(written.includes(n), `${n} is not written any more`);
+    }
+  });
+
+  it('start the runtime with every option set, each reaching the runtime as given', () => {
+    const s = readSettings(settingsFor(everything));
+    assert.equal(s.FLEET_DEFAULT_MAX_SESSIONS, 12);
+    assert.equal(s.FLEET_METRICS_SCHEDULE, '0 */5 * * * *');
+    assert.equal(s.CREATING_TIMEOUT_MINUTES, 20);
+    assert.equal(s.ALLOCATION_RESERVATION_TTL_SECONDS, 90);
+    assert.equal(s.AUTOSCALER_POLICY, 'threshold');
+    assert.equal(s.AUTOSCALER_BUFFER_PERCENT, 15);
+    assert.equal(s.AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS, 600);
+    assert.equal(s.AUTOSCALER_DEMAND_WINDOW_SECONDS, 90);
+    assert.equal(s.FLEET_WRITE_ATTEMPTS, 12);
+    assert.equal(s.CONTAINER_GROUP_TEMPLATE?.resourceGroup, 'aci-fleet-dev-servers');
+  });
+
+  it('leave the runtime where its own defaults put it when the stack file sets nothing', () => {
+    const unset = readSettings(settingsFor({}));
+    // Writing infra's idea of every default must change nothing: RUNTIME_DEFAULTS is the runtime's.
+    const defaults = readSettings(appSettings({ ...made, runtime: { serverListPublic: false, ...RUNTIME_DEFAULTS, autoscaler: { enabled: false, ...RUNTIME_DEFAULTS.autoscaler } } }));
+    assert.deepEqual(defaults, unset);
+    assert.equal(unset.AUTOSCALER_POLICY, 'buffer');
+  });
+});
+
+describe('values the stack accepts', () => {
+  /** Values around every bound of the runtime's schema. */
+  const probes: unknown[] = [-1, 0, 0.5, 1, 1.5, 2, 10, 60, 95, 95.5, 96, 100, 600, 601, 3600, 3601, 86_400, 1e6, 'x', ''];
+  /** Every runtime option with a default, plus the ones without: `[group, key]`, group '' for top-level keys. */
+  const options: Array<[string, string]> = [
+    ...Object.entries(RUNTIME_DEFAULTS).flatMap(([k, v]) =>
+      typeof v === 'object' ? Object.keys(v).map((sub): [string, string] => [k, sub]) : [['', k] as [string, string]],
+    ),
+    ['', 'heartbeatTimeoutSeconds'],
+    ['autoscaler', 'scaleInCooldownSeconds'],
+  ];
+  const raw = (group: string, key: string, value: unknown): Record<string, string> =>
+    group === '' ? { [key]: String(value) } : { [group]: JSON.stringify({ [key]: value }) };
+
+  for (const [group, key] of options) {
+    const name = group ? `${group}.${key}` : key;
+    it(`never include a value of ${name} the runtime would refuse`, () => {
+      const candidates = [...probes, '0 */2 * * * *', '*/5 * * * *', 'buffer', 'threshold'];
+      let accepted = 0;
+      for (const value of candidates) {
+        let settings: Record<string, string>;
+        try {
+          settings = settingsFor(raw(group, key, value));
+        } catch (e) {
+          if (e instanceof ConfigError) continue;
+          throw e;
+        }
+        accepted++;
+        assert.doesNotThrow(() => readSettings(settings), `${name} = ${JSON.stringify(value)}`);
+      }
+      assert.ok(accepted > 0, `no probe value is a valid ${name}`);
+    });
+  }
+
+  it('never include a combination the runtime would refuse (bounds, thresholds, autoscaler without template)', () => {
+    const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+    let accepted = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          enabled: fc.boolean(),
+          minimumInstances: maybe(fc.integer({ min: 0, max: 25 })),
+          maximumInstances: maybe(fc.integer({ min: 1, max: 25 })),
+          scaleOutThreshold: maybe(fc.constantFrom(0.1, 0.5, 0.6, 0.8, 1)),
+          scaleInThreshold: maybe(fc.constantFrom(0, 0.1, 0.5, 0.6, 0.8, 0.9)),
+          containerGroupTemplate: maybe(fc.constant(template)),
+        }),
+        (autoscaler) => {
+          let settings: Record<string, string>;
+          try {
+            settings = settingsFor({ autoscaler: JSON.stringify(autoscaler) });
+          } catch (e) {
+            if (e instanceof ConfigError) return;
+            throw e;
+          }
+          accepted++;
+          readSettings(settings);
+        },
+      ),
+      { seed: 20_240_601, numRuns: 300 },
+    );
+    assert.ok(accepted > 30, `only ${accepted} of 300 combinations were accepted: the property says little`);
+  });
+});
+
+describe('the shipped stack files', () => {
+  const root = path.resolve(__dirname, '../..');
+  const stacks = listStacks(root);
+  const recordings = new Map<string, Recording>();
+
+  before(async () => {
+    await Promise.all(
+      stacks.map(async (stack) => {
+        // The fixture app instead of the runtime: the settings do not depend on the bundle.
+        const config = { ...stackFileConfig(stack), 'aci-fleet:runtimeDir': 'test/infra/fixtures/runtime' };
+        recordings.set(stack, await recordInChild(config, stack));
+      }),
+    );
+  });
+
+  const settingsOf = (stack: string) => {
+    const recording = recordings.get(stack)!;
+    assert.equal(recording.error, undefined, `Pulumi.${stack}.yaml: the program failed`);
+    return one(recording, 'azure-native:web:WebAppApplicationSettings').inputs.properties as Record<string, string>;
+  };
+
+  it('are dev and eastus2 at least', () => {
+    assert.ok(stacks.includes('dev') && stacks.includes('eastus2'), stacks.join(', '));
+  });
+
+  for (const stack of stacks) {
+    it(`Pulumi.${stack}.yaml gives the app only settings the runtime or the platform reads`, () => {
+      const names = Object.keys(settingsOf(stack));
+      assert.deepEqual(names.filter((n) => !SETTING_NAMES.includes(n) && !(n in PLATFORM_SETTINGS)), []);
+    });
+
+    it(`Pulumi.${stack}.yaml gives the app settings the runtime starts with`, () => {
+      const s = readSettings(settingsOf(stack));
+      assert.equal(s.FLEET_NAME, `aci-fleet-${stack}`);
+      assert.equal(s.FLEET_DEMAND_TABLE_NAME, 'FleetDemand');
+      if (s.AUTOSCALER_ENABLED) {
+        assert.ok(s.CONTAINER_GROUP_TEMPLATE, 'the autoscaler has a template');
+        assert.ok(s.FLEET_RESOURCE_GROUPS.includes(s.CONTAINER_GROUP_TEMPLATE.resourceGroup), 'in one of the fleet\'s groups');
+      }
+    });
+  }
+
+  it('Pulumi.eastus2.yaml runs the autoscaler, with a template the runtime accepts', () => {
+    const s = readSettings(settingsOf('eastus2'));
+    assert.equal(s.AUTOSCALER_ENABLED, true);
+    assert.equal(s.AUTOSCALER_POLICY, 'buffer');
+    assert.equal(s.CONTAINER_GROUP_TEMPLATE?.resourceGroup, 'aci-fleet-eastus2-servers');
+    assert.equal(s.CONTAINER_GROUP_TEMPLATE?.containerGroup.location, 'eastus2');
+  });
+});
