@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Fleet } from '../../runtime/src/fleet/service';
 import type { ServerRecord } from '../../runtime/src/fleet/server';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { serverRecord } from '../support/records';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -14,25 +15,8 @@ after(() => fleet?.stop());
 
 /** Running servers written straight to the table, so the tests need not wait for provisioning. */
 async function seedServers(resourceGroup: string, count: number, maxSessions: number, extra: Partial<ServerRecord> = {}): Promise<void> {
-  const now = new Date().toISOString();
   await Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      fleet.services.store.insert({
-        resourceGroup,
-        containerGroupName: `gs-${i}`,
-        state: 'Running',
-        activeSessions: 0,
-        maxSessions,
-        location: 'westeurope',
-        image: 'img',
-        cpu: 1,
-        ramGb: 1,
-        createdAt: now,
-        stateChangedAt: now,
-        specHash: 'seeded',
-        ...extra,
-      }),
-    ),
+    Array.from({ length: count }, (_, i) => fleet.services.store.insert(serverRecord(`gs-${i}`, { resourceGroup, maxSessions, ...extra }))),
   );
 }
 

@@ -11,6 +11,7 @@ import { autoscalerConfigFrom } from '../../runtime/src/services';
 import { BlobAutoscalerStateStore } from '../../runtime/src/azure/autoscalerStateStore';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { serverRecord } from '../support/records';
 
 const { containerGroupName: _, ...template } = createBody('unused', { maxSessions: 4 }, 'scaled');
 
@@ -138,21 +139,7 @@ describe('ACIAutoScaler', () => {
 
   it('drains the emptiest servers but never one with a live booking', async () => {
     const rg = 'scaled-in';
-    const now = new Date().toISOString();
-    const server = (name: string): ServerRecord => ({
-      resourceGroup: rg,
-      containerGroupName: name,
-      state: 'Running',
-      activeSessions: 0,
-      maxSessions: 4,
-      location: 'westeurope',
-      image: 'img',
-      cpu: 1,
-      ramGb: 1,
-      createdAt: now,
-      stateChangedAt: now,
-      specHash: 'seeded',
-    });
+    const server = (name: string): ServerRecord => serverRecord(name, { resourceGroup: rg, maxSessions: 4 });
     // in-a gets a booking (the others are full for a moment), then the others drop to 2 sessions
     // each: in-a, with 1 booked, is the emptiest, and must still stay.
     await Promise.all(['in-a', 'in-b', 'in-c', 'in-d'].map((n) => fleet.services.store.insert({ ...server(n), activeSessions: n === 'in-a' ? 0 : 4 })));

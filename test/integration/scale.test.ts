@@ -3,27 +3,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ServerRecord } from '../../runtime/src/fleet/server';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { serverRecord } from '../support/records';
 
 let fleet: LocalFleet;
 const SERVERS = 1_250; // more than the 1,000 rows Table Storage returns per page
 
 before(async () => {
   fleet = await startTestFleet();
-  const now = new Date().toISOString();
-  const record = (i: number): ServerRecord => ({
-    resourceGroup: i % 2 ? 'games-a' : 'games-b',
-    containerGroupName: `gs-${String(i).padStart(5, '0')}`,
-    state: i % 10 === 0 ? 'MarkedForDeletion' : 'Running',
-    activeSessions: 0,
-    maxSessions: 8,
-    location: 'westeurope',
-    image: 'img',
-    cpu: 1,
-    ramGb: 1,
-    createdAt: now,
-    stateChangedAt: now,
-    specHash: 'seeded',
-  });
+  const record = (i: number): ServerRecord =>
+    serverRecord(`gs-${String(i).padStart(5, '0')}`, {
+      resourceGroup: i % 2 ? 'games-a' : 'games-b',
+      state: i % 10 === 0 ? 'MarkedForDeletion' : 'Running',
+      maxSessions: 8,
+    });
   const records = Array.from({ length: SERVERS }, (_, i) => record(i));
   for (let i = 0; i < records.length; i += 50) await Promise.all(records.slice(i, i + 50).map((r) => fleet.services.store.insert(r)));
 });

@@ -13,6 +13,7 @@ import {
 import { isCollectable } from '../../runtime/src/fleet/lifecycle';
 import type { Reservation, ServerRecord } from '../../runtime/src/fleet/server';
 import { toView } from '../../runtime/src/fleet/server';
+import { serverRecord } from '../support/records';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);
@@ -20,21 +21,7 @@ const iso = (s: number) => at(s).toISOString();
 const timings = { ttlMs: 60_000, reportGraceMs: 5_000 };
 
 function server(name: string, extra: Partial<ServerRecord> = {}): ServerRecord {
-  return {
-    resourceGroup: 'games',
-    containerGroupName: name,
-    state: 'Running',
-    activeSessions: 0,
-    maxSessions: 4,
-    location: 'westeurope',
-    image: 'img',
-    cpu: 1,
-    ramGb: 1,
-    createdAt: iso(-3600),
-    stateChangedAt: iso(-3600),
-    specHash: 'h',
-    ...extra,
-  };
+  return serverRecord(name, { maxSessions: 4, createdAt: iso(-3600), specHash: 'h', ...extra });
 }
 
 /** A reservation of `sessions` made at second `s` with the default timings. */

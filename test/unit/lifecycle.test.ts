@@ -5,25 +5,12 @@ import { applyObservation, isCollectable, transition } from '../../runtime/src/f
 import type { ContainerGroupObservation } from '../../runtime/src/fleet/ports';
 import type { ServerRecord } from '../../runtime/src/fleet/server';
 import type { ServerState } from '../../runtime/src/fleet/states';
+import { serverRecord } from '../support/records';
 
 const now = new Date('2026-11-22T12:00:00Z');
 
 function row(state: ServerState, extra: Partial<ServerRecord> = {}): ServerRecord {
-  return {
-    resourceGroup: 'games',
-    containerGroupName: 'gs-1',
-    state,
-    activeSessions: 0,
-    maxSessions: 10,
-    location: 'westeurope',
-    image: 'img',
-    cpu: 1,
-    ramGb: 1,
-    createdAt: '2026-11-22T11:00:00Z',
-    stateChangedAt: '2026-11-22T11:00:00Z',
-    specHash: 'h',
-    ...extra,
-  };
+  return serverRecord('gs-1', { state, createdAt: '2026-11-22T11:00:00Z', specHash: 'h', ...extra });
 }
 
 function group(provisioningState: string, extra: Partial<ContainerGroupObservation> = {}): ContainerGroupObservation {

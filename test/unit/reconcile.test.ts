@@ -5,28 +5,14 @@ import type { ContainerGroupObservation } from '../../runtime/src/fleet/ports';
 import { adoptedRecord, expireHeartbeat, planReconcile, reconcileRow, type ReconcilePolicy } from '../../runtime/src/fleet/reconcile';
 import type { ServerRecord } from '../../runtime/src/fleet/server';
 import type { ServerState } from '../../runtime/src/fleet/states';
+import { serverRecord } from '../support/records';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000).toISOString();
 const policy: ReconcilePolicy = { creatingTimeoutMs: 15 * 60_000, heartbeatTimeoutMs: 120_000, allowedResourceGroups: [] };
 
 function row(name: string, state: ServerState, extra: Partial<ServerRecord> = {}): ServerRecord {
-  return {
-    resourceGroup: 'games',
-    containerGroupName: name,
-    state,
-    activeSessions: 0,
-    maxSessions: 10,
-    location: 'westeurope',
-    image: 'img',
-    cpu: 1,
-    ramGb: 1,
-    createdAt: minutesAgo(1),
-    stateChangedAt: minutesAgo(1),
-    lastReportAt: minutesAgo(0.5),
-    specHash: 'h',
-    ...extra,
-  };
+  return serverRecord(name, { state, createdAt: minutesAgo(1), lastReportAt: minutesAgo(0.5), specHash: 'h', ...extra });
 }
 
 function group(name: string, provisioningState: string, extra: Partial<ContainerGroupObservation> = {}): ContainerGroupObservation {
