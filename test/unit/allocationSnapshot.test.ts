@@ -1,12 +1,14 @@
 // The per-process copy of the Running servers ACIAllocate chooses from: how old it may get, one read
 // for many callers, the process's own writes kept over an older read, and the Allocator's use of it
-// (a fresh read before any "no room", retries found through the ledger).
+// (a fresh read before any "no room", retries found through the ledger), and its cheap choice.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { bestCandidates, rankCandidates } from '../../runtime/src/fleet/allocation';
 import { RunningServersSnapshot } from '../../runtime/src/fleet/allocationSnapshot';
 import { Allocator } from '../../runtime/src/fleet/allocator';
 import type { Versioned } from '../../runtime/src/fleet/ports';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import { describeKey, type ServerRecord } from '../../runtime/src/fleet/server';
 import type { ServerState } from '../../runtime/src/fleet/states';
 import { MemoryAllocationLedger, MemoryDemandStore, MemoryServerStore } from '../../tools/sim/memory';
 import { serverRecord } from '../support/records';
@@ -40,21 +42,41 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 describe('RunningServersSnapshot', () => {
   it('reads once, serves copies until the max age passes, then reads again', async () => {
-    const store = new MemoryServerStore();
+    const store = new GatedStore();
     const clock = fakeClock();
     await store.insert(serverRecord('a'));
     await store.insert(serverRecord('stopped', { state: 'MarkedForDeletion' }));
     const snapshot = new RunningServersSnapshot(store, 1000, clock);
     assert.deepEqual(names((await snapshot.current()).rows), ['a'], 'only Running servers');
     await store.insert(serverRecord('b'));
-    clock.advance(1000);
-    assert.deepEqual(names((await snapshot.current()).rows), ['a'], 'still within the max age');
-    assert.equal(snapshot.reads, 1);
-    clock.advance(1);
+    clock.advance(1001);
     const view = await snapshot.current();
     assert.deepEqual(names(view.rows), ['a', 'b']);
     assert.equal(view.takenAt, T0 + 1001);
     assert.equal(snapshot.reads, 2);
+  });
+
+  it('serves its copy while young, and starts the next read in the background past half its age', async () => {
+    const store = new GatedStore();
+    const clock = fakeClock();
+    await store.insert(serverRecord('a'));
+    const snapshot = new RunningServersSnapshot(store, 1000, clock);
+    await snapshot.current();
+    await store.insert(serverRecord('b'));
+    clock.advance(500);
+    assert.deepEqual(names((await snapshot.current()).rows), ['a']);
+    assert.equal(snapshot.reads, 1, 'no read while the copy is under half its age');
+    clock.advance(1);
+    store.gated = true;
+    assert.deepEqual(names((await snapshot.current()).rows), ['a'], 'answered without waiting for the read');
+    assert.equal(snapshot.reads, 2);
+    await snapshot.current();
+    assert.equal(snapshot.reads, 2, 'one background read at a time');
+    store.open();
+    await tick();
+    const view = await snapshot.current();
+    assert.deepEqual(names(view.rows), ['a', 'b']);
+    assert.equal(view.takenAt, T0 + 501);
   });
 
   it('reads on every call with a max age of 0', async () => {
@@ -175,5 +197,34 @@ describe('Allocator with a snapshot', () => {
     const ids = (await store.list()).flatMap((r) => r.value.reservations ?? []).map((b) => b.id);
     assert.deepEqual(ids, ['match-1']);
     assert.deepEqual(ledger.entries.get('match-1')?.key, { resourceGroup: 'games', containerGroupName: booked.server.ContainerGroupName });
+  });
+});
+
+describe('bestCandidates', () => {
+  const T = new Date(T0);
+  const row = (i: number, activeSessions: number, maxSessions: number, rg: string, state: ServerState): Versioned<ServerRecord> => ({
+    value: serverRecord(`gs-${i}`, { resourceGroup: rg, activeSessions, maxSessions, state, createdAt: T.toISOString() }),
+    etag: String(i),
+  });
+
+  it('is the head of rankCandidates, for any fleet, request and count', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.constantFrom('a', 'b'), fc.constantFrom<ServerState>('Running', 'Running', 'MarkedForDeletion')),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom(undefined, 'a'),
+        (specs, sessions, count, resourceGroup) => {
+          const rows = specs.map(([active, max, rg, state], i) => row(i, active, max, rg, state));
+          const req = { sessions, resourceGroup };
+          const names = (rs: Versioned<ServerRecord>[]) => rs.map((r) => describeKey(r.value));
+          assert.deepEqual(names(bestCandidates(rows, req, T, count)), names(rankCandidates(rows, req, T).slice(0, count)));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -35,10 +35,16 @@ export class RunningServersSnapshot {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** The servers as of at most `maxAgeMs` ago, reading again (once, however many ask) when older. */
+  /**
+   * The servers as of at most `maxAgeMs` ago, reading again (once, however many ask) when older.
+   * Past half that age the next read starts in the background, so under steady traffic callers
+   * rarely wait for a read, however long a read of a large fleet takes.
+   */
   async current(): Promise<SnapshotView> {
-    const since = this.clock.now().getTime() - this.maxAgeMs;
-    if (this.takenAt < since || this.maxAgeMs === 0) await this.refresh(since);
+    const now = this.clock.now().getTime();
+    const age = now - this.takenAt;
+    if (age > this.maxAgeMs || this.maxAgeMs === 0) await this.refresh(now - this.maxAgeMs);
+    else if (age > this.maxAgeMs / 2 && !this.reading) this.refresh(now).catch(() => undefined); // a caller that needs it sees the error
     return this.view();
   }
 

@@ -2,7 +2,7 @@
 // (./allocation.ts); here it is applied with ETag-conditional writes, so concurrent matchmakers
 // can never book a server beyond its MaxSessions, and a miss is recorded as demand.
 import { randomUUID } from 'node:crypto';
-import { findReservation, pickCandidate, rankCandidates, reserve, type AllocationRequest, type ReservationTimings } from './allocation';
+import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './allocation';
 import type { RunningServersSnapshot, SnapshotView } from './allocationSnapshot';
 import { FleetError } from './errors';
 import {
@@ -81,7 +81,7 @@ export class Allocator {
         const found = findReservation([...rows.values()], req.requestId, now);
         if (found) return { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
       }
-      const pick = pickCandidate(rankCandidates([...rows.values()], req, now), attempt, this.random);
+      const pick = pickCandidate(bestCandidates(rows.values(), req, now), attempt, this.random);
       if (!pick) {
         if (fresh) return this.noCapacity(req, now);
         // The copy predates the request: a server may have started or freed up since. Look once more.
