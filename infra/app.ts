@@ -87,6 +87,7 @@ export function appSettings(i: AppSettingsInput): Record<string, string> {
     ALLOCATION_RESERVATION_TTL_SECONDS: allocation.reservationTtlSeconds,
     ALLOCATION_REPORT_GRACE_SECONDS: allocation.reportGraceSeconds,
     ALLOCATION_RETRY_AFTER_SECONDS: allocation.retryAfterSeconds,
+    ALLOCATION_SNAPSHOT_MAX_AGE_MS: allocation.snapshotMaxAgeMs,
     AUTOSCALER_POLICY: a.policy,
     AUTOSCALER_SCHEDULE: a.schedule,
     AUTOSCALER_MINIMUM_INSTANCES: a.minimumInstances,

@@ -30,7 +30,7 @@ export const RUNTIME_DEFAULTS = {
   reconcileSchedule: '0 */5 * * * *',
   metricsSchedule: '30 */1 * * * *',
   creatingTimeoutMinutes: 15,
-  allocation: { reservationTtlSeconds: 60, reportGraceSeconds: 5, retryAfterSeconds: 5 },
+  allocation: { reservationTtlSeconds: 60, reportGraceSeconds: 5, retryAfterSeconds: 5, snapshotMaxAgeMs: 1000 },
   autoscaler: {
     policy: 'buffer',
     schedule: '*/30 * * * * *',
@@ -84,6 +84,8 @@ export interface AllocationConfig {
   reservationTtlSeconds?: number;
   reportGraceSeconds?: number;
   retryAfterSeconds?: number;
+  /** ALLOCATION_SNAPSHOT_MAX_AGE_MS: how stale a copy of the Running servers ACIAllocate may choose from. */
+  snapshotMaxAgeMs?: number;
 }
 
 /** Retries of ARM and Table Storage calls, and of conflicting (412) writes; unset fields are left to the runtime. */
@@ -322,6 +324,7 @@ const configSchema = z
         reservationTtlSeconds: int(1, 3600).optional(),
         reportGraceSeconds: number(0, 3600).optional(),
         retryAfterSeconds: int(1, 600).optional(),
+        snapshotMaxAgeMs: int(0, 60_000).optional(),
       })
       .strict()
       .prefault({}),

@@ -131,6 +131,11 @@ const settingsSchema = z.object({
       }
       return parsed.data;
     }),
+  /**
+   * ACIAllocate: oldest copy of the Running servers an instance chooses from (ms); 0 reads the table on
+   * every call. Bookings stay exact whatever the age; a miss is always checked against a fresh read.
+   */
+  ALLOCATION_SNAPSHOT_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 });
 
 export type FleetSettings = z.infer<typeof settingsSchema>;

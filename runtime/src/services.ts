@@ -22,6 +22,9 @@ import { Allocator, type AllocatorOptions } from './fleet/allocator';
 import type { AutoscalerConfig } from './fleet/autoscaler';
 import { Autoscaler, namePrefixFrom } from './fleet/autoscalerService';
 import type { AutoscalerStateStore, DemandStore } from './fleet/ports';
+import { RunningServersSnapshot } from './fleet/allocationSnapshot';
+import { TableAllocationLedger } from './azure/allocationLedger';
+import type { AllocationLedger } from './fleet/ports';
 
 export interface Services {
   readonly settings: FleetSettings;
@@ -42,6 +45,10 @@ export interface Services {
   allocator(context: InvocationContext): Allocator;
   /** The autoscaler for one run; throws if CONTAINER_GROUP_TEMPLATE is not set. */
   autoscaler(context: InvocationContext): Autoscaler;
+  /** ACIAllocate's copy of the Running servers, shared by every invocation in this process. */
+  readonly allocationSnapshot: RunningServersSnapshot;
+  /** requestId → booked server, shared by every instance (ACIAllocate writes, ACIGC prunes). */
+  readonly allocationLedger: AllocationLedger;
 }
 
 export interface ServiceOverrides {
@@ -94,7 +101,10 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       clock: overrides.clock,
       log: contextLogger(context),
     });
-  const demand = new TableDemandStore(tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential), settings.FLEET_NAME);
+  const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
+  const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
+  const allocationSnapshot = new RunningServersSnapshot(store, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, overrides.clock);
+  const allocationLedger = new TableAllocationLedger(demandTable, `${settings.FLEET_NAME}.requests`);
   const autoscalerState = new BlobAutoscalerStateStore(
     blobClient(settings, azureCredential).getContainerClient(settings.AUTOSCALER_STATE_CONTAINER),
     `${namePrefixFrom(settings.FLEET_NAME)}.json`,
@@ -114,7 +124,16 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     reports: (context) => new ServerReports({ fleet: fleet(context), store, options, secrets, clock: overrides.clock }),
     demand,
     autoscalerState,
-    allocator: (context) => new Allocator({ store, demand, options: allocatorOptions, clock: overrides.clock, log: contextLogger(context) }),
+    allocator: (context) =>
+      new Allocator({
+        store,
+        demand,
+        options: allocatorOptions,
+        clock: overrides.clock,
+        log: contextLogger(context),
+        snapshot: allocationSnapshot,
+        ledger: allocationLedger,
+      }),
     autoscaler(context) {
       const template = settings.CONTAINER_GROUP_TEMPLATE;
       if (!template) throw new Error('ACIAutoScaler needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
@@ -133,6 +152,8 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         log: contextLogger(context),
       });
     },
+    allocationSnapshot,
+    allocationLedger,
   };
 }
 

@@ -82,7 +82,7 @@ const everything: Record<string, string> = {
   metricsSchedule: '0 */5 * * * *',
   creatingTimeoutMinutes: '20',
   heartbeatTimeoutSeconds: '120',
-  allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2, retryAfterSeconds: 3 }),
+  allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2, retryAfterSeconds: 3, snapshotMaxAgeMs: 250 }),
   autoscaler: JSON.stringify({
     enabled: true,
     policy: 'threshold',
@@ -133,6 +133,7 @@ describe('the runtime settings the stack can write', () => {
     assert.equal(s.FLEET_METRICS_SCHEDULE, '0 */5 * * * *');
     assert.equal(s.CREATING_TIMEOUT_MINUTES, 20);
     assert.equal(s.ALLOCATION_RESERVATION_TTL_SECONDS, 90);
+    assert.equal(s.ALLOCATION_SNAPSHOT_MAX_AGE_MS, 250);
     assert.equal(s.AUTOSCALER_POLICY, 'threshold');
     assert.equal(s.AUTOSCALER_BUFFER_PERCENT, 15);
     assert.equal(s.AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS, 600);

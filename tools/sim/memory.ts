@@ -4,6 +4,7 @@ import { keyOf, describeKey, type ServerKey, type ServerRecord } from '../../run
 import {
   AlreadyExistsError,
   StaleWriteError,
+  type AllocationLedger,
   type AutoscalerState,
   type AutoscalerStateStore,
   type Clock,
@@ -175,5 +176,29 @@ export class SimulatedContainerGroups implements ContainerGroups {
       }
     }
     return out;
+  }
+}
+
+/** AllocationLedger in memory: requestId → booked server, until it expires. */
+export class MemoryAllocationLedger implements AllocationLedger {
+  readonly entries = new Map<string, { key: ServerKey; expiresAt: string }>();
+
+  async recall(requestId: string) {
+    return this.entries.get(requestId)?.key;
+  }
+
+  async remember(requestId: string, key: ServerKey, expiresAt: string) {
+    this.entries.set(requestId, { key: { resourceGroup: key.resourceGroup, containerGroupName: key.containerGroupName }, expiresAt });
+  }
+
+  async prune(now: Date) {
+    let removed = 0;
+    for (const [id, e] of this.entries) {
+      if (Date.parse(e.expiresAt) < now.getTime()) {
+        this.entries.delete(id);
+        removed++;
+      }
+    }
+    return removed;
   }
 }

@@ -41,14 +41,38 @@ export function rankCandidates<T extends { value: ServerRecord }>(rows: readonly
   return rows
     .filter((row) => fits(row.value, req, now))
     .map((row) => ({ row, free: freeSlotsOf(row.value, now), load: loadOf(row.value, now) }))
-    .sort(
-      (a, b) =>
-        a.free - b.free ||
-        b.load - a.load ||
-        a.row.value.resourceGroup.localeCompare(b.row.value.resourceGroup) ||
-        a.row.value.containerGroupName.localeCompare(b.row.value.containerGroupName),
-    )
+    .sort(byPreference)
     .map((c) => c.row);
+}
+
+interface Ranked<T> {
+  row: T;
+  free: number;
+  load: number;
+}
+
+const byPreference = <T extends { value: ServerRecord }>(a: Ranked<T>, b: Ranked<T>) =>
+  a.free - b.free ||
+  b.load - a.load ||
+  a.row.value.resourceGroup.localeCompare(b.row.value.resourceGroup) ||
+  a.row.value.containerGroupName.localeCompare(b.row.value.containerGroupName);
+
+/**
+ * The first `count` of rankCandidates' order, in one pass without sorting the whole fleet: all the
+ * allocator ever tries (see pickCandidate), and a fraction of the cost at 10,000 servers.
+ */
+export function bestCandidates<T extends { value: ServerRecord }>(rows: Iterable<T>, req: AllocationRequest, now: Date, count = 3): T[] {
+  const best: Ranked<T>[] = [];
+  for (const row of rows) {
+    if (!fits(row.value, req, now)) continue;
+    const c = { row, free: freeSlotsOf(row.value, now), load: loadOf(row.value, now) };
+    if (best.length === count && byPreference(c, best[count - 1]!) >= 0) continue;
+    let i = Math.min(best.length, count - 1);
+    while (i > 0 && byPreference(c, best[i - 1]!) < 0) i--;
+    best.splice(i, 0, c);
+    if (best.length > count) best.pop();
+  }
+  return best.map((c) => c.row);
 }
 
 /**

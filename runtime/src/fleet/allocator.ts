@@ -2,10 +2,12 @@
 // (./allocation.ts); here it is applied with ETag-conditional writes, so concurrent matchmakers
 // can never book a server beyond its MaxSessions, and a miss is recorded as demand.
 import { randomUUID } from 'node:crypto';
-import { findReservation, pickCandidate, rankCandidates, reserve, type AllocationRequest, type ReservationTimings } from './allocation';
+import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './allocation';
+import type { RunningServersSnapshot, SnapshotView } from './allocationSnapshot';
 import { FleetError } from './errors';
 import {
   StaleWriteError,
+  type AllocationLedger,
   silentLogger,
   systemClock,
   type Clock,
@@ -32,6 +34,10 @@ export interface AllocatorDeps {
   clock?: Clock;
   log?: Logger;
   random?: () => number;
+  /** The process's shared copy of the Running servers; without one, every call lists them afresh. */
+  snapshot?: RunningServersSnapshot;
+  /** Which server each requestId was booked on, across instances; a snapshot needs it for retries. */
+  ledger?: AllocationLedger;
 }
 
 export interface Allocation {
@@ -61,34 +67,86 @@ export class Allocator {
         allowed,
       });
     }
-    const rows = new Map<string, Versioned<ServerRecord>>();
-    for (const row of await store.list({ states: ['Running'] })) rows.set(describeKey(row.value), row);
-
-    if (req.requestId) {
-      const earlier = findReservation([...rows.values()], req.requestId, this.clock.now());
-      if (earlier) return { server: toView(earlier.row.value, this.clock.now()), reservation: earlier.reservation, repeated: true };
-    }
+    const arrived = this.clock.now().getTime();
+    const [view, earlier] = await Promise.all([this.running(), req.requestId ? this.recall(req.requestId) : undefined]);
+    if (earlier) return earlier;
+    let rows = view.rows;
+    // Only a read that started after the request arrived may answer "no room".
+    let fresh = view.takenAt >= arrived;
 
     const id = req.requestId ?? randomUUID();
-    for (let attempt = 1; attempt <= options.attempts; attempt++) {
+    for (let attempt = 1; attempt <= options.attempts; ) {
       const now = this.clock.now();
-      const pick = pickCandidate(rankCandidates([...rows.values()], req, now), attempt, this.random);
-      if (!pick) return this.noCapacity(req, now);
+      if (req.requestId) {
+        const found = findReservation([...rows.values()], req.requestId, now);
+        if (found) return { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
+      }
+      const pick = pickCandidate(bestCandidates(rows.values(), req, now), attempt, this.random);
+      if (!pick) {
+        if (fresh) return this.noCapacity(req, now);
+        // The copy predates the request: a server may have started or freed up since. Look once more.
+        rows = (await this.running(arrived)).rows;
+        fresh = true;
+        continue;
+      }
       const booked = reserve(pick.value, { ...req, id }, now, options);
-      if (!booked) continue; // cannot happen for a ranked candidate, but never write a row that does not fit
+      if (!booked) {
+        attempt++; // cannot happen for a ranked candidate, but never write a row that does not fit
+        continue;
+      }
       try {
         const written = await store.replace(booked.record, pick.etag);
+        this.deps.snapshot?.remember(written);
         this.log.info('sessions allocated', { server: describeKey(written.value), sessions: req.sessions, requestId: id, attempt });
+        if (req.requestId) await this.remember(req.requestId, written.value, booked.reservation.expiresAt);
         return { server: toView(written.value, now), reservation: booked.reservation, repeated: false };
       } catch (e) {
         if (!(e instanceof StaleWriteError)) throw e;
+        attempt++;
         // Someone booked or reported on it first: look at that one server again and choose afresh.
-        const fresh = await store.get(keyOf(pick.value));
-        if (fresh && fresh.value.state === 'Running') rows.set(describeKey(fresh.value), fresh);
-        else rows.delete(describeKey(pick.value));
+        const again = await store.get(keyOf(pick.value));
+        if (again && again.value.state === 'Running') {
+          rows.set(describeKey(again.value), again);
+          this.deps.snapshot?.remember(again);
+        } else {
+          rows.delete(describeKey(pick.value));
+          this.deps.snapshot?.forget(pick.value);
+        }
       }
     }
     throw new FleetError('WriteContention', 'Too many matchmakers booked the same servers at once; retry shortly.', undefined, 1);
+  }
+
+  /** The Running servers: the shared copy (at most its max age old, or read since `since`), else a fresh list. */
+  private async running(since?: number): Promise<SnapshotView> {
+    const { snapshot, store } = this.deps;
+    if (snapshot) return since === undefined ? snapshot.current() : snapshot.fresh(since);
+    const takenAt = this.clock.now().getTime();
+    const rows = new Map<string, Versioned<ServerRecord>>();
+    for (const row of await store.list({ states: ['Running'] })) rows.set(describeKey(row.value), row);
+    return { rows, takenAt };
+  }
+
+  /** A booking the ledger says this requestId made, if that server still holds it (one point read each). */
+  private async recall(requestId: string): Promise<Allocation | undefined> {
+    const { ledger, store, snapshot } = this.deps;
+    const key = ledger && (await ledger.recall(requestId));
+    if (!key) return undefined;
+    const row = await store.get(key);
+    if (row) snapshot?.remember(row);
+    else snapshot?.forget(key);
+    if (!row || row.value.state !== 'Running') return undefined;
+    const now = this.clock.now();
+    const found = findReservation([row], requestId, now);
+    return found && { server: toView(row.value, now), reservation: found.reservation, repeated: true };
+  }
+
+  private async remember(requestId: string, server: ServerRecord, expiresAt: string): Promise<void> {
+    // The booking stands either way; without the note a retry on another instance may book a second
+    // time (until that instance's copy includes this booking), so say so rather than fail the call.
+    await this.deps.ledger
+      ?.remember(requestId, keyOf(server), expiresAt)
+      .catch((e) => this.log.warn('could not remember the booking for retries', { requestId, server: describeKey(server), error: String(e) }));
   }
 
   private async noCapacity(req: AllocationRequest, now: Date): Promise<never> {

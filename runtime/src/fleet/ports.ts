@@ -138,3 +138,16 @@ export interface AutoscalerStateStore {
   /** Writes only if the record still has `etag` (or, without one, does not exist yet); StaleWriteError otherwise. */
   write(state: AutoscalerState, etag: string | undefined): Promise<Versioned<AutoscalerState>>;
 }
+
+/**
+ * Which server each recent requestId was booked on, shared by every instance (Table Storage on
+ * Azure), so a retry finds its booking even when the instance it lands on has an older snapshot.
+ */
+export interface AllocationLedger {
+  /** The server booked for `requestId`, if one was remembered (the server row says whether it still holds). */
+  recall(requestId: string): Promise<ServerKey | undefined>;
+  /** Notes the booking until `expiresAt` (ISO); a later booking with the same id replaces it. */
+  remember(requestId: string, key: ServerKey, expiresAt: string): Promise<void>;
+  /** Forgets entries that expired before `now`, a bounded number per call; returns how many went. */
+  prune(now: Date): Promise<number>;
+}

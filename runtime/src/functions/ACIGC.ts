@@ -1,5 +1,6 @@
 // ACIGC: on a timer, delete servers that are drained (MarkedForDeletion) and have no sessions left,
-// and (with HEARTBEAT_TIMEOUT_SECONDS) mark Running servers that stopped reporting Failed.
+// and (with HEARTBEAT_TIMEOUT_SECONDS) mark Running servers that stopped reporting Failed; forget
+// expired allocation requestIds.
 import { describeKey } from '../fleet/server';
 import type { TimerFunction } from './definition';
 
@@ -16,5 +17,8 @@ export const ACIGC: TimerFunction = {
     // Here rather than only in ACIReconcile: it reads only the table, and GC runs every minute.
     const silent = await services.reconciler(context).expireSilentServers();
     if (silent.length > 0) context.log(`ACIGC: ${silent.length} server(s) missed their heartbeats and are now Failed`);
+    // Bookings' requestIds past their TTL: a retry that late books afresh anyway.
+    const forgotten = await services.allocationLedger.prune(new Date());
+    if (forgotten > 0) context.log(`ACIGC: forgot ${forgotten} expired allocation requestId(s)`);
   },
 };
