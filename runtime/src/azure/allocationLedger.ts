@@ -1,7 +1,7 @@
 // AllocationLedger on Table Storage: one row per requestId (RowKey; requestIds are limited to
 // [\w.:@-]{1,128}, all legal in a key) in a partition of the fleet's own, naming the booked server.
 import { odata, RestError, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { FleetError } from '../fleet/errors';
+import { storageUnavailable, tableCreator } from './storage';
 import type { AllocationLedger } from '../fleet/ports';
 import type { ServerKey } from '../fleet/server';
 
@@ -13,20 +13,14 @@ const PRUNE_BATCH = 500;
 const TRANSACTION_SIZE = 100;
 
 export class TableAllocationLedger implements AllocationLedger {
-  private ready: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
   constructor(
     private readonly table: TableClient,
     /** Not the demand partition (the fleet name), so demand queries never see these rows. */
     private readonly partition: string,
-  ) {}
-
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((e) => {
-      this.ready = undefined;
-      throw unavailable(e);
-    });
-    return this.ready;
+  ) {
+    this.ensureTable = tableCreator(table);
   }
 
   async recall(requestId: string): Promise<ServerKey | undefined> {
@@ -36,7 +30,7 @@ export class TableAllocationLedger implements AllocationLedger {
       return { resourceGroup: e.ResourceGroup, containerGroupName: e.ContainerGroupName };
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
-      throw unavailable(e);
+      throw storageUnavailable(e);
     }
   }
 
@@ -50,7 +44,7 @@ export class TableAllocationLedger implements AllocationLedger {
         'Replace',
       )
       .catch((e) => {
-        throw unavailable(e);
+        throw storageUnavailable(e);
       });
   }
 
@@ -88,10 +82,8 @@ export class TableAllocationLedger implements AllocationLedger {
       }
       return removed;
     } catch (e) {
-      throw unavailable(e);
+      throw storageUnavailable(e);
     }
   }
 }
 
-const unavailable = (e: unknown) =>
-  e instanceof FleetError ? e : new FleetError('StorageUnavailable', `Table Storage is unavailable: ${(e as Error).message}`, undefined, 2);

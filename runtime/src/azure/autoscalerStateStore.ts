@@ -1,7 +1,7 @@
 // AutoscalerStateStore on Blob Storage: one small JSON blob per fleet, written only with the
 // ETag it was read with (or only if absent), so two autoscaler runs can never both take the lease.
 import type { ContainerClient } from '@azure/storage-blob';
-import { FleetError } from '../fleet/errors';
+import { storageUnavailable } from './storage';
 import { StaleWriteError, type AutoscalerState, type AutoscalerStateStore, type Versioned } from '../fleet/ports';
 
 export class BlobAutoscalerStateStore implements AutoscalerStateStore {
@@ -20,7 +20,7 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
       .catch((e) => {
         if (statusOf(e) === 403) return;
         this.ready = undefined;
-        throw unavailable(e);
+        throw storageUnavailable(e, 'Blob Storage');
       });
     return this.ready;
   }
@@ -35,7 +35,7 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
       return { value: { ...parsed, creates: Array.isArray(parsed.creates) ? parsed.creates : [] }, etag: response.etag! };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
-      throw unavailable(e);
+      throw storageUnavailable(e, 'Blob Storage');
     }
   }
 
@@ -51,7 +51,7 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
     } catch (e) {
       const status = statusOf(e);
       if (status === 412 || status === 409) throw new StaleWriteError(`autoscaler state ${this.blobName}`);
-      throw unavailable(e);
+      throw storageUnavailable(e, 'Blob Storage');
     }
   }
 }
@@ -65,5 +65,3 @@ async function streamToString(stream: NodeJS.ReadableStream | undefined): Promis
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const unavailable = (e: unknown) =>
-  e instanceof FleetError ? e : new FleetError('StorageUnavailable', `Blob Storage is unavailable: ${(e as Error).message}`, undefined, 2);

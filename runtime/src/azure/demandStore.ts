@@ -2,7 +2,7 @@
 // fleet's partition, keyed by time so "misses since T" is one range query and pruning is cheap.
 import { randomBytes } from 'node:crypto';
 import { odata, RestError, TableClient, type TableEntity } from '@azure/data-tables';
-import { FleetError } from '../fleet/errors';
+import { storageUnavailable, tableCreator } from './storage';
 import type { DemandMiss, DemandStore } from '../fleet/ports';
 
 type DemandEntity = TableEntity<{ At: string; Sessions: number; RequestId?: string; Location?: string; ResourceGroup?: string }>;
@@ -11,20 +11,14 @@ type DemandEntity = TableEntity<{ At: string; Sessions: number; RequestId?: stri
 const PRUNE_BATCH = 500;
 
 export class TableDemandStore implements DemandStore {
-  private ready: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
   constructor(
     private readonly table: TableClient,
     /** Fleets sharing a storage account keep their demand apart. */
     private readonly partition: string,
-  ) {}
-
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((e) => {
-      this.ready = undefined;
-      throw unavailable(e);
-    });
-    return this.ready;
+  ) {
+    this.ensureTable = tableCreator(table);
   }
 
   async record(miss: DemandMiss): Promise<void> {
@@ -42,7 +36,7 @@ export class TableDemandStore implements DemandStore {
         ResourceGroup: miss.resourceGroup,
       })
       .catch((e) => {
-        throw unavailable(e);
+        throw storageUnavailable(e);
       });
   }
 
@@ -61,7 +55,7 @@ export class TableDemandStore implements DemandStore {
         });
       }
     } catch (e) {
-      throw unavailable(e);
+      throw storageUnavailable(e);
     }
     return misses;
   }
@@ -79,11 +73,9 @@ export class TableDemandStore implements DemandStore {
         removed++;
       }
     } catch (e) {
-      throw unavailable(e);
+      throw storageUnavailable(e);
     }
     return removed;
   }
 }
 
-const unavailable = (e: unknown) =>
-  e instanceof FleetError ? e : new FleetError('StorageUnavailable', `Table Storage is unavailable: ${(e as Error).message}`, undefined, 2);

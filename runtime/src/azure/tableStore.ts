@@ -1,6 +1,6 @@
 // ServerStore on Azure Table Storage: one row per server, every write conditional on its ETag.
 import { odata, RestError, TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import { FleetError } from '../fleet/errors';
+import { storageUnavailable, tableCreator } from './storage';
 import { AlreadyExistsError, StaleWriteError, type ServerStore, type Versioned } from '../fleet/ports';
 import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../fleet/server';
 import type { ServerState } from '../fleet/states';
@@ -32,17 +32,10 @@ type ServerEntity = TableEntity<{
 }>;
 
 export class TableServerStore implements ServerStore {
-  private ready: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly table: TableClient) {}
-
-  /** Creates the table on first use (the stack creates it on Azure; locally nobody else does). */
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((e) => {
-      this.ready = undefined;
-      throw storageError(e);
-    });
-    return this.ready;
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = tableCreator(table);
   }
 
   async get(key: ServerKey): Promise<Versioned<ServerRecord> | undefined> {
@@ -51,7 +44,7 @@ export class TableServerStore implements ServerStore {
       return fromEntity(await this.table.getEntity<ServerEntity>(key.resourceGroup, key.containerGroupName));
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
-      throw storageError(e);
+      throw storageUnavailable(e);
     }
   }
 
@@ -79,7 +72,7 @@ export class TableServerStore implements ServerStore {
     try {
       await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, queries.length) }, worker));
     } catch (e) {
-      throw storageError(e);
+      throw storageUnavailable(e);
     }
     return found;
   }
@@ -91,7 +84,7 @@ export class TableServerStore implements ServerStore {
       return { value: record, etag: required(etag) };
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 409) throw new AlreadyExistsError(describeKey(record));
-      throw storageError(e);
+      throw storageUnavailable(e);
     }
   }
 
@@ -103,7 +96,7 @@ export class TableServerStore implements ServerStore {
     } catch (e) {
       // 404: the row was deleted under us, which is also a lost race.
       if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) throw new StaleWriteError(describeKey(record));
-      throw storageError(e);
+      throw storageUnavailable(e);
     }
   }
 
@@ -114,7 +107,7 @@ export class TableServerStore implements ServerStore {
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return;
       if (e instanceof RestError && e.statusCode === 412) throw new StaleWriteError(describeKey(key));
-      throw storageError(e);
+      throw storageUnavailable(e);
     }
   }
 
@@ -130,7 +123,7 @@ export class TableServerStore implements ServerStore {
         rows.push(fromEntity(entity));
       }
     } catch (e) {
-      throw storageError(e);
+      throw storageUnavailable(e);
     }
     return rows;
   }
@@ -150,7 +143,7 @@ export class TableServerStore implements ServerStore {
         } catch (e) {
           // The transaction is atomic: one stale row fails the chunk, so the whole chunk is retried.
           if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) stale.push(...chunk.map((r) => r.value));
-          else throw storageError(e);
+          else throw storageUnavailable(e);
         }
       }),
     );
@@ -220,12 +213,4 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
 function required<T>(value: T | undefined): T {
   if (value === undefined) throw new Error('Table Storage answered without a required field');
   return value;
-}
-
-/** Storage trouble is never the caller's fault: it becomes a 503 they may retry. */
-function storageError(e: unknown): unknown {
-  if (e instanceof FleetError) return e;
-  const status = e instanceof RestError ? e.statusCode : undefined;
-  if (status !== undefined && status < 500 && status !== 408 && status !== 429) return e; // a bug of ours: let it surface as 500
-  return new FleetError('StorageUnavailable', `Table Storage is unavailable: ${(e as Error).message}`, undefined, 2);
 }
