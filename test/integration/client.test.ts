@@ -8,12 +8,17 @@ import { build } from 'esbuild';
 import { FleetApiError, FleetClient, isFleetApiError, newRequestId, parseRetryAfter, reportSessions, retryDelayMs, type Server } from '../../runtime/client';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { ServerView } from '../../runtime/src/fleet/server';
+import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/fleet/errors';
+import type { FleetErrorCode as ClientErrorCode } from '../../runtime/client';
 import { createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 // Compile-time: the client's standalone Server type is exactly the server's view.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const serverTypesAgree: Same<Server, ServerView> = true;
 void serverTypesAgree;
+// Compile-time: every error code the server can answer with is one the client's type names.
+const errorCodesCovered: Same<Exclude<ServerErrorCode, ClientErrorCode>, never> = true;
+void errorCodesCovered;
 
 const hasFunction = (name: string) => FUNCTIONS.some((f) => f.name === name);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
