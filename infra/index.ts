@@ -72,18 +72,8 @@ const app = new FunctionApp('app', {
     containerResourceGroups: groups.containers.map((g) => g.name),
     // Marked here so the settings resource is secret without relying on the random provider doing it.
     reportTokenSecret: pulumi.secret(reportTokenSecret.result),
-    runtime: {
-      serverListPublic: config.serverListPublic,
-      defaultMaxSessions: config.defaultMaxSessions,
-      gcSchedule: config.gcSchedule,
-      reconcileSchedule: config.reconcileSchedule,
-      metricsSchedule: config.metricsSchedule,
-      creatingTimeoutMinutes: config.creatingTimeoutMinutes,
-      heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
-      allocation: config.allocation,
-      autoscaler: config.autoscaler,
-      retries: config.retries,
-    },
+    // RuntimeOptions is a slice of the stack config: what the stack file says about the runtime.
+    runtime: config,
   }),
   tags,
 });

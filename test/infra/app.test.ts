@@ -3,24 +3,10 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { FunctionApp, appSettings, scmHostName, type AppSettingsInput } from '../../infra/app';
+import { appInput } from './support/appInput';
 import { flush, useMocks } from './support/mocks';
 
-const input: AppSettingsInput = {
-  storageAccountName: 'stfleet',
-  blobEndpoint: 'https://stfleet.blob.core.windows.net/',
-  queueEndpoint: 'https://stfleet.queue.core.windows.net/',
-  tableEndpoint: 'https://stfleet.table.core.windows.net/',
-  appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
-  fleetName: 'fleet',
-  tableName: 'ACIDetails',
-  demandTableName: 'FleetDemand',
-  autoscalerStateContainer: 'autoscaler-state',
-  subscriptionId: 'sub',
-  containerResourceGroups: ['rg-a', 'rg-b'],
-  reportTokenSecret: 's'.repeat(48),
-  publicUrl: 'https://fleet.azurewebsites.net/',
-  runtime: { serverListPublic: true, allocation: {}, autoscaler: { enabled: false }, retries: {} },
-};
+const input: AppSettingsInput = appInput();
 
 describe('appSettings', () => {
   it('always writes what the stack created or decided, and the two switches', () => {

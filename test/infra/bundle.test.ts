@@ -12,6 +12,7 @@ import { appSettings } from '../../infra/app';
 import { readSettings } from '../../runtime/src/config';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import { registrations } from './support/functionsHost';
+import { appInput } from './support/appInput';
 
 const root = path.resolve(__dirname, '../..');
 const fixture = {
@@ -131,19 +132,8 @@ describe('buildBundle', () => {
 
   it('registers the runtime\'s whole function table when started with the stack\'s settings', { skip }, async () => {
     // What the stack writes with the autoscaler on, so that every timer is registered too.
-    const settings = appSettings({
-      storageAccountName: 'stfleet',
-      blobEndpoint: 'https://stfleet.blob.core.windows.net/',
-      queueEndpoint: 'https://stfleet.queue.core.windows.net/',
-      tableEndpoint: 'https://stfleet.table.core.windows.net/',
-      appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
-      fleetName: 'fleet',
-      tableName: 'ACIDetails',
-      demandTableName: 'FleetDemand',
-      autoscalerStateContainer: 'autoscaler-state',
-      subscriptionId: 'sub',
+    const settings = appSettings(appInput({
       containerResourceGroups: ['servers'],
-      reportTokenSecret: 's'.repeat(48),
       publicUrl: 'https://fleet.azurewebsites.net',
       runtime: {
         serverListPublic: false,
@@ -161,7 +151,7 @@ describe('buildBundle', () => {
           }),
         },
       },
-    });
+    }));
     const registered = await registrations((await real!).files['index.js'], settings);
     const runtime = readSettings(settings);
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { SETTING_NAMES, readSettings } from '../../runtime/src/config';
 import { ConfigError, RUNTIME_DEFAULTS, parseConfig, type FleetConfig } from '../../infra/config';
-import { appSettings, type AppSettingsInput, type RuntimeOptions } from '../../infra/app';
+import { appSettings, type AppSettingsInput } from '../../infra/app';
 import { listStacks } from '../../infra/ci/stacks';
 import { one, recordInChild, stackFileConfig, type Recording } from './support/recording';
 
@@ -47,22 +47,10 @@ const made: Omit<AppSettingsInput, 'runtime'> = {
   publicUrl: 'https://aci-fleet-dev.azurewebsites.net',
 };
 
-const runtimeOptions = (c: FleetConfig): RuntimeOptions => ({
-  serverListPublic: c.serverListPublic,
-  defaultMaxSessions: c.defaultMaxSessions,
-  gcSchedule: c.gcSchedule,
-  reconcileSchedule: c.reconcileSchedule,
-  metricsSchedule: c.metricsSchedule,
-  creatingTimeoutMinutes: c.creatingTimeoutMinutes,
-  heartbeatTimeoutSeconds: c.heartbeatTimeoutSeconds,
-  allocation: c.allocation,
-  autoscaler: c.autoscaler,
-  retries: c.retries,
-});
 
 /** The settings infra writes for a stack file's raw `aci-fleet:*` values (parseConfig throws a ConfigError if it refuses them). */
 const settingsFor = (raw: Record<string, string>) =>
-  appSettings({ ...made, runtime: runtimeOptions(parseConfig({ location: 'westeurope', ...raw }, ctx)) });
+  appSettings({ ...made, runtime: parseConfig({ location: 'westeurope', ...raw }, ctx) });
 
 const template = {
   resourceGroup: 'aci-fleet-dev-servers',

@@ -9,7 +9,8 @@ import { FleetApiError, FleetClient, isFleetApiError, newRequestId, parseRetryAf
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { ServerView } from '../../runtime/src/fleet/server';
 import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/fleet/errors';
-import type { FleetErrorCode as ClientErrorCode } from '../../runtime/client';
+import type { FleetErrorCode as ClientErrorCode, ReportResult as ClientReportResult } from '../../runtime/client';
+import type { ReportResult as ServerReportResult } from '../../runtime/src/fleet/reports';
 import { createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 // Compile-time: the client's standalone Server type is exactly the server's view.
@@ -19,6 +20,8 @@ void serverTypesAgree;
 // Compile-time: every error code the server can answer with is one the client's type names.
 const errorCodesCovered: Same<Exclude<ServerErrorCode, ClientErrorCode>, never> = true;
 void errorCodesCovered;
+const reportResultsAgree: Same<ClientReportResult, ServerReportResult> = true;
+void reportResultsAgree;
 
 const hasFunction = (name: string) => FUNCTIONS.some((f) => f.name === name);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -4,10 +4,10 @@
 // conditional move to Deleting.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ServerStore } from '../../runtime/src/fleet/ports';
 import { Reconciler } from '../../runtime/src/fleet/reconciler';
 import { Fleet } from '../../runtime/src/fleet/service';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { racingStore } from '../support/races';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -110,19 +110,17 @@ describe('concurrent writers', () => {
   it('GC never deletes a server that got a booking before its conditional move to Deleting', async () => {
     const [name] = await runningServers('race-alloc', 1);
     assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'MarkedForDeletion' })).status, 200);
-    const store: ServerStore = Object.create(fleet.services.store);
-    let raced = false;
-    store.replace = async (record, etag) => {
-      if (!raced && record.containerGroupName === name && record.state === 'Deleting') {
-        raced = true;
+    const { store, raced } = racingStore(
+      fleet.services.store,
+      (record) => record.containerGroupName === name && record.state === 'Deleting',
+      async () => {
         // The operator un-drains it and a matchmaker books it, between GC's read and its write.
         assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'Running' })).status, 200);
         assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'games', requestId: 'race-alloc-1' })).status, 200);
-      }
-      return fleet.services.store.replace(record, etag);
-    };
+      },
+    );
     const result = await new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
-    assert.ok(raced, 'the race was staged');
+    assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
     assert.equal(r?.state, 'Running');
@@ -138,17 +136,15 @@ describe('concurrent writers', () => {
   it('GC loses to a per-server report that lands between its read and its conditional write', async () => {
     const [name] = await runningServers('race-gc', 1);
     assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'MarkedForDeletion' })).status, 200);
-    const store: ServerStore = Object.create(fleet.services.store);
-    let raced = false;
-    store.replace = async (record, etag) => {
-      if (!raced && record.containerGroupName === name && record.state === 'Deleting') {
-        raced = true;
+    const { store, raced } = racingStore(
+      fleet.services.store,
+      (record) => record.containerGroupName === name && record.state === 'Deleting',
+      async () => {
         assert.equal((await report(name!, 3)).status, 200);
-      }
-      return fleet.services.store.replace(record, etag);
-    };
+      },
+    );
     const result = await new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
-    assert.ok(raced, 'the race was staged');
+    assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
     assert.equal(r?.state, 'MarkedForDeletion');
@@ -159,15 +155,13 @@ describe('concurrent writers', () => {
     const [name] = await runningServers('race-hb', 1);
     const stored = (await fleet.services.store.get(key(name!)))!;
     await fleet.services.store.replace({ ...stored.value, lastReportAt: new Date(Date.now() - 10 * 60_000).toISOString() }, stored.etag);
-    const store: ServerStore = Object.create(fleet.services.store);
-    let raced = false;
-    store.replace = async (record, etag) => {
-      if (!raced && record.containerGroupName === name && record.state === 'Failed') {
-        raced = true;
+    const { store, raced } = racingStore(
+      fleet.services.store,
+      (record) => record.containerGroupName === name && record.state === 'Failed',
+      async () => {
         assert.equal((await report(name!, 2)).status, 200);
-      }
-      return fleet.services.store.replace(record, etag);
-    };
+      },
+    );
     const { groups, options, reconcilePolicy } = fleet.services;
     const reconciler = new Reconciler({
       fleet: new Fleet({ store, groups, options }),
@@ -177,7 +171,7 @@ describe('concurrent writers', () => {
       policy: { ...reconcilePolicy, heartbeatTimeoutMs: 5 * 60_000 },
     });
     assert.deepEqual(await reconciler.expireSilentServers(), []);
-    assert.ok(raced, 'the race was staged');
+    assert.ok(raced(), 'the race was staged');
     assert.equal((await row(name!))?.state, 'Running');
   });
 });

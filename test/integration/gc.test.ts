@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Fleet } from '../../runtime/src/fleet/service';
-import type { ServerStore } from '../../runtime/src/fleet/ports';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { racingStore } from '../support/races';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -45,19 +45,17 @@ describe('ACIGC', () => {
   it('never deletes a server whose session report lands between its read and its write', async () => {
     await drainedServer('gc-race', 0);
     // A store that lets a session report in right before GC's conditional write.
-    const store: ServerStore = Object.create(fleet.services.store);
-    let raced = false;
-    store.replace = async (record, etag) => {
-      if (!raced && record.containerGroupName === 'gc-race' && record.state === 'Deleting') {
-        raced = true;
+    const { store, raced } = racingStore(
+      fleet.services.store,
+      (record) => record.containerGroupName === 'gc-race' && record.state === 'Deleting',
+      async () => {
         const res = await call(fleet, 'ACISetSessions', [{ ...key('gc-race'), activeSessions: 1 }]);
         assert.equal(res.status, 200);
-      }
-      return fleet.services.store.replace(record, etag);
-    };
+      },
+    );
     const gc = new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options });
     const result = await gc.collectGarbage();
-    assert.ok(raced, 'the race was staged');
+    assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const after = await row('gc-race');
     assert.equal(after?.state, 'MarkedForDeletion');
