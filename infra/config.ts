@@ -5,7 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 // The runtime's own schema of CONTAINER_GROUP_TEMPLATE: one definition, so a template the runtime
 // would refuse (and with it refuse to start) fails `pulumi preview` instead.
-import { containerGroupTemplate as runtimeTemplateSchema } from '../runtime/src/fleet/requests';
+import { containerGroupTemplate as runtimeTemplateSchema } from '../runtime/src/domain/servers/requests';
 
 /** Namespace of this project's configuration keys (`aci-fleet:location`, ...). */
 export const CONFIG_NAMESPACE = 'aci-fleet';

@@ -9,7 +9,7 @@ import { TableClient, type TransactionAction } from '@azure/data-tables';
 import { build } from 'esbuild';
 import { runtimeBuildOptions } from '../runtime/esbuild';
 import { toEntity } from '../runtime/src/azure/tableStore';
-import type { ServerRecord } from '../runtime/src/fleet/server';
+import type { ServerRecord } from '../runtime/src/domain/servers/server';
 import { FUNCTIONS } from '../runtime/src/functions';
 import { startLocalFleet, type LocalFleet } from '../runtime/local/fleet';
 

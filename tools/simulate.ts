@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { POLICIES, type ScalingPolicy } from '../runtime/src/fleet/autoscaler';
+import { POLICIES, type ScalingPolicy } from '../runtime/src/domain/autoscaling/policy';
 import { readSettings, SETTING_NAMES } from '../runtime/src/config';
 import { chartSvg } from './sim/chart';
 import { parseTrace, simulate, type SimulationResult } from './sim/simulator';

@@ -1,7 +1,7 @@
 // The runtime's settings, read once from the environment (app settings on Azure, the local
 // host's env locally). Every setting the runtime understands is listed here and in the README.
 import { z } from 'zod';
-import { containerGroupTemplate } from './fleet/requests';
+import { containerGroupTemplate } from './domain/servers/requests';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])

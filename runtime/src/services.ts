@@ -9,29 +9,31 @@ import type { FleetSettings } from './config';
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
-import type { Clock, ContainerGroups, ServerStore, Telemetry } from './fleet/ports';
-import { Fleet, type FleetOptions } from './fleet/service';
+import type { Clock, Telemetry } from './domain/core/ports';
+import type { ContainerGroups, ServerStore } from './domain/servers/ports';
+import { ServerService, type ServerOptions } from './domain/servers/serverService';
 import { contextLogger, contextTelemetry, instrumentContainerGroups } from './telemetry';
-import type { ReconcilePolicy } from './fleet/reconcile';
-import { Reconciler } from './fleet/reconciler';
-import type { ReportEndpoint } from './fleet/reportTokens';
-import { ServerReports } from './fleet/reports';
+import type { ReconcilePolicy } from './domain/reconcile/plan';
+import { Reconciler } from './domain/reconcile/reconciler';
+import type { ReportEndpoint } from './domain/reports/tokens';
+import { ServerReports } from './domain/reports/serverReports';
 import { BlobAutoscalerStateStore } from './azure/autoscalerStateStore';
 import { TableDemandStore } from './azure/demandStore';
-import { Allocator, type AllocatorOptions } from './fleet/allocator';
-import type { AutoscalerConfig } from './fleet/autoscaler';
-import { Autoscaler, namePrefixFrom } from './fleet/autoscalerService';
-import type { AutoscalerStateStore, DemandStore } from './fleet/ports';
-import { RunningServersSnapshot } from './fleet/allocationSnapshot';
+import { Allocator, type AllocatorOptions } from './domain/allocation/allocator';
+import type { ScalingConfig } from './domain/autoscaling/policy';
+import { Autoscaler, namePrefixFrom } from './domain/autoscaling/autoscaler';
+import type { AutoscalerStateStore } from './domain/autoscaling/ports';
+import type { DemandStore } from './domain/allocation/ports';
+import { RunningServersSnapshot } from './domain/allocation/snapshot';
 import { TableAllocationLedger } from './azure/allocationLedger';
-import type { AllocationLedger } from './fleet/ports';
+import type { AllocationLedger } from './domain/allocation/ports';
 
 export interface Services {
   readonly settings: FleetSettings;
   readonly store: ServerStore;
   readonly groups: ContainerGroups;
-  readonly options: FleetOptions;
-  fleet(context: InvocationContext): Fleet;
+  readonly options: ServerOptions;
+  fleet(context: InvocationContext): ServerService;
   /** Metrics and events of this invocation (Application Insights on Azure). */
   telemetry(context: InvocationContext): Telemetry;
   readonly reconcilePolicy: ReconcilePolicy;
@@ -79,7 +81,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       },
     }),
   );
-  const options: FleetOptions = {
+  const options: ServerOptions = {
     fleetName: settings.FLEET_NAME,
     defaultMaxSessions: settings.FLEET_DEFAULT_MAX_SESSIONS,
     allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
@@ -94,7 +96,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const secrets = [settings.REPORT_TOKEN_SECRET, settings.REPORT_TOKEN_SECRET_PREVIOUS].filter((s): s is string => !!s);
   // Each invocation's Fleet logs through its context and reports its ARM actions as telemetry.
   const fleet = (context: InvocationContext) =>
-    new Fleet({
+    new ServerService({
       store,
       groups: instrumentContainerGroups(groups, contextTelemetry(context)),
       options,
@@ -120,8 +122,8 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     telemetry: contextTelemetry,
     reconcilePolicy,
     reconciler: (context) =>
-      new Reconciler({ fleet: fleet(context), store, groups, options, policy: reconcilePolicy, clock: overrides.clock, log: contextLogger(context) }),
-    reports: (context) => new ServerReports({ fleet: fleet(context), store, options, secrets, clock: overrides.clock }),
+      new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: overrides.clock, log: contextLogger(context) }),
+    reports: (context) => new ServerReports({ store, options, secrets, clock: overrides.clock }),
     demand,
     autoscalerState,
     allocator: (context) =>
@@ -138,7 +140,8 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       const template = settings.CONTAINER_GROUP_TEMPLATE;
       if (!template) throw new Error('ACIAutoScaler needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
       return new Autoscaler({
-        fleet: fleet(context),
+        servers: fleet(context),
+        writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
         store,
         demand,
         state: autoscalerState,
@@ -169,7 +172,7 @@ export function allocatorOptionsFrom(settings: FleetSettings): AllocatorOptions 
 }
 
 /** The policy's settings; newServerMaxSessions comes from the template (the fleet default without one). */
-export function autoscalerConfigFrom(settings: FleetSettings): AutoscalerConfig {
+export function autoscalerConfigFrom(settings: FleetSettings): ScalingConfig {
   return {
     policy: settings.AUTOSCALER_POLICY,
     minInstances: settings.AUTOSCALER_MINIMUM_INSTANCES,
@@ -240,6 +243,3 @@ function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
     },
   };
 }
-
-// Kept here for callers that imported it from the composition root.
-export { contextLogger };

@@ -2,9 +2,10 @@
 // invocation's context. The Functions host sends those to Application Insights as `traces`
 // (with the invocation id and function name), where the README's KQL queries read them.
 import type { InvocationContext } from '@azure/functions';
-import type { ContainerGroups, Logger, Telemetry } from './fleet/ports';
-import { describeKey, type ServerRecord } from './fleet/server';
-import { STATES } from './fleet/states';
+import type { ContainerGroups } from './domain/servers/ports';
+import type { Logger, Telemetry } from './domain/core/ports';
+import { describeKey, type ServerRecord } from './domain/servers/server';
+import { STATES } from './domain/servers/states';
 
 /** Every telemetry line starts with this, so a query can find them among ordinary logs. */
 export const TELEMETRY_PREFIX = 'aci-fleet.telemetry ';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { browserSkipReason, launchChromium } from '../support/browser';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 

@@ -2,8 +2,8 @@
 // by requestId, reports that land after a booking, and misses recorded as demand.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Fleet } from '../../runtime/src/fleet/service';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';
 
@@ -108,7 +108,7 @@ describe('ACIAllocate', () => {
     await seedServers('alloc-gc', 1, 4);
     assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'alloc-gc' })).status, 200);
     assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'alloc-gc', containerGroupName: 'gs-0', state: 'MarkedForDeletion' })).status, 200);
-    const gc = new Fleet({ store: fleet.services.store, groups: fleet.services.groups, options: fleet.services.options });
+    const gc = new ServerService({ store: fleet.services.store, groups: fleet.services.groups, options: fleet.services.options });
     const { deleted } = await gc.collectGarbage();
     assert.ok(!deleted.some((k) => k.resourceGroup === 'alloc-gc'));
     assert.equal((await rowsOf('alloc-gc'))[0]?.state, 'MarkedForDeletion');

@@ -3,9 +3,9 @@
 // copy was taken is used rather than a 503, and ACIGC forgets expired requestIds.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RunningServersSnapshot } from '../../runtime/src/fleet/allocationSnapshot';
-import { Allocator } from '../../runtime/src/fleet/allocator';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import { RunningServersSnapshot } from '../../runtime/src/domain/allocation/snapshot';
+import { Allocator } from '../../runtime/src/domain/allocation/allocator';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { allocatorOptionsFrom } from '../../runtime/src/services';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';

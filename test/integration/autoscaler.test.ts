@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
-import { Autoscaler } from '../../runtime/src/fleet/autoscalerService';
-import type { AutoscalerConfig } from '../../runtime/src/fleet/autoscaler';
-import type { AutoscalerStateStore } from '../../runtime/src/fleet/ports';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import { Autoscaler } from '../../runtime/src/domain/autoscaling/autoscaler';
+import type { ScalingConfig } from '../../runtime/src/domain/autoscaling/policy';
+import type { AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { autoscalerConfigFrom } from '../../runtime/src/services';
 import { BlobAutoscalerStateStore } from '../../runtime/src/azure/autoscalerStateStore';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -40,14 +40,15 @@ const rowsIn = async (resourceGroup: string) =>
  */
 function autoscaler(
   id: string,
-  options: { config?: Partial<AutoscalerConfig>; state?: AutoscalerStateStore; resourceGroup?: string } = {},
+  options: { config?: Partial<ScalingConfig>; state?: AutoscalerStateStore; resourceGroup?: string } = {},
 ) {
   const services = fleet.services;
   const resourceGroup = options.resourceGroup ?? 'scaled';
   const scoped = Object.create(services.store) as typeof services.store;
   scoped.list = async (filter) => (await services.store.list(filter)).filter((r) => r.value.resourceGroup === resourceGroup);
   return new Autoscaler({
-    fleet: services.fleet(context(id)),
+    servers: services.fleet(context(id)),
+    writeAttempts: services.settings.FLEET_WRITE_ATTEMPTS,
     store: scoped,
     demand: services.demand,
     state: options.state ?? services.autoscalerState,

@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
 import { FleetApiError, FleetClient, isFleetApiError, newRequestId, parseRetryAfter, reportSessions, retryDelayMs, type Server } from '../../runtime/client';
 import { FUNCTIONS } from '../../runtime/src/functions';
-import type { ServerView } from '../../runtime/src/fleet/server';
-import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/fleet/errors';
+import type { ServerView } from '../../runtime/src/domain/servers/server';
+import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/domain/core/errors';
 import type { FleetErrorCode as ClientErrorCode, ReportResult as ClientReportResult } from '../../runtime/client';
-import type { ReportResult as ServerReportResult } from '../../runtime/src/fleet/reports';
+import type { ReportResult as ServerReportResult } from '../../runtime/src/domain/reports/serverReports';
 import { createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 // Compile-time: the client's standalone Server type is exactly the server's view.

@@ -4,8 +4,8 @@
 // conditional move to Deleting.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Reconciler } from '../../runtime/src/fleet/reconciler';
-import { Fleet } from '../../runtime/src/fleet/service';
+import { Reconciler } from '../../runtime/src/domain/reconcile/reconciler';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { racingStore } from '../support/races';
 
@@ -119,7 +119,7 @@ describe('concurrent writers', () => {
         assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'games', requestId: 'race-alloc-1' })).status, 200);
       },
     );
-    const result = await new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
+    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
@@ -143,7 +143,7 @@ describe('concurrent writers', () => {
         assert.equal((await report(name!, 3)).status, 200);
       },
     );
-    const result = await new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
+    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
@@ -164,7 +164,6 @@ describe('concurrent writers', () => {
     );
     const { groups, options, reconcilePolicy } = fleet.services;
     const reconciler = new Reconciler({
-      fleet: new Fleet({ store, groups, options }),
       store,
       groups,
       options,

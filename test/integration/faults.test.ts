@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { signReportToken } from '../../runtime/src/fleet/reportTokens';
+import { signReportToken } from '../../runtime/src/domain/reports/tokens';
 import { disagreements, groupIds } from '../support/consistency';
 import { call, createBody, eventually, startTestFleet, testContext, type LocalFleet } from '../support/localFleet';
 

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
-import { signReportToken } from '../../runtime/src/fleet/reportTokens';
-import { allocateRequest } from '../../runtime/src/fleet/requests';
+import { signReportToken } from '../../runtime/src/domain/reports/tokens';
+import { allocateRequest } from '../../runtime/src/domain/allocation/request';
 import { createBody, eventually, call, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1000);

@@ -1,7 +1,7 @@
 // ACIGC: deletes drained, empty servers, and loses (safely) to a session report that lands first.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Fleet } from '../../runtime/src/fleet/service';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { racingStore } from '../support/races';
 
@@ -53,7 +53,7 @@ describe('ACIGC', () => {
         assert.equal(res.status, 200);
       },
     );
-    const gc = new Fleet({ store, groups: fleet.services.groups, options: fleet.services.options });
+    const gc = new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options });
     const result = await gc.collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);

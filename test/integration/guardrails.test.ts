@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createContainerInstanceClient } from '../../runtime/src/azure/armClient';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { call, createBody, eventually, startTestFleet, testContext, type LocalFleet } from '../support/localFleet';
 
 let fleet: LocalFleet;

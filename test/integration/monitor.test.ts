@@ -1,9 +1,10 @@
 // The create -> event -> Running flow under Event Grid's real behaviour: early, duplicated and stale events.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Fleet } from '../../runtime/src/fleet/service';
-import { parseRequest, createRequest } from '../../runtime/src/fleet/requests';
-import type { ContainerGroups } from '../../runtime/src/fleet/ports';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
+import { parseRequest } from '../../runtime/src/domain/core/validation';
+import { createRequest } from '../../runtime/src/domain/servers/requests';
+import type { ContainerGroups } from '../../runtime/src/domain/servers/ports';
 import { createBody, eventually, startTestFleet, testContext as context, type LocalFleet } from '../support/localFleet';
 
 let fleet: LocalFleet;
@@ -51,7 +52,7 @@ describe('ACIMonitor', () => {
       await provisioned(key.containerGroupName);
       eventStatus = await deliver([eventFor(key.containerGroupName)]);
     };
-    const service = new Fleet({ store: fleet.services.store, groups, options: fleet.services.options });
+    const service = new ServerService({ store: fleet.services.store, groups, options: fleet.services.options });
     const result = await service.create(parseRequest(createRequest, createBody('gs-early')));
     assert.equal(eventStatus, 202);
     assert.equal(result.created, true);

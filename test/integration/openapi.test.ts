@@ -8,7 +8,7 @@ import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { buildOpenApiDocument } from '../../runtime/src/functions/openApiDocument';
 import { compileRoute } from '../../runtime/src/functions/routes';
-import { createRequest, listQuery, setSessionsRequest } from '../../runtime/src/fleet/requests';
+import { createRequest, listQuery, setSessionsRequest } from '../../runtime/src/domain/servers/requests';
 import { openApiProblems } from '../support/openApiRules';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 

@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createContainerInstanceClient } from '../../runtime/src/azure/armClient';
-import { Reconciler } from '../../runtime/src/fleet/reconciler';
-import { Fleet } from '../../runtime/src/fleet/service';
+import { Reconciler } from '../../runtime/src/domain/reconcile/reconciler';
 import { disagreements } from '../support/consistency';
 import { call, createBody, eventually, startTestFleet, testContext, type LocalFleet } from '../support/localFleet';
 
@@ -132,8 +131,7 @@ describe('ACIReconcile', () => {
       return fleet.services.store.replace(record, etag);
     };
     const { groups, options, reconcilePolicy } = fleet.services;
-    const fleetService = new Fleet({ store, groups, options });
-    await new Reconciler({ fleet: fleetService, store, groups, options, policy: reconcilePolicy }).reconcile();
+    await new Reconciler({ store, groups, options, policy: reconcilePolicy }).reconcile();
     assert.ok(raced, 'the race was staged');
     const r = await row('race-report');
     assert.equal(r?.activeSessions, 7, 'the report survived');

@@ -2,7 +2,7 @@
 // its state, and cannot touch any other server; heartbeats turn silent servers Failed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signReportToken } from '../../runtime/src/fleet/reportTokens';
+import { signReportToken } from '../../runtime/src/domain/reports/tokens';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 let fleet: LocalFleet;

@@ -1,7 +1,7 @@
 // Fleets bigger than one page of Table Storage: listing reads every page, batches use 100-row transactions.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';
 

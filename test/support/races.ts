@@ -1,7 +1,7 @@
 // Staging a lost race deterministically: a store that lets another writer in right before the
 // first conditional write that matches, then goes on with the (now stale) write.
-import type { ServerStore } from '../../runtime/src/fleet/ports';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import type { ServerStore } from '../../runtime/src/domain/servers/ports';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 
 export interface RacingStore {
   store: ServerStore;

@@ -1,6 +1,6 @@
 // A server row for tests that write the table directly or feed pure decisions: sensible
 // defaults (a Running 1-CPU server in 'games'), every field overridable.
-import type { ServerRecord } from '../../runtime/src/fleet/server';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 
 export function serverRecord(name: string, extra: Partial<ServerRecord> = {}): ServerRecord {
   const at = extra.createdAt ?? new Date().toISOString();

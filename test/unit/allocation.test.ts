@@ -9,10 +9,10 @@ import {
   rankCandidates,
   reserve,
   type AllocationRequest,
-} from '../../runtime/src/fleet/allocation';
-import { isCollectable } from '../../runtime/src/fleet/lifecycle';
-import type { Reservation, ServerRecord } from '../../runtime/src/fleet/server';
-import { toView } from '../../runtime/src/fleet/server';
+} from '../../runtime/src/domain/allocation/booking';
+import { isCollectable } from '../../runtime/src/domain/servers/lifecycle';
+import type { Reservation, ServerRecord } from '../../runtime/src/domain/servers/server';
+import { toView } from '../../runtime/src/domain/servers/server';
 import { serverRecord } from '../support/records';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');

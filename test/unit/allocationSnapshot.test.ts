@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { bestCandidates, rankCandidates } from '../../runtime/src/fleet/allocation';
-import { RunningServersSnapshot } from '../../runtime/src/fleet/allocationSnapshot';
-import { Allocator } from '../../runtime/src/fleet/allocator';
-import type { Versioned } from '../../runtime/src/fleet/ports';
-import { describeKey, type ServerRecord } from '../../runtime/src/fleet/server';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import { bestCandidates, rankCandidates } from '../../runtime/src/domain/allocation/booking';
+import { RunningServersSnapshot } from '../../runtime/src/domain/allocation/snapshot';
+import { Allocator } from '../../runtime/src/domain/allocation/allocator';
+import type { Versioned } from '../../runtime/src/domain/core/ports';
+import { describeKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { MemoryAllocationLedger, MemoryDemandStore, MemoryServerStore } from '../../tools/sim/memory';
 import { serverRecord } from '../support/records';
 

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readSettings } from '../../runtime/src/config';
-import { freeSlotsOf, hasLiveReservations, loadOf } from '../../runtime/src/fleet/allocation';
-import { decide, type AutoscalerConfig, type LastActions } from '../../runtime/src/fleet/autoscaler';
-import type { DemandMiss } from '../../runtime/src/fleet/ports';
-import { describeKey, type ServerRecord } from '../../runtime/src/fleet/server';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import { freeSlotsOf, hasLiveReservations, loadOf } from '../../runtime/src/domain/allocation/booking';
+import { decide, type ScalingConfig, type LastActions } from '../../runtime/src/domain/autoscaling/policy';
+import type { DemandMiss } from '../../runtime/src/domain/allocation/ports';
+import { describeKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');
 const now = new Date(T0);
 const ago = (seconds: number) => new Date(T0 - seconds * 1000).toISOString();
 
-const BASE: AutoscalerConfig = {
+const BASE: ScalingConfig = {
   policy: 'buffer',
   minInstances: 1,
   maxInstances: 10,
@@ -57,7 +57,7 @@ const misses = (n: number, secondsAgo: number, requestId?: string): DemandMiss[]
 interface Case {
   name: string;
   fleet: ServerRecord[];
-  config?: Partial<AutoscalerConfig>;
+  config?: Partial<ScalingConfig>;
   last?: Partial<LastActions>;
   demand?: DemandMiss[];
   create: number;

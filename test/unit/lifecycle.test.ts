@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FleetError } from '../../runtime/src/fleet/errors';
-import { applyObservation, isCollectable, transition } from '../../runtime/src/fleet/lifecycle';
-import type { ContainerGroupObservation } from '../../runtime/src/fleet/ports';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import { FleetError } from '../../runtime/src/domain/core/errors';
+import { applyObservation, isCollectable, transition } from '../../runtime/src/domain/servers/lifecycle';
+import type { ContainerGroupObservation } from '../../runtime/src/domain/servers/ports';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { serverRecord } from '../support/records';
 
 const now = new Date('2026-11-22T12:00:00Z');

@@ -1,10 +1,10 @@
 // ACIReconcile's decisions: which rows drifted from ARM, what each becomes, and which tagged groups are adopted.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContainerGroupObservation } from '../../runtime/src/fleet/ports';
-import { adoptedRecord, expireHeartbeat, planReconcile, reconcileRow, type ReconcilePolicy } from '../../runtime/src/fleet/reconcile';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import type { ContainerGroupObservation } from '../../runtime/src/domain/servers/ports';
+import { adoptedRecord, expireHeartbeat, planReconcile, reconcileRow, type ReconcilePolicy } from '../../runtime/src/domain/reconcile/plan';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { serverRecord } from '../support/records';
 
 const now = new Date('2026-11-22T12:00:00Z');

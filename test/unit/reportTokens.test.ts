@@ -1,10 +1,10 @@
 // Per-server report tokens: a token names exactly one server, and only the fleet's secrets sign it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FleetError } from '../../runtime/src/fleet/errors';
-import { reportVariables, signReportToken, tokenFromRequest, verifyReportToken } from '../../runtime/src/fleet/reportTokens';
-import { ServerReports } from '../../runtime/src/fleet/reports';
-import type { FleetOptions } from '../../runtime/src/fleet/service';
+import { FleetError } from '../../runtime/src/domain/core/errors';
+import { reportVariables, signReportToken, tokenFromRequest, verifyReportToken } from '../../runtime/src/domain/reports/tokens';
+import { ServerReports } from '../../runtime/src/domain/reports/serverReports';
+import type { ServerOptions } from '../../runtime/src/domain/servers/serverService';
 
 const secret = 'a'.repeat(32) + '-current';
 const previous = 'b'.repeat(32) + '-previous';
@@ -75,9 +75,9 @@ describe('report tokens', () => {
 });
 
 describe('ServerReports.authenticate', () => {
-  const options: FleetOptions = { fleetName: 'f', defaultMaxSessions: 10, allowedResourceGroups: [], writeAttempts: 3 };
+  const options: ServerOptions = { fleetName: 'f', defaultMaxSessions: 10, allowedResourceGroups: [], writeAttempts: 3 };
   // authenticate() touches neither the store nor the fleet.
-  const reports = (secrets: string[]) => new ServerReports({ fleet: undefined as never, store: undefined as never, options, secrets });
+  const reports = (secrets: string[]) => new ServerReports({ store: undefined as never, options, secrets });
   const codeOf = (f: () => unknown) => {
     try {
       f();

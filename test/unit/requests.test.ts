@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FleetError } from '../../runtime/src/fleet/errors';
-import { containerGroupOf } from '../../runtime/src/fleet/events';
-import { createRequest, parseRequest, setSessionsRequest, setStateRequest } from '../../runtime/src/fleet/requests';
-import { stableHash } from '../../runtime/src/fleet/server';
+import { FleetError } from '../../runtime/src/domain/core/errors';
+import { containerGroupOf } from '../../runtime/src/domain/servers/armEvents';
+import { createRequest, setSessionsRequest, setStateRequest } from '../../runtime/src/domain/servers/requests';
+import { parseRequest } from '../../runtime/src/domain/core/validation';
+import { stableHash } from '../../runtime/src/domain/core/hash';
 import { createBody } from '../support/localFleet';
 
 function failure(fn: () => unknown): FleetError {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canTransition, STATES, TRANSITIONS, type Actor, type ServerState } from '../../runtime/src/fleet/states';
+import { canTransition, STATES, TRANSITIONS, type Actor, type ServerState } from '../../runtime/src/domain/servers/states';
 
 describe('state machine', () => {
   const cases: Array<[ServerState, ServerState, Actor, boolean]> = [

@@ -1,8 +1,8 @@
 // The fleet snapshot (pure): what ACIMetrics publishes for a given set of servers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ServerRecord } from '../../runtime/src/fleet/server';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { fleetSnapshot, parseTelemetryLine, TELEMETRY_PREFIX } from '../../runtime/src/telemetry';
 
 const server = (state: ServerState, location: string, activeSessions: number, maxSessions: number): ServerRecord => ({

@@ -1,22 +1,12 @@
 // In-memory implementations of the fleet's ports, with the same ETag semantics as Table and Blob
 // Storage, for the simulator (and unit tests): the real services run on top of them unchanged.
-import { keyOf, describeKey, type ServerKey, type ServerRecord } from '../../runtime/src/fleet/server';
-import {
-  AlreadyExistsError,
-  StaleWriteError,
-  type AllocationLedger,
-  type AutoscalerState,
-  type AutoscalerStateStore,
-  type Clock,
-  type ContainerGroupObservation,
-  type ContainerGroups,
-  type DemandMiss,
-  type DemandStore,
-  type ServerStore,
-  type Versioned,
-} from '../../runtime/src/fleet/ports';
-import type { ContainerGroupSpec } from '../../runtime/src/fleet/requests';
-import type { ServerState } from '../../runtime/src/fleet/states';
+import { keyOf, describeKey, type ServerKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
+import { AlreadyExistsError, StaleWriteError, type Clock, type Versioned } from '../../runtime/src/domain/core/ports';
+import { type AllocationLedger, type DemandMiss, type DemandStore } from '../../runtime/src/domain/allocation/ports';
+import { type AutoscalerState, type AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
+import { type ContainerGroupObservation, type ContainerGroups, type ServerStore } from '../../runtime/src/domain/servers/ports';
+import type { ContainerGroupSpec } from '../../runtime/src/domain/servers/requests';
+import type { ServerState } from '../../runtime/src/domain/servers/states';
 
 export class MemoryServerStore implements ServerStore {
   private readonly rows = new Map<string, Versioned<ServerRecord>>();

@@ -2,14 +2,14 @@
 // the real Allocator, Autoscaler (and so decide()), Fleet service and monitor logic, over in-memory
 // stores and container groups that take a fixed time to provision.
 import { readSettings } from '../../runtime/src/config';
-import { Allocator } from '../../runtime/src/fleet/allocator';
-import type { AutoscalerConfig, ScalingPolicy } from '../../runtime/src/fleet/autoscaler';
-import { Autoscaler } from '../../runtime/src/fleet/autoscalerService';
-import { FleetError } from '../../runtime/src/fleet/errors';
-import type { Clock } from '../../runtime/src/fleet/ports';
-import type { ContainerGroupTemplate } from '../../runtime/src/fleet/requests';
-import { describeKey, reservedSessions } from '../../runtime/src/fleet/server';
-import { Fleet } from '../../runtime/src/fleet/service';
+import { Allocator } from '../../runtime/src/domain/allocation/allocator';
+import type { ScalingConfig, ScalingPolicy } from '../../runtime/src/domain/autoscaling/policy';
+import { Autoscaler } from '../../runtime/src/domain/autoscaling/autoscaler';
+import { FleetError } from '../../runtime/src/domain/core/errors';
+import type { Clock } from '../../runtime/src/domain/core/ports';
+import type { ContainerGroupTemplate } from '../../runtime/src/domain/servers/requests';
+import { describeKey, reservedSessions } from '../../runtime/src/domain/servers/server';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
 import { allocatorOptionsFrom, autoscalerConfigFrom } from '../../runtime/src/services';
 import { MemoryDemandStore, MemoryServerStore, MemoryStateStore, SimulatedContainerGroups } from './memory';
 
@@ -137,16 +137,17 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const store = new MemoryServerStore();
   const groups = new SimulatedContainerGroups(clock, options.provisionSeconds * 1000);
   const demand = new MemoryDemandStore();
-  const fleet = new Fleet({
+  const fleet = new ServerService({
     store,
     groups,
     clock,
     options: { fleetName: 'sim', defaultMaxSessions: options.maxSessions, allowedResourceGroups: [], writeAttempts: settings.FLEET_WRITE_ATTEMPTS },
   });
   const allocator = new Allocator({ store, demand, clock, options: allocatorOptionsFrom(settings), random: seededRandom(1) });
-  const config: AutoscalerConfig = { ...autoscalerConfigFrom(settings), policy: options.policy, newServerMaxSessions: options.maxSessions };
+  const config: ScalingConfig = { ...autoscalerConfigFrom(settings), policy: options.policy, newServerMaxSessions: options.maxSessions };
   const autoscaler = new Autoscaler({
-    fleet,
+    servers: fleet,
+    writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
     store,
     demand,
     state: new MemoryStateStore(),

@@ -2,8 +2,8 @@
 // [\w.:@-]{1,128}, all legal in a key) in a partition of the fleet's own, naming the booked server.
 import { odata, RestError, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
-import type { AllocationLedger } from '../fleet/ports';
-import type { ServerKey } from '../fleet/server';
+import type { AllocationLedger } from '../domain/allocation/ports';
+import type { ServerKey } from '../domain/servers/server';
 
 type LedgerEntity = TableEntity<{ ResourceGroup: string; ContainerGroupName: string; ExpiresAt: string }>;
 

@@ -2,7 +2,8 @@
 // ETag it was read with (or only if absent), so two autoscaler runs can never both take the lease.
 import type { ContainerClient } from '@azure/storage-blob';
 import { storageUnavailable } from './storage';
-import { StaleWriteError, type AutoscalerState, type AutoscalerStateStore, type Versioned } from '../fleet/ports';
+import { StaleWriteError, type Versioned } from '../domain/core/ports';
+import { type AutoscalerState, type AutoscalerStateStore } from '../domain/autoscaling/ports';
 
 export class BlobAutoscalerStateStore implements AutoscalerStateStore {
   private ready: Promise<void> | undefined;

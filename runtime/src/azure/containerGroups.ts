@@ -1,12 +1,12 @@
 // ContainerGroups on Azure Resource Manager through @azure/arm-containerinstance.
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { RestError } from '@azure/core-rest-pipeline';
-import { FleetError } from '../fleet/errors';
-import { containerGroupOf } from '../fleet/events';
-import { isOwnedBy } from '../fleet/lifecycle';
-import type { ContainerGroupObservation, ContainerGroups } from '../fleet/ports';
-import type { ContainerGroupSpec } from '../fleet/requests';
-import { describeKey, type ServerKey } from '../fleet/server';
+import { FleetError } from '../domain/core/errors';
+import { containerGroupOf } from '../domain/servers/armEvents';
+import { isOwnedBy } from '../domain/servers/lifecycle';
+import type { ContainerGroupObservation, ContainerGroups } from '../domain/servers/ports';
+import type { ContainerGroupSpec } from '../domain/servers/requests';
+import { describeKey, type ServerKey } from '../domain/servers/server';
 
 export class ArmContainerGroups implements ContainerGroups {
   constructor(private readonly client: ContainerInstanceManagementClient) {}

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { odata, RestError, TableClient, type TableEntity } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
-import type { DemandMiss, DemandStore } from '../fleet/ports';
+import type { DemandMiss, DemandStore } from '../domain/allocation/ports';
 
 type DemandEntity = TableEntity<{ At: string; Sessions: number; RequestId?: string; Location?: string; ResourceGroup?: string }>;
 

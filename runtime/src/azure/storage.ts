@@ -1,7 +1,7 @@
 // What every Table and Blob Storage adapter shares: creating its table on first use, and turning
 // storage trouble into an error the caller can act on.
 import { RestError, type TableClient } from '@azure/data-tables';
-import { FleetError } from '../fleet/errors';
+import { FleetError } from '../domain/core/errors';
 
 /**
  * Returns a function that resolves once `table` exists, creating it on first use (the stack

@@ -1,9 +1,10 @@
 // ServerStore on Azure Table Storage: one row per server, every write conditional on its ETag.
 import { odata, RestError, TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
-import { AlreadyExistsError, StaleWriteError, type ServerStore, type Versioned } from '../fleet/ports';
-import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../fleet/server';
-import type { ServerState } from '../fleet/states';
+import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
+import { type ServerStore } from '../domain/servers/ports';
+import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../domain/servers/server';
+import type { ServerState } from '../domain/servers/states';
 
 /** Table Storage's limit on operations in one entity group transaction. */
 export const TRANSACTION_LIMIT = 100;
@@ -27,7 +28,7 @@ type ServerEntity = TableEntity<{
   LastReportAt?: string;
   FailureReason?: string;
   SpecHash: string;
-  /** JSON array of ACIAllocate's reservations (fleet/allocation.ts); absent when there are none. */
+  /** JSON array of ACIAllocate's reservations (domain/allocation/booking.ts); absent when there are none. */
   Reservations?: string;
 }>;
 

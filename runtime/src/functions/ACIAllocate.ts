@@ -1,7 +1,8 @@
 // ACIAllocate: book sessions on a Running server atomically (fullest that fits first); 503 + Retry-After when none has room.
 import { z } from 'zod';
-import { allocateRequest, parseRequest } from '../fleet/requests';
-import { serverView } from '../fleet/server';
+import { allocateRequest } from '../domain/allocation/request';
+import { parseRequest } from '../domain/core/validation';
+import { serverView } from '../domain/servers/server';
 import { httpFunction, json, readJson } from './http';
 
 const allocation = serverView.extend({

@@ -1,6 +1,7 @@
 // ACICreate: accept a container group spec, record the server as Creating, start the ARM create.
-import { createRequest, parseRequest } from '../fleet/requests';
-import { serverView } from '../fleet/server';
+import { createRequest } from '../domain/servers/requests';
+import { parseRequest } from '../domain/core/validation';
+import { serverView } from '../domain/servers/server';
 import { httpFunction, json, readJson } from './http';
 
 export const ACICreate = httpFunction({

@@ -1,6 +1,7 @@
 // ACIDelete: delete one of the fleet's servers now, whatever its sessions (ACISetState drains gently).
-import { parseRequest, serverKeyRequest } from '../fleet/requests';
-import { serverView } from '../fleet/server';
+import { parseRequest } from '../domain/core/validation';
+import { serverKeyRequest } from '../domain/servers/requests';
+import { serverView } from '../domain/servers/server';
 import { httpFunction, json, readJson } from './http';
 
 export const ACIDelete = httpFunction({

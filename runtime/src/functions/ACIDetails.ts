@@ -1,6 +1,7 @@
 // ACIDetails: a server's container group as ARM describes it (secrets redacted), or a container's logs.
 import { z } from 'zod';
-import { detailsRequest, parseRequest } from '../fleet/requests';
+import { detailsRequest } from '../domain/servers/requests';
+import { parseRequest } from '../domain/core/validation';
 
 const detailsResponse = z.union([z.object({ content: z.string() }), z.record(z.string(), z.unknown())]);
 import { httpFunction, json, readJson } from './http';

@@ -1,7 +1,7 @@
 // ACIGC: on a timer, delete servers that are drained (MarkedForDeletion) and have no sessions left,
 // and (with HEARTBEAT_TIMEOUT_SECONDS) mark Running servers that stopped reporting Failed; forget
 // expired allocation requestIds.
-import { describeKey } from '../fleet/server';
+import { describeKey } from '../domain/servers/server';
 import type { TimerFunction } from './definition';
 
 export const ACIGC: TimerFunction = {

@@ -1,7 +1,8 @@
 // ACIList: the fleet's servers, Running ones by default (`?state=all` or any state for others).
 import { z } from 'zod';
-import { listQuery, parseRequest } from '../fleet/requests';
-import { serverView } from '../fleet/server';
+import { listQuery } from '../domain/servers/requests';
+import { parseRequest } from '../domain/core/validation';
+import { serverView } from '../domain/servers/server';
 import { httpFunction, json } from './http';
 
 export const ACIList = httpFunction({

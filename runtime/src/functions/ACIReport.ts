@@ -1,9 +1,9 @@
 // ACIReport: a server reports its own active sessions with its per-server token (no function
-// key) and learns its state, e.g. that it is being drained. Contract: ARCHITECTURE.md §2.
-import { tokenFromRequest } from '../fleet/reportTokens';
+// key) and learns its state, e.g. that it is being drained.
+import { tokenFromRequest } from '../domain/reports/tokens';
 import { z } from 'zod';
-import { parseReportRequest, reportBody } from '../fleet/requests';
-import { STATES } from '../fleet/states';
+import { parseReportRequest, reportBody } from '../domain/reports/request';
+import { STATES } from '../domain/servers/states';
 import { httpFunction, json, readJson } from './http';
 
 const reportResponse = z.object({

@@ -1,6 +1,7 @@
 // ACISetSessions: record active sessions for one or many servers, validated as a whole first.
 import { z } from 'zod';
-import { containerGroupName, parseRequest, setSessionsRequest } from '../fleet/requests';
+import { containerGroupName, setSessionsRequest } from '../domain/servers/requests';
+import { parseRequest } from '../domain/core/validation';
 import { httpFunction, json, readJson } from './http';
 
 const setSessionsResponse = z.object({

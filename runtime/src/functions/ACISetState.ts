@@ -1,6 +1,7 @@
 // ACISetState: drain a server (MarkedForDeletion), un-drain it (Running) or mark it Failed.
-import { parseRequest, setStateRequest } from '../fleet/requests';
-import { serverView } from '../fleet/server';
+import { parseRequest } from '../domain/core/validation';
+import { setStateRequest } from '../domain/servers/requests';
+import { serverView } from '../domain/servers/server';
 import { httpFunction, json, readJson } from './http';
 
 export const ACISetState = httpFunction({

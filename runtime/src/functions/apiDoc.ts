@@ -1,7 +1,7 @@
 // What an HTTP function tells the OpenAPI document about itself. The schemas are the very ones
-// that validate requests (../fleet/requests.ts), so the document cannot drift from the code.
+// that validate requests (../domain/*/request*.ts), so the document cannot drift from the code.
 import type { ZodObject, ZodType } from 'zod';
-import type { FleetErrorCode } from '../fleet/errors';
+import type { FleetErrorCode } from '../domain/core/errors';
 
 export interface ApiResponseDoc {
   description: string;

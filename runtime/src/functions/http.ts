@@ -1,7 +1,7 @@
 // HTTP plumbing shared by every HTTP function: method check, body parsing, and the one place
 // where errors become responses.
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { FleetError } from '../fleet/errors';
+import { FleetError } from '../domain/core/errors';
 import type { Services } from '../services';
 import type { AuthLevel, HttpFunction } from './definition';
 import type { FleetSettings } from '../config';

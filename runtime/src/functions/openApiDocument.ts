@@ -2,8 +2,8 @@
 // auth, request schemas (the very zod schemas that validate input) and its errors by status.
 import { z, type ZodType } from 'zod';
 import type { FleetSettings } from '../config';
-import { statusOfCode, type FleetErrorCode } from '../fleet/errors';
-import { serverView } from '../fleet/server';
+import { statusOfCode, type FleetErrorCode } from '../domain/core/errors';
+import { serverView } from '../domain/servers/server';
 import type { ApiDoc } from './apiDoc';
 import type { FunctionDefinition, HttpFunction } from './definition';
 import { compileRoute } from './routes';

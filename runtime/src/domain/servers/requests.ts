@@ -1,7 +1,7 @@
 // Request schemas: the one definition that validates input (and, later, documents the API).
 // Field names keep the seed's camelCase so matchmakers written for the original keep working.
 import { z } from 'zod';
-import { FleetError } from './errors';
+import { normalizeResourceGroup } from '../core/resourceGroups';
 import { OPERATOR_TARGET_STATES, STATES } from './states';
 
 /** ARM's rule for resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period. */
@@ -10,7 +10,7 @@ export const resourceGroupName = z
   .regex(/^[-\w.()]{0,89}[-\w()]$/, {
     error: "resourceGroup must be 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
   })
-  .transform((rg) => rg.toLowerCase());
+  .transform(normalizeResourceGroup);
 
 /** ACI's rule for container group (and container) names. */
 export const CONTAINER_GROUP_NAME = /^(?!-)(?!.*--)[a-z0-9-]{1,63}(?<!-)$/;
@@ -98,7 +98,7 @@ export const detailsRequest = z.object({
 });
 export type DetailsRequest = z.infer<typeof detailsRequest>;
 
-const activeSessions = z
+export const activeSessions = z
   .number({ error: 'activeSessions must be a number' })
   .int({ error: 'activeSessions must be a whole number' })
   .min(0, { error: 'activeSessions cannot be negative' })
@@ -130,70 +130,6 @@ export const listQuery = z.object({
     .enum([...STATES, 'all'], { error: `state must be 'all' or one of ${STATES.join(', ')}` })
     .default('Running'),
 });
-
-/** Validates `input`, turning schema failures into one 400 that lists every field to fix. */
-export function parseRequest<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const details = result.error.issues.map((issue) => ({
-    path: formatPath(issue.path),
-    message: issue.message,
-  }));
-  const first = details[0];
-  throw new FleetError(
-    'ValidationFailed',
-    first ? `Invalid request: ${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request',
-    details,
-  );
-}
-
-function formatPath(path: PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-    .join('');
-}
-
-/**
- * ACIReport's body: `{activeSessions}`, or the original system's one-element ACISetSessions
- * array (images built for it post that to ACI_SET_SESSIONS_URL). If it names a server, the
- * report token must be that server's.
- */
-export const reportRequest = z.object({
-  resourceGroup: resourceGroupName.optional(),
-  containerGroupName: containerGroupName.optional(),
-  activeSessions,
-});
-export type ReportRequest = z.infer<typeof reportRequest>;
-const legacyReportRequest = z.array(reportRequest).length(1, { error: 'a server reports for itself only: send exactly one report' });
-
-/** Both accepted shapes, for the API document. */
-export const reportBody = z.union([reportRequest, legacyReportRequest]);
-
-export function parseReportRequest(input: unknown): ReportRequest {
-  return Array.isArray(input) ? parseRequest(legacyReportRequest, input)[0]! : parseRequest(reportRequest, input);
-}
-/** ACIAllocate: book `sessions` on a Running server, optionally only in one location or resource group. */
-export const allocateRequest = z
-  .object({
-    sessions: z
-      .number({ error: 'sessions must be a number' })
-      .int({ error: 'sessions must be a whole number' })
-      .min(1, { error: 'sessions must be at least 1' })
-      .max(10_000)
-      .default(1),
-    location: z
-      .string()
-      .regex(/^[a-z][a-z0-9]{1,39}$/i, { error: "location must be an Azure region name such as 'westeurope'" })
-      .transform((l) => l.toLowerCase())
-      .optional(),
-    resourceGroup: resourceGroupName.optional(),
-    requestId: z
-      .string()
-      .regex(/^[\w.:@-]{1,128}$/, { error: "requestId must be 1-128 letters, digits, '_', '-', '.', ':' or '@'" })
-      .optional(),
-  })
-  .strict();
-export type AllocateRequest = z.infer<typeof allocateRequest>;
 
 /** CONTAINER_GROUP_TEMPLATE: an ACICreate body without the name (the autoscaler makes names up). */
 export const containerGroupTemplate = createRequest.omit({ containerGroupName: true }).extend({

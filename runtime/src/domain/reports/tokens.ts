@@ -1,8 +1,8 @@
 // Per-server report tokens: each container gets a token that lets it report for itself and
 // nobody else. A token is the server's key plus an HMAC-SHA256 of it with the fleet's secret.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CONTAINER_GROUP_NAME } from './requests';
-import type { ServerKey } from './server';
+import { CONTAINER_GROUP_NAME } from '../servers/requests';
+import type { ServerKey } from '../servers/server';
 
 const VERSION = 'v1';
 /** Same rule as requests.ts, already lower-cased (the table keys resource groups lower-case). */

@@ -1,25 +1,19 @@
 // The fleet's use cases: every function is a thin adapter over one method here. The service
 // reads and writes through the ports (Table Storage, ARM) and asks the pure modules what to do.
-import { FleetError, notFound } from './errors';
-import { containerGroupOf, type ResourceEvent } from './events';
+import { FleetError, notFound } from '../core/errors';
+import { stableHash } from '../core/hash';
+import { assertAllowedResourceGroup } from '../core/resourceGroups';
+import { mutateServer, writeContention } from './mutate';
+import { containerGroupOf, type ResourceEvent } from './armEvents';
 import { applyObservation, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
-import {
-  AlreadyExistsError,
-  StaleWriteError,
-  silentLogger,
-  systemClock,
-  type Clock,
-  type ContainerGroups,
-  type Logger,
-  type ServerStore,
-  type Versioned,
-} from './ports';
-import { reportVariables, type ReportEndpoint } from './reportTokens';
+import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
+import { type ContainerGroups, type ServerStore } from './ports';
+import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
-import { describeKey, keyOf, stableHash, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
+import { describeKey, keyOf, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
 import type { ServerState } from './states';
 
-export interface FleetOptions {
+export interface ServerOptions {
   fleetName: string;
   defaultMaxSessions: number;
   /** Resource groups servers may live in; empty means any. */
@@ -30,10 +24,10 @@ export interface FleetOptions {
   reportEndpoint?: () => ReportEndpoint | undefined;
 }
 
-export interface FleetDeps {
+export interface ServerServiceDeps {
   store: ServerStore;
   groups: ContainerGroups;
-  options: FleetOptions;
+  options: ServerOptions;
   clock?: Clock;
   log?: Logger;
 }
@@ -47,14 +41,14 @@ export interface CreateResult {
 /** A Deleting row whose ARM delete has not finished after this long gets its delete sent again. */
 const DELETE_RETRY_AFTER_MS = 10 * 60_000;
 
-export class Fleet {
+export class ServerService {
   private readonly store: ServerStore;
   private readonly groups: ContainerGroups;
-  private readonly options: FleetOptions;
+  private readonly options: ServerOptions;
   private readonly clock: Clock;
   private readonly log: Logger;
 
-  constructor(deps: FleetDeps) {
+  constructor(deps: ServerServiceDeps) {
     this.store = deps.store;
     this.groups = deps.groups;
     this.options = deps.options;
@@ -233,7 +227,7 @@ export class Fleet {
       transactions += result.transactions;
       updated += writes.length - result.stale.length;
       if (result.stale.length === 0) break;
-      if (attempt >= this.options.writeAttempts) throw contention(`${result.stale.length} session report(s)`);
+      if (attempt >= this.options.writeAttempts) throw writeContention(`${result.stale.length} session report(s)`);
       // Someone else wrote those rows meanwhile: read them again and reapply the reports.
       const staleKeys = new Set(result.stale.map(describeKey));
       const retry = pending.filter(({ report }) => staleKeys.has(describeKey(report)));
@@ -314,32 +308,8 @@ export class Fleet {
     return { deleted, retried };
   }
 
-  /**
-   * Read-modify-write with the row's ETag, retried when another writer got there first.
-   * `change` sees the freshest row each time; returning undefined leaves it as it is.
-   */
-  async mutate(
-    key: ServerKey,
-    change: (current: ServerRecord) => RowChange,
-    known?: Versioned<ServerRecord>,
-  ): Promise<Versioned<ServerRecord> | undefined> {
-    let row = known ?? (await this.store.get(key));
-    for (let attempt = 1; row; attempt++) {
-      const next = change(row.value);
-      if (next === undefined) return row;
-      try {
-        if (next === 'remove') {
-          await this.store.remove(key, row.etag);
-          return undefined;
-        }
-        return await this.store.replace(next, row.etag);
-      } catch (e) {
-        if (!(e instanceof StaleWriteError)) throw e;
-        if (attempt >= this.options.writeAttempts) throw contention(describeKey(key));
-        row = await this.store.get(key);
-      }
-    }
-    return undefined;
+  private mutate(key: ServerKey, change: (current: ServerRecord) => RowChange, known?: Versioned<ServerRecord>) {
+    return mutateServer(this.store, this.options.writeAttempts, key, change, known);
   }
 
   private async requireRow(key: ServerKey): Promise<Versioned<ServerRecord>> {
@@ -349,22 +319,13 @@ export class Fleet {
   }
 
   private assertAllowed(key: ServerKey): void {
-    const allowed = this.options.allowedResourceGroups;
-    if (allowed.length > 0 && !allowed.some((rg) => rg.toLowerCase() === key.resourceGroup)) {
-      throw new FleetError(
-        'Forbidden',
-        `Resource group '${key.resourceGroup}' is not one of this fleet's resource groups (${allowed.join(', ')}).`,
-        { resourceGroup: key.resourceGroup, allowed },
-      );
-    }
+    assertAllowedResourceGroup(this.options.allowedResourceGroups, key.resourceGroup);
   }
 }
 
 const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
 const byKey = (a: ServerView, b: ServerView) =>
   a.ResourceGroup.localeCompare(b.ResourceGroup) || a.ContainerGroupName.localeCompare(b.ContainerGroupName);
-const contention = (what: string) =>
-  new FleetError('WriteContention', `${what} kept changing under concurrent writers; retry shortly.`, undefined, 1);
 
 function firstContainerName(group: Record<string, unknown>): string | undefined {
   const containers = group['containers'];

@@ -1,8 +1,7 @@
 // Pure decisions for ACIAllocate: how loaded a server is once its bookings count, which server a
 // request should go to (pack the fullest that fits, so idle ones can drain), and the booked row.
-import { isCounted, reservedSessions, type Reservation, type ServerKey, type ServerRecord } from './server';
-
-export { isCounted, reservedSessions };
+import { normalizeResourceGroup } from '../core/resourceGroups';
+import { reservedSessions, type Reservation, type ServerRecord } from '../servers/server';
 
 export interface AllocationRequest {
   sessions: number;
@@ -29,7 +28,7 @@ export const hasLiveReservations = (r: ServerRecord, now: Date) => reservedSessi
 export function fits(r: ServerRecord, req: AllocationRequest, now: Date): boolean {
   if (r.state !== 'Running') return false;
   if (req.location && r.location !== req.location.toLowerCase()) return false;
-  if (req.resourceGroup && r.resourceGroup !== req.resourceGroup.toLowerCase()) return false;
+  if (req.resourceGroup && r.resourceGroup !== normalizeResourceGroup(req.resourceGroup)) return false;
   return freeSlotsOf(r, now) >= req.sessions;
 }
 
@@ -124,6 +123,3 @@ export function reserve(
   const pruned = pruneReservations(r, now);
   return { record: { ...pruned, reservations: [...(pruned.reservations ?? []), reservation] }, reservation };
 }
-
-export const sameServer = (a: ServerKey, b: ServerKey) =>
-  a.resourceGroup === b.resourceGroup && a.containerGroupName === b.containerGroupName;

@@ -41,8 +41,3 @@ export function canTransition(from: ServerState, to: ServerState, actor: Actor):
 
 /** The states a caller may request through ACISetState. */
 export const OPERATOR_TARGET_STATES = ['MarkedForDeletion', 'Failed', 'Running'] as const;
-
-/** Servers that hold (or will soon hold) capacity: listed by default, counted by the autoscaler. */
-export function isServing(state: ServerState): boolean {
-  return state === 'Running';
-}

@@ -66,4 +66,3 @@ export const notFound = (resourceGroup: string, containerGroupName: string) =>
 
 /** Every error code with its HTTP status (the OpenAPI document lists them per function). */
 export const statusOfCode = (code: FleetErrorCode): number => STATUS[code];
-export const ERROR_CODES = Object.keys(STATUS) as FleetErrorCode[];

@@ -1,9 +1,9 @@
 // The autoscaler's decision, pure: from a snapshot of the fleet, recent unmet demand, the
 // settings, the time and what it did lately, how many servers to create, which to drain and
 // which drained ones to bring back. ACIAutoScaler and the simulator (tools/simulate.ts) both call it.
-import { freeSlotsOf, hasLiveReservations, loadOf } from './allocation';
-import type { DemandMiss } from './ports';
-import { keyOf, type ServerKey, type ServerRecord } from './server';
+import { freeSlotsOf, hasLiveReservations, loadOf } from '../allocation/booking';
+import type { DemandMiss } from '../allocation/ports';
+import { keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 
 export const POLICIES = ['threshold', 'buffer', 'seed'] as const;
 /**
@@ -14,7 +14,7 @@ export const POLICIES = ['threshold', 'buffer', 'seed'] as const;
  */
 export type ScalingPolicy = (typeof POLICIES)[number];
 
-export interface AutoscalerConfig {
+export interface ScalingConfig {
   policy: ScalingPolicy;
   minInstances: number;
   maxInstances: number;
@@ -57,8 +57,16 @@ export interface Decision {
 
 const nothing = (reason: string): Decision => ({ create: 0, drain: [], restore: [], reason });
 
+/** What every step of a policy looks at: the fleet, the settings, the time and the last actions. */
+interface Situation {
+  fleet: Census;
+  config: ScalingConfig;
+  now: Date;
+  last: LastActions;
+}
+
 /** Everything the policies need to know about the fleet, computed once. */
-interface Fleet {
+interface Census {
   running: ServerRecord[];
   creating: ServerRecord[];
   draining: ServerRecord[];
@@ -73,7 +81,7 @@ interface Fleet {
 export function decide(
   snapshot: readonly ServerRecord[],
   demand: readonly DemandMiss[],
-  config: AutoscalerConfig,
+  config: ScalingConfig,
   now: Date,
   last: LastActions,
 ): Decision {
@@ -88,7 +96,7 @@ export function decide(
   }
 }
 
-function describe(snapshot: readonly ServerRecord[], demand: readonly DemandMiss[], config: AutoscalerConfig, now: Date, last: LastActions): Fleet {
+function describe(snapshot: readonly ServerRecord[], demand: readonly DemandMiss[], config: ScalingConfig, now: Date, last: LastActions): Census {
   const running = snapshot.filter((r) => r.state === 'Running');
   const creating = snapshot.filter((r) => r.state === 'Creating');
   const draining = snapshot.filter((r) => r.state === 'MarkedForDeletion');
@@ -117,7 +125,7 @@ const latest = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** The original: one server out above the threshold, one in below, one cooldown for both. It only saw Running servers. */
-function decideSeed(fleet: Fleet, config: AutoscalerConfig, now: Date, last: LastActions): Decision {
+function decideSeed(fleet: Census, config: ScalingConfig, now: Date, last: LastActions): Decision {
   if (since(now, latest(last.lastScaleOutAt, last.lastScaleInAt)) < config.cooldownMs) return nothing('cooling down');
   const servers = fleet.running.length;
   const sessions = sum(fleet.running.map((r) => r.activeSessions));
@@ -135,7 +143,7 @@ function decideSeed(fleet: Fleet, config: AutoscalerConfig, now: Date, last: Las
 }
 
 /** Utilisation thresholds, stepping straight to the count that brings utilisation to the middle of the band. */
-function decideThreshold(fleet: Fleet, config: AutoscalerConfig, now: Date, last: LastActions): Decision {
+function decideThreshold(fleet: Census, config: ScalingConfig, now: Date, last: LastActions): Decision {
   const load = sum(fleet.running.map((r) => loadOf(r, now))) + fleet.unmet;
   const capacity = sum([...fleet.running, ...fleet.creating].map((r) => r.maxSessions));
   const target = (config.scaleOutThreshold + config.scaleInThreshold) / 2;
@@ -145,18 +153,18 @@ function decideThreshold(fleet: Fleet, config: AutoscalerConfig, now: Date, last
 
   if (utilisation > config.scaleOutThreshold || shortfall > 0) {
     const deficit = Math.ceil(load / target) - capacity;
-    return scaleOut(fleet, config, now, last, deficit, shortfall, `${describeLoad} above ${config.scaleOutThreshold}`);
+    return scaleOut({ fleet, config, now, last }, { deficit, shortfall, why: `${describeLoad} above ${config.scaleOutThreshold}` });
   }
   if (utilisation < config.scaleInThreshold) {
     // Keep enough capacity for utilisation to land mid-band, never less than the minimum.
     const keep = Math.ceil(load / target);
-    return scaleIn(fleet, config, now, last, (_, capacityAfter) => capacityAfter >= keep, `${describeLoad} below ${config.scaleInThreshold}`);
+    return scaleIn({ fleet, config, now, last }, { enough: (_, capacityAfter) => capacityAfter >= keep, why: `${describeLoad} below ${config.scaleInThreshold}` });
   }
   return nothing(`${describeLoad} within thresholds`);
 }
 
 /** Keep free slots ready: a fixed number or a share of the slots in use, plus what was recently asked for and missing. */
-function decideBuffer(fleet: Fleet, config: AutoscalerConfig, now: Date, last: LastActions): Decision {
+function decideBuffer(fleet: Census, config: ScalingConfig, now: Date, last: LastActions): Decision {
   const load = sum(fleet.running.map((r) => loadOf(r, now)));
   const free = sum(fleet.running.map((r) => freeSlotsOf(r, now))) + sum(fleet.creating.map((r) => r.maxSessions));
   const percent = Math.min(config.bufferPercent, 95);
@@ -165,10 +173,10 @@ function decideBuffer(fleet: Fleet, config: AutoscalerConfig, now: Date, last: L
   const shortfall = Math.max(0, config.minInstances - fleet.instances);
   const describeFree = `${free} free slot(s) for a buffer of ${buffer}${fleet.unmet ? ` + ${fleet.unmet} unmet` : ''}`;
 
-  if (free < wanted || shortfall > 0) return scaleOut(fleet, config, now, last, wanted - free, shortfall, describeFree);
+  if (free < wanted || shortfall > 0) return scaleOut({ fleet, config, now, last }, { deficit: wanted - free, shortfall, why: describeFree });
   // Drain only with a server's worth to spare beyond the buffer: sessions come and go, and a drain
   // undone minutes later costs a create and a server that lingers until its last session ends.
-  return scaleIn(fleet, config, now, last, (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, describeFree);
+  return scaleIn({ fleet, config, now, last }, { enough: (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, why: describeFree });
 }
 
 /**
@@ -176,7 +184,9 @@ function decideBuffer(fleet: Fleet, config: AutoscalerConfig, now: Date, last: L
  * are up already and still paid for — then new ones, within the maximum and ACI's create quota.
  * The minimum is restored even while cooling down.
  */
-function scaleOut(fleet: Fleet, config: AutoscalerConfig, now: Date, last: LastActions, deficit: number, shortfall: number, why: string): Decision {
+function scaleOut({ fleet, config, now, last }: Situation, step: { deficit: number; shortfall: number; why: string }): Decision {
+  let { deficit, shortfall } = step;
+  const { why } = step;
   if (since(now, last.lastScaleOutAt) < config.scaleOutCooldownMs) {
     deficit = 0;
     if (shortfall === 0) return nothing(`${why}; cooling down after the last scale out`);
@@ -202,12 +212,8 @@ function scaleOut(fleet: Fleet, config: AutoscalerConfig, now: Date, last: LastA
  * with live reservations (a player is on the way), never while servers are still being created.
  */
 function scaleIn(
-  fleet: Fleet,
-  config: AutoscalerConfig,
-  now: Date,
-  last: LastActions,
-  enough: (freeAfter: number, capacityAfter: number) => boolean,
-  why: string,
+  { fleet, config, now, last }: Situation,
+  { enough, why }: { enough: (freeAfter: number, capacityAfter: number) => boolean; why: string },
 ): Decision {
   if (fleet.creating.length > 0) return nothing(`${why}; servers are still being created`);
   if (fleet.instances <= config.minInstances) return nothing(`${why}; at the minimum of ${config.minInstances}`);

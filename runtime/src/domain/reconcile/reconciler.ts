@@ -1,16 +1,17 @@
 // ACIReconcile's service: reads the table and ARM, asks ./reconcile.ts what drifted, and repairs
 // it with ETag-conditional writes (or insert-if-absent), so it is safe next to every other writer.
-import { adoptedRecord, expireHeartbeat, heartbeatExpired, planReconcile, reconcileRow, type ReconcileAction, type ReconcilePolicy } from './reconcile';
-import { isOwnedBy } from './lifecycle';
-import { AlreadyExistsError, silentLogger, systemClock, type Clock, type ContainerGroups, type Logger, type ServerStore } from './ports';
-import { describeKey, type ServerKey } from './server';
-import type { Fleet, FleetOptions } from './service';
+import { adoptedRecord, expireHeartbeat, heartbeatExpired, planReconcile, reconcileRow, type ReconcileAction, type ReconcilePolicy } from './plan';
+import { isOwnedBy } from '../servers/lifecycle';
+import { AlreadyExistsError, silentLogger, systemClock, type Clock, type Logger } from '../core/ports';
+import { type ContainerGroups, type ServerStore } from '../servers/ports';
+import { describeKey, type ServerKey } from '../servers/server';
+import { mutateServer } from '../servers/mutate';
+import type { ServerOptions } from '../servers/serverService';
 
 export interface ReconcilerDeps {
-  fleet: Fleet;
   store: ServerStore;
   groups: ContainerGroups;
-  options: FleetOptions;
+  options: ServerOptions;
   policy: ReconcilePolicy;
   clock?: Clock;
   log?: Logger;
@@ -56,12 +57,12 @@ export class Reconciler {
   }
 
   private async apply(action: ReconcileAction, report: ReconcileReport): Promise<void> {
-    const { fleet, store, groups, options, policy } = this.deps;
+    const { store, groups, options, policy } = this.deps;
     // The listing may be a moment old; decide on a fresh read of the one group.
     const group = await groups.get(action.key);
     if (action.kind === 'repair') {
       let outcome: 'updated' | 'removed' | 'unchanged' = 'unchanged';
-      await fleet.mutate(action.key, (r) => {
+      await mutateServer(store, options.writeAttempts, action.key, (r) => {
         const change = reconcileRow(r, group, this.clock.now(), policy);
         outcome = change === undefined ? 'unchanged' : change === 'remove' ? 'removed' : 'updated';
         return change;
@@ -89,14 +90,14 @@ export class Reconciler {
    * re-checks the fresh row, so a report that lands first keeps the server Running.
    */
   async expireSilentServers(): Promise<ServerKey[]> {
-    const { fleet, store, policy } = this.deps;
+    const { store, options, policy } = this.deps;
     if (policy.heartbeatTimeoutMs === undefined) return [];
     const rows = await store.list({ states: ['Running'] });
     const expired: ServerKey[] = [];
     for (const row of rows) {
       if (!heartbeatExpired(row.value, this.clock.now(), policy.heartbeatTimeoutMs)) continue;
       try {
-        const next = await fleet.mutate(row.value, (r) => expireHeartbeat(r, this.clock.now(), policy.heartbeatTimeoutMs), row);
+        const next = await mutateServer(store, options.writeAttempts, row.value, (r) => expireHeartbeat(r, this.clock.now(), policy.heartbeatTimeoutMs), row);
         if (next?.value.state === 'Failed') {
           expired.push({ resourceGroup: row.value.resourceGroup, containerGroupName: row.value.containerGroupName });
           this.log.warn('server missed its heartbeats; marked Failed', { server: describeKey(row.value) });

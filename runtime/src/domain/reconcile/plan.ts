@@ -1,8 +1,9 @@
 // Pure decisions of ACIReconcile: given the table's rows, the groups ARM says this fleet owns
 // and the time, what must be repaired. The reconciler (./reconciler.ts) applies them.
-import { applyObservation, transition, type RowChange } from './lifecycle';
-import type { ContainerGroupObservation } from './ports';
-import { describeKey, keyOf, type ServerKey, type ServerRecord } from './server';
+import { isAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
+import { applyObservation, transition, type RowChange } from '../servers/lifecycle';
+import type { ContainerGroupObservation } from '../servers/ports';
+import { describeKey, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 
 export interface ReconcilePolicy {
   /** A row still Creating after this long is marked Failed. */
@@ -79,11 +80,10 @@ export function planReconcile(input: {
     actions.push({ kind: 'repair', key: keyOf(row), reason: repairReason(row, group, change) });
   }
   const known = new Set(rows.map(id));
-  const allowed = policy.allowedResourceGroups.map((rg) => rg.toLowerCase());
   for (const group of owned) {
     if (known.has(id(group))) continue;
     if (group.provisioningState.toLowerCase() === 'deleting') continue; // on its way out: nothing to adopt
-    if (allowed.length > 0 && !allowed.includes(group.resourceGroup.toLowerCase())) continue;
+    if (!isAllowedResourceGroup(policy.allowedResourceGroups, group.resourceGroup)) continue;
     actions.push({ kind: 'adopt', key: keyOf(group), group });
   }
   return actions;
@@ -121,4 +121,4 @@ function repairReason(row: ServerRecord, group: ContainerGroupObservation | unde
   return group ? 'address changed in Azure' : 'row out of date';
 }
 
-const id = (k: ServerKey) => describeKey({ resourceGroup: k.resourceGroup.toLowerCase(), containerGroupName: k.containerGroupName.toLowerCase() });
+const id = (k: ServerKey) => describeKey({ resourceGroup: normalizeResourceGroup(k.resourceGroup), containerGroupName: k.containerGroupName.toLowerCase() });

@@ -2,36 +2,32 @@
 // demand, ask the pure policy (./autoscaler.ts) what to do, then do it through the Fleet service
 // and remember it. Every step that writes is ETag-conditional.
 import { randomBytes } from 'node:crypto';
-import { hasLiveReservations } from './allocation';
-import { decide, type AutoscalerConfig, type Decision } from './autoscaler';
-import { transition } from './lifecycle';
-import {
-  StaleWriteError,
-  silentLogger,
-  systemClock,
-  type AutoscalerState,
-  type AutoscalerStateStore,
-  type Clock,
-  type DemandStore,
-  type Logger,
-  type ServerStore,
-  type Versioned,
-} from './ports';
-import type { ContainerGroupTemplate } from './requests';
-import { describeKey, type ServerKey } from './server';
-import type { Fleet } from './service';
+import { hasLiveReservations } from '../allocation/booking';
+import { decide, type ScalingConfig, type Decision } from './policy';
+import { transition } from '../servers/lifecycle';
+import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
+import { type AutoscalerState, type AutoscalerStateStore } from './ports';
+import { type DemandStore } from '../allocation/ports';
+import { type ServerStore } from '../servers/ports';
+import type { ContainerGroupTemplate } from '../servers/requests';
+import { describeKey, type ServerKey } from '../servers/server';
+import { mutateServer } from '../servers/mutate';
+import type { ServerService } from '../servers/serverService';
 
 export interface AutoscalerDeps {
-  fleet: Fleet;
+  /** Creates the new servers. */
+  servers: ServerService;
   store: ServerStore;
   demand: DemandStore;
   state: AutoscalerStateStore;
-  config: AutoscalerConfig;
+  config: ScalingConfig;
   template: ContainerGroupTemplate;
   /** Prefix of new servers' names when the template has none. */
   namePrefix: string;
   /** Who this run is, in the lease record (the invocation id on Azure). */
   holder: string;
+  /** Attempts of one conditional write of a server row (FLEET_WRITE_ATTEMPTS). */
+  writeAttempts: number;
   /** How long a lease holds if its run dies without releasing it. */
   leaseMs: number;
   clock?: Clock;
@@ -159,7 +155,7 @@ export class Autoscaler {
   private async setState(key: ServerKey, to: 'Running' | 'MarkedForDeletion'): Promise<boolean> {
     const from = to === 'Running' ? 'MarkedForDeletion' : 'Running';
     let changed = false;
-    await this.deps.fleet.mutate(key, (r) => {
+    await mutateServer(this.deps.store, this.deps.writeAttempts, key, (r) => {
       const now = this.clock.now();
       changed = false;
       if (r.state !== from) return undefined;
@@ -172,7 +168,7 @@ export class Autoscaler {
 
   private async create(key: ServerKey): Promise<void> {
     const { template } = this.deps;
-    await this.deps.fleet.create({
+    await this.deps.servers.create({
       resourceGroup: key.resourceGroup,
       containerGroupName: key.containerGroupName,
       containerGroup: template.containerGroup,

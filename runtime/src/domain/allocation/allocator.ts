@@ -2,21 +2,14 @@
 // (./allocation.ts); here it is applied with ETag-conditional writes, so concurrent matchmakers
 // can never book a server beyond its MaxSessions, and a miss is recorded as demand.
 import { randomUUID } from 'node:crypto';
-import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './allocation';
-import type { RunningServersSnapshot, SnapshotView } from './allocationSnapshot';
-import { FleetError } from './errors';
-import {
-  StaleWriteError,
-  type AllocationLedger,
-  silentLogger,
-  systemClock,
-  type Clock,
-  type DemandStore,
-  type Logger,
-  type ServerStore,
-  type Versioned,
-} from './ports';
-import { describeKey, keyOf, toView, type Reservation, type ServerRecord, type ServerView } from './server';
+import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './booking';
+import type { RunningServersSnapshot, SnapshotView } from './snapshot';
+import { FleetError } from '../core/errors';
+import { assertAllowedResourceGroup } from '../core/resourceGroups';
+import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
+import { type AllocationLedger, type DemandStore } from './ports';
+import { type ServerStore } from '../servers/ports';
+import { describeKey, keyOf, toView, type Reservation, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
   /** Lost races tolerated before answering 503 WriteContention (each one means someone else booked). */
@@ -60,13 +53,7 @@ export class Allocator {
 
   async allocate(req: AllocationRequest): Promise<Allocation> {
     const { store, options } = this.deps;
-    const allowed = options.allowedResourceGroups ?? [];
-    if (req.resourceGroup && allowed.length > 0 && !allowed.some((rg) => rg.toLowerCase() === req.resourceGroup)) {
-      throw new FleetError('Forbidden', `Resource group '${req.resourceGroup}' is not one of this fleet's resource groups (${allowed.join(', ')}).`, {
-        resourceGroup: req.resourceGroup,
-        allowed,
-      });
-    }
+    if (req.resourceGroup) assertAllowedResourceGroup(options.allowedResourceGroups ?? [], req.resourceGroup);
     const arrived = this.clock.now().getTime();
     const [view, earlier] = await Promise.all([this.running(), req.requestId ? this.recall(req.requestId) : undefined]);
     if (earlier) return earlier;

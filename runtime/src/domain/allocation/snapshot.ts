@@ -1,8 +1,9 @@
 // A per-process copy of the Running servers, shared by every ACIAllocate invocation, so choosing a
 // server costs no table scan. A stale copy is safe to choose from: every booking is an
 // ETag-conditional write, and the Allocator reads afresh before it answers "no room".
-import { systemClock, type Clock, type ServerStore, type Versioned } from './ports';
-import { describeKey, type ServerKey, type ServerRecord } from './server';
+import { systemClock, type Clock, type Versioned } from '../core/ports';
+import { type ServerStore } from '../servers/ports';
+import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
 
 export interface SnapshotView {
   /** A copy the caller may change, keyed by `describeKey`. */

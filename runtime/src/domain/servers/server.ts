@@ -1,5 +1,4 @@
 // A server as the fleet sees it (one table row), and the seed-compatible view callers receive.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { STATES, type ServerState } from './states';
 
@@ -37,7 +36,7 @@ export interface ServerRecord extends ServerKey {
   failureReason?: string;
   /** Hash of the create request, so a repeated ACICreate can be told apart from a different one. */
   specHash: string;
-  /** Sessions booked by ACIAllocate that the server may not have reported yet (see fleet/allocation.ts). */
+  /** Sessions booked by ACIAllocate that the server may not have reported yet (see ../allocation/booking.ts). */
   reservations?: Reservation[];
 }
 
@@ -107,22 +106,3 @@ export const keyOf = (r: ServerKey): ServerKey => ({
 });
 
 export const describeKey = (k: ServerKey) => `${k.resourceGroup}/${k.containerGroupName}`;
-
-/** Resource group names are case-insensitive in Azure; the table keys them lower-case so both spellings meet. */
-export const normalizeResourceGroup = (rg: string) => rg.toLowerCase();
-
-/** A stable hash of any JSON value: object keys sorted, so key order never changes the hash. */
-export function stableHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 32);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}

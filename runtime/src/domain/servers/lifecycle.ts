@@ -1,6 +1,6 @@
 // Pure decisions about one server's lifecycle: moving it between states, and what a fresh
 // look at its container group in ARM means for its row. No I/O here.
-import { FleetError } from './errors';
+import { FleetError } from '../core/errors';
 import type { ContainerGroupObservation } from './ports';
 import { describeKey, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';

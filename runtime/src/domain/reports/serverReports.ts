@@ -1,17 +1,19 @@
 // ACIReport's service: a server reports its own sessions with its per-server token, and learns
 // its state (so it knows when it is being drained). The token is the only credential.
-import { FleetError, notFound } from './errors';
-import { systemClock, type Clock, type ServerStore } from './ports';
-import { verifyReportToken } from './reportTokens';
-import type { ReportRequest } from './requests';
-import { describeKey, type ServerKey } from './server';
-import type { Fleet, FleetOptions } from './service';
-import type { ServerState } from './states';
+import { FleetError, notFound } from '../core/errors';
+import { systemClock, type Clock } from '../core/ports';
+import { type ServerStore } from '../servers/ports';
+import { verifyReportToken } from './tokens';
+import type { ReportRequest } from './request';
+import { describeKey, type ServerKey } from '../servers/server';
+import { assertAllowedResourceGroup } from '../core/resourceGroups';
+import { mutateServer } from '../servers/mutate';
+import type { ServerOptions } from '../servers/serverService';
+import type { ServerState } from '../servers/states';
 
 export interface ServerReportsDeps {
-  fleet: Fleet;
   store: ServerStore;
-  options: FleetOptions;
+  options: ServerOptions;
   /** Secrets a token may be signed with: the current one, then the previous during a rotation. Empty = not configured. */
   secrets: readonly string[];
   clock?: Clock;
@@ -53,13 +55,11 @@ export class ServerReports {
       (report.resourceGroup !== undefined && report.resourceGroup !== key.resourceGroup) ||
       (report.containerGroupName !== undefined && report.containerGroupName !== key.containerGroupName);
     if (namesOther) throw forbidden(`This token is for ${describeKey(key)}; a server can only report for itself.`);
-    const allowed = this.deps.options.allowedResourceGroups;
-    if (allowed.length > 0 && !allowed.some((rg) => rg.toLowerCase() === key.resourceGroup)) {
-      throw forbidden(`Resource group '${key.resourceGroup}' is not one of this fleet's resource groups.`);
-    }
+    assertAllowedResourceGroup(this.deps.options.allowedResourceGroups, key.resourceGroup);
 
     let recorded = false;
-    const row = await this.deps.fleet.mutate(key, (r) => {
+    const { store, options } = this.deps;
+    const row = await mutateServer(store, options.writeAttempts, key, (r) => {
       recorded = false;
       // A server being deleted is past caring; its report must not resurrect anything.
       if (r.state === 'Deleting') return undefined;

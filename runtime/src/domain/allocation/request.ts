@@ -1,0 +1,26 @@
+// ACIAllocate's request: how many sessions, and where.
+import { z } from 'zod';
+import { resourceGroupName } from '../servers/requests';
+
+/** ACIAllocate: book `sessions` on a Running server, optionally only in one location or resource group. */
+export const allocateRequest = z
+  .object({
+    sessions: z
+      .number({ error: 'sessions must be a number' })
+      .int({ error: 'sessions must be a whole number' })
+      .min(1, { error: 'sessions must be at least 1' })
+      .max(10_000)
+      .default(1),
+    location: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{1,39}$/i, { error: "location must be an Azure region name such as 'westeurope'" })
+      .transform((l) => l.toLowerCase())
+      .optional(),
+    resourceGroup: resourceGroupName.optional(),
+    requestId: z
+      .string()
+      .regex(/^[\w.:@-]{1,128}$/, { error: "requestId must be 1-128 letters, digits, '_', '-', '.', ':' or '@'" })
+      .optional(),
+  })
+  .strict();
+export type AllocateRequest = z.infer<typeof allocateRequest>;
