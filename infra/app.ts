@@ -2,23 +2,8 @@
 // identity, and the app settings that tell the runtime where everything is (names and URLs, no keys).
 import * as pulumi from '@pulumi/pulumi';
 import * as web from '@pulumi/azure-native/web';
-import type { FleetConfig } from './config';
+import { OPTION_KEYS, type FleetConfig } from './config';
 import { appSettingsProblems } from './invariants';
-
-/** What the stack file says about the runtime's behaviour; what it leaves unset the runtime decides. */
-export type RuntimeOptions = Pick<
-  FleetConfig,
-  | 'serverListPublic'
-  | 'defaultMaxSessions'
-  | 'gcSchedule'
-  | 'reconcileSchedule'
-  | 'metricsSchedule'
-  | 'creatingTimeoutMinutes'
-  | 'heartbeatTimeoutSeconds'
-  | 'allocation'
-  | 'autoscaler'
-  | 'retries'
->;
 
 /** Everything the runtime needs to know, as plain values; see {@link appSettings}. */
 export interface AppSettingsInput {
@@ -27,32 +12,35 @@ export interface AppSettingsInput {
   queueEndpoint: string;
   tableEndpoint: string;
   appInsightsConnectionString: string;
-  fleetName: string;
-  tableName: string;
-  demandTableName: string;
   autoscalerStateContainer: string;
   subscriptionId: string;
   containerResourceGroups: string[];
   reportTokenSecret: string;
   /** `https://<defaultHostName>`. */
   publicUrl: string;
-  runtime: RuntimeOptions;
+  /** The app settings of the runtime options the stack file decides ({@link FleetConfig.optionSettings}). */
+  options: Record<string, string>;
 }
+
+/** Settings the Functions host reads, not the runtime, and why the stack writes them. */
+export const HOST_SETTINGS = {
+  AzureWebJobsStorage__queueServiceUri: 'host storage queues (the runtime itself uses blobs and tables)',
+  AzureWebJobsDisableHomepage: 'no platform landing page at `/`, where ServerPage is',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'telemetry sent with the managed identity',
+} as const;
 
 const trimSlash = (u: string) => u.replace(/\/+$/, '');
 
 /**
- * The app settings, by name. Host storage is identity-based (`AzureWebJobsStorage__*`; the
- * system-assigned identity is the default credential, so no `__credential`/`__clientId`), and
- * telemetry is sent with the identity (`Authorization=AAD`). Throws if a key would slip in.
- *
- * What the stack creates or decides is always written; a runtime option only when the stack file
- * sets it, so an unset one follows the runtime's default (runtime/src/config.ts) rather than a copy.
+ * The app settings, by name: what the stack created or decided, then the runtime options of the
+ * stack file. Host storage is identity-based (`AzureWebJobsStorage__*`; the system-assigned
+ * identity is the default credential, so no `__credential`/`__clientId`), and telemetry is sent
+ * with the identity (`Authorization=AAD`). Throws if a key would slip in.
  */
 export function appSettings(i: AppSettingsInput): Record<string, string> {
   if (i.containerResourceGroups.length === 0) throw new Error('appSettings: no container resource group');
-  const { allocation, autoscaler: a, retries } = i.runtime;
-  const settings: Record<string, string> = {
+  const decided: Record<string, string> = {
     AzureWebJobsStorage__accountName: i.storageAccountName,
     AzureWebJobsStorage__blobServiceUri: trimSlash(i.blobEndpoint),
     AzureWebJobsStorage__queueServiceUri: trimSlash(i.queueEndpoint),
@@ -61,63 +49,25 @@ export function appSettings(i: AppSettingsInput): Record<string, string> {
     AzureWebJobsDisableHomepage: 'true',
     APPLICATIONINSIGHTS_CONNECTION_STRING: i.appInsightsConnectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
-    FLEET_NAME: i.fleetName,
-    // The tables and the container the stack created (the runtime's defaults name others).
-    FLEET_TABLE_NAME: i.tableName,
-    FLEET_DEMAND_TABLE_NAME: i.demandTableName,
+    // The container the stack created for the autoscaler's lease.
     AUTOSCALER_STATE_CONTAINER: i.autoscalerStateContainer,
     AZURE_SUBSCRIPTION_ID: i.subscriptionId,
     // Always set, so the runtime never falls back to "any resource group".
     FLEET_RESOURCE_GROUPS: i.containerResourceGroups.join(','),
     FLEET_PUBLIC_URL: trimSlash(i.publicUrl),
     REPORT_TOKEN_SECRET: i.reportTokenSecret,
-    // The two switches are always written: who may read the list, and whether the app creates
-    // (billable) servers on its own, never rest on a default.
-    FLEET_LIST_PUBLIC: String(i.runtime.serverListPublic),
-    AUTOSCALER_ENABLED: String(a.enabled),
   };
-
-  const options: Record<string, string | number | undefined> = {
-    FLEET_DEFAULT_MAX_SESSIONS: i.runtime.defaultMaxSessions,
-    GC_SCHEDULE: i.runtime.gcSchedule,
-    RECONCILE_SCHEDULE: i.runtime.reconcileSchedule,
-    FLEET_METRICS_SCHEDULE: i.runtime.metricsSchedule,
-    CREATING_TIMEOUT_MINUTES: i.runtime.creatingTimeoutMinutes,
-    HEARTBEAT_TIMEOUT_SECONDS: i.runtime.heartbeatTimeoutSeconds,
-    ALLOCATION_RESERVATION_TTL_SECONDS: allocation.reservationTtlSeconds,
-    ALLOCATION_REPORT_GRACE_SECONDS: allocation.reportGraceSeconds,
-    ALLOCATION_RETRY_AFTER_SECONDS: allocation.retryAfterSeconds,
-    ALLOCATION_SNAPSHOT_MAX_AGE_MS: allocation.snapshotMaxAgeMs,
-    AUTOSCALER_POLICY: a.policy,
-    AUTOSCALER_SCHEDULE: a.schedule,
-    AUTOSCALER_MINIMUM_INSTANCES: a.minimumInstances,
-    AUTOSCALER_MAXIMUM_INSTANCES: a.maximumInstances,
-    AUTOSCALER_SCALE_OUT_THRESHOLD: a.scaleOutThreshold,
-    AUTOSCALER_SCALE_IN_THRESHOLD: a.scaleInThreshold,
-    AUTOSCALER_COOLDOWN_IN_MINUTES: a.cooldownInMinutes,
-    AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS: a.scaleOutCooldownSeconds,
-    AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS: a.scaleInCooldownSeconds,
-    AUTOSCALER_BUFFER_SLOTS: a.bufferSlots,
-    AUTOSCALER_BUFFER_PERCENT: a.bufferPercent,
-    AUTOSCALER_CREATE_QUOTA: a.createQuota,
-    AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: a.createQuotaWindowSeconds,
-    AUTOSCALER_DEMAND_WINDOW_SECONDS: a.demandWindowSeconds,
-    CONTAINER_GROUP_TEMPLATE: a.containerGroupTemplate,
-    ARM_MAX_RETRIES: retries.armMaxRetries,
-    ARM_RETRY_DELAY_MS: retries.armRetryDelayMs,
-    ARM_MAX_RETRY_DELAY_MS: retries.armMaxRetryDelayMs,
-    STORAGE_MAX_RETRIES: retries.storageMaxRetries,
-    STORAGE_TIMEOUT_MS: retries.storageTimeoutMs,
-    FLEET_WRITE_ATTEMPTS: retries.writeAttempts,
-  };
-  for (const [name, value] of Object.entries(options)) {
-    if (value !== undefined) settings[name] = String(value);
-  }
+  const clash = Object.keys(i.options).filter((name) => name in decided || !OPTION_SETTINGS.has(name));
+  if (clash.length > 0) throw new Error(`appSettings: ${clash.join(', ')} is not an option a stack file sets`);
+  const settings = { ...decided, ...i.options };
 
   const problems = appSettingsProblems(settings);
   if (problems.length > 0) throw new Error(`appSettings: ${problems.join('; ')}`);
   return settings;
 }
+
+/** The app settings a stack file may decide (rows of the options table with a stack key). */
+const OPTION_SETTINGS = new Set<string>(OPTION_KEYS.values());
 
 /**
  * The SCM (Kudu) host One Deploy talks to: the `Repository` entry of the app's host names, or,

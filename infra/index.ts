@@ -36,8 +36,8 @@ const data = new FleetStorage('storage', {
   resourceGroupName: groups.app.name,
   location: config.location,
   accountName: suffix.result.apply((s) => storageAccountName(config.fleetName, s)),
-  tableName: config.tableName,
-  demandTableName: config.demandTableName,
+  tableName: config.runtime.FLEET_TABLE_NAME,
+  demandTableName: config.runtime.FLEET_DEMAND_TABLE_NAME,
   tags,
 });
 
@@ -64,16 +64,12 @@ const app = new FunctionApp('app', {
     queueEndpoint: data.queueEndpoint,
     tableEndpoint: data.tableEndpoint,
     appInsightsConnectionString: monitoring.connectionString,
-    fleetName: config.fleetName,
-    tableName: data.tableName,
-    demandTableName: data.demandTableName,
     autoscalerStateContainer: data.containers.autoscalerState,
     subscriptionId: client.subscriptionId,
     containerResourceGroups: groups.containers.map((g) => g.name),
     // Marked here so the settings resource is secret without relying on the random provider doing it.
     reportTokenSecret: pulumi.secret(reportTokenSecret.result),
-    // RuntimeOptions is a slice of the stack config: what the stack file says about the runtime.
-    runtime: config,
+    options: config.optionSettings,
   }),
   tags,
 });

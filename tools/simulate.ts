@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICIES, type ScalingPolicy } from '../runtime/src/domain/autoscaling/policy';
-import { readSettings, SETTING_NAMES } from '../runtime/src/config';
+import { isSettingName, readSettings } from '../runtime/src/options';
 import { chartSvg } from './sim/chart';
 import { parseTrace, simulate, type SimulationResult } from './sim/simulator';
 
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     args.set.map((kv) => {
       const at = kv.indexOf('=');
       if (at < 1) throw new Error(`--set takes SETTING=VALUE, not '${kv}'`);
-      if (!SETTING_NAMES.includes(kv.slice(0, at))) throw new Error(`--set: '${kv.slice(0, at)}' is not a setting (see the README's settings table)`);
+      if (!isSettingName(kv.slice(0, at))) throw new Error(`--set: '${kv.slice(0, at)}' is not a setting (see the README's settings table)`);
       return [kv.slice(0, at), kv.slice(at + 1)];
     }),
   );

@@ -1,7 +1,7 @@
 // A whole fleet on this machine: Azurite for storage, the ACI emulator for ARM, and the local
 // Functions host serving the real function table. `npm start` and the integration tests use it.
 import { randomBytes } from 'node:crypto';
-import { readSettings, type FleetSettings } from '../src/config';
+import { readSettings, type FleetSettings } from '../src/options';
 import { FUNCTIONS } from '../src/functions';
 import { createServices, type ServiceOverrides, type Services } from '../src/services';
 import { startAciEmulator, type AciEmulator } from './aci-emulator';

@@ -1,6 +1,6 @@
 // Azure Functions entry point: registers every function of the table with the v4 programming model.
 import { app } from '@azure/functions';
-import { readSettings } from './config';
+import { readSettings } from './options';
 import { ALL_METHODS } from './functions/definition';
 import { FUNCTIONS } from './functions';
 import type { Services } from './services';

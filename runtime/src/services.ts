@@ -5,7 +5,14 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { InvocationContext } from '@azure/functions';
-import type { FleetSettings } from './config';
+import {
+  allocatorOptionsFrom,
+  reconcilePolicyFrom,
+  reportSecretsFrom,
+  scalingConfigFrom,
+  serverOptionsFrom,
+  type FleetSettings,
+} from './options';
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
@@ -81,19 +88,9 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       },
     }),
   );
-  const options: ServerOptions = {
-    fleetName: settings.FLEET_NAME,
-    defaultMaxSessions: settings.FLEET_DEFAULT_MAX_SESSIONS,
-    allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
-    writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
-    reportEndpoint: () => reportEndpoint(settings),
-  };
-  const reconcilePolicy: ReconcilePolicy = {
-    creatingTimeoutMs: settings.CREATING_TIMEOUT_MINUTES * 60_000,
-    heartbeatTimeoutMs: settings.HEARTBEAT_TIMEOUT_SECONDS === undefined ? undefined : settings.HEARTBEAT_TIMEOUT_SECONDS * 1000,
-    allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
-  };
-  const secrets = [settings.REPORT_TOKEN_SECRET, settings.REPORT_TOKEN_SECRET_PREVIOUS].filter((s): s is string => !!s);
+  const options = serverOptionsFrom(settings);
+  const reconcilePolicy = reconcilePolicyFrom(settings);
+  const secrets = reportSecretsFrom(settings);
   // Each invocation's Fleet logs through its context and reports its ARM actions as telemetry.
   const fleet = (context: InvocationContext) =>
     new ServerService({
@@ -112,7 +109,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     `${namePrefixFrom(settings.FLEET_NAME)}.json`,
   );
   const allocatorOptions = allocatorOptionsFrom(settings);
-  const scalerConfig = autoscalerConfigFrom(settings);
+  const scalerConfig = scalingConfigFrom(settings);
   return {
     settings,
     store,
@@ -158,47 +155,6 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     allocationSnapshot,
     allocationLedger,
   };
-}
-
-export function allocatorOptionsFrom(settings: FleetSettings): AllocatorOptions {
-  return {
-    ttlMs: settings.ALLOCATION_RESERVATION_TTL_SECONDS * 1000,
-    reportGraceMs: settings.ALLOCATION_REPORT_GRACE_SECONDS * 1000,
-    // Every lost race means someone else booked: allow plenty before calling it contention.
-    attempts: settings.FLEET_WRITE_ATTEMPTS * 4,
-    retryAfterSeconds: settings.ALLOCATION_RETRY_AFTER_SECONDS,
-    allowedResourceGroups: settings.FLEET_RESOURCE_GROUPS,
-  };
-}
-
-/** The policy's settings; newServerMaxSessions comes from the template (the fleet default without one). */
-export function autoscalerConfigFrom(settings: FleetSettings): ScalingConfig {
-  return {
-    policy: settings.AUTOSCALER_POLICY,
-    minInstances: settings.AUTOSCALER_MINIMUM_INSTANCES,
-    maxInstances: settings.AUTOSCALER_MAXIMUM_INSTANCES,
-    scaleOutThreshold: settings.AUTOSCALER_SCALE_OUT_THRESHOLD,
-    scaleInThreshold: settings.AUTOSCALER_SCALE_IN_THRESHOLD,
-    cooldownMs: settings.AUTOSCALER_COOLDOWN_IN_MINUTES * 60_000,
-    scaleOutCooldownMs: settings.AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS * 1000,
-    scaleInCooldownMs: (settings.AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS ?? settings.AUTOSCALER_COOLDOWN_IN_MINUTES * 60) * 1000,
-    bufferSlots: settings.AUTOSCALER_BUFFER_SLOTS,
-    bufferPercent: settings.AUTOSCALER_BUFFER_PERCENT,
-    createQuota: settings.AUTOSCALER_CREATE_QUOTA,
-    createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
-    demandWindowMs: settings.AUTOSCALER_DEMAND_WINDOW_SECONDS * 1000,
-    newServerMaxSessions: settings.CONTAINER_GROUP_TEMPLATE?.maxSessions ?? settings.FLEET_DEFAULT_MAX_SESSIONS,
-  };
-}
-
-/**
- * ACIReport's public URL and the token secret. Read on every create (not once), because the
- * local host learns its own URL only after it listens.
- */
-function reportEndpoint(settings: FleetSettings): ReportEndpoint | undefined {
-  const base = settings.FLEET_PUBLIC_URL ?? (settings.WEBSITE_HOSTNAME && `https://${settings.WEBSITE_HOSTNAME}`);
-  if (!base || !settings.REPORT_TOKEN_SECRET) return undefined;
-  return { url: `${base.replace(/\/+$/, '')}/api/ACIReport`, secret: settings.REPORT_TOKEN_SECRET };
 }
 
 function tableClient(settings: FleetSettings, credential: () => TokenCredential, storage: ServiceOverrides['storage'] = {}): TableClient {

@@ -35,7 +35,7 @@ describe('the runtime bundle', () => {
     const { entryPoints: _entry, ...options } = runtimeBuildOptions('');
     await build({
       ...options,
-      stdin: { contents: "export { createServices } from './runtime/src/services'; export { readSettings } from './runtime/src/config';", resolveDir: process.cwd(), loader: 'ts' },
+      stdin: { contents: "export { createServices } from './runtime/src/services'; export { readSettings } from './runtime/src/options';", resolveDir: process.cwd(), loader: 'ts' },
       outfile: out,
     });
     // Building the services constructs every SDK client (nothing is called, so no network).

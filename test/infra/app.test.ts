@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { FunctionApp, appSettings, scmHostName, type AppSettingsInput } from '../../infra/app';
+import { parseConfig } from '../../infra/config';
 import { appInput } from './support/appInput';
 import { flush, useMocks } from './support/mocks';
 
@@ -32,18 +33,23 @@ describe('appSettings', () => {
   });
 
   it('writes each runtime option the stack file sets, and only those', () => {
-    const s = appSettings({
-      ...input,
-      runtime: {
-        serverListPublic: false,
-        defaultMaxSessions: 8,
+    const template = {
+      resourceGroup: 'rg-a',
+      containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 's', image: 'i', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] },
+    };
+    const config = parseConfig(
+      {
+        location: 'westeurope',
+        containerResourceGroups: '["rg-a","rg-b"]',
+        serverListPublic: 'false',
+        defaultMaxSessions: '8',
         gcSchedule: '0 */2 * * * *',
         reconcileSchedule: '0 */10 * * * *',
         metricsSchedule: '',
-        creatingTimeoutMinutes: 20,
-        heartbeatTimeoutSeconds: 90,
-        allocation: { reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 },
-        autoscaler: {
+        creatingTimeoutMinutes: '20',
+        heartbeatTimeoutSeconds: '90',
+        allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 }),
+        autoscaler: JSON.stringify({
           enabled: true,
           policy: 'threshold',
           schedule: '0 */1 * * * *',
@@ -59,11 +65,13 @@ describe('appSettings', () => {
           createQuota: 50,
           createQuotaWindowSeconds: 600,
           demandWindowSeconds: 120,
-          containerGroupTemplate: '{"resourceGroup":"rg-a"}',
-        },
-        retries: { armMaxRetries: 6, armRetryDelayMs: 250, armMaxRetryDelayMs: 4000, storageMaxRetries: 3, storageTimeoutMs: 5000, writeAttempts: 12 },
+          containerGroupTemplate: JSON.stringify(template),
+        }),
+        retries: JSON.stringify({ armMaxRetries: 6, armRetryDelayMs: 250, armMaxRetryDelayMs: 4000, storageMaxRetries: 3, storageTimeoutMs: 5000, writeAttempts: 12 }),
       },
-    });
+      { project: 'aci-fleet', stack: 'dev' },
+    );
+    const s = appSettings({ ...input, options: config.optionSettings });
     const expected: Array<[string, string]> = [
       ['FLEET_LIST_PUBLIC', 'false'],
       ['FLEET_DEFAULT_MAX_SESSIONS', '8'],
@@ -90,7 +98,7 @@ describe('appSettings', () => {
       ['AUTOSCALER_CREATE_QUOTA', '50'],
       ['AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS', '600'],
       ['AUTOSCALER_DEMAND_WINDOW_SECONDS', '120'],
-      ['CONTAINER_GROUP_TEMPLATE', '{"resourceGroup":"rg-a"}'],
+      ['CONTAINER_GROUP_TEMPLATE', JSON.stringify(template)],
       ['ARM_MAX_RETRIES', '6'],
       ['ARM_RETRY_DELAY_MS', '250'],
       ['ARM_MAX_RETRY_DELAY_MS', '4000'],
@@ -101,6 +109,11 @@ describe('appSettings', () => {
     for (const [name, value] of expected) assert.equal(s[name], value, name);
     const always = Object.keys(appSettings(input));
     assert.equal(Object.keys(s).length, always.length + expected.length - 2, 'nothing else (FLEET_LIST_PUBLIC and AUTOSCALER_ENABLED are always there)');
+  });
+
+  it('refuses an option setting that is not one a stack file decides', () => {
+    assert.throws(() => appSettings({ ...input, options: { ...input.options, ARM_ENDPOINT: 'http://127.0.0.1:1' } }), /ARM_ENDPOINT is not an option a stack file sets/);
+    assert.throws(() => appSettings({ ...input, options: { ...input.options, FLEET_RESOURCE_GROUPS: 'other' } }), /FLEET_RESOURCE_GROUPS is not an option/);
   });
 
   it('refuses to produce settings that would carry a key', () => {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import { buildBundle, packageJson, sha256Hex, zipDeterministic } from '../../infra/bundle';
 import { appSettings } from '../../infra/app';
-import { readSettings } from '../../runtime/src/config';
+import { readSettings } from '../../runtime/src/options';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import { registrations } from './support/functionsHost';
 import { appInput } from './support/appInput';
@@ -135,21 +135,18 @@ describe('buildBundle', () => {
     const settings = appSettings(appInput({
       containerResourceGroups: ['servers'],
       publicUrl: 'https://fleet.azurewebsites.net',
-      runtime: {
-        serverListPublic: false,
-        allocation: {},
-        retries: {},
-        autoscaler: {
-          enabled: true,
-          containerGroupTemplate: JSON.stringify({
-            resourceGroup: 'servers',
-            containerGroup: {
-              location: 'westeurope',
-              osType: 'Linux',
-              containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
-            },
-          }),
-        },
+      options: {
+        ...appInput().options,
+        FLEET_LIST_PUBLIC: 'false',
+        AUTOSCALER_ENABLED: 'true',
+        CONTAINER_GROUP_TEMPLATE: JSON.stringify({
+          resourceGroup: 'servers',
+          containerGroup: {
+            location: 'westeurope',
+            osType: 'Linux',
+            containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+          },
+        }),
       },
     }));
     const registered = await registrations((await real!).files['index.js'], settings);

@@ -7,7 +7,6 @@ import { parse as parseYaml } from 'yaml';
 import * as pulumi from '@pulumi/pulumi';
 import {
   ConfigError,
-  RUNTIME_DEFAULTS,
   isFleetName,
   isNcrontab,
   isRegionName,
@@ -16,6 +15,7 @@ import {
   parseConfig,
   readConfig,
 } from '../../infra/config';
+import { readSettings } from '../../runtime/src/options';
 import { stackFileConfig } from './support/recording';
 
 const root = path.resolve(__dirname, '../..');
@@ -72,36 +72,29 @@ describe('validators', () => {
 
 describe('parseConfig', () => {
   it('fills the stack\'s own defaults and leaves the runtime\'s options unset', () => {
+    const always = { FLEET_NAME: 'aci-fleet-dev', FLEET_TABLE_NAME: 'ACIDetails', FLEET_DEMAND_TABLE_NAME: 'FleetDemand', FLEET_LIST_PUBLIC: 'false', AUTOSCALER_ENABLED: 'false' };
     const c = parseConfig({ location: 'westeurope' }, ctx);
     assert.deepEqual(c, {
       location: 'westeurope',
       fleetName: 'aci-fleet-dev',
       appResourceGroupName: 'aci-fleet-dev-app',
       containerResourceGroups: [{ name: 'aci-fleet-dev-servers', existing: false }],
-      tableName: 'ACIDetails',
-      demandTableName: 'FleetDemand',
-      serverListPublic: false,
       maxFunctionInstances: 40,
       instanceMemoryMB: 2048,
-      defaultMaxSessions: undefined,
-      gcSchedule: undefined,
-      reconcileSchedule: undefined,
-      metricsSchedule: undefined,
-      creatingTimeoutMinutes: undefined,
-      heartbeatTimeoutSeconds: undefined,
-      allocation: {},
-      autoscaler: { enabled: false },
-      retries: {},
       eventDelivery: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
       logRetentionDays: 30,
       runtimeDir: 'runtime',
       tags: {},
+      // Only what the stack always writes: every other option is left to the runtime's default.
+      optionSettings: always,
+      runtime: readSettings({ ...always, FLEET_RESOURCE_GROUPS: 'aci-fleet-dev-servers' }),
     });
   });
 
   it('takes the runtime\'s own default policy (buffer) when none is set', () => {
-    assert.equal(RUNTIME_DEFAULTS.autoscaler.policy, 'buffer');
-    assert.equal(parseConfig({ location: 'westeurope' }, ctx).autoscaler.policy, undefined);
+    const c = parseConfig({ location: 'westeurope' }, ctx);
+    assert.equal(c.runtime.AUTOSCALER_POLICY, 'buffer');
+    assert.equal(c.optionSettings.AUTOSCALER_POLICY, undefined);
   });
 
   it('reads every runtime option a stack may set', () => {
@@ -116,19 +109,29 @@ describe('parseConfig', () => {
       },
       ctx,
     );
-    assert.equal(c.metricsSchedule, '', '"" turns ACIMetrics off');
-    assert.equal(c.creatingTimeoutMinutes, 20);
-    assert.deepEqual(c.allocation, { reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 });
-    assert.deepEqual(c.autoscaler, {
-      enabled: false,
-      bufferPercent: 7.5,
-      scaleOutCooldownSeconds: 30,
-      scaleInCooldownSeconds: 300,
-      createQuota: 50,
-      createQuotaWindowSeconds: 600,
-      demandWindowSeconds: 120,
+    assert.equal(c.runtime.FLEET_METRICS_SCHEDULE, '', '"" turns ACIMetrics off');
+    assert.equal(c.optionSettings.FLEET_METRICS_SCHEDULE, '');
+    assert.equal(c.runtime.CREATING_TIMEOUT_MINUTES, 20);
+    const { FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED, ...set } = c.optionSettings;
+    assert.deepEqual(set, {
+      FLEET_METRICS_SCHEDULE: '',
+      CREATING_TIMEOUT_MINUTES: '20',
+      ALLOCATION_RESERVATION_TTL_SECONDS: '90',
+      ALLOCATION_REPORT_GRACE_SECONDS: '2.5',
+      ALLOCATION_RETRY_AFTER_SECONDS: '3',
+      AUTOSCALER_BUFFER_PERCENT: '7.5',
+      AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS: '30',
+      AUTOSCALER_SCALE_IN_COOLDOWN_SECONDS: '300',
+      AUTOSCALER_CREATE_QUOTA: '50',
+      AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: '600',
+      AUTOSCALER_DEMAND_WINDOW_SECONDS: '120',
+      ARM_MAX_RETRIES: '6',
+      STORAGE_TIMEOUT_MS: '5000',
+      FLEET_WRITE_ATTEMPTS: '12',
     });
-    assert.deepEqual(c.retries, { armMaxRetries: 6, storageTimeoutMs: 5000, writeAttempts: 12 });
+    assert.deepEqual([FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED], ['aci-fleet-dev', 'ACIDetails', 'FleetDemand', 'false', 'false']);
+    assert.equal(c.runtime.AUTOSCALER_BUFFER_PERCENT, 7.5);
+    assert.equal(c.runtime.FLEET_WRITE_ATTEMPTS, 12);
   });
 
   it('takes azure-native:location when aci-fleet:location is not set', () => {
@@ -157,12 +160,12 @@ describe('parseConfig', () => {
 
   it('passes the autoscaler template to the runtime as JSON, from YAML or from JSON text', () => {
     const fromYaml = parseConfig({ location: 'westeurope', autoscaler: JSON.stringify({ enabled: true, containerGroupTemplate: template }) }, ctx);
-    assert.deepEqual(JSON.parse(fromYaml.autoscaler.containerGroupTemplate!), template);
+    assert.deepEqual(JSON.parse(fromYaml.optionSettings.CONTAINER_GROUP_TEMPLATE!), template);
     const fromText = parseConfig(
       { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: JSON.stringify(template) }) },
       ctx,
     );
-    assert.equal(fromText.autoscaler.containerGroupTemplate, JSON.stringify(template));
+    assert.equal(fromText.optionSettings.CONTAINER_GROUP_TEMPLATE, JSON.stringify(template));
   });
 
   it('accepts a template in any container resource group, whatever its case', () => {
@@ -174,7 +177,7 @@ describe('parseConfig', () => {
       },
       ctx,
     );
-    assert.ok(c.autoscaler.containerGroupTemplate);
+    assert.equal(c.runtime.CONTAINER_GROUP_TEMPLATE?.resourceGroup, 'shared-servers');
   });
 
   const invalid: Array<[string, Record<string, string>, RegExp]> = [

@@ -6,40 +6,24 @@ import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { SETTING_NAMES, readSettings } from '../../runtime/src/config';
-import { ConfigError, RUNTIME_DEFAULTS, parseConfig, type FleetConfig } from '../../infra/config';
-import { appSettings, type AppSettingsInput } from '../../infra/app';
+import { OPTIONS, SETTING_NAMES, readSettings, settingText, type SettingName } from '../../runtime/src/options';
+import { ConfigError, OPTION_KEYS, parseConfig } from '../../infra/config';
+import { HOST_SETTINGS, appSettings, type AppSettingsInput } from '../../infra/app';
 import { listStacks } from '../../infra/ci/stacks';
 import { one, recordInChild, stackFileConfig, type Recording } from './support/recording';
 
-/** Settings the Functions platform reads, not the runtime: each one named, no patterns. */
-const PLATFORM_SETTINGS: Record<string, string> = {
-  AzureWebJobsStorage__queueServiceUri: 'host storage queues (the runtime itself uses blobs and tables)',
-  AzureWebJobsDisableHomepage: 'no platform landing page at `/`, where ServerPage is',
-  APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'telemetry sent with the managed identity',
-};
-
-/** Runtime settings the stack never writes, and why. */
-const NOT_CARRIED: Record<string, string> = {
-  FLEET_STORAGE_CONNECTION_STRING: 'local development (Azurite) only: on Azure the app uses its identity',
-  ARM_ENDPOINT: 'only the local ACI emulator overrides it',
-  WEBSITE_HOSTNAME: 'set by the platform',
-  REPORT_TOKEN_SECRET_PREVIOUS: 'for a secret rotation, which the stack (one generated secret) does not do yet',
-};
+const isHostSetting = (n: string) => Object.hasOwn(HOST_SETTINGS, n);
+const isRuntimeSetting = (n: string) => (SETTING_NAMES as readonly string[]).includes(n);
 
 const ctx = { project: 'aci-fleet', stack: 'dev' };
 
 /** What infra knows apart from the stack file: names and URLs of what it created. */
-const made: Omit<AppSettingsInput, 'runtime'> = {
+const made: Omit<AppSettingsInput, 'options'> = {
   storageAccountName: 'stfleet',
   blobEndpoint: 'https://stfleet.blob.core.windows.net/',
   queueEndpoint: 'https://stfleet.queue.core.windows.net/',
   tableEndpoint: 'https://stfleet.table.core.windows.net/',
   appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
-  fleetName: 'aci-fleet-dev',
-  tableName: 'ACIDetails',
-  demandTableName: 'FleetDemand',
   autoscalerStateContainer: 'autoscaler-state',
   subscriptionId: '11111111-2222-3333-4444-555555555555',
   containerResourceGroups: ['aci-fleet-dev-servers'],
@@ -50,7 +34,7 @@ const made: Omit<AppSettingsInput, 'runtime'> = {
 
 /** The settings infra writes for a stack file's raw `aci-fleet:*` values (parseConfig throws a ConfigError if it refuses them). */
 const settingsFor = (raw: Record<string, string>) =>
-  appSettings({ ...made, runtime: parseConfig({ location: 'westeurope', ...raw }, ctx) });
+  appSettings({ ...made, options: parseConfig({ location: 'westeurope', ...raw }, ctx).optionSettings });
 
 const template = {
   resourceGroup: 'aci-fleet-dev-servers',
@@ -95,22 +79,23 @@ const everything: Record<string, string> = {
 describe('the runtime settings the stack can write', () => {
   const written = Object.keys(settingsFor(everything));
 
-  it('include every setting the runtime reads, apart from the ones excluded here with a reason', () => {
-    const missing = SETTING_NAMES.filter((n) => !written.includes(n) && !(n in NOT_CARRIED));
-    assert.deepEqual(missing, [], 'a new runtime setting: carry it in infra/config.ts and infra/app.ts, or list it in NOT_CARRIED');
+  it('are set by the stack file above, every key a stack may set (so the checks below cover them all)', () => {
+    const set = Object.entries(everything).flatMap(([k, v]) => (v.startsWith('{') ? Object.keys(JSON.parse(v)).map((f) => `${k}.${f}`) : [k]));
+    assert.deepEqual([...OPTION_KEYS.keys()].filter((k) => !set.includes(k) && !['fleetName', 'tableName', 'demandTableName'].includes(k)), []);
   });
 
-  it('name only settings the runtime or the platform reads', () => {
-    assert.deepEqual(written.filter((n) => !SETTING_NAMES.includes(n) && !(n in PLATFORM_SETTINGS)), []);
-  });
-
-  it('keep the lists above current (no stale entry)', () => {
-    for (const n of Object.keys(NOT_CARRIED)) {
-      assert.ok(SETTING_NAMES.includes(n), `${n} is no runtime setting any more`);
-      assert.ok(!written.includes(n), `${n} is written after all`);
+  it('are what the options table says: stack-file options and what the stack decides written, local and platform ones never', () => {
+    for (const name of SETTING_NAMES) {
+      const { source } = OPTIONS[name];
+      const expected = typeof source === 'object';
+      assert.equal(written.includes(name), expected, `${name} (${JSON.stringify(source)})`);
     }
-    for (const n of Object.keys(PLATFORM_SETTINGS)) {
-      assert.ok(!SETTING_NAMES.includes(n), `${n} is a runtime setting now`);
+  });
+
+  it('name only settings the runtime or the Functions host reads', () => {
+    assert.deepEqual(written.filter((n) => !isRuntimeSetting(n) && !isHostSetting(n)), []);
+    for (const n of Object.keys(HOST_SETTINGS)) {
+      assert.ok(!isRuntimeSetting(n), `${n} is a runtime setting now`);
       assert.ok(written.includes(n), `${n} is not written any more`);
     }
   });
@@ -132,9 +117,18 @@ describe('the runtime settings the stack can write', () => {
 
   it('leave the runtime where its own defaults put it when the stack file sets nothing', () => {
     const unset = readSettings(settingsFor({}));
-    // Writing infra's idea of every default must change nothing: RUNTIME_DEFAULTS is the runtime's.
-    const defaults = readSettings(appSettings({ ...made, runtime: { serverListPublic: false, ...RUNTIME_DEFAULTS, autoscaler: { enabled: false, ...RUNTIME_DEFAULTS.autoscaler } } }));
-    assert.deepEqual(defaults, unset);
+    // Writing every default explicitly must change nothing: the defaults are the runtime's own.
+    const defaults: Record<string, string> = {};
+    for (const [key, name] of OPTION_KEYS) if (OPTIONS[name].default !== undefined && !key.includes('.')) defaults[key] = settingText(OPTIONS[name].default);
+    const groups = new Map<string, Record<string, unknown>>();
+    for (const [key, name] of OPTION_KEYS) {
+      if (!key.includes('.') || OPTIONS[name].default === undefined) continue;
+      const [group, field] = key.split('.') as [string, string];
+      groups.set(group, { ...groups.get(group), [field]: OPTIONS[name].default });
+    }
+    for (const [group, fields] of groups) defaults[group] = JSON.stringify(fields);
+    const explicit = readSettings(settingsFor({ ...defaults, fleetName: 'aci-fleet-dev' }));
+    assert.deepEqual(explicit, unset);
     assert.equal(unset.AUTOSCALER_POLICY, 'buffer');
   });
 });
@@ -142,21 +136,16 @@ describe('the runtime settings the stack can write', () => {
 describe('values the stack accepts', () => {
   /** Values around every bound of the runtime's schema. */
   const probes: unknown[] = [-1, 0, 0.5, 1, 1.5, 2, 10, 60, 95, 95.5, 96, 100, 600, 601, 3600, 3601, 86_400, 1e6, 'x', ''];
-  /** Every runtime option with a default, plus the ones without: `[group, key]`, group '' for top-level keys. */
-  const options: Array<[string, string]> = [
-    ...Object.entries(RUNTIME_DEFAULTS).flatMap(([k, v]) =>
-      typeof v === 'object' ? Object.keys(v).map((sub): [string, string] => [k, sub]) : [['', k] as [string, string]],
-    ),
-    ['', 'heartbeatTimeoutSeconds'],
-    ['autoscaler', 'scaleInCooldownSeconds'],
-  ];
+  /** Every runtime option a stack may set: `[group, key]`, group '' for top-level keys. */
+  const options: Array<[string, string]> = [...OPTION_KEYS.keys()]
+    .filter((k) => k !== 'fleetName')
+    .map((k) => (k.includes('.') ? (k.split('.') as [string, string]) : ['', k]));
   const raw = (group: string, key: string, value: unknown): Record<string, string> =>
     group === '' ? { [key]: String(value) } : { [group]: JSON.stringify({ [key]: value }) };
-
   for (const [group, key] of options) {
     const name = group ? `${group}.${key}` : key;
     it(`never include a value of ${name} the runtime would refuse`, () => {
-      const candidates = [...probes, '0 */2 * * * *', '*/5 * * * *', 'buffer', 'threshold'];
+      const candidates = [...probes, true, false, 'true', '0 */2 * * * *', '*/5 * * * *', 'buffer', 'threshold', 'ACIDetails', template, { resourceGroup: 'x' }];
       let accepted = 0;
       for (const value of candidates) {
         let settings: Record<string, string>;
@@ -232,7 +221,7 @@ describe('the shipped stack files', () => {
   for (const stack of stacks) {
     it(`Pulumi.${stack}.yaml gives the app only settings the runtime or the platform reads`, () => {
       const names = Object.keys(settingsOf(stack));
-      assert.deepEqual(names.filter((n) => !SETTING_NAMES.includes(n) && !(n in PLATFORM_SETTINGS)), []);
+      assert.deepEqual(names.filter((n) => !isRuntimeSetting(n) && !isHostSetting(n)), []);
     });
 
     it(`Pulumi.${stack}.yaml gives the app settings the runtime starts with`, () => {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { RunningServersSnapshot } from '../../runtime/src/domain/allocation/snapshot';
 import { Allocator } from '../../runtime/src/domain/allocation/allocator';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
-import { allocatorOptionsFrom } from '../../runtime/src/services';
+import { allocatorOptionsFrom } from '../../runtime/src/options';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';
 

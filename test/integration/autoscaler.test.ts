@@ -7,7 +7,7 @@ import { Autoscaler } from '../../runtime/src/domain/autoscaling/autoscaler';
 import type { ScalingConfig } from '../../runtime/src/domain/autoscaling/policy';
 import type { AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
-import { autoscalerConfigFrom } from '../../runtime/src/services';
+import { scalingConfigFrom } from '../../runtime/src/options';
 import { BlobAutoscalerStateStore } from '../../runtime/src/azure/autoscalerStateStore';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
@@ -52,7 +52,7 @@ function autoscaler(
     store: scoped,
     demand: services.demand,
     state: options.state ?? services.autoscalerState,
-    config: { ...autoscalerConfigFrom(services.settings), ...options.config },
+    config: { ...scalingConfigFrom(services.settings), ...options.config },
     template: { ...services.settings.CONTAINER_GROUP_TEMPLATE!, resourceGroup },
     namePrefix: 'auto',
     holder: id,

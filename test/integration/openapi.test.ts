@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { readSettings } from '../../runtime/src/config';
+import { readSettings } from '../../runtime/src/options';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { buildOpenApiDocument } from '../../runtime/src/functions/openApiDocument';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { readSettings } from '../../runtime/src/config';
+import { readSettings } from '../../runtime/src/options';
 import { freeSlotsOf, hasLiveReservations, loadOf } from '../../runtime/src/domain/allocation/booking';
 import { decide, type ScalingConfig, type LastActions } from '../../runtime/src/domain/autoscaling/policy';
 import type { DemandMiss } from '../../runtime/src/domain/allocation/ports';
@@ -257,16 +257,16 @@ describe('autoscaler settings', () => {
   });
 
   const bad: Array<[string, Record<string, string>, RegExp]> = [
-    ['enabled without a template', { AUTOSCALER_ENABLED: 'true' }, /AUTOSCALER_ENABLED needs CONTAINER_GROUP_TEMPLATE/],
-    ['a template that is not JSON', { CONTAINER_GROUP_TEMPLATE: '{resourceGroup: x}' }, /CONTAINER_GROUP_TEMPLATE: not valid JSON/],
+    ['enabled without a template', { AUTOSCALER_ENABLED: 'true' }, /CONTAINER_GROUP_TEMPLATE: is required when the autoscaler is enabled \(AUTOSCALER_ENABLED: true\)/],
+    ['a template that is not JSON', { CONTAINER_GROUP_TEMPLATE: '{resourceGroup: x}' }, /CONTAINER_GROUP_TEMPLATE: must be a YAML map or the JSON of an ACICreate body .*not valid JSON/],
     [
       'a template without containers',
       { CONTAINER_GROUP_TEMPLATE: JSON.stringify({ ...template, containerGroup: { ...template.containerGroup, containers: [] } }) },
       /CONTAINER_GROUP_TEMPLATE: containerGroup\.containers/,
     ],
     ['an unknown policy', { AUTOSCALER_POLICY: 'magic' }, /AUTOSCALER_POLICY/],
-    ['a scale-in threshold above the scale-out one', { AUTOSCALER_SCALE_IN_THRESHOLD: '0.9' }, /AUTOSCALER_SCALE_IN_THRESHOLD must be below/],
-    ['a minimum above the maximum', { AUTOSCALER_MINIMUM_INSTANCES: '11' }, /AUTOSCALER_MINIMUM_INSTANCES must not exceed/],
+    ['a scale-in threshold above the scale-out one', { AUTOSCALER_SCALE_IN_THRESHOLD: '0.9' }, /AUTOSCALER_SCALE_IN_THRESHOLD: must be below AUTOSCALER_SCALE_OUT_THRESHOLD/],
+    ['a minimum above the maximum', { AUTOSCALER_MINIMUM_INSTANCES: '11' }, /AUTOSCALER_MINIMUM_INSTANCES: must not exceed AUTOSCALER_MAXIMUM_INSTANCES/],
   ];
   for (const [name, env, message] of bad) {
     it(`fails start-up on ${name}, naming the setting`, () => assert.throws(() => readSettings(env), message));

@@ -1,7 +1,7 @@
 // The fleet simulator: replays a trace of sessions, second by second on a simulated clock, against
 // the real Allocator, Autoscaler (and so decide()), Fleet service and monitor logic, over in-memory
 // stores and container groups that take a fixed time to provision.
-import { readSettings } from '../../runtime/src/config';
+import { readSettings } from '../../runtime/src/options';
 import { Allocator } from '../../runtime/src/domain/allocation/allocator';
 import type { ScalingConfig, ScalingPolicy } from '../../runtime/src/domain/autoscaling/policy';
 import { Autoscaler } from '../../runtime/src/domain/autoscaling/autoscaler';
@@ -10,7 +10,7 @@ import type { Clock } from '../../runtime/src/domain/core/ports';
 import type { ContainerGroupTemplate } from '../../runtime/src/domain/servers/requests';
 import { describeKey, reservedSessions } from '../../runtime/src/domain/servers/server';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
-import { allocatorOptionsFrom, autoscalerConfigFrom } from '../../runtime/src/services';
+import { allocatorOptionsFrom, scalingConfigFrom } from '../../runtime/src/options';
 import { MemoryDemandStore, MemoryServerStore, MemoryStateStore, SimulatedContainerGroups } from './memory';
 
 export interface TraceSession {
@@ -144,7 +144,7 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
     options: { fleetName: 'sim', defaultMaxSessions: options.maxSessions, allowedResourceGroups: [], writeAttempts: settings.FLEET_WRITE_ATTEMPTS },
   });
   const allocator = new Allocator({ store, demand, clock, options: allocatorOptionsFrom(settings), random: seededRandom(1) });
-  const config: ScalingConfig = { ...autoscalerConfigFrom(settings), policy: options.policy, newServerMaxSessions: options.maxSessions };
+  const config: ScalingConfig = { ...scalingConfigFrom(settings), policy: options.policy, newServerMaxSessions: options.maxSessions };
   const autoscaler = new Autoscaler({
     servers: fleet,
     writeAttempts: settings.FLEET_WRITE_ATTEMPTS,

@@ -2,7 +2,7 @@
 // Azure Functions host (../index.ts) and served by the local host (../../local/host.ts), so local
 // and cloud can never disagree about what exists.
 import type { EventGridEvent, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
-import type { FleetSettings } from '../config';
+import type { FleetSettings } from '../options';
 import type { Services } from '../services';
 import type { ApiDoc } from './apiDoc';
 

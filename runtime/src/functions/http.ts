@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { FleetError } from '../domain/core/errors';
 import type { Services } from '../services';
 import type { AuthLevel, HttpFunction } from './definition';
-import type { FleetSettings } from '../config';
+import type { FleetSettings } from '../options';
 import type { ApiDoc } from './apiDoc';
 
 /** Bodies larger than this are refused before they are parsed. */

@@ -1,7 +1,7 @@
 // Builds the OpenAPI 3.1 document from the function table: every HTTP function's route, methods,
 // auth, request schemas (the very zod schemas that validate input) and its errors by status.
 import { z, type ZodType } from 'zod';
-import type { FleetSettings } from '../config';
+import type { FleetSettings } from '../options';
 import { statusOfCode, type FleetErrorCode } from '../domain/core/errors';
 import { serverView } from '../domain/servers/server';
 import type { ApiDoc } from './apiDoc';

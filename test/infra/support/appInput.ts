@@ -9,15 +9,12 @@ export function appInput(overrides: Partial<AppSettingsInput> = {}): AppSettings
     queueEndpoint: 'https://stfleet.queue.core.windows.net/',
     tableEndpoint: 'https://stfleet.table.core.windows.net/',
     appInsightsConnectionString: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
-    fleetName: 'fleet',
-    tableName: 'ACIDetails',
-    demandTableName: 'FleetDemand',
     autoscalerStateContainer: 'autoscaler-state',
     subscriptionId: 'sub',
     containerResourceGroups: ['rg-a', 'rg-b'],
     reportTokenSecret: 's'.repeat(48),
     publicUrl: 'https://fleet.azurewebsites.net/',
-    runtime: { serverListPublic: true, allocation: {}, autoscaler: { enabled: false }, retries: {} },
+    options: { FLEET_NAME: 'fleet', FLEET_TABLE_NAME: 'ACIDetails', FLEET_DEMAND_TABLE_NAME: 'FleetDemand', FLEET_LIST_PUBLIC: 'true', AUTOSCALER_ENABLED: 'false' },
     ...overrides,
   };
 }
