@@ -1,5 +1,5 @@
 // Event Grid resource-group events as Azure sends them for container group writes and deletes,
-// and one HTTP POST of them to a webhook (the emulator's delivery loop adds the retries).
+// and one HTTP POST of them to a webhook (delivery.ts adds the retries).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';

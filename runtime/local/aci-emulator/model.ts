@@ -96,8 +96,6 @@ export interface GroupRecord {
   /** What provisioning ended in, once it has (kept while Deleting; cleared by a re-PUT). */
   settled?: { outcome: 'Running' | 'Failed'; at: string; reason?: string };
   ip?: string;
-  /** The write or delete operation in progress, if any. */
-  operationId?: string;
 }
 
 export function groupId(subscriptionId: string, resourceGroup: string, name: string): string {
@@ -107,6 +105,11 @@ export function groupId(subscriptionId: string, resourceGroup: string, name: str
 /** The emulator's only failure trigger: any image whose reference contains "fail". */
 export function failingContainers(spec: GroupSpec): ContainerJson[] {
   return spec.properties.containers.filter((c) => c.properties.image.includes('fail'));
+}
+
+/** Whether two specs are the same regardless of property order. */
+export function sameSpec(a: GroupSpec, b: GroupSpec): boolean {
+  return stableJson(a) === stableJson(b);
 }
 
 /** The group as GET/list answer it: secrets never leave the emulator, as on ARM. */
@@ -192,4 +195,13 @@ function event(name: string, message: string, type: InstanceEventJson['type'], a
 
 function asArray(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
+}
+
+/** JSON with sorted keys. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
+  );
 }

@@ -12,6 +12,10 @@ export function armError(status: number, code: string, message: string): ArmErro
   return { status, code, message };
 }
 
+export function isArmError(v: object): v is ArmError {
+  return 'code' in v && 'status' in v;
+}
+
 // ACI's rule for group and container names: 1–63 of [a-z0-9-], no leading/trailing '-', no '--'.
 const RESOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_NAME_LABEL = /^[a-z][a-z0-9-]{1,61}[a-z0-9]$/;
