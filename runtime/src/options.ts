@@ -151,7 +151,8 @@ export const OPTIONS = {
     source: { stackKey: 'fleetName', always: true },
     shownDefault: '`aci-fleet` (a stack: `<project>-<stack>`)',
     section: 'fleet',
-    description: 'Value of the ownership tag on every container group (only tagged groups are ever deleted); it also keys the demand table.',
+    description:
+      'Value of the ownership tag on every container group (only tagged groups are ever deleted); it also keys the demand table. A stack\'s fleet name also names its resources: 3–32 lowercase letters, digits or single hyphens there.',
   }),
   FLEET_TABLE_NAME: option(TABLE_NAME, { default: 'ACIDetails', source: { stackKey: 'tableName', always: true }, section: 'fleet', description: 'The table of servers (one row per server).' }),
   FLEET_DEMAND_TABLE_NAME: option(TABLE_NAME, {
