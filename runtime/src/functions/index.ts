@@ -11,7 +11,7 @@ import { ACISetState } from './ACISetState';
 import { ACIReconcile } from './ACIReconcile';
 import { ACIReport } from './ACIReport';
 import type { FunctionDefinition } from './definition';
-import { OpenApi } from './OpenApi';
+import { openApiFunction } from './OpenApi';
 import { ServerPage } from './ServerPage';
 import { ACIAllocate } from './ACIAllocate';
 import { ACIAutoScaler } from './ACIAutoScaler';
@@ -26,7 +26,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACIMonitor,
   ACIGC,
   ServerPage,
-  OpenApi,
+  openApiFunction(() => FUNCTIONS),
   ACIMetrics,
   ACIReport,
   ACIReconcile,
