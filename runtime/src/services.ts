@@ -40,7 +40,7 @@ export interface Services {
   readonly store: ServerStore;
   readonly groups: ContainerGroups;
   readonly options: ServerOptions;
-  fleet(context: InvocationContext): ServerService;
+  servers(context: InvocationContext): ServerService;
   /** Metrics and events of this invocation (Application Insights on Azure). */
   telemetry(context: InvocationContext): Telemetry;
   readonly reconcilePolicy: ReconcilePolicy;
@@ -92,7 +92,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const reconcilePolicy = reconcilePolicyFrom(settings);
   const secrets = reportSecretsFrom(settings);
   // Each invocation's Fleet logs through its context and reports its ARM actions as telemetry.
-  const fleet = (context: InvocationContext) =>
+  const servers = (context: InvocationContext) =>
     new ServerService({
       store,
       groups: instrumentContainerGroups(groups, contextTelemetry(context)),
@@ -115,7 +115,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     store,
     groups,
     options,
-    fleet,
+    servers,
     telemetry: contextTelemetry,
     reconcilePolicy,
     reconciler: (context) =>
@@ -137,7 +137,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       const template = settings.CONTAINER_GROUP_TEMPLATE;
       if (!template) throw new Error('ACIAutoScaler needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
       return new Autoscaler({
-        servers: fleet(context),
+        servers: servers(context),
         writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
         store,
         demand,

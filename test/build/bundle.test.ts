@@ -40,7 +40,7 @@ describe('the runtime bundle', () => {
     });
     // Building the services constructs every SDK client (nothing is called, so no network).
     const settings = { FLEET_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', ARM_ENDPOINT: 'http://127.0.0.1:9' };
-    const run = load(out, `const s = m.createServices(m.readSettings(${JSON.stringify(settings)})); process.stdout.write(typeof s.fleet);`);
+    const run = load(out, `const s = m.createServices(m.readSettings(${JSON.stringify(settings)})); process.stdout.write(typeof s.servers);`);
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, 'function');
   });

@@ -47,7 +47,7 @@ function autoscaler(
   const scoped = Object.create(services.store) as typeof services.store;
   scoped.list = async (filter) => (await services.store.list(filter)).filter((r) => r.value.resourceGroup === resourceGroup);
   return new Autoscaler({
-    servers: services.fleet(context(id)),
+    servers: services.servers(context(id)),
     writeAttempts: services.settings.FLEET_WRITE_ATTEMPTS,
     store: scoped,
     demand: services.demand,

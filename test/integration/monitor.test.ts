@@ -60,7 +60,7 @@ describe('ACIMonitor', () => {
   });
 
   it('is idempotent: a duplicated event leaves one Running row with the same address', async () => {
-    await fleet.services.fleet(context()).create(parseRequest(createRequest, createBody('gs-dup')));
+    await fleet.services.servers(context()).create(parseRequest(createRequest, createBody('gs-dup')));
     await provisioned('gs-dup');
     assert.equal(await deliver([eventFor('gs-dup'), eventFor('gs-dup')]), 202);
     const first = await row('gs-dup');
@@ -70,7 +70,7 @@ describe('ACIMonitor', () => {
   });
 
   it('ignores a stale write event for a drained server and for a deleted one', async () => {
-    const fleetApi = fleet.services.fleet(context());
+    const fleetApi = fleet.services.servers(context());
     await fleetApi.create(parseRequest(createRequest, createBody('gs-stale')));
     await provisioned('gs-stale');
     await deliver([eventFor('gs-stale')]);

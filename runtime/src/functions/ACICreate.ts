@@ -20,7 +20,7 @@ export const ACICreate = httpFunction({
   },
   async handle(request, services, context) {
     const input = parseRequest(createRequest, await readJson(request));
-    const { created, server } = await services.fleet(context).create(input);
+    const { created, server } = await services.servers(context).create(input);
     // 202: ARM is still provisioning; ACIMonitor moves the server to Running when it is ready.
     return json(created ? 202 : 200, server);
   },

@@ -16,6 +16,6 @@ export const ACIDelete = httpFunction({
   },
   async handle(request, services, context) {
     const key = parseRequest(serverKeyRequest, await readJson(request));
-    return json(200, await services.fleet(context).delete(key));
+    return json(200, await services.servers(context).delete(key));
   },
 });

@@ -18,6 +18,6 @@ export const ACIDetails = httpFunction({
   },
   async handle(request, services, context) {
     const input = parseRequest(detailsRequest, await readJson(request));
-    return json(200, await services.fleet(context).details(input));
+    return json(200, await services.servers(context).details(input));
   },
 });

@@ -9,7 +9,7 @@ export const ACIGC: TimerFunction = {
   name: 'ACIGC',
   schedule: (settings) => settings.GC_SCHEDULE,
   async handler(_timer, context, services) {
-    const { deleted, retried } = await services.fleet(context).collectGarbage();
+    const { deleted, retried } = await services.servers(context).collectGarbage();
     const telemetry = services.telemetry(context);
     for (const key of deleted) telemetry.trackEvent('ServerCollected', { server: describeKey(key) });
     telemetry.trackMetric('GcDeleted', deleted.length, { retried: retried.length });

@@ -20,6 +20,6 @@ export const ACIList = httpFunction({
   authLevel: (settings) => (settings.FLEET_LIST_PUBLIC ? 'anonymous' : 'function'),
   async handle(request, services, context) {
     const { state } = parseRequest(listQuery, Object.fromEntries(request.query));
-    return json(200, await services.fleet(context).list(state));
+    return json(200, await services.servers(context).list(state));
   },
 });

@@ -6,7 +6,7 @@ export const ACIMonitor: EventGridFunction = {
   name: 'ACIMonitor',
   async handler(event, context, services) {
     // A throw here makes Event Grid redeliver, which is what a storage or ARM outage needs.
-    const outcome = await services.fleet(context).onResourceEvent(event);
+    const outcome = await services.servers(context).onResourceEvent(event);
     context.log(`ACIMonitor: ${event.eventType} ${event.subject} -> ${outcome}`);
   },
 };

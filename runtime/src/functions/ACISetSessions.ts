@@ -23,6 +23,6 @@ export const ACISetSessions = httpFunction({
   },
   async handle(request, services, context) {
     const reports = parseRequest(setSessionsRequest, await readJson(request));
-    return json(200, await services.fleet(context).setSessions(reports));
+    return json(200, await services.servers(context).setSessions(reports));
   },
 });

@@ -16,6 +16,6 @@ export const ACISetState = httpFunction({
   },
   async handle(request, services, context) {
     const input = parseRequest(setStateRequest, await readJson(request));
-    return json(200, await services.fleet(context).setState(input));
+    return json(200, await services.servers(context).setState(input));
   },
 });
