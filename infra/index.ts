@@ -132,7 +132,7 @@ export const functionKey = pulumi.secret(
       { dependsOn: [deployment.resource] },
     )
     .apply((keys) => {
-      const key = keys.functionKeys?.['default'];
+      const key = keys.functionKeys?.default;
       // The deployment itself succeeded: say so rather than fail the update over an output.
       if (!key) pulumi.log.warn('The app has no default function key yet; run `pulumi up` again to read it.');
       return key ?? '';

@@ -67,7 +67,7 @@ export function appSettingsProblems(settings: Record<string, unknown>): string[]
       problems.push(`app setting ${name} carries a key or SAS`);
     }
   }
-  if ('APPLICATIONINSIGHTS_CONNECTION_STRING' in settings && settings['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'] !== 'Authorization=AAD') {
+  if ('APPLICATIONINSIGHTS_CONNECTION_STRING' in settings && settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING !== 'Authorization=AAD') {
     problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be "Authorization=AAD" so telemetry uses the managed identity');
   }
   return problems;

@@ -258,9 +258,9 @@ async function reportTargets(fleet: LocalFleet): Promise<Array<{ url: string; to
   const out: Array<{ url: string; token: string }> = [];
   for (const name of names) {
     // What the container itself sees, secure values included (ARM's GET never returns them).
-    const env = fleet.emulator.containerEnvironment('bench-report', name)?.['server'] ?? {};
-    const url = env['ACI_REPORT_URL'];
-    const token = env['ACI_REPORT_TOKEN'];
+    const env = fleet.emulator.containerEnvironment('bench-report', name)?.server ?? {};
+    const url = env.ACI_REPORT_URL;
+    const token = env.ACI_REPORT_TOKEN;
     if (url && token) out.push({ url, token });
   }
   return out;
@@ -289,7 +289,7 @@ function table(header: string[], rows: string[][]): void {
   const line = (cells: string[]) => cells.map((c, i) => (i > 0 && i < cells.length - 1 && /^[\d.—]+$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '─'.repeat(w)).join('  '));
-  rows.forEach((r) => console.log(line(r)));
+  for (const r of rows) console.log(line(r));
 }
 
 main().catch((e) => {

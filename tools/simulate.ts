@@ -13,22 +13,26 @@ import { parseTrace, simulate, type SimulationResult } from './sim/simulator';
 const USAGE = `usage: npm run simulate -- --trace FILE [--policy ${POLICIES.join('|')}[,...]] [--max-sessions N] [--max-instances N]
                             [--provision-seconds S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]`;
 
+function parseCommandLine() {
+  return parseArgs({
+    options: {
+      trace: { type: 'string' },
+      policy: { type: 'string' },
+      'max-sessions': { type: 'string', default: '12' },
+      'max-instances': { type: 'string', default: '100' },
+      'provision-seconds': { type: 'string', default: '30' },
+      json: { type: 'boolean', default: false },
+      chart: { type: 'string' },
+      set: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', default: false },
+  },
+  }).values;
+}
+
 async function main(): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseCommandLine>;
   try {
-    args = parseArgs({
-      options: {
-        trace: { type: 'string' },
-        policy: { type: 'string' },
-        'max-sessions': { type: 'string', default: '12' },
-        'max-instances': { type: 'string', default: '100' },
-        'provision-seconds': { type: 'string', default: '30' },
-        json: { type: 'boolean', default: false },
-        chart: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
+    args = parseCommandLine();
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;

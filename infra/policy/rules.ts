@@ -9,6 +9,7 @@ export function isAzureType(type: string, module: string, name: string): boolean
   return new RegExp(`^azure-native:${module}(/v[0-9a-z]+)?:${name}$`).test(type);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a resource's inputs reach a policy as untyped JSON (Pulumi types them `any`), read field by field.
 type Check = (props: Record<string, any>, report: ReportViolation, args: ResourceValidationArgs) => void;
 
 /** A policy that looks at one resource type (given as `module:Name` pairs). */

@@ -142,8 +142,8 @@ export interface ReportTarget {
  */
 export async function reportSessions(activeSessions: number, target: ReportTarget = {}): Promise<ReportResult> {
   const env = typeof process !== 'undefined' && process.env ? process.env : {};
-  const url = target.url ?? env['ACI_REPORT_URL'];
-  const token = target.token ?? env['ACI_REPORT_TOKEN'];
+  const url = target.url ?? env.ACI_REPORT_URL;
+  const token = target.token ?? env.ACI_REPORT_TOKEN;
   if (!url || !token) throw new TypeError('reportSessions needs a url and a token (or ACI_REPORT_URL and ACI_REPORT_TOKEN in the environment).');
   const { body } = await callFleet<ReportResult>(url, {
     method: 'POST',

@@ -50,14 +50,14 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const endpoint = (port: number) => `http://127.0.0.1:${port}/${ACCOUNT}`;
   return {
     ports,
-    connectionString: [
+    connectionString: `${[
       'DefaultEndpointsProtocol=http',
       `AccountName=${ACCOUNT}`,
       `AccountKey=${key}`,
       `BlobEndpoint=${endpoint(ports.blob)}`,
       `QueueEndpoint=${endpoint(ports.queue)}`,
       `TableEndpoint=${endpoint(ports.table)}`,
-    ].join(';') + ';',
+    ].join(';')};`,
     stop: () => stopChild(child),
     async start() {
       if (child.exitCode === null && child.signalCode === null) return;
@@ -86,11 +86,11 @@ function readPorts(child: ChildProcess, log?: (line: string) => void): Promise<{
         const match = /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/.exec(line);
         if (!match) return;
         found[match[1]!.toLowerCase()] = Number(match[2]);
-        if (found['blob'] && found['queue'] && found['table']) {
+        if (found.blob && found.queue && found.table) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
           child.removeAllListeners('error');
-          resolve({ blob: found['blob'], queue: found['queue'], table: found['table'] });
+          resolve({ blob: found.blob, queue: found.queue, table: found.table });
         }
       });
     }

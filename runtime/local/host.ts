@@ -115,7 +115,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     if (!keyMatches(req, url)) return send(res, unauthorized());
     const name = url.searchParams.get('functionName') ?? '';
     const fn = functions.find((f) => f.trigger === 'eventGrid' && f.name.toLowerCase() === name.toLowerCase());
-    if (!fn || fn.trigger !== 'eventGrid') return send(res, errorBody(404, 'NotFound', `No Event Grid function '${name}'.`));
+    if (fn?.trigger !== 'eventGrid') return send(res, errorBody(404, 'NotFound', `No Event Grid function '${name}'.`));
     const body = await readBody(req);
     let events: EventGridEvent[];
     try {
@@ -158,7 +158,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     url: `http://127.0.0.1:${port}`,
     runTimer,
     async close() {
-      jobs.forEach((j) => j.stop());
+      for (const job of jobs) job.stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled([...running]);
@@ -208,7 +208,9 @@ async function drain(req: IncomingMessage): Promise<void> {
 
 function send(res: ServerResponse, response: HttpResponseInit): void {
   const headers: Record<string, string> = {};
-  new Headers(response.headers as HeadersInit | undefined).forEach((v, k) => (headers[k] = v));
+  new Headers(response.headers as HeadersInit | undefined).forEach((v, k) => {
+    headers[k] = v;
+  });
   let body: string | Uint8Array | undefined;
   if (response.jsonBody !== undefined) {
     body = JSON.stringify(response.jsonBody);

@@ -146,7 +146,7 @@ function option<T>(kind: Kind<T>, row: Omit<OptionRow, 'kind' | 'field'> & { def
 
 export const OPTIONS = {
   // The fleet: who it is, where its data lives, who may read it.
-  FLEET_NAME: option(text(/^[^/\\#?\u0000-\u001f\u007f-\u009f]{1,63}$/, '1–63 characters, none of / \\ # ? or control characters'), {
+  FLEET_NAME: option(text(/^[^/\\#?\p{Cc}]{1,63}$/u, '1–63 characters, none of / \\ # ? or control characters'), {
     default: 'aci-fleet',
     source: { stackKey: 'fleetName', always: true },
     shownDefault: '`aci-fleet` (a stack: `<project>-<stack>`)',

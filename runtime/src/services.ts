@@ -22,12 +22,10 @@ import { ServerService, type ServerOptions } from './domain/servers/serverServic
 import { contextLogger, contextTelemetry, instrumentContainerGroups } from './telemetry';
 import type { ReconcilePolicy } from './domain/reconcile/plan';
 import { Reconciler } from './domain/reconcile/reconciler';
-import type { ReportEndpoint } from './domain/reports/tokens';
 import { ServerReports } from './domain/reports/serverReports';
 import { BlobAutoscalerStateStore } from './azure/autoscalerStateStore';
 import { TableDemandStore } from './azure/demandStore';
-import { Allocator, type AllocatorOptions } from './domain/allocation/allocator';
-import type { ScalingConfig } from './domain/autoscaling/policy';
+import { Allocator } from './domain/allocation/allocator';
 import { Autoscaler, namePrefixFrom } from './domain/autoscaling/autoscaler';
 import type { AutoscalerStateStore } from './domain/autoscaling/ports';
 import type { DemandStore } from './domain/allocation/ports';
@@ -120,7 +118,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     reconcilePolicy,
     reconciler: (context) =>
       new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: overrides.clock, log: contextLogger(context) }),
-    reports: (context) => new ServerReports({ store, options, secrets, clock: overrides.clock }),
+    reports: () => new ServerReports({ store, options, secrets, clock: overrides.clock }),
     demand,
     autoscalerState,
     allocator: (context) =>

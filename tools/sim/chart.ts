@@ -45,7 +45,7 @@ export function chartSvg(result: SimulationResult, title: string): string {
 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${PAD.left}" y="16" font-size="13" font-weight="bold">${escape(title)} — policy ${result.policy}: rejected ${pct(result.rejectedRatio)}, cost ratio ${result.costRatio.toFixed(2)}</text>
+<text x="${PAD.left}" y="16" font-size="13" font-weight="bold">${escapeXml(title)} — policy ${result.policy}: rejected ${pct(result.rejectedRatio)}, cost ratio ${result.costRatio.toFixed(2)}</text>
 ${yAxis(topMax, topY)}
 ${line((s) => s.capacity, topY, '#1f77b4', true)}
 ${line((s) => s.demand, topY, '#ff7f0e')}
@@ -65,4 +65,4 @@ function niceCeil(v: number): number {
   return 10 * magnitude;
 }
 
-const escape = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+const escapeXml = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);

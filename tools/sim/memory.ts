@@ -2,9 +2,9 @@
 // Storage, for the simulator (and unit tests): the real services run on top of them unchanged.
 import { keyOf, describeKey, type ServerKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
 import { AlreadyExistsError, StaleWriteError, type Clock, type Versioned } from '../../runtime/src/domain/core/ports';
-import { type AllocationLedger, type DemandMiss, type DemandStore } from '../../runtime/src/domain/allocation/ports';
-import { type AutoscalerState, type AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
-import { type ContainerGroupObservation, type ContainerGroups, type ServerStore } from '../../runtime/src/domain/servers/ports';
+import type { AllocationLedger, DemandMiss, DemandStore } from '../../runtime/src/domain/allocation/ports';
+import type { AutoscalerState, AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
+import type { ContainerGroupObservation, ContainerGroups, ServerStore } from '../../runtime/src/domain/servers/ports';
 import type { ContainerGroupSpec } from '../../runtime/src/domain/servers/requests';
 import type { ServerState } from '../../runtime/src/domain/servers/states';
 

@@ -19,7 +19,10 @@ export class EventDelivery {
   }
 
   send(event: EventGridEvent, delayMs: number): void {
-    if (delayMs <= 0) return this.background.track(this.deliverWithRetries(event));
+    if (delayMs <= 0) {
+      this.background.track(this.deliverWithRetries(event));
+      return;
+    }
     const wait = this.background.after(delayMs, () => {});
     this.background.track(wait.done.then((ran) => (ran ? this.deliverWithRetries(event) : undefined)));
   }

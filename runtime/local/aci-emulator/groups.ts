@@ -86,7 +86,7 @@ export class ContainerGroups {
   }
 
   delete(r: ArmRequest): Reply {
-    const key = groupKey(r.params['rg']!, r.params['name']!);
+    const key = groupKey(r.params.rg!, r.params.name!);
     const rec = this.o.store.get(key);
     if (!rec) return { status: 204 };
     let op = this.o.operations.inProgress(key);
@@ -119,7 +119,7 @@ export class ContainerGroups {
   logs(r: ArmRequest): Reply {
     const rec = this.find(r);
     if (!rec) return notFound(r);
-    const containerName = r.params['container']!;
+    const containerName = r.params.container!;
     const container = rec.spec.properties.containers.find((c) => c.name === containerName);
     if (!container) {
       return errorReply(
@@ -224,7 +224,7 @@ export class ContainerGroups {
   }
 
   private find(r: ArmRequest): GroupRecord | undefined {
-    return this.o.store.get(groupKey(r.params['rg']!, r.params['name']!));
+    return this.o.store.get(groupKey(r.params.rg!, r.params.name!));
   }
 }
 
@@ -237,7 +237,7 @@ function notFound(r: ArmRequest): Reply {
     armError(
       404,
       'ResourceNotFound',
-      `The Resource 'Microsoft.ContainerInstance/containerGroups/${r.params['name']}' under resource group '${r.params['rg']}' was not found. ` +
+      `The Resource 'Microsoft.ContainerInstance/containerGroups/${r.params.name}' under resource group '${r.params.rg}' was not found. ` +
         'For more details please go to https://aka.ms/ARMResourceNotFoundFix',
     ),
   );

@@ -66,7 +66,7 @@ class Emulator implements AciEmulator {
 
   constructor(opts: AciEmulatorOptions) {
     this.subscriptionId = opts.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
-    const provisioningMs = opts.provisioningMs ?? Number(process.env['EMULATOR_PROVISIONING_MS'] ?? 2000);
+    const provisioningMs = opts.provisioningMs ?? Number(process.env.EMULATOR_PROVISIONING_MS ?? 2000);
     if (!Number.isFinite(provisioningMs) || provisioningMs < 0) {
       throw new Error(`provisioningMs must be a non-negative number, got ${provisioningMs}`);
     }

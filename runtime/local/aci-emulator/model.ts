@@ -122,8 +122,8 @@ export function renderGroup(subscriptionId: string, rec: GroupRecord): Container
     redactEnv(c.properties.environmentVariables);
     if (settled) c.properties.instanceView = containerView(c, settled, failed.has(c.name));
   }
-  for (const c of asArray(props['initContainers'])) redactEnv((c as Partial<ContainerJson>).properties?.environmentVariables);
-  for (const cred of asArray(props['imageRegistryCredentials'])) delete (cred as JsonObject)['password'];
+  for (const c of asArray(props.initContainers)) redactEnv((c as Partial<ContainerJson>).properties?.environmentVariables);
+  for (const cred of asArray(props.imageRegistryCredentials)) delete (cred as JsonObject).password;
 
   if (props.ipAddress) {
     if (rec.ip) props.ipAddress.ip = rec.ip;

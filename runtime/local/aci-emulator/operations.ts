@@ -80,7 +80,7 @@ export class Operations {
   end(groupKey: string, status: Exclude<OperationStatus, 'InProgress'>, error?: OperationError): void {
     const op = this.inProgressByGroup.get(groupKey);
     this.inProgressByGroup.delete(groupKey);
-    if (!op || op.status !== 'InProgress') return;
+    if (op?.status !== 'InProgress') return;
     op.timer?.cancel();
     op.status = status;
     op.endTime = new Date().toISOString();
@@ -97,7 +97,7 @@ export class Operations {
 
   /** Azure-AsyncOperation polling: always 200 with a status. */
   statusReply(r: ArmRequest): Reply {
-    const op = this.byId.get(r.params['operation']!);
+    const op = this.byId.get(r.params.operation!);
     if (!op) return operationNotFound(r);
     return {
       status: 200,
@@ -114,7 +114,7 @@ export class Operations {
 
   /** Location polling: 202 while running, 204 once done. */
   resultReply(r: ArmRequest): Reply {
-    const op = this.byId.get(r.params['operation']!);
+    const op = this.byId.get(r.params.operation!);
     if (!op) return operationNotFound(r);
     if (op.status === 'InProgress') return { status: 202, headers: { Location: r.url.href } };
     if (op.status === 'Succeeded') return { status: 204 };
@@ -123,5 +123,5 @@ export class Operations {
 }
 
 function operationNotFound(r: ArmRequest): Reply {
-  return errorReply(armError(404, 'OperationNotFound', `The operation '${r.params['operation']}' was not found.`));
+  return errorReply(armError(404, 'OperationNotFound', `The operation '${r.params.operation}' was not found.`));
 }

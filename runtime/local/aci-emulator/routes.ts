@@ -24,7 +24,7 @@ export function armDispatcher(subscriptionId: string, groups: ContainerGroups, o
     const route = matchRoute(req.url.pathname);
     if (!route) return errorReply(armError(404, 'NotFound', `No ARM route for ${req.method} ${req.url.pathname}.`));
     const r: ArmRequest = { ...req, params: route.params };
-    const sub = r.params['sub'];
+    const sub = r.params.sub;
     if (sub !== undefined && sub.toLowerCase() !== subscriptionId.toLowerCase()) {
       return errorReply(armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`));
     }
@@ -32,7 +32,7 @@ export function armDispatcher(subscriptionId: string, groups: ContainerGroups, o
       case 'GET listBySubscription':
         return groups.list(r, undefined);
       case 'GET listByResourceGroup':
-        return groups.list(r, r.params['rg']);
+        return groups.list(r, r.params.rg);
       case 'GET group':
         return groups.get(r);
       case 'PUT group':

@@ -111,7 +111,7 @@ function parseContainer(raw: unknown, path: string): ContainerJson {
   if (!isObject(properties)) throw missing(`${path}.properties`);
   const { instanceView: _iv, image, resources, ports, environmentVariables, ...rest } = properties;
   if (typeof image !== 'string' || image.trim() === '') throw missing(`${path}.properties.image`);
-  const requests = isObject(resources) ? resources['requests'] : undefined;
+  const requests = isObject(resources) ? resources.requests : undefined;
   if (!isObject(requests)) throw missing(`${path}.properties.resources.requests`);
   for (const key of ['cpu', 'memoryInGB'] as const) {
     const v = requests[key];
@@ -167,11 +167,11 @@ function parseIpAddress(raw: unknown): IpAddressJson {
 function parsePorts(raw: unknown, path: string): PortJson[] {
   if (!Array.isArray(raw)) throw new Invalid('InvalidRequestContent', `'${path}' must be an array.`);
   return raw.map((p, i): PortJson => {
-    const port = isObject(p) ? p['port'] : undefined;
+    const port = isObject(p) ? p.port : undefined;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Invalid('InvalidPort', `'${path}[${i}].port' must be an integer from 1 to 65535.`);
     }
-    const protocol = (p as JsonObject)['protocol'];
+    const protocol = (p as JsonObject).protocol;
     return protocol === undefined
       ? { port }
       : { port, protocol: oneOf(protocol, ['TCP', 'UDP'] as const, `${path}[${i}].protocol`, 'InvalidPort') };
@@ -181,8 +181,8 @@ function parsePorts(raw: unknown, path: string): PortJson[] {
 function parseEnv(raw: unknown, path: string): EnvironmentVariableJson[] {
   if (!Array.isArray(raw)) throw new Invalid('InvalidRequestContent', `'${path}' must be an array.`);
   return raw.map((v, i) => {
-    if (!isObject(v) || typeof v['name'] !== 'string' || v['name'] === '') throw missing(`${path}[${i}].name`);
-    const out: EnvironmentVariableJson = { name: v['name'] };
+    if (!isObject(v) || typeof v.name !== 'string' || v.name === '') throw missing(`${path}[${i}].name`);
+    const out: EnvironmentVariableJson = { name: v.name };
     for (const key of ['value', 'secureValue'] as const) {
       const val = v[key];
       if (val === undefined || val === null) continue;

@@ -1,6 +1,6 @@
 // AllocationLedger on Table Storage: one row per requestId (RowKey; requestIds are limited to
 // [\w.:@-]{1,128}, all legal in a key) in a partition of the fleet's own, naming the booked server.
-import { odata, RestError, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { odata, RestError, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
 import type { AllocationLedger } from '../domain/allocation/ports';
 import type { ServerKey } from '../domain/servers/server';

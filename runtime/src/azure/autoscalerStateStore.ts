@@ -3,7 +3,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { storageUnavailable } from './storage';
 import { StaleWriteError, type Versioned } from '../domain/core/ports';
-import { type AutoscalerState, type AutoscalerStateStore } from '../domain/autoscaling/ports';
+import type { AutoscalerState, AutoscalerStateStore } from '../domain/autoscaling/ports';
 
 export class BlobAutoscalerStateStore implements AutoscalerStateStore {
   private ready: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 // DemandStore on Table Storage: one insert-only row per allocation that found no room, in the
 // fleet's partition, keyed by time so "misses since T" is one range query and pruning is cheap.
 import { randomBytes } from 'node:crypto';
-import { odata, RestError, TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
 import type { DemandMiss, DemandStore } from '../domain/allocation/ports';
 

@@ -1,8 +1,8 @@
 // ServerStore on Azure Table Storage: one row per server, every write conditional on its ETag.
-import { odata, RestError, TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
+import { odata, RestError, type TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
 import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
-import { type ServerStore } from '../domain/servers/ports';
+import type { ServerStore } from '../domain/servers/ports';
 import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../domain/servers/server';
 import type { ServerState } from '../domain/servers/states';
 

@@ -59,7 +59,7 @@ export function errorResponse(e: FleetError): HttpResponseInit & { headers: Reco
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (e.retryAfterSeconds !== undefined) headers['Retry-After'] = String(e.retryAfterSeconds);
   const error: Record<string, unknown> = { code: e.code, message: e.message };
-  if (e.details !== undefined) error['details'] = e.details;
+  if (e.details !== undefined) error.details = e.details;
   return { status: e.status, headers, jsonBody: { error } };
 }
 

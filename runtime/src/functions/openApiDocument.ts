@@ -20,7 +20,8 @@ export function buildOpenApiDocument(functions: readonly FunctionDefinition[], s
   for (const fn of functions) {
     if (fn.trigger !== 'http') continue;
     const path = compileRoute(fn.route).documentedPath;
-    const item = (paths[path] ??= {});
+    paths[path] ??= {};
+    const item = paths[path];
     for (const method of fn.methods) {
       item[method.toLowerCase()] = operation(fn, method, settings);
     }
@@ -59,12 +60,12 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
     ...(api.tag ? { tags: [api.tag] } : {}),
   };
   const needsKey = fn.authLevel(settings) === 'function';
-  if (api.auth === 'serverToken') op['security'] = [{ serverToken: [] }];
-  else op['security'] = needsKey ? FUNCTION_KEY_SECURITY : [];
+  if (api.auth === 'serverToken') op.security = [{ serverToken: [] }];
+  else op.security = needsKey ? FUNCTION_KEY_SECURITY : [];
 
-  if (api.query) op['parameters'] = queryParameters(api.query);
+  if (api.query) op.parameters = queryParameters(api.query);
   if (api.body) {
-    op['requestBody'] = { required: true, content: { 'application/json': { schema: jsonSchema(api.body, 'input') } } };
+    op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(api.body, 'input') } } };
   }
 
   const responses: Record<string, JsonObject> = {};
@@ -90,14 +91,14 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
       },
     };
   }
-  op['responses'] = responses;
+  op.responses = responses;
   return op;
 }
 
 /** The errors a function can answer with: its own plus those its shape implies. */
 export function errorCodes(api: ApiDoc, authenticated: boolean): FleetErrorCode[] {
   const codes = new Set<FleetErrorCode>(api.errors);
-  if (api.body) ['InvalidJson', 'ValidationFailed', 'PayloadTooLarge'].forEach((c) => codes.add(c as FleetErrorCode));
+  if (api.body) for (const c of ['InvalidJson', 'ValidationFailed', 'PayloadTooLarge'] as const) codes.add(c);
   if (api.query) codes.add('ValidationFailed');
   if (authenticated) codes.add('Unauthorized');
   codes.add('MethodNotAllowed');

@@ -7,8 +7,8 @@ import type { RunningServersSnapshot, SnapshotView } from './snapshot';
 import { FleetError } from '../core/errors';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
-import { type AllocationLedger, type DemandStore } from './ports';
-import { type ServerStore } from '../servers/ports';
+import type { AllocationLedger, DemandStore } from './ports';
+import type { ServerStore } from '../servers/ports';
 import { describeKey, keyOf, toView, type Reservation, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
@@ -122,7 +122,7 @@ export class Allocator {
     const row = await store.get(key);
     if (row) snapshot?.remember(row);
     else snapshot?.forget(key);
-    if (!row || row.value.state !== 'Running') return undefined;
+    if (row?.value.state !== 'Running') return undefined;
     const now = this.clock.now();
     const found = findReservation([row], requestId, now);
     return found && { server: toView(row.value, now), reservation: found.reservation, repeated: true };

@@ -2,7 +2,7 @@
 // server costs no table scan. A stale copy is safe to choose from: every booking is an
 // ETag-conditional write, and the Allocator reads afresh before it answers "no room".
 import { systemClock, type Clock, type Versioned } from '../core/ports';
-import { type ServerStore } from '../servers/ports';
+import type { ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
 
 export interface SnapshotView {
@@ -57,7 +57,10 @@ export class RunningServersSnapshot {
 
   /** A row this process wrote or read just now replaces the copy's (or leaves it, if not Running). */
   remember(row: Versioned<ServerRecord>): void {
-    if (row.value.state !== 'Running') return this.forget(row.value);
+    if (row.value.state !== 'Running') {
+      this.forget(row.value);
+      return;
+    }
     const key = describeKey(row.value);
     this.rows.set(key, row);
     this.local.set(key, { at: this.clock.now().getTime(), row });

@@ -3,7 +3,7 @@
 import { adoptedRecord, expireHeartbeat, heartbeatExpired, planReconcile, reconcileRow, type ReconcileAction, type ReconcilePolicy } from './plan';
 import { isOwnedBy } from '../servers/lifecycle';
 import { AlreadyExistsError, silentLogger, systemClock, type Clock, type Logger } from '../core/ports';
-import { type ContainerGroups, type ServerStore } from '../servers/ports';
+import type { ContainerGroups, ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey } from '../servers/server';
 import { mutateServer } from '../servers/mutate';
 import type { ServerOptions } from '../servers/serverService';

@@ -2,7 +2,7 @@
 // its state (so it knows when it is being drained). The token is the only credential.
 import { FleetError, notFound } from '../core/errors';
 import { systemClock, type Clock } from '../core/ports';
-import { type ServerStore } from '../servers/ports';
+import type { ServerStore } from '../servers/ports';
 import { verifyReportToken } from './tokens';
 import type { ReportRequest } from './request';
 import { describeKey, type ServerKey } from '../servers/server';

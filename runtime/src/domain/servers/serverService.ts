@@ -7,7 +7,7 @@ import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
 import { applyObservation, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
 import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
-import { type ContainerGroups, type ServerStore } from './ports';
+import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
 import { describeKey, keyOf, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
@@ -201,7 +201,7 @@ export class ServerService {
    * (every server must exist), then each resource group's rows go out in 100-row transactions.
    */
   async setSessions(reports: readonly SessionReport[]): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
-    reports.forEach((r) => this.assertAllowed(r));
+    for (const r of reports) this.assertAllowed(r);
     const rows = await this.store.getMany(reports);
     const missing = reports.filter((r) => !rows.has(describeKey(r)));
     if (missing.length > 0) {
@@ -328,7 +328,7 @@ const byKey = (a: ServerView, b: ServerView) =>
   a.ResourceGroup.localeCompare(b.ResourceGroup) || a.ContainerGroupName.localeCompare(b.ContainerGroupName);
 
 function firstContainerName(group: Record<string, unknown>): string | undefined {
-  const containers = group['containers'];
+  const containers = group.containers;
   if (!Array.isArray(containers)) return undefined;
   const name = (containers[0] as { name?: unknown } | undefined)?.name;
   return typeof name === 'string' ? name : undefined;
