@@ -1,6 +1,7 @@
 // Test helpers: a local fleet (Azurite + ACI emulator + Functions host) and small HTTP calls to it.
 import { InvocationContext } from '@azure/functions';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../runtime/local/fleet';
+import type { ManualClock } from './clock';
 
 export type { LocalFleet };
 
@@ -58,6 +59,15 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Lets the fleet's `clock` pass ALLOCATION_SNAPSHOT_MAX_AGE_MS, so the next ACIAllocate reads the
+ * table again: servers written since the last read (seeded, started, freed up) are in its copy.
+ * A clock that never moved would keep serving the old copy.
+ */
+export function expireAllocationSnapshot(fleet: LocalFleet, clock: ManualClock): void {
+  clock.advance(fleet.settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS + 1);
 }
 
 /** A minimal valid ACICreate body. */
