@@ -50,8 +50,12 @@ export async function call<T = any>(
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 
-/** Polls `check` until it returns a truthy value or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+/**
+ * Polls `check` until it returns a truthy value or the time runs out. The deadline is only a
+ * safety net against a hang: far longer than anything waited for here takes on a loaded CI
+ * machine, so it fires on a real failure, never because the thing waited for is merely late.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
