@@ -23,7 +23,7 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function deployWith(script: FakeScript, functions = ['ACIMonitor']) {
+async function deployWith(script: FakeScript, functions = ['ACIMonitor'], timing: typeof FAST = FAST) {
   fake = await startFakeAzure(script);
   const logs: string[] = [];
   const run = oneDeploy({
@@ -33,7 +33,7 @@ async function deployWith(script: FakeScript, functions = ['ACIMonitor']) {
     zip: ZIP,
     getToken: async () => 'token-123',
     functions,
-    timing: FAST,
+    timing,
     log: (m) => logs.push(m),
   });
   return { run, logs, fake };
@@ -159,11 +159,15 @@ describe('oneDeploy', () => {
   });
 
   it('fails with what was indexed when ACIMonitor never appears', async () => {
-    const { run } = await deployWith({
-      publish: [{ status: 202, body: '"dep-1"' }],
-      deployments: { 'dep-1': [succeeded] },
-      functions: [['ACICreate']],
-    });
+    const { run } = await deployWith(
+      {
+        publish: [{ status: 202, body: '"dep-1"' }],
+        deployments: { 'dep-1': [succeeded] },
+        functions: [['ACICreate']],
+      },
+      ['ACIMonitor'],
+      { ...FAST, indexTimeoutMs: 100 }, // the fake never lists it: this deadline fires however fast the machine is
+    );
     await assert.rejects(
       run,
       (e: OneDeployError) => e.code === 'not-indexed' && /indexed: ACICreate; missing: ACIMonitor/.test(e.message),

@@ -191,7 +191,9 @@ describe('each rule catches its mistake', () => {
 });
 
 describe('policy pack process', () => {
-  it('compiles and serves under the Node.js policy-pack host Pulumi uses', { timeout: 60_000 }, async () => {
+  // Compiling the pack takes seconds, several times that on a loaded CI machine: the deadline is
+  // only a safety net against a host that never answers (npm test's own is 240 s per test).
+  it('compiles and serves under the Node.js policy-pack host Pulumi uses', { timeout: 180_000 }, async () => {
     const root = path.resolve(__dirname, '../..');
     const host = require.resolve('@pulumi/pulumi/cmd/run-policy-pack', { paths: [root] });
     // `pulumi preview --policy-pack infra/policy` runs this host in the pack's directory; it

@@ -1,23 +1,34 @@
 // ACIAllocate against Azurite through the local host: atomic bookings under concurrency, retries
-// by requestId, reports that land after a booking, and misses recorded as demand.
+// by requestId, reports that land after a booking, and misses recorded as demand. The fleet runs
+// on a ManualClock: time passes only where a test says so (a booking's report grace, its TTL and
+// the allocation snapshot's age never depend on how fast the machine is).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
-import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { ManualClock } from '../support/clock';
+import { call, expireAllocationSnapshot, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';
 
 let fleet: LocalFleet;
+const clock = new ManualClock();
 before(async () => {
-  fleet = await startTestFleet();
+  fleet = await startTestFleet({ overrides: { clock } });
 });
 after(() => fleet?.stop());
 
-/** Running servers written straight to the table, so the tests need not wait for provisioning. */
+/**
+ * Running servers written straight to the table, so the tests need not wait for provisioning;
+ * then the clock passes the allocation snapshot's max age, so ACIAllocate's copy includes them.
+ */
 async function seedServers(resourceGroup: string, count: number, maxSessions: number, extra: Partial<ServerRecord> = {}): Promise<void> {
+  const at = clock.now().toISOString();
   await Promise.all(
-    Array.from({ length: count }, (_, i) => fleet.services.store.insert(serverRecord(`gs-${i}`, { resourceGroup, maxSessions, ...extra }))),
+    Array.from({ length: count }, (_, i) =>
+      fleet.services.store.insert(serverRecord(`gs-${i}`, { resourceGroup, maxSessions, createdAt: at, ...extra })),
+    ),
   );
+  expireAllocationSnapshot(fleet, clock);
 }
 
 const rowsOf = async (resourceGroup: string) =>
@@ -54,6 +65,7 @@ describe('ACIAllocate', () => {
       { resourceGroup: 'alloc-pack', containerGroupName: 'gs-0', activeSessions: 2 },
       { resourceGroup: 'alloc-pack', containerGroupName: 'gs-1', activeSessions: 8 },
     ]);
+    expireAllocationSnapshot(fleet, clock); // the copy must show these sessions to choose the fullest
     const first = await call(fleet, 'ACIAllocate', { resourceGroup: 'alloc-pack', sessions: 2 });
     assert.equal(first.status, 200);
     assert.equal(first.body.ContainerGroupName, 'gs-1');
@@ -81,7 +93,9 @@ describe('ACIAllocate', () => {
   it('keeps a booking counted when a report arrives just after it', async () => {
     await seedServers('alloc-report', 1, 4);
     assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'alloc-report', sessions: 3 })).status, 200);
-    // The server reports before the players have connected: 0 sessions.
+    // The server reports before the players have connected: 0 sessions. "Just after" is inside
+    // ALLOCATION_REPORT_GRACE_SECONDS; the clock says exactly how far inside, never the machine.
+    clock.advance(fleet.settings.ALLOCATION_REPORT_GRACE_SECONDS * 1000 - 1);
     const report = await call(fleet, 'ACISetSessions', [{ resourceGroup: 'alloc-report', containerGroupName: 'gs-0', activeSessions: 0 }]);
     assert.equal(report.status, 200);
     const server = await view('alloc-report', 'gs-0');
@@ -92,7 +106,7 @@ describe('ACIAllocate', () => {
   });
 
   it('records each miss as demand for the autoscaler', async () => {
-    const since = new Date(Date.now() - 1000);
+    const since = new Date(clock.now().getTime() - 1000);
     const res = await call(fleet, 'ACIAllocate', { resourceGroup: 'alloc-none', sessions: 2, requestId: 'miss-1' });
     assert.equal(res.status, 503);
     const misses = (await fleet.services.demand.since(since)).filter((m) => m.requestId === 'miss-1');
@@ -100,7 +114,7 @@ describe('ACIAllocate', () => {
     assert.equal(misses[0]!.sessions, 2);
     assert.equal(misses[0]!.resourceGroup, 'alloc-none');
     // The autoscaler forgets misses once they are out of its window.
-    assert.ok((await fleet.services.demand.prune(new Date(Date.now() + 1000))) >= 1);
+    assert.ok((await fleet.services.demand.prune(new Date(clock.now().getTime() + 1000))) >= 1);
     assert.deepEqual(await fleet.services.demand.since(since), []);
   });
 
@@ -108,7 +122,7 @@ describe('ACIAllocate', () => {
     await seedServers('alloc-gc', 1, 4);
     assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'alloc-gc' })).status, 200);
     assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'alloc-gc', containerGroupName: 'gs-0', state: 'MarkedForDeletion' })).status, 200);
-    const gc = new ServerService({ store: fleet.services.store, groups: fleet.services.groups, options: fleet.services.options });
+    const gc = new ServerService({ store: fleet.services.store, groups: fleet.services.groups, options: fleet.services.options, clock });
     const { deleted } = await gc.collectGarbage();
     assert.ok(!deleted.some((k) => k.resourceGroup === 'alloc-gc'));
     assert.equal((await rowsOf('alloc-gc'))[0]?.state, 'MarkedForDeletion');

@@ -1,18 +1,21 @@
 // ACIAllocate's snapshot and requestId ledger against Azurite: a retry landing on another instance
 // (whose copy predates the booking) gets the same server, a server that started or freed up after a
-// copy was taken is used rather than a 503, and ACIGC forgets expired requestIds.
+// copy was taken is used rather than a 503, and ACIGC forgets expired requestIds. The fleet and
+// the extra instances share a ManualClock, so how old a copy is, is what the test says it is.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RunningServersSnapshot } from '../../runtime/src/domain/allocation/snapshot';
 import { Allocator } from '../../runtime/src/domain/allocation/allocator';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { allocatorOptionsFrom } from '../../runtime/src/options';
+import { ManualClock } from '../support/clock';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';
 
 let fleet: LocalFleet;
+const clock = new ManualClock();
 before(async () => {
-  fleet = await startTestFleet();
+  fleet = await startTestFleet({ overrides: { clock } });
 });
 after(() => fleet?.stop());
 
@@ -22,8 +25,8 @@ const seed = (resourceGroup: string, name: string, extra: Partial<ServerRecord> 
 /** An Allocator as another Functions instance would have it: its own copy, kept for a minute. */
 function instance() {
   const { store, demand, allocationLedger: ledger, settings } = fleet.services;
-  const snapshot = new RunningServersSnapshot(store, 60_000);
-  return { snapshot, allocator: new Allocator({ store, demand, ledger, snapshot, options: allocatorOptionsFrom(settings) }) };
+  const snapshot = new RunningServersSnapshot(store, 60_000, clock);
+  return { snapshot, allocator: new Allocator({ store, demand, ledger, snapshot, clock, options: allocatorOptionsFrom(settings) }) };
 }
 
 const bookingsIn = async (resourceGroup: string) =>
@@ -53,6 +56,7 @@ describe('ACIAllocate snapshot and ledger', () => {
     await seed('snap-new', 'full', { activeSessions: 4 });
     const { snapshot, allocator } = instance();
     await snapshot.current();
+    clock.advance(1); // the server starts, and the request arrives, after the copy was taken
     await seed('snap-new', 'fresh');
     const got = await allocator.allocate({ resourceGroup: 'snap-new', sessions: 2 });
     assert.equal(got.server.ContainerGroupName, 'fresh');
@@ -62,6 +66,7 @@ describe('ACIAllocate snapshot and ledger', () => {
     await seed('snap-freed', 'gs-0', { activeSessions: 4 });
     const { snapshot, allocator } = instance();
     await snapshot.current();
+    clock.advance(1); // the server frees up, and the request arrives, after the copy was taken
     assert.equal((await call(fleet, 'ACISetSessions', [{ resourceGroup: 'snap-freed', containerGroupName: 'gs-0', activeSessions: 1 }])).status, 200);
     const got = await allocator.allocate({ resourceGroup: 'snap-freed', sessions: 3 });
     assert.equal(got.server.ContainerGroupName, 'gs-0');
@@ -71,10 +76,12 @@ describe('ACIAllocate snapshot and ledger', () => {
   it('lets ACIGC forget expired requestIds (over more than one transaction) and keep live ones', async () => {
     const ledger = fleet.services.allocationLedger;
     const server = { resourceGroup: 'snap-gc', containerGroupName: 'gs-0' };
-    const past = new Date(Date.now() - 60_000).toISOString();
+    // ACIGC prunes by the wall clock (not the fleet's clock): an hour either side of it is
+    // expired or live however long the 131 writes below take.
+    const past = new Date(Date.now() - 3_600_000).toISOString();
     const expired = Array.from({ length: 130 }, (_, i) => `old-${i}`);
     for (const id of expired) await ledger.remember(id, server, past);
-    await ledger.remember('live', server, new Date(Date.now() + 60_000).toISOString());
+    await ledger.remember('live', server, new Date(Date.now() + 3_600_000).toISOString());
     // The ledger's rows live apart from the demand the autoscaler reads in the same table.
     assert.deepEqual((await fleet.services.demand.since(new Date(0))).filter((m) => !m.at), []);
 

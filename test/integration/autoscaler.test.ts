@@ -1,5 +1,7 @@
 // ACIAutoScaler against Azurite and the ACI emulator: the lease lets one of two concurrent runs
 // act, new servers come from CONTAINER_GROUP_TEMPLATE, misses bring capacity, drains skip booked servers.
+// The fleet and the autoscalers share a ManualClock: leases, cooldowns, the demand window and
+// bookings hold exactly as long as the test says, however slow the machine is.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
@@ -10,14 +12,17 @@ import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { scalingConfigFrom } from '../../runtime/src/options';
 import { BlobAutoscalerStateStore } from '../../runtime/src/azure/autoscalerStateStore';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { ManualClock } from '../support/clock';
+import { call, createBody, eventually, expireAllocationSnapshot, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { serverRecord } from '../support/records';
 
 const { containerGroupName: _, ...template } = createBody('unused', { maxSessions: 4 }, 'scaled');
 
 let fleet: LocalFleet;
+const clock = new ManualClock();
 before(async () => {
   fleet = await startTestFleet({
+    overrides: { clock },
     settings: {
       AUTOSCALER_ENABLED: 'true',
       AUTOSCALER_POLICY: 'buffer',
@@ -57,6 +62,7 @@ function autoscaler(
     namePrefix: 'auto',
     holder: id,
     leaseMs: 60_000,
+    clock,
   });
 }
 
@@ -109,7 +115,7 @@ describe('ACIAutoScaler', () => {
   it('skips a run while another holds an unexpired lease', async () => {
     const state = fleet.services.autoscalerState;
     const current = await state.read();
-    await state.write({ creates: [], ...current?.value, leaseHolder: 'someone-else', leaseUntil: new Date(Date.now() + 60_000).toISOString() }, current?.etag);
+    await state.write({ creates: [], ...current?.value, leaseHolder: 'someone-else', leaseUntil: new Date(clock.now().getTime() + 60_000).toISOString() }, current?.etag);
     try {
       const run = await autoscaler('run-d').run();
       assert.equal(run.acted, false);
@@ -130,6 +136,7 @@ describe('ACIAutoScaler', () => {
       const rows = await rowsIn(rg);
       return rows.length === 3 && rows.every((r) => r.state === 'Running');
     }, 'new servers Running');
+    expireAllocationSnapshot(fleet, clock); // ACIAllocate's copy predates the new servers
     const retry = await call(fleet, 'ACIAllocate', { resourceGroup: rg, sessions: 3, requestId: 'needs-room' });
     assert.equal(retry.status, 200);
 
@@ -144,6 +151,7 @@ describe('ACIAutoScaler', () => {
     // in-a gets a booking (the others are full for a moment), then the others drop to 2 sessions
     // each: in-a, with 1 booked, is the emptiest, and must still stay.
     await Promise.all(['in-a', 'in-b', 'in-c', 'in-d'].map((n) => fleet.services.store.insert({ ...server(n), activeSessions: n === 'in-a' ? 0 : 4 })));
+    expireAllocationSnapshot(fleet, clock); // ACIAllocate's copy must include the servers just written
     assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: rg })).body.ContainerGroupName, 'in-a');
     await call(fleet, 'ACISetSessions', ['in-b', 'in-c', 'in-d'].map((n) => ({ resourceGroup: rg, containerGroupName: n, activeSessions: 2 })));
     const scaler = autoscaler('run-f', {

@@ -1,17 +1,20 @@
 // Concurrency: many writers on the same rows at once (per-server reports, batch reports,
 // allocations, drains, GC, heartbeat checks). Every write is ETag-conditional, so no update is
 // lost and GC never deletes a server that got a session report or a booking before its
-// conditional move to Deleting.
+// conditional move to Deleting. The fleet runs on a ManualClock: time passes only where a test
+// says so, so no invariant here depends on how fast the machine gets through it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Reconciler } from '../../runtime/src/domain/reconcile/reconciler';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
-import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { ManualClock } from '../support/clock';
+import { call, createBody, eventually, expireAllocationSnapshot, startTestFleet, type LocalFleet } from '../support/localFleet';
 import { racingStore } from '../support/races';
 
 let fleet: LocalFleet;
+const clock = new ManualClock();
 before(async () => {
-  fleet = await startTestFleet();
+  fleet = await startTestFleet({ overrides: { clock } });
 });
 after(() => fleet?.stop());
 
@@ -80,6 +83,11 @@ describe('concurrent writers', () => {
   it('50 allocations and 50 session reports across 10 servers at once: every booking survives, none beyond capacity', async () => {
     const MAX = 4;
     const names = await runningServers('alloc-conc', 10, MAX);
+    // ACIAllocate's copy of the Running servers must include these ten: let it age out. Then the
+    // clock stands still for the whole phase. A booking counts in the load until a report made at
+    // least ALLOCATION_REPORT_GRACE_SECONDS after it (which could include its session); with the
+    // wall clock, a slow run let later reports "cover" earlier bookings, and more bookings fit.
+    expireAllocationSnapshot(fleet, clock);
     const requests = Array.from({ length: 50 }, (_, i) => `conc-req-${i}`);
     const [allocations, reports] = await Promise.all([
       Promise.all(requests.map((requestId) => call(fleet, 'ACIAllocate', { requestId, resourceGroup: 'games' }))),
@@ -102,6 +110,10 @@ describe('concurrent writers', () => {
       const mine = booked.filter((a) => a.body.ContainerGroupName === name).map((a) => a.body.Reservation.id).sort();
       assert.deepEqual(ids, mine, `${name}: a booking was lost (or invented) by a concurrent report`);
       assert.ok(ids.length <= MAX, `${name}: booked ${ids.length} sessions on ${MAX} slots`);
+      // What the bound above relies on: no report here was made late enough to include a booking.
+      for (const res of r.reservations ?? []) {
+        assert.ok(!r.lastReportAt || Date.parse(r.lastReportAt) < Date.parse(res.reportAfter), `${name}: a report covers booking ${res.id}`);
+      }
       const recorded = reports.some((x) => x.name === name && x.res.status === 200 && x.res.body.recorded);
       assert.equal(r.activeSessions, recorded ? 1 : 0, `${name}: a recorded report was lost`);
     }
@@ -110,6 +122,7 @@ describe('concurrent writers', () => {
   it('GC never deletes a server that got a booking before its conditional move to Deleting', async () => {
     const [name] = await runningServers('race-alloc', 1);
     assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'MarkedForDeletion' })).status, 200);
+    expireAllocationSnapshot(fleet, clock); // the rival's ACIAllocate must see the server, created since the last read
     const { store, raced } = racingStore(
       fleet.services.store,
       (record) => record.containerGroupName === name && record.state === 'Deleting',
@@ -119,7 +132,7 @@ describe('concurrent writers', () => {
         assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'games', requestId: 'race-alloc-1' })).status, 200);
       },
     );
-    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
+    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options, clock }).collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
@@ -143,7 +156,7 @@ describe('concurrent writers', () => {
         assert.equal((await report(name!, 3)).status, 200);
       },
     );
-    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options }).collectGarbage();
+    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options, clock }).collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
@@ -154,7 +167,7 @@ describe('concurrent writers', () => {
   it('the heartbeat check loses to a report that lands before its conditional write', async () => {
     const [name] = await runningServers('race-hb', 1);
     const stored = (await fleet.services.store.get(key(name!)))!;
-    await fleet.services.store.replace({ ...stored.value, lastReportAt: new Date(Date.now() - 10 * 60_000).toISOString() }, stored.etag);
+    await fleet.services.store.replace({ ...stored.value, lastReportAt: new Date(clock.now().getTime() - 10 * 60_000).toISOString() }, stored.etag);
     const { store, raced } = racingStore(
       fleet.services.store,
       (record) => record.containerGroupName === name && record.state === 'Failed',
@@ -168,6 +181,7 @@ describe('concurrent writers', () => {
       groups,
       options,
       policy: { ...reconcilePolicy, heartbeatTimeoutMs: 5 * 60_000 },
+      clock,
     });
     assert.deepEqual(await reconciler.expireSilentServers(), []);
     assert.ok(raced(), 'the race was staged');

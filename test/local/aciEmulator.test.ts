@@ -106,7 +106,6 @@ describe('ACI emulator with the real ARM client', () => {
   });
 
   it('answers a PUT with 201, Pending and an Azure-AsyncOperation URL, then ends Running with a public IP and fqdn', async () => {
-    const started = Date.now();
     const responses: { status: number; headers: Record<string, string>; body: unknown }[] = [];
     const poller = await client.containerGroups.beginCreateOrUpdate('games', 'srv-1', gameServer({ dnsNameLabel: 'srv-1-abc' }), {
       onResponse: (raw) => responses.push({ status: raw.status, headers: raw.headers.toJSON(), body: JSON.parse(raw.bodyAsText ?? 'null') }),
@@ -117,7 +116,6 @@ describe('ACI emulator with the real ARM client', () => {
     assert.ok(first.headers['azure-asyncoperation']?.startsWith(`${emulator.url}/subscriptions/`));
 
     const group = await poller.pollUntilDone();
-    assert.ok(Date.now() - started < 1500, "the factory's pollIntervalMs replaced the SDK's 2 s default");
     assert.equal(group.provisioningState, 'Succeeded');
     assert.equal(group.instanceView?.state, 'Running');
     assert.equal(group.location, 'westeurope');
@@ -131,6 +129,39 @@ describe('ACI emulator with the real ARM client', () => {
       group.id,
       `/subscriptions/${emulator.subscriptionId}/resourceGroups/games/providers/Microsoft.ContainerInstance/containerGroups/srv-1`,
     );
+  });
+
+  it("hands the factory's pollIntervalMs to every long-running operation, in place of the SDK's 2 s default", async (t) => {
+    // The factory shadows the begin* methods of the client it builds with ones that add
+    // updateIntervalInMs (the SDK's only polling setting) and call the SDK's own. Spy on the SDK's
+    // (the prototype's) before building one, and see what each call hands it: no clock involved.
+    const sdk = Object.getPrototypeOf(client.containerGroups);
+    const spies = {
+      create: t.mock.method(sdk, 'beginCreateOrUpdate'),
+      delete: t.mock.method(sdk, 'beginDelete'),
+      restart: t.mock.method(sdk, 'beginRestart'),
+      start: t.mock.method(sdk, 'beginStart'),
+    };
+    const intervals = (spy: { mock: { calls: Array<{ arguments: unknown[] }> } }) =>
+      spy.mock.calls.map((c) => (c.arguments.at(-1) as { updateIntervalInMs?: number } | undefined)?.updateIntervalInMs);
+    const options = { subscriptionId: emulator.subscriptionId, endpoint: emulator.url, retry: { maxRetries: 0 } };
+    const polled = createContainerInstanceClient({ ...options, pollIntervalMs: 10 }).containerGroups;
+
+    const group = await polled.beginCreateOrUpdateAndWait('polled', 'p-1', gameServer()); // *AndWait calls this.begin*
+    assert.equal(group.provisioningState, 'Succeeded');
+    await polled.beginDeleteAndWait('polled', 'p-1');
+    // The emulator has no restart or start: the calls fail, but only after the SDK got its options.
+    await assert.rejects(polled.beginRestart('polled', 'p-1'));
+    await assert.rejects(polled.beginStart('polled', 'p-1'));
+    assert.deepEqual(intervals(spies.create), [10]);
+    assert.deepEqual(intervals(spies.delete), [10]);
+    assert.deepEqual(intervals(spies.restart), [10]);
+    assert.deepEqual(intervals(spies.start), [10]);
+
+    // A caller's own interval wins; without pollIntervalMs the SDK keeps its default.
+    await polled.beginCreateOrUpdateAndWait('polled', 'p-2', gameServer(), { updateIntervalInMs: 1 });
+    await createContainerInstanceClient(options).containerGroups.beginCreateOrUpdate('polled', 'p-3', gameServer());
+    assert.deepEqual(intervals(spies.create), [10, 1, undefined]);
   });
 
   it('gives every live group its own public IP', async () => {
@@ -284,7 +315,13 @@ describe('ACI emulator with the real ARM client', () => {
     assert.ok(!JSON.stringify(emulator.groups()).includes('s3cret-token'));
   });
 
-  it('shows Pending and Deleting while those take time, and joins an identical PUT to the running operation', async () => {
+  it('shows Pending and Deleting while those take time, and joins an identical PUT to the running operation', async (t) => {
+    // A group stays Pending until its provisioning timer fires, Deleting until its delete timer
+    // does (min(provisioningMs, 200) ms). Those timers run on mocked time here, so they fire when
+    // the test ticks, never while a slow machine is still between two requests. (Only setTimeout
+    // is mocked, and nothing else this test runs uses it: the HTTP client and server do not.)
+    await emulator.idle(); // nothing of the shared emulator may be waiting on a timer meanwhile
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const slow = await startAciEmulator({ provisioningMs: 60_000, log: () => {} });
     try {
       const slowClient = createContainerInstanceClient({ subscriptionId: slow.subscriptionId, endpoint: slow.url, pollIntervalMs: 10 });
@@ -310,10 +347,14 @@ describe('ACI emulator with the real ARM client', () => {
       // Deletion takes min(provisioningMs, 200) ms.
       await slowClient.containerGroups.beginDelete('slow', 'waiting');
       assert.equal((await slowClient.containerGroups.get('slow', 'waiting')).provisioningState, 'Deleting');
+      t.mock.timers.tick(199);
+      assert.equal(slow.groups()[0]?.properties.provisioningState, 'Deleting', 'not yet');
+      t.mock.timers.tick(1);
       await slow.idle();
       assert.deepEqual(slow.groups(), []);
     } finally {
       await slow.close();
+      t.mock.timers.reset();
     }
   });
 

@@ -1,6 +1,7 @@
 // Test helpers: a local fleet (Azurite + ACI emulator + Functions host) and small HTTP calls to it.
 import { InvocationContext } from '@azure/functions';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../runtime/local/fleet';
+import type { ManualClock } from './clock';
 
 export type { LocalFleet };
 
@@ -49,8 +50,12 @@ export async function call<T = any>(
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 
-/** Polls `check` until it returns a truthy value or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+/**
+ * Polls `check` until it returns a truthy value or the time runs out. The deadline is only a
+ * safety net against a hang: far longer than anything waited for here takes on a loaded CI
+ * machine, so it fires on a real failure, never because the thing waited for is merely late.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -58,6 +63,15 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Lets the fleet's `clock` pass ALLOCATION_SNAPSHOT_MAX_AGE_MS, so the next ACIAllocate reads the
+ * table again: servers written since the last read (seeded, started, freed up) are in its copy.
+ * A clock that never moved would keep serving the old copy.
+ */
+export function expireAllocationSnapshot(fleet: LocalFleet, clock: ManualClock): void {
+  clock.advance(fleet.settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS + 1);
 }
 
 /** A minimal valid ACICreate body. */

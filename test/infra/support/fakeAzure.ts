@@ -102,13 +102,18 @@ export async function startFakeAzure(script: FakeScript): Promise<FakeAzure> {
   };
 }
 
-/** Timing small enough for tests; the logic is the same as with the defaults. */
+/**
+ * Timing small enough for tests; the logic is the same as with the defaults. The waits between
+ * polls and retries are short; the deadlines are only safety nets, so long that no run expecting
+ * success hits one on a loaded machine (oneDeploy measures them by the wall clock). A test about a
+ * deadline sets its own short one, against a fake that never finishes.
+ */
 export const FAST = {
   pollIntervalMs: 5,
-  deployTimeoutMs: 5_000,
-  indexTimeoutMs: 1_000,
+  deployTimeoutMs: 60_000,
+  indexTimeoutMs: 60_000,
   maxPublishAttempts: 5,
   retryInitialDelayMs: 5,
   retryMaxDelayMs: 20,
-  requestTimeoutMs: 5_000,
+  requestTimeoutMs: 60_000,
 };
