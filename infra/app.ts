@@ -73,10 +73,7 @@ const OPTION_SETTINGS = new Set<string>(OPTION_KEYS.values());
  * The SCM (Kudu) host One Deploy talks to: the `Repository` entry of the app's host names, or,
  * before ARM reports it, the default host name with `.scm` after its first label.
  */
-export function scmHostName(
-  states: ReadonlyArray<{ name?: string; hostType?: string }> | undefined,
-  defaultHostName: string,
-): string {
+export function scmHostName(states: ReadonlyArray<{ name?: string; hostType?: string }> | undefined, defaultHostName: string): string {
   const repo = states?.find((s) => s.hostType === 'Repository' && s.name);
   if (repo?.name) return repo.name;
   const [first, ...rest] = defaultHostName.split('.');
@@ -193,9 +190,7 @@ export class FunctionApp extends pulumi.ComponentResource {
     this.appName = app.name;
     this.appId = app.id;
     this.defaultHostName = app.defaultHostName;
-    this.scmHostName = pulumi
-      .all([app.hostNameSslStates, app.defaultHostName])
-      .apply(([states, host]) => scmHostName(states, host));
+    this.scmHostName = pulumi.all([app.hostNameSslStates, app.defaultHostName]).apply(([states, host]) => scmHostName(states, host));
     this.principalId = app.identity.apply((identity) => {
       if (!identity?.principalId) throw new Error(`FunctionApp ${name}: the app has no system-assigned identity`);
       return identity.principalId;

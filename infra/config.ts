@@ -123,7 +123,11 @@ export const STACK_KEYS = {
     description:
       'Where servers run (`FLEET_RESOURCE_GROUPS`). A name is created (and deleted with the stack); `{name: x, existing: true}` references an existing group. At least one.',
   },
-  maxFunctionInstances: { schema: int(1, 1000).default(40), shownDefault: '`40`', description: 'Flex Consumption maximum instance count (1–1000).' },
+  maxFunctionInstances: {
+    schema: int(1, 1000).default(40),
+    shownDefault: '`40`',
+    description: 'Flex Consumption maximum instance count (1–1000).',
+  },
   instanceMemoryMB: {
     schema: z.preprocess(fromText, z.union([z.literal(2048), z.literal(4096)], { error: 'must be 2048 or 4096' })).default(2048),
     shownDefault: '`2048`',
@@ -139,11 +143,24 @@ export const STACK_KEYS = {
     description: 'Event Grid retries (1–30) and retry window in minutes (1–1440) before dead-lettering.',
   },
   logRetentionDays: { schema: int(30, 730).default(30), shownDefault: '`30`', description: 'Log Analytics retention (30–730).' },
-  tags: { schema: z.record(z.string(), z.string()).default({}), shownDefault: '`{}`', structured: true, description: 'Extra tags on every resource.' },
-  runtimeDir: { schema: z.string().min(1).default('runtime'), shownDefault: '`runtime`', description: 'Folder with `src/index.ts` and `host.json` (the tests point it at a fixture).' },
+  tags: {
+    schema: z.record(z.string(), z.string()).default({}),
+    shownDefault: '`{}`',
+    structured: true,
+    description: 'Extra tags on every resource.',
+  },
+  runtimeDir: {
+    schema: z.string().min(1).default('runtime'),
+    shownDefault: '`runtime`',
+    description: 'Folder with `src/index.ts` and `host.json` (the tests point it at a fixture).',
+  },
 } satisfies Record<string, StackKey>;
 
-const stackSchema = z.object(Object.fromEntries(Object.entries(STACK_KEYS).map(([k, v]) => [k, v.schema])) as { [K in keyof typeof STACK_KEYS]: (typeof STACK_KEYS)[K]['schema'] });
+const stackSchema = z.object(
+  Object.fromEntries(Object.entries(STACK_KEYS).map(([k, v]) => [k, v.schema])) as {
+    [K in keyof typeof STACK_KEYS]: (typeof STACK_KEYS)[K]['schema'];
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // The runtime's options, by stack key.
@@ -226,21 +243,26 @@ export function parseConfig(raw: Record<string, string | undefined>, ctx: Config
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
-        for (const k of issue.keys) problems.push(`${CONFIG_NAMESPACE}:${[...issue.path, k].join('.')}: unknown key (check the spelling; see docs/deploy.md)`);
+        for (const k of issue.keys)
+          problems.push(`${CONFIG_NAMESPACE}:${[...issue.path, k].join('.')}: unknown key (check the spelling; see docs/deploy.md)`);
       } else problems.push(`${CONFIG_NAMESPACE}:${issue.path.join('.')}: ${issue.message}`);
     }
   }
 
   // The stack's name stands in for an unset fleet name; it names DNS resources, so it follows their rule too.
   const fleetName = (options.FLEET_NAME as string | undefined) ?? `${ctx.project}-${ctx.stack}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-  if (!isFleetName(String(fleetName))) problems.push(`${CONFIG_NAMESPACE}:fleetName: must be 3-32 lowercase letters, digits or single hyphens`);
+  if (!isFleetName(String(fleetName)))
+    problems.push(`${CONFIG_NAMESPACE}:fleetName: must be 3-32 lowercase letters, digits or single hyphens`);
   options.FLEET_NAME = fleetName;
 
   const containerResourceGroups = parsed.data?.containerResourceGroups ?? [{ name: `${fleetName}-servers`, existing: false }];
   problems.push(...checkContainerResourceGroups(containerResourceGroups));
 
   // What the stack derives takes part in the runtime's rules too (the template's resource group).
-  const runtime = parseOptions({ ...options, FLEET_RESOURCE_GROUPS: containerResourceGroups.map((g) => g.name).join(',') }, { name: relativeKey });
+  const runtime = parseOptions(
+    { ...options, FLEET_RESOURCE_GROUPS: containerResourceGroups.map((g) => g.name).join(',') },
+    { name: relativeKey },
+  );
   problems.push(...runtime.problems.map(describeProblem));
   if (problems.length > 0 || !parsed.data || !runtime.settings) throw new ConfigError(problems);
 

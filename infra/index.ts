@@ -127,10 +127,7 @@ export const indexedFunctions = deployment.indexedFunctions;
 /** The default function key (send it as `x-functions-key`); read after the code is deployed. */
 export const functionKey = pulumi.secret(
   web
-    .listWebAppHostKeysOutput(
-      { name: app.appName, resourceGroupName: groups.app.name },
-      { dependsOn: [deployment.resource] },
-    )
+    .listWebAppHostKeysOutput({ name: app.appName, resourceGroupName: groups.app.name }, { dependsOn: [deployment.resource] })
     .apply((keys) => {
       const key = keys.functionKeys?.default;
       // The deployment itself succeeded: say so rather than fail the update over an output.

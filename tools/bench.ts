@@ -61,7 +61,15 @@ async function measure(operation: string, calls: number, concurrency: number, ru
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { operation, calls, failures, seconds: round(seconds, 2), perSecond: round(calls / seconds, 1), p50ms: round(percentile(latencies, 50), 1), p99ms: round(percentile(latencies, 99), 1) };
+  return {
+    operation,
+    calls,
+    failures,
+    seconds: round(seconds, 2),
+    perSecond: round(calls / seconds, 1),
+    p50ms: round(percentile(latencies, 50), 1),
+    p99ms: round(percentile(latencies, 99), 1),
+  };
 }
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -76,7 +84,9 @@ function api(fleet: LocalFleet, name: string, body?: unknown, query = ''): Promi
 
 /** Inserts servers straight into the table in 100-row transactions (one resource group per 1,000). */
 async function seed(fleet: LocalFleet, from: number, to: number): Promise<void> {
-  const table = TableClient.fromConnectionString(fleet.azurite.connectionString, fleet.settings.FLEET_TABLE_NAME, { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(fleet.azurite.connectionString, fleet.settings.FLEET_TABLE_NAME, {
+    allowInsecureConnection: true,
+  });
   await table.createTable();
   const now = new Date().toISOString();
   const record = (i: number): ServerRecord => ({
@@ -100,12 +110,17 @@ async function seed(fleet: LocalFleet, from: number, to: number): Promise<void> 
     batches.push(Array.from({ length: end - start }, (_, k) => ['create', toEntity(record(start + k))] as TransactionAction));
   }
   let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    for (let b = next++; b < batches.length; b = next++) await table.submitTransaction(batches[b]!);
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let b = next++; b < batches.length; b = next++) await table.submitTransaction(batches[b]!);
+    }),
+  );
 }
 
-const serverName = (i: number) => ({ resourceGroup: `bench-${Math.floor(i / 1000)}`, containerGroupName: `gs-${String(i).padStart(6, '0')}` });
+const serverName = (i: number) => ({
+  resourceGroup: `bench-${Math.floor(i / 1000)}`,
+  containerGroupName: `gs-${String(i).padStart(6, '0')}`,
+});
 
 /** Bundles `entry` exactly as the deployment does (runtime/esbuild.ts). */
 async function bundleFile(entry: string, outfile: string): Promise<number> {
@@ -147,19 +162,31 @@ function machine() {
   } catch {
     /* not Linux */
   }
-  return { cpus: cpus().length, model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: round(loadavg()[0]!, 1) };
+  return {
+    cpus: cpus().length,
+    model,
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAverage: round(loadavg()[0]!, 1),
+  };
 }
 
 async function main(): Promise<void> {
   const has = (name: string) => FUNCTIONS.some((f) => f.name === name);
   const measurements: Measurement[] = [];
   const targets: Target[] = [];
-  const notMeasured = (operation: string, note: string) => measurements.push({ operation, calls: 0, failures: 0, seconds: 0, perSecond: NaN, p50ms: NaN, p99ms: NaN, note });
+  const notMeasured = (operation: string, note: string) =>
+    measurements.push({ operation, calls: 0, failures: 0, seconds: 0, perSecond: NaN, p50ms: NaN, p99ms: NaN, note });
 
   log('Bundling runtime/src/index.ts and loading it cold…');
   const bundled = await bundle();
   targets.push({ target: 'deployed bundle ≤ 2 MB', value: `${round(bundled.bytes / 2 ** 20, 2)} MB`, met: bundled.bytes <= 2 * 2 ** 20 });
-  targets.push({ target: 'bundle loads cold in ≤ 250 ms (median of 7)', value: `${bundled.coldLoadMs} ms`, met: bundled.coldLoadMs <= 250 });
+  targets.push({
+    target: 'bundle loads cold in ≤ 250 ms (median of 7)',
+    value: `${bundled.coldLoadMs} ms`,
+    met: bundled.coldLoadMs <= 250,
+  });
 
   log('Starting a local fleet (Azurite + ACI emulator + host)…');
   const fleet = await startLocalFleet({ provisioningMs: 30, timers: false, env: {}, overrides: { arm: { pollIntervalMs: 10 } } });
@@ -169,12 +196,17 @@ async function main(): Promise<void> {
       if (!has('ACIAllocate')) return notMeasured(`ACIAllocate (${CLIENTS} clients)`, 'n/a (not on this branch)');
       log(`ACIAllocate, ${CLIENTS} concurrent clients, ${servers.toLocaleString('en')} servers…`);
       let misses = 0;
-      const m = await measure(`ACIAllocate, 1 session, ${servers.toLocaleString('en')} servers (${CLIENTS} clients)`, 400, CLIENTS, async () => {
-        const res = await api(fleet, 'ACIAllocate', { sessions: 1, requestId: crypto.randomUUID() });
-        if (res.status === 503) misses++;
-        await res.arrayBuffer();
-        return res.ok;
-      });
+      const m = await measure(
+        `ACIAllocate, 1 session, ${servers.toLocaleString('en')} servers (${CLIENTS} clients)`,
+        400,
+        CLIENTS,
+        async () => {
+          const res = await api(fleet, 'ACIAllocate', { sessions: 1, requestId: crypto.randomUUID() });
+          if (res.status === 503) misses++;
+          await res.arrayBuffer();
+          return res.ok;
+        },
+      );
       m.note = `${misses} misses (503)`;
       measurements.push(m);
     };
@@ -196,7 +228,11 @@ async function main(): Promise<void> {
       // and 10,000 shows whether a call's cost still grows with the fleet.
       if (size === 1_000 || size === 10_000) await measureAllocate(size);
     }
-    targets.push({ target: 'ACIList of 10,000 servers completes', value: list10k && list10k.failures === 0 ? `yes, p50 ${list10k.p50ms} ms` : 'no', met: !!list10k && list10k.failures === 0 });
+    targets.push({
+      target: 'ACIList of 10,000 servers completes',
+      value: list10k && list10k.failures === 0 ? `yes, p50 ${list10k.p50ms} ms` : 'no',
+      met: !!list10k && list10k.failures === 0,
+    });
 
     log('ACISetSessions, batches of 100 servers…');
     let maxTransactions = 0;
@@ -210,7 +246,11 @@ async function main(): Promise<void> {
         return res.ok && body.updated === 100;
       }),
     );
-    targets.push({ target: 'ACISetSessions of 100 servers: ≤ 1 table transaction per 100 rows', value: `${maxTransactions} per call`, met: maxTransactions <= 1 });
+    targets.push({
+      target: 'ACISetSessions of 100 servers: ≤ 1 table transaction per 100 rows',
+      value: `${maxTransactions} per call`,
+      met: maxTransactions <= 1,
+    });
 
     if (has('ACIReport')) {
       const tokens = await reportTargets(fleet);
@@ -220,7 +260,11 @@ async function main(): Promise<void> {
         measurements.push(
           await measure(`ACIReport (${CLIENTS} clients)`, 400, CLIENTS, async (i) => {
             const target = tokens[i % tokens.length]!;
-            const res = await fetch(target.url, { method: 'POST', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ activeSessions: i % 4 }) });
+            const res = await fetch(target.url, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ activeSessions: i % 4 }),
+            });
             await res.arrayBuffer();
             return res.ok;
           }),
@@ -252,7 +296,11 @@ async function reportTargets(fleet: LocalFleet): Promise<Array<{ url: string; to
     await api(fleet, 'ACICreate', {
       resourceGroup: 'bench-report',
       containerGroupName: name,
-      containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 'server', image: 'bench/game-server:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] },
+      containerGroup: {
+        location: 'westeurope',
+        osType: 'Linux',
+        containers: [{ name: 'server', image: 'bench/game-server:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+      },
     });
   }
   const out: Array<{ url: string; token: string }> = [];
@@ -266,9 +314,16 @@ async function reportTargets(fleet: LocalFleet): Promise<Array<{ url: string; to
   return out;
 }
 
-function printTable(result: { machine: ReturnType<typeof machine>; bundle: { bytes: number; coldLoadMs: number; azureSdksOnFirstUseMs: number }; measurements: Measurement[]; targets: Target[] }): void {
+function printTable(result: {
+  machine: ReturnType<typeof machine>;
+  bundle: { bytes: number; coldLoadMs: number; azureSdksOnFirstUseMs: number };
+  measurements: Measurement[];
+  targets: Target[];
+}): void {
   const m = result.machine;
-  console.log(`\naci-fleet benchmark — ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node} (${m.platform}), load average ${m.loadAverage} at the end; local host + Azurite\n`);
+  console.log(
+    `\naci-fleet benchmark — ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node} (${m.platform}), load average ${m.loadAverage} at the end; local host + Azurite\n`,
+  );
   const rows = result.measurements.map((x) => [
     x.operation,
     x.calls ? String(x.calls) : '—',
@@ -280,13 +335,22 @@ function printTable(result: { machine: ReturnType<typeof machine>; bundle: { byt
   ]);
   table(['operation', 'calls', 'calls/s', 'p50 ms', 'p99 ms', 'failed', 'note'], rows);
   console.log('');
-  console.log(`Bundle ${(result.bundle.bytes / 2 ** 20).toFixed(2)} MB loads in ${result.bundle.coldLoadMs} ms (median of 7); the Azure SDKs add ${result.bundle.azureSdksOnFirstUseMs} ms on the first invocation that needs them.\n`);
-  table(['target', 'measured', 'met'], result.targets.map((t) => [t.target, t.value, t.met === null ? '—' : t.met ? 'yes' : 'NO']));
+  console.log(
+    `Bundle ${(result.bundle.bytes / 2 ** 20).toFixed(2)} MB loads in ${result.bundle.coldLoadMs} ms (median of 7); the Azure SDKs add ${result.bundle.azureSdksOnFirstUseMs} ms on the first invocation that needs them.\n`,
+  );
+  table(
+    ['target', 'measured', 'met'],
+    result.targets.map((t) => [t.target, t.value, t.met === null ? '—' : t.met ? 'yes' : 'NO']),
+  );
 }
 
 function table(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i > 0 && i < cells.length - 1 && /^[\d.—]+$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i > 0 && i < cells.length - 1 && /^[\d.—]+$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '─'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));

@@ -54,7 +54,8 @@ export const TRACES: Record<string, TraceSpec> = {
   },
 };
 
-export const toCsv = (sessions: readonly TraceSession[]) => `start,duration\n${sessions.map((s) => `${s.start},${s.duration}`).join('\n')}\n`;
+export const toCsv = (sessions: readonly TraceSession[]) =>
+  `start,duration\n${sessions.map((s) => `${s.start},${s.duration}`).join('\n')}\n`;
 
 if (require.main === module) {
   for (const [name, spec] of Object.entries(TRACES)) {

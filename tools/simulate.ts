@@ -25,7 +25,7 @@ function parseCommandLine() {
       chart: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
-  },
+    },
   }).values;
 }
 
@@ -49,7 +49,8 @@ async function main(): Promise<number> {
     args.set.map((kv) => {
       const at = kv.indexOf('=');
       if (at < 1) throw new Error(`--set takes SETTING=VALUE, not '${kv}'`);
-      if (!isSettingName(kv.slice(0, at))) throw new Error(`--set: '${kv.slice(0, at)}' is not a setting (see the README's settings table)`);
+      if (!isSettingName(kv.slice(0, at)))
+        throw new Error(`--set: '${kv.slice(0, at)}' is not a setting (see the README's settings table)`);
       return [kv.slice(0, at), kv.slice(at + 1)];
     }),
   );

@@ -262,9 +262,7 @@ async function failureDetails(
     for (const entry of (entries ?? []).slice(-10)) {
       if (entry.message && !lines.includes(entry.message)) lines.push(entry.message);
       if (entry.details_url) {
-        const details = await getJson<LogEntry[]>(opts, new URL(entry.details_url, `${scm}/`).toString(), t).catch(
-          () => undefined,
-        );
+        const details = await getJson<LogEntry[]>(opts, new URL(entry.details_url, `${scm}/`).toString(), t).catch(() => undefined);
         for (const d of (details ?? []).slice(-5)) {
           if (d.message && !lines.includes(d.message)) lines.push(d.message);
         }
@@ -283,16 +281,10 @@ interface LogEntry {
 
 /** Failures that mean "the app's identity is not authorized yet" (RBAC still propagating). */
 export function isAuthorizationFailure(message: string): boolean {
-  return /AuthorizationPermissionMismatch|AuthorizationFailure|\b403\b|Forbidden|not authorized|does not have authorization/i.test(
-    message,
-  );
+  return /AuthorizationPermissionMismatch|AuthorizationFailure|\b403\b|Forbidden|not authorized|does not have authorization/i.test(message);
 }
 
-async function waitForFunctions(
-  opts: OneDeployOptions,
-  t: OneDeployTiming,
-  sleep: (ms: number) => Promise<void>,
-): Promise<string[]> {
+async function waitForFunctions(opts: OneDeployOptions, t: OneDeployTiming, sleep: (ms: number) => Promise<void>): Promise<string[]> {
   const deadline = Date.now() + t.indexTimeoutMs;
   const apiVersion = opts.apiVersion ?? '2024-04-01';
   let url = `${opts.armUrl.replace(/\/+$/, '')}${opts.appResourceId}/functions?api-version=${apiVersion}`;

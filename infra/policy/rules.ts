@@ -64,7 +64,7 @@ export const appSettingsKeyless: ResourceValidationPolicy = {
       for (const problem of appSettingsProblems((p.properties ?? {}) as Record<string, unknown>)) report(problem);
     }),
     forTypes([['web', 'WebApp']], (p, report) => {
-      const list = ((p.siteConfig as { appSettings?: Array<{ name?: string; value?: string }> } | undefined)?.appSettings ?? []);
+      const list = (p.siteConfig as { appSettings?: Array<{ name?: string; value?: string }> } | undefined)?.appSettings ?? [];
       const settings = Object.fromEntries(list.map((s) => [s.name ?? '', s.value]));
       for (const problem of appSettingsProblems(settings)) report(problem);
       if (((p.siteConfig as { connectionStrings?: unknown[] } | undefined)?.connectionStrings ?? []).length > 0) {

@@ -53,7 +53,14 @@ export async function callFleet<T>(url: string, options: CallOptions): Promise<C
       error = toError(response, body, attempt);
     } catch (e) {
       if (options.signal?.aborted) throw e; // the caller cancelled: do not retry
-      error = new FleetApiError(0, 'NetworkError', `The fleet could not be reached: ${(e as Error).message}`, undefined, undefined, attempt);
+      error = new FleetApiError(
+        0,
+        'NetworkError',
+        `The fleet could not be reached: ${(e as Error).message}`,
+        undefined,
+        undefined,
+        attempt,
+      );
     }
     if (!error.retryable || attempt >= attempts) throw error;
     await sleep(retryDelayMs(attempt, error.retryAfterSeconds, options.retry));

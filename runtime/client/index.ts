@@ -100,7 +100,9 @@ export class FleetClient {
 
   /** ACIReport from a matchmaker's process (a game server would rather call reportSessions). */
   async report(token: string, activeSessions: number, options?: RequestOptions): Promise<ReportResult> {
-    return (await this.call<ReportResult>('POST', 'api/ACIReport', { activeSessions }, options, { authorization: `Bearer ${token}` }, false)).body;
+    return (
+      await this.call<ReportResult>('POST', 'api/ACIReport', { activeSessions }, options, { authorization: `Bearer ${token}` }, false)
+    ).body;
   }
 
   /** The OpenAPI 3.1 document of this deployment. */
@@ -112,7 +114,14 @@ export class FleetClient {
     return this.call<T>('POST', `api/${name}`, body, options);
   }
 
-  private call<T>(method: 'GET' | 'POST', path: string, body: unknown, options: RequestOptions = {}, headers: Record<string, string> = {}, withKey = true) {
+  private call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    options: RequestOptions = {},
+    headers: Record<string, string> = {},
+    withKey = true,
+  ) {
     return callFleet<T>(`${this.baseUrl}/${path}`, {
       method,
       body,
@@ -144,7 +153,8 @@ export async function reportSessions(activeSessions: number, target: ReportTarge
   const env = typeof process !== 'undefined' && process.env ? process.env : {};
   const url = target.url ?? env.ACI_REPORT_URL;
   const token = target.token ?? env.ACI_REPORT_TOKEN;
-  if (!url || !token) throw new TypeError('reportSessions needs a url and a token (or ACI_REPORT_URL and ACI_REPORT_TOKEN in the environment).');
+  if (!url || !token)
+    throw new TypeError('reportSessions needs a url and a token (or ACI_REPORT_URL and ACI_REPORT_TOKEN in the environment).');
   const { body } = await callFleet<ReportResult>(url, {
     method: 'POST',
     body: { activeSessions },

@@ -34,9 +34,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--loose',
-      '--blobPort', String(wanted.blob),
-      '--queuePort', String(wanted.queue),
-      '--tablePort', String(wanted.table),
+      '--blobPort',
+      String(wanted.blob),
+      '--queuePort',
+      String(wanted.queue),
+      '--tablePort',
+      String(wanted.table),
       ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
     ];
     const process_ = spawn(process.execPath, args, {

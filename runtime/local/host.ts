@@ -148,11 +148,15 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   });
   const port = (server.address() as AddressInfo).port;
 
-  const jobs = options.timers === false ? [] : timers.map((fn) =>
-    new Cron(fn.schedule(settings), { protect: true, catch: (e) => log(`[${fn.name}] failed: ${String(e)}`) }, () =>
-      runTimer(fn.name),
-    ),
-  );
+  const jobs =
+    options.timers === false
+      ? []
+      : timers.map(
+          (fn) =>
+            new Cron(fn.schedule(settings), { protect: true, catch: (e) => log(`[${fn.name}] failed: ${String(e)}`) }, () =>
+              runTimer(fn.name),
+            ),
+        );
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -227,4 +231,8 @@ function errorBody(status: number, code: string, message: string): HttpResponseI
 }
 
 const unauthorized = () =>
-  errorBody(401, 'Unauthorized', "This function needs the function key: send it as the 'x-functions-key' header or the 'code' query parameter.");
+  errorBody(
+    401,
+    'Unauthorized',
+    "This function needs the function key: send it as the 'x-functions-key' header or the 'code' query parameter.",
+  );

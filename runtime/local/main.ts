@@ -12,7 +12,9 @@ const DEFAULT_LOCAL_KEY = 'local-dev-key';
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.includes('--help')) {
-    console.log('Usage: npm start [-- --ephemeral] [--verbose]\nEnvironment: PORT, LOCAL_FUNCTION_KEY, EMULATOR_PROVISIONING_MS, GC_SCHEDULE, ...');
+    console.log(
+      'Usage: npm start [-- --ephemeral] [--verbose]\nEnvironment: PORT, LOCAL_FUNCTION_KEY, EMULATOR_PROVISIONING_MS, GC_SCHEDULE, ...',
+    );
     return;
   }
   const ephemeral = args.includes('--ephemeral');

@@ -26,7 +26,10 @@ const fromText = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Num
 
 function int(min: number, max: number): Kind<number> {
   const error = `must be a whole number from ${min} to ${max}`;
-  return { schema: z.preprocess(fromText, z.number({ error }).int({ error }).min(min, { error }).max(max, { error })), bounds: `${min}–${max}` };
+  return {
+    schema: z.preprocess(fromText, z.number({ error }).int({ error }).min(min, { error }).max(max, { error })),
+    bounds: `${min}–${max}`,
+  };
 }
 
 function decimal(min: number, max: number): Kind<number> {
@@ -95,7 +98,10 @@ const template: Kind<z.output<typeof containerGroupTemplate>> = {
       try {
         value = JSON.parse(given);
       } catch (e) {
-        ctx.addIssue({ code: 'custom', message: `must be a YAML map or the JSON of an ACICreate body without containerGroupName (not valid JSON: ${(e as Error).message})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a YAML map or the JSON of an ACICreate body without containerGroupName (not valid JSON: ${(e as Error).message})`,
+        });
         return z.NEVER;
       }
     }
@@ -137,7 +143,10 @@ export interface OptionRow<F extends z.ZodType = z.ZodType> {
   description: string;
 }
 
-function option<T>(kind: Kind<T>, row: Omit<OptionRow, 'kind' | 'field' | 'default'> & { default: NoInfer<T> }): OptionRow<z.ZodDefault<z.ZodType<T>>>;
+function option<T>(
+  kind: Kind<T>,
+  row: Omit<OptionRow, 'kind' | 'field' | 'default'> & { default: NoInfer<T> },
+): OptionRow<z.ZodDefault<z.ZodType<T>>>;
 function option<T>(kind: Kind<T>, row: Omit<OptionRow, 'kind' | 'field' | 'default'>): OptionRow<z.ZodOptional<z.ZodType<T>>>;
 function option<T>(kind: Kind<T>, row: Omit<OptionRow, 'kind' | 'field'> & { default?: T }): OptionRow {
   const field = row.default === undefined ? kind.schema.optional() : kind.schema.default(row.default as never);
@@ -152,14 +161,20 @@ export const OPTIONS = {
     shownDefault: '`aci-fleet` (a stack: `<project>-<stack>`)',
     section: 'fleet',
     description:
-      'Value of the ownership tag on every container group (only tagged groups are ever deleted); it also keys the demand table. A stack\'s fleet name also names its resources: 3–32 lowercase letters, digits or single hyphens there.',
+      "Value of the ownership tag on every container group (only tagged groups are ever deleted); it also keys the demand table. A stack's fleet name also names its resources: 3–32 lowercase letters, digits or single hyphens there.",
   }),
-  FLEET_TABLE_NAME: option(TABLE_NAME, { default: 'ACIDetails', source: { stackKey: 'tableName', always: true }, section: 'fleet', description: 'The table of servers (one row per server).' }),
+  FLEET_TABLE_NAME: option(TABLE_NAME, {
+    default: 'ACIDetails',
+    source: { stackKey: 'tableName', always: true },
+    section: 'fleet',
+    description: 'The table of servers (one row per server).',
+  }),
   FLEET_DEMAND_TABLE_NAME: option(TABLE_NAME, {
     default: 'FleetDemand',
     source: { stackKey: 'demandTableName', always: true },
     section: 'fleet',
-    description: 'The table of recent allocation misses and allocation requestIds (created on first use); must differ from the table of servers.',
+    description:
+      'The table of recent allocation misses and allocation requestIds (created on first use); must differ from the table of servers.',
   }),
   FLEET_RESOURCE_GROUPS: option(commaList, {
     default: [],
@@ -183,10 +198,30 @@ export const OPTIONS = {
   }),
 
   // Servers: their life from create to delete.
-  FLEET_DEFAULT_MAX_SESSIONS: option(int(1, 100_000), { default: 10, source: { stackKey: 'defaultMaxSessions' }, section: 'servers', description: '`MaxSessions` of a server when ACICreate gives none.' }),
-  GC_SCHEDULE: option(schedule(), { default: '0 */1 * * * *', source: { stackKey: 'gcSchedule' }, section: 'servers', description: 'When ACIGC deletes drained servers whose last session ended.' }),
-  RECONCILE_SCHEDULE: option(schedule(), { default: '0 */5 * * * *', source: { stackKey: 'reconcileSchedule' }, section: 'servers', description: 'When ACIReconcile repairs drift between ARM and the table.' }),
-  CREATING_TIMEOUT_MINUTES: option(int(1, 24 * 60), { default: 15, source: { stackKey: 'creatingTimeoutMinutes' }, section: 'servers', description: 'A server still `Creating` after this long becomes `Failed`.' }),
+  FLEET_DEFAULT_MAX_SESSIONS: option(int(1, 100_000), {
+    default: 10,
+    source: { stackKey: 'defaultMaxSessions' },
+    section: 'servers',
+    description: '`MaxSessions` of a server when ACICreate gives none.',
+  }),
+  GC_SCHEDULE: option(schedule(), {
+    default: '0 */1 * * * *',
+    source: { stackKey: 'gcSchedule' },
+    section: 'servers',
+    description: 'When ACIGC deletes drained servers whose last session ended.',
+  }),
+  RECONCILE_SCHEDULE: option(schedule(), {
+    default: '0 */5 * * * *',
+    source: { stackKey: 'reconcileSchedule' },
+    section: 'servers',
+    description: 'When ACIReconcile repairs drift between ARM and the table.',
+  }),
+  CREATING_TIMEOUT_MINUTES: option(int(1, 24 * 60), {
+    default: 15,
+    source: { stackKey: 'creatingTimeoutMinutes' },
+    section: 'servers',
+    description: 'A server still `Creating` after this long becomes `Failed`.',
+  }),
   HEARTBEAT_TIMEOUT_SECONDS: option(int(10, 24 * 3600), {
     shownDefault: 'unset: no check',
     source: { stackKey: 'heartbeatTimeoutSeconds' },
@@ -199,7 +234,7 @@ export const OPTIONS = {
     default: 60,
     source: { stackKey: 'allocation.reservationTtlSeconds' },
     section: 'allocation',
-    description: 'How long an ACIAllocate booking counts in a server\'s load at most.',
+    description: "How long an ACIAllocate booking counts in a server's load at most.",
   }),
   ALLOCATION_REPORT_GRACE_SECONDS: option(decimal(0, 3600), {
     default: 5,
@@ -207,12 +242,18 @@ export const OPTIONS = {
     section: 'allocation',
     description: 'A server report made this long after a booking is taken to include it.',
   }),
-  ALLOCATION_RETRY_AFTER_SECONDS: option(int(1, 600), { default: 5, source: { stackKey: 'allocation.retryAfterSeconds' }, section: 'allocation', description: '`Retry-After` of ACIAllocate\'s 503 when no server has room.' }),
+  ALLOCATION_RETRY_AFTER_SECONDS: option(int(1, 600), {
+    default: 5,
+    source: { stackKey: 'allocation.retryAfterSeconds' },
+    section: 'allocation',
+    description: "`Retry-After` of ACIAllocate's 503 when no server has room.",
+  }),
   ALLOCATION_SNAPSHOT_MAX_AGE_MS: option(int(0, 60_000), {
     default: 1000,
     source: { stackKey: 'allocation.snapshotMaxAgeMs' },
     section: 'allocation',
-    description: 'Oldest copy of the Running servers ACIAllocate chooses from (0 = read the table on every call); bookings stay exact and a 503 is always checked against a fresh read.',
+    description:
+      'Oldest copy of the Running servers ACIAllocate chooses from (0 = read the table on every call); bookings stay exact and a 503 is always checked against a fresh read.',
   }),
 
   // The autoscaler.
@@ -228,15 +269,30 @@ export const OPTIONS = {
     section: 'autoscaler',
     description: '`buffer` keeps free slots ready; `threshold` keeps utilisation in a band.',
   }),
-  AUTOSCALER_SCHEDULE: option(schedule(), { default: '*/30 * * * * *', source: { stackKey: 'autoscaler.schedule' }, section: 'autoscaler', description: 'When ACIAutoScaler runs.' }),
-  AUTOSCALER_MINIMUM_INSTANCES: option(int(0, 1000), { default: 1, source: { stackKey: 'autoscaler.minimumInstances' }, section: 'autoscaler', description: 'Servers kept at least.' }),
+  AUTOSCALER_SCHEDULE: option(schedule(), {
+    default: '*/30 * * * * *',
+    source: { stackKey: 'autoscaler.schedule' },
+    section: 'autoscaler',
+    description: 'When ACIAutoScaler runs.',
+  }),
+  AUTOSCALER_MINIMUM_INSTANCES: option(int(0, 1000), {
+    default: 1,
+    source: { stackKey: 'autoscaler.minimumInstances' },
+    section: 'autoscaler',
+    description: 'Servers kept at least.',
+  }),
   AUTOSCALER_MAXIMUM_INSTANCES: option(int(1, 1000), {
     default: 10,
     source: { stackKey: 'autoscaler.maximumInstances' },
     section: 'autoscaler',
     description: 'Servers kept at most (draining ones count).',
   }),
-  AUTOSCALER_SCALE_OUT_THRESHOLD: option(fraction('low'), { default: 0.8, source: { stackKey: 'autoscaler.scaleOutThreshold' }, section: 'autoscaler', description: '`threshold`: scale out above this utilisation.' }),
+  AUTOSCALER_SCALE_OUT_THRESHOLD: option(fraction('low'), {
+    default: 0.8,
+    source: { stackKey: 'autoscaler.scaleOutThreshold' },
+    section: 'autoscaler',
+    description: '`threshold`: scale out above this utilisation.',
+  }),
   AUTOSCALER_SCALE_IN_THRESHOLD: option(fraction('high'), {
     default: 0.6,
     source: { stackKey: 'autoscaler.scaleInThreshold' },
@@ -247,7 +303,7 @@ export const OPTIONS = {
     default: 10,
     source: { stackKey: 'autoscaler.cooldownInMinutes' },
     section: 'autoscaler',
-    description: 'The original\'s cooldown; the default of the scale-in cooldown.',
+    description: "The original's cooldown; the default of the scale-in cooldown.",
   }),
   AUTOSCALER_SCALE_OUT_COOLDOWN_SECONDS: option(int(0, 24 * 3600), {
     default: 0,
@@ -261,31 +317,50 @@ export const OPTIONS = {
     section: 'autoscaler',
     description: 'Wait after any scale out or in before a scale in.',
   }),
-  AUTOSCALER_BUFFER_SLOTS: option(int(0, 100_000), { default: 24, source: { stackKey: 'autoscaler.bufferSlots' }, section: 'autoscaler', description: '`buffer`: free session slots to keep ready…' }),
+  AUTOSCALER_BUFFER_SLOTS: option(int(0, 100_000), {
+    default: 24,
+    source: { stackKey: 'autoscaler.bufferSlots' },
+    section: 'autoscaler',
+    description: '`buffer`: free session slots to keep ready…',
+  }),
   AUTOSCALER_BUFFER_PERCENT: option(decimal(0, 95), {
     default: 10,
     source: { stackKey: 'autoscaler.bufferPercent' },
     section: 'autoscaler',
     description: '…or this percentage of the slots in use, whichever is more.',
   }),
-  AUTOSCALER_CREATE_QUOTA: option(int(1, 100_000), { default: 100, source: { stackKey: 'autoscaler.createQuota' }, section: 'autoscaler', description: 'At most this many creates per window (ACI\'s default quota per region)…' }),
-  AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: option(int(1, 24 * 3600), { default: 300, source: { stackKey: 'autoscaler.createQuotaWindowSeconds' }, section: 'autoscaler', description: '…per this window.' }),
+  AUTOSCALER_CREATE_QUOTA: option(int(1, 100_000), {
+    default: 100,
+    source: { stackKey: 'autoscaler.createQuota' },
+    section: 'autoscaler',
+    description: "At most this many creates per window (ACI's default quota per region)…",
+  }),
+  AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: option(int(1, 24 * 3600), {
+    default: 300,
+    source: { stackKey: 'autoscaler.createQuotaWindowSeconds' },
+    section: 'autoscaler',
+    description: '…per this window.',
+  }),
   AUTOSCALER_DEMAND_WINDOW_SECONDS: option(int(1, 24 * 3600), {
     default: 60,
     source: { stackKey: 'autoscaler.demandWindowSeconds' },
     section: 'autoscaler',
     description: 'Allocation misses younger than this count as demand.',
   }),
-  AUTOSCALER_STATE_CONTAINER: option(text(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'a blob container name: 3–63 lowercase letters, digits and single dashes'), {
-    default: 'autoscaler',
-    source: { stack: 'the blob container it creates for the autoscaler' },
-    section: 'autoscaler',
-    description: 'Blob container of the autoscaler\'s lease and last actions.',
-  }),
+  AUTOSCALER_STATE_CONTAINER: option(
+    text(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'a blob container name: 3–63 lowercase letters, digits and single dashes'),
+    {
+      default: 'autoscaler',
+      source: { stack: 'the blob container it creates for the autoscaler' },
+      section: 'autoscaler',
+      description: "Blob container of the autoscaler's lease and last actions.",
+    },
+  ),
   CONTAINER_GROUP_TEMPLATE: option(template, {
     source: { stackKey: 'autoscaler.containerGroupTemplate' },
     section: 'autoscaler',
-    description: 'What the autoscaler creates servers from: an ACICreate body without `containerGroupName`, with an optional `namePrefix` (JSON; a YAML map in a stack file).',
+    description:
+      'What the autoscaler creates servers from: an ACICreate body without `containerGroupName`, with an optional `namePrefix` (JSON; a YAML map in a stack file).',
   }),
 
   // Server reports (ACIReport).
@@ -293,7 +368,7 @@ export const OPTIONS = {
     shownDefault: '— (the stack generates it; `npm start` makes one per run)',
     source: { stack: 'a secret it generates' },
     section: 'reports',
-    description: 'Signs each server\'s report token; without it ACIReport answers 503 and nothing is injected.',
+    description: "Signs each server's report token; without it ACIReport answers 503 and nothing is injected.",
   }),
   REPORT_TOKEN_SECRET_PREVIOUS: option(secret, {
     shownDefault: '—',
@@ -303,28 +378,48 @@ export const OPTIONS = {
   }),
   FLEET_PUBLIC_URL: option(url, {
     shownDefault: '`https://<WEBSITE_HOSTNAME>`',
-    source: { stack: 'the app\'s URL' },
+    source: { stack: "the app's URL" },
     section: 'reports',
     description: 'Base URL containers reach ACIReport at (`ACI_REPORT_URL`).',
   }),
 
   // Retries.
-  ARM_MAX_RETRIES: option(int(0, 10), { default: 4, source: { stackKey: 'retries.armMaxRetries' }, section: 'retries', description: 'Retries of ARM throttling (429) and transient failures, exponential backoff with jitter.' }),
-  ARM_RETRY_DELAY_MS: option(int(0, 60_000), { default: 500, source: { stackKey: 'retries.armRetryDelayMs' }, section: 'retries', description: 'First wait between ARM retries.' }),
+  ARM_MAX_RETRIES: option(int(0, 10), {
+    default: 4,
+    source: { stackKey: 'retries.armMaxRetries' },
+    section: 'retries',
+    description: 'Retries of ARM throttling (429) and transient failures, exponential backoff with jitter.',
+  }),
+  ARM_RETRY_DELAY_MS: option(int(0, 60_000), {
+    default: 500,
+    source: { stackKey: 'retries.armRetryDelayMs' },
+    section: 'retries',
+    description: 'First wait between ARM retries.',
+  }),
   ARM_MAX_RETRY_DELAY_MS: option(int(0, 300_000), {
     default: 8000,
     source: { stackKey: 'retries.armMaxRetryDelayMs' },
     section: 'retries',
     description: 'Longest wait between ARM retries; a longer `Retry-After` is answered 503 rather than holding the caller.',
   }),
-  STORAGE_MAX_RETRIES: option(int(0, 10), { default: 2, source: { stackKey: 'retries.storageMaxRetries' }, section: 'retries', description: 'Table Storage retries…' }),
+  STORAGE_MAX_RETRIES: option(int(0, 10), {
+    default: 2,
+    source: { stackKey: 'retries.storageMaxRetries' },
+    section: 'retries',
+    description: 'Table Storage retries…',
+  }),
   STORAGE_TIMEOUT_MS: option(int(100, 120_000), {
     default: 10_000,
     source: { stackKey: 'retries.storageTimeoutMs' },
     section: 'retries',
     description: '…and per-request timeout, so an outage answers 503 instead of hanging.',
   }),
-  FLEET_WRITE_ATTEMPTS: option(int(1, 50), { default: 8, source: { stackKey: 'retries.writeAttempts' }, section: 'retries', description: 'Attempts of a conflicting (412) read-modify-write before answering 503.' }),
+  FLEET_WRITE_ATTEMPTS: option(int(1, 50), {
+    default: 8,
+    source: { stackKey: 'retries.writeAttempts' },
+    section: 'retries',
+    description: 'Attempts of a conflicting (412) read-modify-write before answering 503.',
+  }),
 
   // Where Azure is.
   AZURE_SUBSCRIPTION_ID: option(anyText, {
@@ -334,16 +429,50 @@ export const OPTIONS = {
     section: 'azure',
     description: 'Subscription of the container resource groups.',
   }),
-  AzureWebJobsStorage__accountName: option(anyText, { shownDefault: '—', source: { stack: 'the storage account it creates' }, section: 'azure', description: 'Storage account (identity-based, no keys).' }),
-  AzureWebJobsStorage__tableServiceUri: option(url, { shownDefault: '`https://<account>.table.core.windows.net`', source: { stack: 'the account\'s table endpoint' }, section: 'azure', description: 'Table Storage endpoint.' }),
-  AzureWebJobsStorage__blobServiceUri: option(url, { shownDefault: '`https://<account>.blob.core.windows.net`', source: { stack: 'the account\'s blob endpoint' }, section: 'azure', description: 'Blob Storage endpoint.' }),
-  WEBSITE_HOSTNAME: option(anyText, { shownDefault: '—', source: 'platform', section: 'azure', description: 'The app\'s host name, set by the Functions platform.' }),
-  FLEET_STORAGE_CONNECTION_STRING: option(anyText, { shownDefault: '—', source: 'local', section: 'azure', description: 'Local only: Azurite\'s connection string (set by `npm start`).' }),
-  ARM_ENDPOINT: option(url, { default: 'https://management.azure.com', source: 'local', section: 'azure', description: 'Local only: the ACI emulator (set by `npm start`).' }),
+  AzureWebJobsStorage__accountName: option(anyText, {
+    shownDefault: '—',
+    source: { stack: 'the storage account it creates' },
+    section: 'azure',
+    description: 'Storage account (identity-based, no keys).',
+  }),
+  AzureWebJobsStorage__tableServiceUri: option(url, {
+    shownDefault: '`https://<account>.table.core.windows.net`',
+    source: { stack: "the account's table endpoint" },
+    section: 'azure',
+    description: 'Table Storage endpoint.',
+  }),
+  AzureWebJobsStorage__blobServiceUri: option(url, {
+    shownDefault: '`https://<account>.blob.core.windows.net`',
+    source: { stack: "the account's blob endpoint" },
+    section: 'azure',
+    description: 'Blob Storage endpoint.',
+  }),
+  WEBSITE_HOSTNAME: option(anyText, {
+    shownDefault: '—',
+    source: 'platform',
+    section: 'azure',
+    description: "The app's host name, set by the Functions platform.",
+  }),
+  FLEET_STORAGE_CONNECTION_STRING: option(anyText, {
+    shownDefault: '—',
+    source: 'local',
+    section: 'azure',
+    description: "Local only: Azurite's connection string (set by `npm start`).",
+  }),
+  ARM_ENDPOINT: option(url, {
+    default: 'https://management.azure.com',
+    source: 'local',
+    section: 'azure',
+    description: 'Local only: the ACI emulator (set by `npm start`).',
+  }),
 };
 
 export type SettingName = keyof typeof OPTIONS;
-const settingsSchema = z.object(Object.fromEntries(Object.entries(OPTIONS).map(([name, row]) => [name, row.field])) as { [K in SettingName]: (typeof OPTIONS)[K]['field'] });
+const settingsSchema = z.object(
+  Object.fromEntries(Object.entries(OPTIONS).map(([name, row]) => [name, row.field])) as {
+    [K in SettingName]: (typeof OPTIONS)[K]['field'];
+  },
+);
 /** The runtime's settings, by app-setting name, defaults applied. */
 export type FleetSettings = z.output<typeof settingsSchema>;
 
@@ -382,10 +511,18 @@ const RULES: Array<(s: FleetSettings, n: Naming) => OptionProblem | undefined> =
     // Blame the one the stack file or environment set: the other is a default nobody chose.
     if (n.isSet('AUTOSCALER_SCALE_IN_THRESHOLD')) {
       const other = n.name('AUTOSCALER_SCALE_OUT_THRESHOLD', 'AUTOSCALER_SCALE_IN_THRESHOLD');
-      return { setting: 'AUTOSCALER_SCALE_IN_THRESHOLD', path: [], message: `must be below ${other} (${scaleIn} >= ${shownValue(s, n, 'AUTOSCALER_SCALE_OUT_THRESHOLD')}), or the fleet flaps` };
+      return {
+        setting: 'AUTOSCALER_SCALE_IN_THRESHOLD',
+        path: [],
+        message: `must be below ${other} (${scaleIn} >= ${shownValue(s, n, 'AUTOSCALER_SCALE_OUT_THRESHOLD')}), or the fleet flaps`,
+      };
     }
     const other = n.name('AUTOSCALER_SCALE_IN_THRESHOLD', 'AUTOSCALER_SCALE_OUT_THRESHOLD');
-    return { setting: 'AUTOSCALER_SCALE_OUT_THRESHOLD', path: [], message: `must be above ${other} (${scaleOut} <= ${shownValue(s, n, 'AUTOSCALER_SCALE_IN_THRESHOLD')}), or the fleet flaps` };
+    return {
+      setting: 'AUTOSCALER_SCALE_OUT_THRESHOLD',
+      path: [],
+      message: `must be above ${other} (${scaleOut} <= ${shownValue(s, n, 'AUTOSCALER_SCALE_IN_THRESHOLD')}), or the fleet flaps`,
+    };
   },
   (s, n) =>
     s.AUTOSCALER_ENABLED && !s.CONTAINER_GROUP_TEMPLATE
@@ -404,7 +541,11 @@ const RULES: Array<(s: FleetSettings, n: Naming) => OptionProblem | undefined> =
   (s, n) =>
     // Table names are case-insensitive: one table cannot be both.
     s.FLEET_DEMAND_TABLE_NAME.toLowerCase() === s.FLEET_TABLE_NAME.toLowerCase()
-      ? { setting: 'FLEET_DEMAND_TABLE_NAME', path: [], message: `must differ from ${n.name('FLEET_TABLE_NAME', 'FLEET_DEMAND_TABLE_NAME')} ("${s.FLEET_TABLE_NAME}")` }
+      ? {
+          setting: 'FLEET_DEMAND_TABLE_NAME',
+          path: [],
+          message: `must differ from ${n.name('FLEET_TABLE_NAME', 'FLEET_DEMAND_TABLE_NAME')} ("${s.FLEET_TABLE_NAME}")`,
+        }
       : undefined,
 ];
 
@@ -418,7 +559,10 @@ function shownValue(s: FleetSettings, n: Naming, setting: SettingName): string {
  * settings, defaults applied, and checks the rules across them. Problems name the setting and,
  * for structured values, where inside it.
  */
-export function parseOptions(raw: Partial<Record<SettingName, unknown>>, naming: Pick<Naming, 'name'>): { settings?: FleetSettings; problems: OptionProblem[] } {
+export function parseOptions(
+  raw: Partial<Record<SettingName, unknown>>,
+  naming: Pick<Naming, 'name'>,
+): { settings?: FleetSettings; problems: OptionProblem[] } {
   const given: Record<string, unknown> = {};
   for (const name of SETTING_NAMES) {
     const value = raw[name];
@@ -514,4 +658,5 @@ export function reportEndpointFrom(s: FleetSettings): ReportEndpoint | undefined
 }
 
 /** Secrets a report token may be signed with: the current one, then the previous during a rotation. */
-export const reportSecretsFrom = (s: FleetSettings): string[] => [s.REPORT_TOKEN_SECRET, s.REPORT_TOKEN_SECRET_PREVIOUS].filter((v): v is string => !!v);
+export const reportSecretsFrom = (s: FleetSettings): string[] =>
+  [s.REPORT_TOKEN_SECRET, s.REPORT_TOKEN_SECRET_PREVIOUS].filter((v): v is string => !!v);

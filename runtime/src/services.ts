@@ -16,7 +16,7 @@ import {
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
-import type { Clock, Telemetry } from './domain/core/ports';
+import { systemClock, type Clock, type Telemetry } from './domain/core/ports';
 import type { ContainerGroups, ServerStore } from './domain/servers/ports';
 import { ServerService, type ServerOptions } from './domain/servers/serverService';
 import { contextLogger, contextTelemetry, instrumentContainerGroups } from './telemetry';
@@ -38,6 +38,8 @@ export interface Services {
   readonly store: ServerStore;
   readonly groups: ContainerGroups;
   readonly options: ServerOptions;
+  /** The time every service decides by (tests inject their own). */
+  readonly clock: Clock;
   servers(context: InvocationContext): ServerService;
   /** Metrics and events of this invocation (Application Insights on Azure). */
   telemetry(context: InvocationContext): Telemetry;
@@ -67,6 +69,7 @@ export interface ServiceOverrides {
 }
 
 export function createServices(settings: FleetSettings, overrides: ServiceOverrides = {}): Services {
+  const clock = overrides.clock ?? systemClock;
   let credential: TokenCredential | undefined;
   const azureCredential = () => (credential ??= new DefaultAzureCredential());
 
@@ -95,12 +98,12 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       store,
       groups: instrumentContainerGroups(groups, contextTelemetry(context)),
       options,
-      clock: overrides.clock,
+      clock: clock,
       log: contextLogger(context),
     });
   const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
-  const allocationSnapshot = new RunningServersSnapshot(store, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, overrides.clock);
+  const allocationSnapshot = new RunningServersSnapshot(store, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
   const allocationLedger = new TableAllocationLedger(demandTable, `${settings.FLEET_NAME}.requests`);
   const autoscalerState = new BlobAutoscalerStateStore(
     blobClient(settings, azureCredential).getContainerClient(settings.AUTOSCALER_STATE_CONTAINER),
@@ -110,15 +113,15 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const scalerConfig = scalingConfigFrom(settings);
   return {
     settings,
+    clock,
     store,
     groups,
     options,
     servers,
     telemetry: contextTelemetry,
     reconcilePolicy,
-    reconciler: (context) =>
-      new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: overrides.clock, log: contextLogger(context) }),
-    reports: () => new ServerReports({ store, options, secrets, clock: overrides.clock }),
+    reconciler: (context) => new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: clock, log: contextLogger(context) }),
+    reports: () => new ServerReports({ store, options, secrets, clock: clock }),
     demand,
     autoscalerState,
     allocator: (context) =>
@@ -126,7 +129,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         store,
         demand,
         options: allocatorOptions,
-        clock: overrides.clock,
+        clock: clock,
         log: contextLogger(context),
         snapshot: allocationSnapshot,
         ledger: allocationLedger,
@@ -146,7 +149,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         holder: context.invocationId,
         // Longer than any run takes, shorter than the schedule's period would make a crash costly.
         leaseMs: 5 * 60_000,
-        clock: overrides.clock,
+        clock: clock,
         log: contextLogger(context),
       });
     },
@@ -170,7 +173,9 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
   const account = settings.AzureWebJobsStorage__accountName;
   const url = settings.AzureWebJobsStorage__tableServiceUri ?? (account && `https://${account}.table.core.windows.net`);
   if (!url) {
-    throw new Error('Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Table Storage.');
+    throw new Error(
+      'Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Table Storage.',
+    );
   }
   return new TableClient(url, table, credential(), options);
 }
@@ -182,7 +187,9 @@ function blobClient(settings: FleetSettings, credential: () => TokenCredential):
   const account = settings.AzureWebJobsStorage__accountName;
   const url = settings.AzureWebJobsStorage__blobServiceUri ?? (account && `https://${account}.blob.core.windows.net`);
   if (!url) {
-    throw new Error('Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Blob Storage.');
+    throw new Error(
+      'Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Blob Storage.',
+    );
   }
   return new BlobServiceClient(url, credential());
 }

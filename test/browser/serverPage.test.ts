@@ -100,7 +100,10 @@ describe('the list-servers page', { skip: browserSkipReason }, () => {
     assert.equal(await total('MarkedForDeletion'), '1');
     assert.equal(await total('Failed'), '1');
     const first = row(page, 'gs-eu-1');
-    assert.match((await first.textContent())!, /gs-eu-1.*Running.*20\.1\.2\.3.*gs-eu-1\.westeurope\.azurecontainer\.io.*3 \/ 8.*westeurope.*1 vCPU · 1\.5 GB.*1h 0m.*never/);
+    assert.match(
+      (await first.textContent())!,
+      /gs-eu-1.*Running.*20\.1\.2\.3.*gs-eu-1\.westeurope\.azurecontainer\.io.*3 \/ 8.*westeurope.*1 vCPU · 1\.5 GB.*1h 0m.*never/,
+    );
     assert.equal(await page.evaluate(() => sessionStorage.getItem('aci-fleet.functionKey')), fleet.key, 'kept for this tab');
     await page.screenshot({ path: '/tmp/aci-fleet-server-page.png', fullPage: true }).catch(() => {});
   });
@@ -139,7 +142,10 @@ describe('the list-servers page', { skip: browserSkipReason }, () => {
     await other.locator('#key-panel').waitFor({ state: 'visible' });
     await other.close();
     const response = await page.request.get(`${fleet.url}/`);
-    assert.match(response.headers()['content-security-policy']!, /default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/);
+    assert.match(
+      response.headers()['content-security-policy']!,
+      /default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/,
+    );
     assert.deepEqual(cspViolations, []);
   });
 });

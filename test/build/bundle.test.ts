@@ -35,20 +35,33 @@ describe('the runtime bundle', () => {
     const { entryPoints: _entry, ...options } = runtimeBuildOptions('');
     await build({
       ...options,
-      stdin: { contents: "export { createServices } from './runtime/src/services'; export { readSettings } from './runtime/src/options';", resolveDir: process.cwd(), loader: 'ts' },
+      stdin: {
+        contents: "export { createServices } from './runtime/src/services'; export { readSettings } from './runtime/src/options';",
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
       outfile: out,
     });
     // Building the services constructs every SDK client (nothing is called, so no network).
     const settings = { FLEET_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', ARM_ENDPOINT: 'http://127.0.0.1:9' };
-    const run = load(out, `const s = m.createServices(m.readSettings(${JSON.stringify(settings)})); process.stdout.write(typeof s.servers);`);
+    const run = load(
+      out,
+      `const s = m.createServices(m.readSettings(${JSON.stringify(settings)})); process.stdout.write(typeof s.servers);`,
+    );
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, 'function');
   });
 
-  it('needs no module outside the bundle but the Functions worker\'s own', async () => {
-    const result = await build({ ...runtimeBuildOptions('runtime/src/index.ts'), write: false, outfile: join(dir, 'x.js'), metafile: true });
+  it("needs no module outside the bundle but the Functions worker's own", async () => {
+    const result = await build({
+      ...runtimeBuildOptions('runtime/src/index.ts'),
+      write: false,
+      outfile: join(dir, 'x.js'),
+      metafile: true,
+    });
     const imports = Object.values(result.metafile!.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
     const builtins = new Set(builtinModules);
-    for (const path of imports) assert.ok(path.startsWith('node:') || builtins.has(path) || path === '@azure/functions-core', `external import ${path}`);
+    for (const path of imports)
+      assert.ok(path.startsWith('node:') || builtins.has(path) || path === '@azure/functions-core', `external import ${path}`);
   });
 });

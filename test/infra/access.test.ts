@@ -53,6 +53,9 @@ describe('AppAccess', () => {
       /at least one container resource group/,
     );
     await flush();
-    assert.deepEqual(seen.types.filter((t) => t.startsWith('azure-native:')), []);
+    assert.deepEqual(
+      seen.types.filter((t) => t.startsWith('azure-native:')),
+      [],
+    );
   });
 });

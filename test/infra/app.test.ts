@@ -35,7 +35,11 @@ describe('appSettings', () => {
   it('writes each runtime option the stack file sets, and only those', () => {
     const template = {
       resourceGroup: 'rg-a',
-      containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 's', image: 'i', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] },
+      containerGroup: {
+        location: 'westeurope',
+        osType: 'Linux',
+        containers: [{ name: 's', image: 'i', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+      },
     };
     const config = parseConfig(
       {
@@ -67,7 +71,14 @@ describe('appSettings', () => {
           demandWindowSeconds: 120,
           containerGroupTemplate: JSON.stringify(template),
         }),
-        retries: JSON.stringify({ armMaxRetries: 6, armRetryDelayMs: 250, armMaxRetryDelayMs: 4000, storageMaxRetries: 3, storageTimeoutMs: 5000, writeAttempts: 12 }),
+        retries: JSON.stringify({
+          armMaxRetries: 6,
+          armRetryDelayMs: 250,
+          armMaxRetryDelayMs: 4000,
+          storageMaxRetries: 3,
+          storageTimeoutMs: 5000,
+          writeAttempts: 12,
+        }),
       },
       { project: 'aci-fleet', stack: 'dev' },
     );
@@ -108,12 +119,22 @@ describe('appSettings', () => {
     ];
     for (const [name, value] of expected) assert.equal(s[name], value, name);
     const always = Object.keys(appSettings(input));
-    assert.equal(Object.keys(s).length, always.length + expected.length - 2, 'nothing else (FLEET_LIST_PUBLIC and AUTOSCALER_ENABLED are always there)');
+    assert.equal(
+      Object.keys(s).length,
+      always.length + expected.length - 2,
+      'nothing else (FLEET_LIST_PUBLIC and AUTOSCALER_ENABLED are always there)',
+    );
   });
 
   it('refuses an option setting that is not one a stack file decides', () => {
-    assert.throws(() => appSettings({ ...input, options: { ...input.options, ARM_ENDPOINT: 'http://127.0.0.1:1' } }), /ARM_ENDPOINT is not an option a stack file sets/);
-    assert.throws(() => appSettings({ ...input, options: { ...input.options, FLEET_RESOURCE_GROUPS: 'other' } }), /FLEET_RESOURCE_GROUPS is not an option/);
+    assert.throws(
+      () => appSettings({ ...input, options: { ...input.options, ARM_ENDPOINT: 'http://127.0.0.1:1' } }),
+      /ARM_ENDPOINT is not an option a stack file sets/,
+    );
+    assert.throws(
+      () => appSettings({ ...input, options: { ...input.options, FLEET_RESOURCE_GROUPS: 'other' } }),
+      /FLEET_RESOURCE_GROUPS is not an option/,
+    );
   });
 
   it('refuses to produce settings that would carry a key', () => {
@@ -129,7 +150,10 @@ describe('scmHostName', () => {
   const cases: Array<[string, Array<{ name?: string; hostType?: string }> | undefined, string, string]> = [
     [
       'the Repository host ARM reports',
-      [{ name: 'app-x1.westeurope-01.azurewebsites.net', hostType: 'Standard' }, { name: 'app-x1.scm.westeurope-01.azurewebsites.net', hostType: 'Repository' }],
+      [
+        { name: 'app-x1.westeurope-01.azurewebsites.net', hostType: 'Standard' },
+        { name: 'app-x1.scm.westeurope-01.azurewebsites.net', hostType: 'Repository' },
+      ],
       'app-x1.westeurope-01.azurewebsites.net',
       'app-x1.scm.westeurope-01.azurewebsites.net',
     ],
@@ -156,6 +180,9 @@ describe('FunctionApp', () => {
     assert.throws(() => new FunctionApp('too-many', { ...args, maximumInstanceCount: 5000 }), /maximumInstanceCount must be 1-1000/);
     assert.throws(() => new FunctionApp('bad-memory', { ...args, instanceMemoryMB: 512 as never }), /instanceMemoryMB/);
     await flush();
-    assert.deepEqual(seen.types.filter((t) => t.startsWith('azure-native:')), []);
+    assert.deepEqual(
+      seen.types.filter((t) => t.startsWith('azure-native:')),
+      [],
+    );
   });
 });

@@ -25,7 +25,11 @@ const fixture = {
 function centralEntries(zip: Uint8Array): Array<{ name: string; madeBy: number; attrs: number; dosDate: number }> {
   const buf = Buffer.from(zip);
   const entries = [];
-  for (let at = buf.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])); at >= 0; at = buf.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at + 4)) {
+  for (
+    let at = buf.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    at >= 0;
+    at = buf.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at + 4)
+  ) {
     const nameLength = buf.readUInt16LE(at + 28);
     entries.push({
       madeBy: buf.readUInt8(at + 5),
@@ -47,7 +51,10 @@ describe('zipDeterministic', () => {
   it('writes sorted entries made by Unix, readable regular files, with a fixed 1980-01-01 timestamp', () => {
     const zip = zipDeterministic({ 'z.js': Buffer.from('z'), 'host.json': Buffer.from('{}') });
     const entries = centralEntries(zip);
-    assert.deepEqual(entries.map((e) => e.name), ['host.json', 'z.js']);
+    assert.deepEqual(
+      entries.map((e) => e.name),
+      ['host.json', 'z.js'],
+    );
     for (const e of entries) {
       assert.equal(e.madeBy, 3, 'Unix');
       assert.equal(e.attrs >>> 16, 0o100644, 'regular file, rw-r--r--');
@@ -93,7 +100,7 @@ describe('buildBundle', () => {
     }
   });
 
-  it('fails with esbuild\'s message when the source does not build', async () => {
+  it("fails with esbuild's message when the source does not build", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-fleet-bundle-'));
     try {
       const entry = path.join(dir, 'index.ts');
@@ -130,25 +137,27 @@ describe('buildBundle', () => {
     assert.deepEqual(Object.keys(unzipSync(first.zip)).sort(), ['host.json', 'index.js', 'package.json']);
   });
 
-  it('registers the runtime\'s whole function table when started with the stack\'s settings', { skip }, async () => {
+  it("registers the runtime's whole function table when started with the stack's settings", { skip }, async () => {
     // What the stack writes with the autoscaler on, so that every timer is registered too.
-    const settings = appSettings(appInput({
-      containerResourceGroups: ['servers'],
-      publicUrl: 'https://fleet.azurewebsites.net',
-      options: {
-        ...appInput().options,
-        FLEET_LIST_PUBLIC: 'false',
-        AUTOSCALER_ENABLED: 'true',
-        CONTAINER_GROUP_TEMPLATE: JSON.stringify({
-          resourceGroup: 'servers',
-          containerGroup: {
-            location: 'westeurope',
-            osType: 'Linux',
-            containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
-          },
-        }),
-      },
-    }));
+    const settings = appSettings(
+      appInput({
+        containerResourceGroups: ['servers'],
+        publicUrl: 'https://fleet.azurewebsites.net',
+        options: {
+          ...appInput().options,
+          FLEET_LIST_PUBLIC: 'false',
+          AUTOSCALER_ENABLED: 'true',
+          CONTAINER_GROUP_TEMPLATE: JSON.stringify({
+            resourceGroup: 'servers',
+            containerGroup: {
+              location: 'westeurope',
+              osType: 'Linux',
+              containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+            },
+          }),
+        },
+      }),
+    );
     const registered = await registrations((await real!).files['index.js'], settings);
     const runtime = readSettings(settings);
 
@@ -178,10 +187,15 @@ describe('buildBundle', () => {
     for (const r of registered.filter((x) => x.trigger.type === 'httpTrigger' && x.name !== 'ServerPage')) {
       assert.match(r.trigger.route!, /^api\//, `${r.name} is under apiBaseUrl`);
     }
-    const host = JSON.parse(Buffer.from((await real!).files['host.json']).toString()) as { extensions?: { http?: { routePrefix?: string } } };
+    const host = JSON.parse(Buffer.from((await real!).files['host.json']).toString()) as {
+      extensions?: { http?: { routePrefix?: string } };
+    };
     assert.equal(host.extensions?.http?.routePrefix, '');
     for (const name of ['ACIAllocate', 'ACIReport', 'ACIReconcile', 'ACIAutoScaler', 'ACIMetrics', 'ServerPage', 'OpenApi', 'ACIMonitor']) {
-      assert.ok(registered.some((r) => r.name === name), `${name} is registered`);
+      assert.ok(
+        registered.some((r) => r.name === name),
+        `${name} is registered`,
+      );
     }
   });
 

@@ -71,8 +71,14 @@ describe('validators', () => {
 });
 
 describe('parseConfig', () => {
-  it('fills the stack\'s own defaults and leaves the runtime\'s options unset', () => {
-    const always = { FLEET_NAME: 'aci-fleet-dev', FLEET_TABLE_NAME: 'ACIDetails', FLEET_DEMAND_TABLE_NAME: 'FleetDemand', FLEET_LIST_PUBLIC: 'false', AUTOSCALER_ENABLED: 'false' };
+  it("fills the stack's own defaults and leaves the runtime's options unset", () => {
+    const always = {
+      FLEET_NAME: 'aci-fleet-dev',
+      FLEET_TABLE_NAME: 'ACIDetails',
+      FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
+      FLEET_LIST_PUBLIC: 'false',
+      AUTOSCALER_ENABLED: 'false',
+    };
     const c = parseConfig({ location: 'westeurope' }, ctx);
     assert.deepEqual(c, {
       location: 'westeurope',
@@ -91,7 +97,7 @@ describe('parseConfig', () => {
     });
   });
 
-  it('takes the runtime\'s own default policy (buffer) when none is set', () => {
+  it("takes the runtime's own default policy (buffer) when none is set", () => {
     const c = parseConfig({ location: 'westeurope' }, ctx);
     assert.equal(c.runtime.AUTOSCALER_POLICY, 'buffer');
     assert.equal(c.optionSettings.AUTOSCALER_POLICY, undefined);
@@ -104,7 +110,14 @@ describe('parseConfig', () => {
         metricsSchedule: '',
         creatingTimeoutMinutes: '20',
         allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2.5, retryAfterSeconds: 3 }),
-        autoscaler: JSON.stringify({ bufferPercent: 7.5, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 300, createQuota: 50, createQuotaWindowSeconds: 600, demandWindowSeconds: 120 }),
+        autoscaler: JSON.stringify({
+          bufferPercent: 7.5,
+          scaleOutCooldownSeconds: 30,
+          scaleInCooldownSeconds: 300,
+          createQuota: 50,
+          createQuotaWindowSeconds: 600,
+          demandWindowSeconds: 120,
+        }),
         retries: JSON.stringify({ armMaxRetries: 6, storageTimeoutMs: 5000, writeAttempts: 12 }),
       },
       ctx,
@@ -129,7 +142,10 @@ describe('parseConfig', () => {
       STORAGE_TIMEOUT_MS: '5000',
       FLEET_WRITE_ATTEMPTS: '12',
     });
-    assert.deepEqual([FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED], ['aci-fleet-dev', 'ACIDetails', 'FleetDemand', 'false', 'false']);
+    assert.deepEqual(
+      [FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED],
+      ['aci-fleet-dev', 'ACIDetails', 'FleetDemand', 'false', 'false'],
+    );
     assert.equal(c.runtime.AUTOSCALER_BUFFER_PERCENT, 7.5);
     assert.equal(c.runtime.FLEET_WRITE_ATTEMPTS, 12);
   });
@@ -159,7 +175,10 @@ describe('parseConfig', () => {
   };
 
   it('passes the autoscaler template to the runtime as JSON, from YAML or from JSON text', () => {
-    const fromYaml = parseConfig({ location: 'westeurope', autoscaler: JSON.stringify({ enabled: true, containerGroupTemplate: template }) }, ctx);
+    const fromYaml = parseConfig(
+      { location: 'westeurope', autoscaler: JSON.stringify({ enabled: true, containerGroupTemplate: template }) },
+      ctx,
+    );
     assert.deepEqual(JSON.parse(fromYaml.optionSettings.CONTAINER_GROUP_TEMPLATE!), template);
     const fromText = parseConfig(
       { location: 'westeurope', autoscaler: JSON.stringify({ containerGroupTemplate: JSON.stringify(template) }) },
@@ -183,32 +202,130 @@ describe('parseConfig', () => {
   const invalid: Array<[string, Record<string, string>, RegExp]> = [
     ['no location at all', {}, /aci-fleet:location: is required/],
     ['a display name as region', { location: 'West Europe' }, /aci-fleet:location: must be a region name/],
-    ['minimum above maximum instances', { autoscaler: '{"minimumInstances":5,"maximumInstances":3}' }, /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(5 > 3\)/],
-    ['a minimum above the runtime\'s default maximum', { autoscaler: '{"minimumInstances":20}' }, /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(20 > the default 10\)/],
-    ['scale-in at or above scale-out', { autoscaler: '{"scaleInThreshold":0.9,"scaleOutThreshold":0.8}' }, /aci-fleet:autoscaler\.scaleInThreshold: must be below scaleOutThreshold/],
-    ['a scale-out threshold at or below the default scale-in one', { autoscaler: '{"scaleOutThreshold":0.5}' }, /aci-fleet:autoscaler\.scaleOutThreshold: must be above scaleInThreshold \(0\.5 <= the default 0\.6\)/],
+    [
+      'minimum above maximum instances',
+      { autoscaler: '{"minimumInstances":5,"maximumInstances":3}' },
+      /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(5 > 3\)/,
+    ],
+    [
+      "a minimum above the runtime's default maximum",
+      { autoscaler: '{"minimumInstances":20}' },
+      /aci-fleet:autoscaler\.minimumInstances: must not exceed maximumInstances \(20 > the default 10\)/,
+    ],
+    [
+      'scale-in at or above scale-out',
+      { autoscaler: '{"scaleInThreshold":0.9,"scaleOutThreshold":0.8}' },
+      /aci-fleet:autoscaler\.scaleInThreshold: must be below scaleOutThreshold/,
+    ],
+    [
+      'a scale-out threshold at or below the default scale-in one',
+      { autoscaler: '{"scaleOutThreshold":0.5}' },
+      /aci-fleet:autoscaler\.scaleOutThreshold: must be above scaleInThreshold \(0\.5 <= the default 0\.6\)/,
+    ],
     ['a threshold above 1', { autoscaler: '{"scaleOutThreshold":80}' }, /aci-fleet:autoscaler\.scaleOutThreshold: must be a fraction/],
-    ['a scale-in threshold of 1', { autoscaler: '{"scaleInThreshold":1}' }, /aci-fleet:autoscaler\.scaleInThreshold: must be a fraction from 0 and below 1/],
+    [
+      'a scale-in threshold of 1',
+      { autoscaler: '{"scaleInThreshold":1}' },
+      /aci-fleet:autoscaler\.scaleInThreshold: must be a fraction from 0 and below 1/,
+    ],
     ['an unknown autoscaler policy', { autoscaler: '{"policy":"magic"}' }, /aci-fleet:autoscaler\.policy/],
-    ['a buffer percentage above 95', { autoscaler: '{"bufferPercent":96}' }, /aci-fleet:autoscaler\.bufferPercent: must be a number from 0 to 95/],
+    [
+      'a buffer percentage above 95',
+      { autoscaler: '{"bufferPercent":96}' },
+      /aci-fleet:autoscaler\.bufferPercent: must be a number from 0 to 95/,
+    ],
     ['a create quota of 0', { autoscaler: '{"createQuota":0}' }, /aci-fleet:autoscaler\.createQuota: must be a whole number from 1/],
-    ['an enabled autoscaler without a template', { autoscaler: '{"enabled":true}' }, /aci-fleet:autoscaler\.containerGroupTemplate: is required when the autoscaler is enabled/],
-    ['a template that is not JSON', { autoscaler: '{"containerGroupTemplate":"{nope"}' }, /aci-fleet:autoscaler\.containerGroupTemplate: must be a YAML map/],
-    ['a bare container group as template', { autoscaler: '{"containerGroupTemplate":{"location":"westeurope","osType":"Linux"}}' }, /aci-fleet:autoscaler\.containerGroupTemplate\.resourceGroup: .*\n.*aci-fleet:autoscaler\.containerGroupTemplate\.containerGroup/],
-    ['a template container without an image', { autoscaler: JSON.stringify({ containerGroupTemplate: { resourceGroup: 'aci-fleet-dev-servers', containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 's', image: '', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] } } }) }, /aci-fleet:autoscaler\.containerGroupTemplate\.containerGroup\.containers\.0\.image: image is required/],
-    ['a template outside the fleet\'s resource groups', { autoscaler: JSON.stringify({ containerGroupTemplate: { resourceGroup: 'elsewhere', containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 's', image: 'i', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] } } }) }, /aci-fleet:autoscaler\.containerGroupTemplate\.resourceGroup: "elsewhere" is not one of containerResourceGroups \(aci-fleet-dev-servers\)/],
-    ['a booking TTL above an hour', { allocation: '{"reservationTtlSeconds":7200}' }, /aci-fleet:allocation\.reservationTtlSeconds: must be a whole number from 1 to 3600/],
+    [
+      'an enabled autoscaler without a template',
+      { autoscaler: '{"enabled":true}' },
+      /aci-fleet:autoscaler\.containerGroupTemplate: is required when the autoscaler is enabled/,
+    ],
+    [
+      'a template that is not JSON',
+      { autoscaler: '{"containerGroupTemplate":"{nope"}' },
+      /aci-fleet:autoscaler\.containerGroupTemplate: must be a YAML map/,
+    ],
+    [
+      'a bare container group as template',
+      { autoscaler: '{"containerGroupTemplate":{"location":"westeurope","osType":"Linux"}}' },
+      /aci-fleet:autoscaler\.containerGroupTemplate\.resourceGroup: .*\n.*aci-fleet:autoscaler\.containerGroupTemplate\.containerGroup/,
+    ],
+    [
+      'a template container without an image',
+      {
+        autoscaler: JSON.stringify({
+          containerGroupTemplate: {
+            resourceGroup: 'aci-fleet-dev-servers',
+            containerGroup: {
+              location: 'westeurope',
+              osType: 'Linux',
+              containers: [{ name: 's', image: '', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+            },
+          },
+        }),
+      },
+      /aci-fleet:autoscaler\.containerGroupTemplate\.containerGroup\.containers\.0\.image: image is required/,
+    ],
+    [
+      "a template outside the fleet's resource groups",
+      {
+        autoscaler: JSON.stringify({
+          containerGroupTemplate: {
+            resourceGroup: 'elsewhere',
+            containerGroup: {
+              location: 'westeurope',
+              osType: 'Linux',
+              containers: [{ name: 's', image: 'i', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+            },
+          },
+        }),
+      },
+      /aci-fleet:autoscaler\.containerGroupTemplate\.resourceGroup: "elsewhere" is not one of containerResourceGroups \(aci-fleet-dev-servers\)/,
+    ],
+    [
+      'a booking TTL above an hour',
+      { allocation: '{"reservationTtlSeconds":7200}' },
+      /aci-fleet:allocation\.reservationTtlSeconds: must be a whole number from 1 to 3600/,
+    ],
     ['a misspelt allocation key', { allocation: '{"ttl":60}' }, /aci-fleet:allocation\.ttl: unknown key/],
-    ['a metrics schedule that is not NCRONTAB', { metricsSchedule: '*/5 * * * *' }, /aci-fleet:metricsSchedule: must be an NCRONTAB expression with six fields, or "" to turn ACIMetrics off/],
+    [
+      'a metrics schedule that is not NCRONTAB',
+      { metricsSchedule: '*/5 * * * *' },
+      /aci-fleet:metricsSchedule: must be an NCRONTAB expression with six fields, or "" to turn ACIMetrics off/,
+    ],
     ['too many ARM retries', { retries: '{"armMaxRetries":11}' }, /aci-fleet:retries\.armMaxRetries: must be a whole number from 0 to 10/],
-    ['the demand table named like the fleet table', { demandTableName: 'acidetails' }, /aci-fleet:demandTableName: must differ from tableName \("ACIDetails"\)/],
-    ['an empty resource group list', { containerResourceGroups: '[]' }, /aci-fleet:containerResourceGroups: must list at least one resource group/],
-    ['a duplicated resource group', { containerResourceGroups: '["rg1","RG1"]' }, /aci-fleet:containerResourceGroups\.1\.name: "RG1" is listed twice/],
+    [
+      'the demand table named like the fleet table',
+      { demandTableName: 'acidetails' },
+      /aci-fleet:demandTableName: must differ from tableName \("ACIDetails"\)/,
+    ],
+    [
+      'an empty resource group list',
+      { containerResourceGroups: '[]' },
+      /aci-fleet:containerResourceGroups: must list at least one resource group/,
+    ],
+    [
+      'a duplicated resource group',
+      { containerResourceGroups: '["rg1","RG1"]' },
+      /aci-fleet:containerResourceGroups\.1\.name: "RG1" is listed twice/,
+    ],
     ['an invalid resource group name', { containerResourceGroups: '["bad name"]' }, /aci-fleet:containerResourceGroups\.0\.name/],
-    ['a list that is not YAML structure', { containerResourceGroups: 'rg1,rg2' }, /aci-fleet:containerResourceGroups: must be YAML structure/],
+    [
+      'a list that is not YAML structure',
+      { containerResourceGroups: 'rg1,rg2' },
+      /aci-fleet:containerResourceGroups: must be YAML structure/,
+    ],
     ['a five-field cron schedule', { gcSchedule: '*/5 * * * *' }, /aci-fleet:gcSchedule: must be an NCRONTAB expression with six fields/],
-    ['a non-numeric instance count', { maxFunctionInstances: 'many' }, /aci-fleet:maxFunctionInstances: must be a whole number from 1 to 1000/],
-    ['too many Function instances', { maxFunctionInstances: '5000' }, /aci-fleet:maxFunctionInstances: must be a whole number from 1 to 1000/],
+    [
+      'a non-numeric instance count',
+      { maxFunctionInstances: 'many' },
+      /aci-fleet:maxFunctionInstances: must be a whole number from 1 to 1000/,
+    ],
+    [
+      'too many Function instances',
+      { maxFunctionInstances: '5000' },
+      /aci-fleet:maxFunctionInstances: must be a whole number from 1 to 1000/,
+    ],
     ['an unsupported instance memory', { instanceMemoryMB: '512' }, /aci-fleet:instanceMemoryMB: must be 2048 or 4096/],
     ['a boolean that is not one', { serverListPublic: 'yes' }, /aci-fleet:serverListPublic: must be true or false/],
     ['a misspelt key', { autoscalr: '{}' }, /aci-fleet:autoscalr: unknown key/],

@@ -39,10 +39,19 @@ describe('ContainerEvents', () => {
       retry: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
       deployment,
     };
-    assert.throws(() => new ContainerEvents('a', { ...args, retry: { maxDeliveryAttempts: 31, eventTimeToLiveInMinutes: 60 } }), /maxDeliveryAttempts/);
-    assert.throws(() => new ContainerEvents('b', { ...args, retry: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 0 } }), /eventTimeToLiveInMinutes/);
+    assert.throws(
+      () => new ContainerEvents('a', { ...args, retry: { maxDeliveryAttempts: 31, eventTimeToLiveInMinutes: 60 } }),
+      /maxDeliveryAttempts/,
+    );
+    assert.throws(
+      () => new ContainerEvents('b', { ...args, retry: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 0 } }),
+      /eventTimeToLiveInMinutes/,
+    );
     assert.throws(() => new ContainerEvents('c', { ...args, containerResourceGroups: [] }), /no container resource group/);
     await flush();
-    assert.deepEqual(seen.types.filter((t) => t.startsWith('azure-native:')), []);
+    assert.deepEqual(
+      seen.types.filter((t) => t.startsWith('azure-native:')),
+      [],
+    );
   });
 });

@@ -35,8 +35,16 @@ describe('appSettingsProblems', () => {
   };
   const cases: Array<[string, Record<string, string>, RegExp | null]> = [
     ['identity-based settings', keyless, null],
-    ['a host storage connection string', { ...keyless, AzureWebJobsStorage: 'UseDevelopmentStorage=true' }, /AzureWebJobsStorage must not be set/],
-    ['an account key anywhere', { ...keyless, OTHER: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k==' }, /OTHER carries a key/],
+    [
+      'a host storage connection string',
+      { ...keyless, AzureWebJobsStorage: 'UseDevelopmentStorage=true' },
+      /AzureWebJobsStorage must not be set/,
+    ],
+    [
+      'an account key anywhere',
+      { ...keyless, OTHER: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k==' },
+      /OTHER carries a key/,
+    ],
     ['a SAS URL', { ...keyless, PACKAGE: 'https://a.blob.core.windows.net/c/p.zip?sp=r&sig=abc' }, /PACKAGE carries a key/],
     ['a Flex-rejected setting', { ...keyless, FUNCTIONS_WORKER_RUNTIME: 'node' }, /FUNCTIONS_WORKER_RUNTIME/],
     ['telemetry without Entra auth', { ...keyless, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: '' }, /Authorization=AAD/],
@@ -45,7 +53,11 @@ describe('appSettingsProblems', () => {
     it(`${problem ? 'flags' : 'accepts'} ${what}`, () => {
       const found = appSettingsProblems(settings);
       if (problem === null) assert.deepEqual(found, []);
-      else assert.ok(found.some((p) => problem.test(p)), JSON.stringify(found));
+      else
+        assert.ok(
+          found.some((p) => problem.test(p)),
+          JSON.stringify(found),
+        );
     });
   }
 });

@@ -46,11 +46,7 @@ describe('oneDeploy', () => {
     const { run, fake } = await deployWith({
       publish: [{ status: 202, body: '"dep-1"', headers: { Location: '/api/deployments/dep-1' } }],
       deployments: {
-        'dep-1': [
-          { status: 404 },
-          { status: 200, body: { id: 'dep-1', status: 1, progress: 'Building', complete: false } },
-          succeeded,
-        ],
+        'dep-1': [{ status: 404 }, { status: 200, body: { id: 'dep-1', status: 1, progress: 'Building', complete: false } }, succeeded],
       },
       functions: [['ACICreate', 'ACIMonitor']],
     });
@@ -88,10 +84,16 @@ describe('oneDeploy', () => {
 
   it('publishes again when the deployment failed because the app identity was not authorized yet', async () => {
     const { run, fake } = await deployWith({
-      publish: [{ status: 202, body: '"dep-1"' }, { status: 202, body: '"dep-2"' }],
+      publish: [
+        { status: 202, body: '"dep-1"' },
+        { status: 202, body: '"dep-2"' },
+      ],
       deployments: {
         'dep-1': [
-          { status: 200, body: { id: 'dep-1', status: 3, complete: true, status_text: 'AuthorizationPermissionMismatch uploading the package' } },
+          {
+            status: 200,
+            body: { id: 'dep-1', status: 3, complete: true, status_text: 'AuthorizationPermissionMismatch uploading the package' },
+          },
         ],
         'dep-2': [{ status: 200, body: { id: 'dep-2', status: 4, complete: true } }],
       },
@@ -168,10 +170,7 @@ describe('oneDeploy', () => {
       ['ACIMonitor'],
       { ...FAST, indexTimeoutMs: 100 }, // the fake never lists it: this deadline fires however fast the machine is
     );
-    await assert.rejects(
-      run,
-      (e: OneDeployError) => e.code === 'not-indexed' && /indexed: ACICreate; missing: ACIMonitor/.test(e.message),
-    );
+    await assert.rejects(run, (e: OneDeployError) => e.code === 'not-indexed' && /indexed: ACICreate; missing: ACIMonitor/.test(e.message));
   });
 
   it('times out when the deployment never finishes', async () => {
@@ -233,7 +232,10 @@ describe('oneDeploy decisions', () => {
 
   it('backs off exponentially up to the maximum and honours Retry-After', () => {
     const t = { retryInitialDelayMs: 5_000, retryMaxDelayMs: 60_000 };
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, t)), [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, t)),
+      [5_000, 10_000, 20_000, 40_000, 60_000, 60_000],
+    );
     assert.equal(retryAfterMs('7'), 7_000);
     assert.equal(retryAfterMs(null), undefined);
     assert.equal(retryAfterMs('soon'), undefined);

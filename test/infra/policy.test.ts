@@ -175,7 +175,10 @@ describe('each rule catches its mistake', () => {
       const recorded = one(rec, c.type, c.name);
       assert.deepEqual(violations(c.policy, recorded), []);
       const found = violations(c.policy, mutated(recorded, c.change));
-      assert.ok(found.some((v) => c.expect.test(v)), `expected ${c.expect}, got ${JSON.stringify(found)}`);
+      assert.ok(
+        found.some((v) => c.expect.test(v)),
+        `expected ${c.expect}, got ${JSON.stringify(found)}`,
+      );
     });
   }
 
@@ -186,7 +189,10 @@ describe('each rule catches its mistake', () => {
 
   it('every policy is covered by a failing case', () => {
     const covered = new Set(cases.map((c) => c.policy.name));
-    assert.deepEqual(policies.map((p) => p.name).filter((n) => !covered.has(n)), []);
+    assert.deepEqual(
+      policies.map((p) => p.name).filter((n) => !covered.has(n)),
+      [],
+    );
   });
 });
 

@@ -81,10 +81,11 @@ describe('program graph', () => {
       'ResourceGroups',
       'RuntimeBundle',
     ]);
-    const orphans = dev.resources.filter(
-      (r) => r.type.startsWith('azure-native:') && !r.parent?.startsWith('aci-fleet:infra:'),
+    const orphans = dev.resources.filter((r) => r.type.startsWith('azure-native:') && !r.parent?.startsWith('aci-fleet:infra:'));
+    assert.deepEqual(
+      orphans.map((r) => r.key),
+      [],
     );
-    assert.deepEqual(orphans.map((r) => r.key), []);
   });
 
   it('calls only the invokes it is expected to (unmocked ones fail the run)', () => {
@@ -104,14 +105,13 @@ describe('program graph', () => {
   });
 
   it('references an existing container resource group without creating (or ever deleting) it', () => {
-    const created = ofType(mixed, T.rg).map((r) => r.inputs.resourceGroupName).sort();
+    const created = ofType(mixed, T.rg)
+      .map((r) => r.inputs.resourceGroupName)
+      .sort();
     assert.deepEqual(created, ['aci-fleet-dev-app', 'servers-a']);
     assert.ok(mixed.calls.includes('azure-native:resources:getResourceGroup'));
     const aci = ofType(mixed, T.role).filter((r) => roleGuid(r.inputs.roleDefinitionId) === ROLES.containerInstancesContributor);
-    assert.deepEqual(aci.map((r) => r.inputs.scope).sort(), [
-      `${sub}/resourceGroups/servers-a`,
-      `${sub}/resourceGroups/shared-servers`,
-    ]);
+    assert.deepEqual(aci.map((r) => r.inputs.scope).sort(), [`${sub}/resourceGroups/servers-a`, `${sub}/resourceGroups/shared-servers`]);
     assert.equal(ofType(mixed, T.topic).length, 2);
   });
 
@@ -126,7 +126,12 @@ describe('program graph', () => {
   });
 
   it('creates the fleet and demand tables and private containers for the package, the autoscaler state and dead letters', () => {
-    assert.deepEqual(ofType(dev, T.table).map((r) => r.inputs.tableName).sort(), ['ACIDetails', 'FleetDemand']);
+    assert.deepEqual(
+      ofType(dev, T.table)
+        .map((r) => r.inputs.tableName)
+        .sort(),
+      ['ACIDetails', 'FleetDemand'],
+    );
     const containers = ofType(dev, T.container).map((r) => [r.inputs.containerName, r.inputs.publicAccess]);
     assert.deepEqual(containers.sort(), [
       ['app-package', 'None'],
@@ -210,7 +215,12 @@ describe('program graph', () => {
     assert.equal(s.AUTOSCALER_ENABLED, 'false');
     assert.equal(s.AUTOSCALER_STATE_CONTAINER, 'autoscaler-state');
     assert.ok(s.REPORT_TOKEN_SECRET.length >= 32);
-    for (const forbidden of ['AzureWebJobsStorage', 'FUNCTIONS_WORKER_RUNTIME', 'WEBSITE_RUN_FROM_PACKAGE', 'WEBSITE_NODE_DEFAULT_VERSION']) {
+    for (const forbidden of [
+      'AzureWebJobsStorage',
+      'FUNCTIONS_WORKER_RUNTIME',
+      'WEBSITE_RUN_FROM_PACKAGE',
+      'WEBSITE_NODE_DEFAULT_VERSION',
+    ]) {
       assert.ok(!(forbidden in s), forbidden);
     }
     assert.ok(Object.values(s).every((v) => !/AccountKey=|SharedAccessSignature=|DefaultEndpointsProtocol=/i.test(v)));
@@ -234,13 +244,20 @@ describe('program graph', () => {
     const grants = ofType(dev, T.role)
       .filter((r) => r.inputs.principalId === APP_PRINCIPAL_ID)
       .map((r) => [roleGuid(r.inputs.roleDefinitionId), r.inputs.scope, r.inputs.principalType]);
-    assert.deepEqual(grants.sort(), [
-      [ROLES.storageTableDataContributor, `${accountId}/tableServices/default`, 'ServicePrincipal'],
-      [ROLES.monitoringMetricsPublisher, `${sub}/resourceGroups/${appRg}/providers/Microsoft.Insights/components/monitoring-insights`, 'ServicePrincipal'],
-      [ROLES.storageQueueDataContributor, accountId, 'ServicePrincipal'],
-      [ROLES.containerInstancesContributor, `${sub}/resourceGroups/aci-fleet-dev-servers`, 'ServicePrincipal'],
-      [ROLES.storageBlobDataOwner, accountId, 'ServicePrincipal'],
-    ].sort());
+    assert.deepEqual(
+      grants.sort(),
+      [
+        [ROLES.storageTableDataContributor, `${accountId}/tableServices/default`, 'ServicePrincipal'],
+        [
+          ROLES.monitoringMetricsPublisher,
+          `${sub}/resourceGroups/${appRg}/providers/Microsoft.Insights/components/monitoring-insights`,
+          'ServicePrincipal',
+        ],
+        [ROLES.storageQueueDataContributor, accountId, 'ServicePrincipal'],
+        [ROLES.containerInstancesContributor, `${sub}/resourceGroups/aci-fleet-dev-servers`, 'ServicePrincipal'],
+        [ROLES.storageBlobDataOwner, accountId, 'ServicePrincipal'],
+      ].sort(),
+    );
     for (const r of ofType(dev, T.role)) {
       assert.ok(r.inputs.roleDefinitionId.startsWith(`${sub}/providers/Microsoft.Authorization/roleDefinitions/`));
       assert.ok(!(roleGuid(r.inputs.roleDefinitionId) in BROAD_ROLES), `${r.name} grants a broad role`);
@@ -249,7 +266,9 @@ describe('program graph', () => {
 
   it('deploys the bundle after the settings and every app role assignment, waiting for ACIMonitor', () => {
     const deploy = one(dev, T.deploy);
-    const appRoles = ofType(dev, T.role).filter((r) => r.inputs.principalId === APP_PRINCIPAL_ID).map((r) => r.key);
+    const appRoles = ofType(dev, T.role)
+      .filter((r) => r.inputs.principalId === APP_PRINCIPAL_ID)
+      .map((r) => r.key);
     assert.deepEqual([...deploy.dependsOn].sort(), [one(dev, T.settings).key, ...appRoles].sort());
     assert.equal(deploy.inputs.appResourceId, appId);
     assert.equal(deploy.inputs.scmUrl, 'https://aci-fleet-dev-abc123.scm.azurewebsites.net');
@@ -277,7 +296,10 @@ describe('program graph', () => {
       'Microsoft.Resources.ResourceWriteFailure',
       'Microsoft.Resources.ResourceWriteSuccess',
     ]);
-    assert.equal(s.filter.subjectBeginsWith, `${sub}/resourceGroups/aci-fleet-dev-servers/providers/Microsoft.ContainerInstance/containerGroups`);
+    assert.equal(
+      s.filter.subjectBeginsWith,
+      `${sub}/resourceGroups/aci-fleet-dev-servers/providers/Microsoft.ContainerInstance/containerGroups`,
+    );
     assert.equal(s.filter.isSubjectCaseSensitive, false);
     assert.deepEqual(s.retryPolicy, { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 });
     assert.deepEqual(s.deadLetterWithResourceIdentity, {

@@ -41,7 +41,10 @@ describe('serialized provider', () => {
 
   before(async () => {
     fake = await startFakeAzure({
-      publish: [{ status: 403, body: 'Forbidden' }, { status: 202, body: '"dep-7"' }],
+      publish: [
+        { status: 403, body: 'Forbidden' },
+        { status: 202, body: '"dep-7"' },
+      ],
       deployments: { 'dep-7': [{ status: 200, body: { id: 'dep-7', status: 4, complete: true } }] },
       functions: [['ACIMonitor', 'ACIList']],
     });

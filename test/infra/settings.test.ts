@@ -6,7 +6,7 @@ import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { OPTIONS, SETTING_NAMES, readSettings, settingText, type SettingName } from '../../runtime/src/options';
+import { OPTIONS, SETTING_NAMES, readSettings, settingText } from '../../runtime/src/options';
 import { ConfigError, OPTION_KEYS, parseConfig } from '../../infra/config';
 import { HOST_SETTINGS, appSettings, type AppSettingsInput } from '../../infra/app';
 import { listStacks } from '../../infra/ci/stacks';
@@ -30,7 +30,6 @@ const made: Omit<AppSettingsInput, 'options'> = {
   reportTokenSecret: 's'.repeat(48),
   publicUrl: 'https://aci-fleet-dev.azurewebsites.net',
 };
-
 
 /** The settings infra writes for a stack file's raw `aci-fleet:*` values (parseConfig throws a ConfigError if it refuses them). */
 const settingsFor = (raw: Record<string, string>) =>
@@ -73,15 +72,27 @@ const everything: Record<string, string> = {
     demandWindowSeconds: 90,
     containerGroupTemplate: template,
   }),
-  retries: JSON.stringify({ armMaxRetries: 6, armRetryDelayMs: 250, armMaxRetryDelayMs: 4000, storageMaxRetries: 3, storageTimeoutMs: 5000, writeAttempts: 12 }),
+  retries: JSON.stringify({
+    armMaxRetries: 6,
+    armRetryDelayMs: 250,
+    armMaxRetryDelayMs: 4000,
+    storageMaxRetries: 3,
+    storageTimeoutMs: 5000,
+    writeAttempts: 12,
+  }),
 };
 
 describe('the runtime settings the stack can write', () => {
   const written = Object.keys(settingsFor(everything));
 
   it('are set by the stack file above, every key a stack may set (so the checks below cover them all)', () => {
-    const set = Object.entries(everything).flatMap(([k, v]) => (v.startsWith('{') ? Object.keys(JSON.parse(v)).map((f) => `${k}.${f}`) : [k]));
-    assert.deepEqual([...OPTION_KEYS.keys()].filter((k) => !set.includes(k) && !['fleetName', 'tableName', 'demandTableName'].includes(k)), []);
+    const set = Object.entries(everything).flatMap(([k, v]) =>
+      v.startsWith('{') ? Object.keys(JSON.parse(v)).map((f) => `${k}.${f}`) : [k],
+    );
+    assert.deepEqual(
+      [...OPTION_KEYS.keys()].filter((k) => !set.includes(k) && !['fleetName', 'tableName', 'demandTableName'].includes(k)),
+      [],
+    );
   });
 
   it('are what the options table says: stack-file options and what the stack decides written, local and platform ones never', () => {
@@ -93,7 +104,10 @@ describe('the runtime settings the stack can write', () => {
   });
 
   it('name only settings the runtime or the Functions host reads', () => {
-    assert.deepEqual(written.filter((n) => !isRuntimeSetting(n) && !isHostSetting(n)), []);
+    assert.deepEqual(
+      written.filter((n) => !isRuntimeSetting(n) && !isHostSetting(n)),
+      [],
+    );
     for (const n of Object.keys(HOST_SETTINGS)) {
       assert.ok(!isRuntimeSetting(n), `${n} is a runtime setting now`);
       assert.ok(written.includes(n), `${n} is not written any more`);
@@ -119,7 +133,8 @@ describe('the runtime settings the stack can write', () => {
     const unset = readSettings(settingsFor({}));
     // Writing every default explicitly must change nothing: the defaults are the runtime's own.
     const defaults: Record<string, string> = {};
-    for (const [key, name] of OPTION_KEYS) if (OPTIONS[name].default !== undefined && !key.includes('.')) defaults[key] = settingText(OPTIONS[name].default);
+    for (const [key, name] of OPTION_KEYS)
+      if (OPTIONS[name].default !== undefined && !key.includes('.')) defaults[key] = settingText(OPTIONS[name].default);
     const groups = new Map<string, Record<string, unknown>>();
     for (const [key, name] of OPTION_KEYS) {
       if (!key.includes('.') || OPTIONS[name].default === undefined) continue;
@@ -145,7 +160,19 @@ describe('values the stack accepts', () => {
   for (const [group, key] of options) {
     const name = group ? `${group}.${key}` : key;
     it(`never include a value of ${name} the runtime would refuse`, () => {
-      const candidates = [...probes, true, false, 'true', '0 */2 * * * *', '*/5 * * * *', 'buffer', 'threshold', 'ACIDetails', template, { resourceGroup: 'x' }];
+      const candidates = [
+        ...probes,
+        true,
+        false,
+        'true',
+        '0 */2 * * * *',
+        '*/5 * * * *',
+        'buffer',
+        'threshold',
+        'ACIDetails',
+        template,
+        { resourceGroup: 'x' },
+      ];
       let accepted = 0;
       for (const value of candidates) {
         let settings: Record<string, string>;
@@ -221,7 +248,10 @@ describe('the shipped stack files', () => {
   for (const stack of stacks) {
     it(`Pulumi.${stack}.yaml gives the app only settings the runtime or the platform reads`, () => {
       const names = Object.keys(settingsOf(stack));
-      assert.deepEqual(names.filter((n) => !isRuntimeSetting(n) && !isHostSetting(n)), []);
+      assert.deepEqual(
+        names.filter((n) => !isRuntimeSetting(n) && !isHostSetting(n)),
+        [],
+      );
     });
 
     it(`Pulumi.${stack}.yaml gives the app settings the runtime starts with`, () => {
@@ -230,7 +260,7 @@ describe('the shipped stack files', () => {
       assert.equal(s.FLEET_DEMAND_TABLE_NAME, 'FleetDemand');
       if (s.AUTOSCALER_ENABLED) {
         assert.ok(s.CONTAINER_GROUP_TEMPLATE, 'the autoscaler has a template');
-        assert.ok(s.FLEET_RESOURCE_GROUPS.includes(s.CONTAINER_GROUP_TEMPLATE.resourceGroup), 'in one of the fleet\'s groups');
+        assert.ok(s.FLEET_RESOURCE_GROUPS.includes(s.CONTAINER_GROUP_TEMPLATE.resourceGroup), "in one of the fleet's groups");
       }
     });
   }

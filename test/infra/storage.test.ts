@@ -27,11 +27,20 @@ describe('FleetStorage', () => {
 
   it('validates the table names before creating the account', async () => {
     const seen = await useMocks();
-    const args = { resourceGroupName: 'rg', location: 'westeurope', accountName: 'st', tableName: 'ACIDetails', demandTableName: 'FleetDemand' };
+    const args = {
+      resourceGroupName: 'rg',
+      location: 'westeurope',
+      accountName: 'st',
+      tableName: 'ACIDetails',
+      demandTableName: 'FleetDemand',
+    };
     assert.throws(() => new FleetStorage('bad', { ...args, tableName: 'no-hyphens' }), /invalid table name "no-hyphens"/);
     assert.throws(() => new FleetStorage('bad-demand', { ...args, demandTableName: '1st' }), /invalid table name "1st"/);
     assert.throws(() => new FleetStorage('same', { ...args, demandTableName: 'acidetails' }), /must differ/);
     await flush();
-    assert.deepEqual(seen.types.filter((t) => t.startsWith('azure-native:')), []);
+    assert.deepEqual(
+      seen.types.filter((t) => t.startsWith('azure-native:')),
+      [],
+    );
   });
 });

@@ -41,7 +41,10 @@ before(() => {
 });
 
 const allJobs = () => [...workflows.values()].flatMap((w) => Object.entries(w.jobs));
-const runs = () => allJobs().flatMap(([, j]) => j.steps.map((s) => s.run ?? '')).join('\n');
+const runs = () =>
+  allJobs()
+    .flatMap(([, j]) => j.steps.map((s) => s.run ?? ''))
+    .join('\n');
 
 describe('workflows', () => {
   it('parse as YAML with jobs and steps', () => {
@@ -83,6 +86,7 @@ describe('workflows', () => {
     assert.match(up[1].if ?? '', /github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'/);
     for (const [, job] of [preview, up]) {
       assert.ok(job.needs?.includes('test'), 'waits for the tests');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template.
       assert.equal(job.strategy?.matrix?.stack, '${{ fromJSON(needs.stacks.outputs.stacks) }}');
     }
   });
@@ -108,7 +112,10 @@ describe('stacks', () => {
   });
 
   it('prints them as the JSON the workflow matrix reads', () => {
-    const printed = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'infra/ci/stacks.ts')], { cwd: root, encoding: 'utf8' });
+    const printed = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'infra/ci/stacks.ts')], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     assert.deepEqual(JSON.parse(printed), listStacks(root));
   });
 });

@@ -87,7 +87,10 @@ describe('ACIAllocate', () => {
     assert.equal(again.body.ContainerGroupName, first.body.ContainerGroupName);
     assert.equal(again.body.Reservation.repeated, true);
     const booked = (await rowsOf('alloc-retry')).flatMap((r) => r.reservations ?? []);
-    assert.deepEqual(booked.map((b) => b.id), ['match-42']);
+    assert.deepEqual(
+      booked.map((b) => b.id),
+      ['match-42'],
+    );
   });
 
   it('keeps a booking counted when a report arrives just after it', async () => {
@@ -121,7 +124,10 @@ describe('ACIAllocate', () => {
   it('never lets GC delete a drained server that holds a live booking', async () => {
     await seedServers('alloc-gc', 1, 4);
     assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'alloc-gc' })).status, 200);
-    assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'alloc-gc', containerGroupName: 'gs-0', state: 'MarkedForDeletion' })).status, 200);
+    assert.equal(
+      (await call(fleet, 'ACISetState', { resourceGroup: 'alloc-gc', containerGroupName: 'gs-0', state: 'MarkedForDeletion' })).status,
+      200,
+    );
     const gc = new ServerService({ store: fleet.services.store, groups: fleet.services.groups, options: fleet.services.options, clock });
     const { deleted } = await gc.collectGarbage();
     assert.ok(!deleted.some((k) => k.resourceGroup === 'alloc-gc'));

@@ -49,7 +49,10 @@ describe('ACIAllocate snapshot and ledger', () => {
     // And through the host, a third copy: still the one booking.
     const viaHttp = await call(fleet, 'ACIAllocate', { resourceGroup: 'snap-retry', requestId: 'match-7' });
     assert.equal(viaHttp.body.ContainerGroupName, booked.server.ContainerGroupName);
-    assert.deepEqual((await bookingsIn('snap-retry')).map((b) => b.id), ['match-7']);
+    assert.deepEqual(
+      (await bookingsIn('snap-retry')).map((b) => b.id),
+      ['match-7'],
+    );
   });
 
   it('books a server that became Running after the copy was taken, instead of answering 503', async () => {
@@ -67,10 +70,17 @@ describe('ACIAllocate snapshot and ledger', () => {
     const { snapshot, allocator } = instance();
     await snapshot.current();
     clock.advance(1); // the server frees up, and the request arrives, after the copy was taken
-    assert.equal((await call(fleet, 'ACISetSessions', [{ resourceGroup: 'snap-freed', containerGroupName: 'gs-0', activeSessions: 1 }])).status, 200);
+    assert.equal(
+      (await call(fleet, 'ACISetSessions', [{ resourceGroup: 'snap-freed', containerGroupName: 'gs-0', activeSessions: 1 }])).status,
+      200,
+    );
     const got = await allocator.allocate({ resourceGroup: 'snap-freed', sessions: 3 });
     assert.equal(got.server.ContainerGroupName, 'gs-0');
-    await assert.rejects(allocator.allocate({ resourceGroup: 'snap-freed', sessions: 1 }), { code: 'NoCapacity' }, 'full again: 1 + 3 of 4');
+    await assert.rejects(
+      allocator.allocate({ resourceGroup: 'snap-freed', sessions: 1 }),
+      { code: 'NoCapacity' },
+      'full again: 1 + 3 of 4',
+    );
   });
 
   it('lets ACIGC forget expired requestIds (over more than one transaction) and keep live ones', async () => {
@@ -83,7 +93,10 @@ describe('ACIAllocate snapshot and ledger', () => {
     for (const id of expired) await ledger.remember(id, server, past);
     await ledger.remember('live', server, new Date(Date.now() + 3_600_000).toISOString());
     // The ledger's rows live apart from the demand the autoscaler reads in the same table.
-    assert.deepEqual((await fleet.services.demand.since(new Date(0))).filter((m) => !m.at), []);
+    assert.deepEqual(
+      (await fleet.services.demand.since(new Date(0))).filter((m) => !m.at),
+      [],
+    );
 
     const res = await fetch(`${fleet.url}/admin/functions/ACIGC`, { method: 'POST', headers: { 'x-functions-key': fleet.key } });
     assert.equal(res.status, 202);

@@ -43,10 +43,7 @@ const rowsIn = async (resourceGroup: string) =>
  * An autoscaler over the fleet's real stores that sees only one resource group's servers (so the
  * tests do not see each other's), with its own state blob unless told otherwise.
  */
-function autoscaler(
-  id: string,
-  options: { config?: Partial<ScalingConfig>; state?: AutoscalerStateStore; resourceGroup?: string } = {},
-) {
+function autoscaler(id: string, options: { config?: Partial<ScalingConfig>; state?: AutoscalerStateStore; resourceGroup?: string } = {}) {
   const services = fleet.services;
   const resourceGroup = options.resourceGroup ?? 'scaled';
   const scoped = Object.create(services.store) as typeof services.store;
@@ -69,7 +66,9 @@ function autoscaler(
 /** Another state blob in the same container, so a test's cooldowns and quota start clean. */
 const freshState = (name: string): AutoscalerStateStore =>
   new BlobAutoscalerStateStore(
-    BlobServiceClient.fromConnectionString(fleet.settings.FLEET_STORAGE_CONNECTION_STRING!).getContainerClient(fleet.settings.AUTOSCALER_STATE_CONTAINER),
+    BlobServiceClient.fromConnectionString(fleet.settings.FLEET_STORAGE_CONNECTION_STRING!).getContainerClient(
+      fleet.settings.AUTOSCALER_STATE_CONTAINER,
+    ),
     `${name}.json`,
   );
 
@@ -115,7 +114,10 @@ describe('ACIAutoScaler', () => {
   it('skips a run while another holds an unexpired lease', async () => {
     const state = fleet.services.autoscalerState;
     const current = await state.read();
-    await state.write({ creates: [], ...current?.value, leaseHolder: 'someone-else', leaseUntil: new Date(clock.now().getTime() + 60_000).toISOString() }, current?.etag);
+    await state.write(
+      { creates: [], ...current?.value, leaseHolder: 'someone-else', leaseUntil: new Date(clock.now().getTime() + 60_000).toISOString() },
+      current?.etag,
+    );
     try {
       const run = await autoscaler('run-d').run();
       assert.equal(run.acted, false);
@@ -150,10 +152,16 @@ describe('ACIAutoScaler', () => {
     const server = (name: string): ServerRecord => serverRecord(name, { resourceGroup: rg, maxSessions: 4 });
     // in-a gets a booking (the others are full for a moment), then the others drop to 2 sessions
     // each: in-a, with 1 booked, is the emptiest, and must still stay.
-    await Promise.all(['in-a', 'in-b', 'in-c', 'in-d'].map((n) => fleet.services.store.insert({ ...server(n), activeSessions: n === 'in-a' ? 0 : 4 })));
+    await Promise.all(
+      ['in-a', 'in-b', 'in-c', 'in-d'].map((n) => fleet.services.store.insert({ ...server(n), activeSessions: n === 'in-a' ? 0 : 4 })),
+    );
     expireAllocationSnapshot(fleet, clock); // ACIAllocate's copy must include the servers just written
     assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: rg })).body.ContainerGroupName, 'in-a');
-    await call(fleet, 'ACISetSessions', ['in-b', 'in-c', 'in-d'].map((n) => ({ resourceGroup: rg, containerGroupName: n, activeSessions: 2 })));
+    await call(
+      fleet,
+      'ACISetSessions',
+      ['in-b', 'in-c', 'in-d'].map((n) => ({ resourceGroup: rg, containerGroupName: n, activeSessions: 2 })),
+    );
     const scaler = autoscaler('run-f', {
       resourceGroup: rg,
       state: freshState('drain-test'),
@@ -161,9 +169,12 @@ describe('ACIAutoScaler', () => {
     });
     const run = await scaler.run();
     // 9 free slots; draining in-b leaves 7, less its 2 sessions 5, above the 4 (one server) kept spare.
-    assert.deepEqual(run.drained.map((k) => k.containerGroupName), ['in-b'], run.decision?.reason);
+    assert.deepEqual(
+      run.drained.map((k) => k.containerGroupName),
+      ['in-b'],
+      run.decision?.reason,
+    );
     const states = Object.fromEntries((await rowsIn(rg)).map((r) => [r.containerGroupName, r.state]));
     assert.deepEqual(states, { 'in-a': 'Running', 'in-b': 'MarkedForDeletion', 'in-c': 'Running', 'in-d': 'Running' });
   });
 });
-

@@ -5,7 +5,16 @@ import { createServer, request as httpRequest, type Server as HttpServer } from 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
-import { FleetApiError, FleetClient, isFleetApiError, newRequestId, parseRetryAfter, reportSessions, retryDelayMs, type Server } from '../../runtime/client';
+import {
+  FleetApiError,
+  FleetClient,
+  isFleetApiError,
+  newRequestId,
+  parseRetryAfter,
+  reportSessions,
+  retryDelayMs,
+  type Server,
+} from '../../runtime/client';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { ServerView } from '../../runtime/src/domain/servers/server';
 import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/domain/core/errors';
@@ -48,10 +57,14 @@ async function startProxy(target: string): Promise<Proxy> {
       res.writeHead(rule.status, headers).end(JSON.stringify({ error: { code: rule.code, message: 'try again' } }));
       return;
     }
-    const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      `${target}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: new URL(target).host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -61,7 +74,11 @@ async function startProxy(target: string): Promise<Proxy> {
     failNext(pathPart, failures, status = 503, retryAfter = '1', code = 'StorageUnavailable') {
       rule = { pathPart, left: failures, status, retryAfter, code };
     },
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -109,7 +126,7 @@ describe('FleetClient against the local host', () => {
 
   it('reads the group and its logs', async () => {
     const group = await client.details(key);
-    assert.equal(group['name'], key.containerGroupName);
+    assert.equal(group.name, key.containerGroupName);
     assert.equal(typeof (await client.logs({ ...key, tail: 5 })), 'string');
   });
 
@@ -120,7 +137,7 @@ describe('FleetClient against the local host', () => {
 
   it('fetches the OpenAPI document', async () => {
     const doc = await client.openapi();
-    assert.equal(doc['openapi'], '3.1.0');
+    assert.equal(doc.openapi, '3.1.0');
   });
 
   it('throws typed errors: 400 with details, 404, 409, 401', async () => {
@@ -226,7 +243,9 @@ describe('reportSessions (the game server helper)', () => {
 });
 
 describe('ACIAllocate and ACIReport through the client', () => {
-  it('allocates sessions on a Running server, and the same requestId never reserves twice', { skip: !hasFunction('ACIAllocate') && 'ACIAllocate is not on this branch' }, async () => {
+  it('allocates sessions on a Running server, and the same requestId never reserves twice', {
+    skip: !hasFunction('ACIAllocate') && 'ACIAllocate is not on this branch',
+  }, async () => {
     const name = 'client-alloc';
     await client.create(createBody(name, { maxSessions: 4 }) as any);
     await eventually(async () => (await client.list()).find((s) => s.ContainerGroupName === name), 'Running');
@@ -246,8 +265,12 @@ describe('ACIAllocate and ACIReport through the client', () => {
     assert.ok(full.retryAfterSeconds !== undefined);
   });
 
-  it('refuses a report with a wrong token as a typed 403', { skip: !hasFunction('ACIReport') && 'ACIReport is not on this branch' }, async () => {
-    const e = await reportSessions(1, { url: `${fleet.url}/api/ACIReport`, token: 'not-a-token', retry: { maxAttempts: 1 } }).catch((err) => err);
+  it('refuses a report with a wrong token as a typed 403', {
+    skip: !hasFunction('ACIReport') && 'ACIReport is not on this branch',
+  }, async () => {
+    const e = await reportSessions(1, { url: `${fleet.url}/api/ACIReport`, token: 'not-a-token', retry: { maxAttempts: 1 } }).catch(
+      (err) => err,
+    );
     assert.ok(e instanceof FleetApiError);
     assert.equal(e.status, 403);
   });
@@ -255,7 +278,15 @@ describe('ACIAllocate and ACIReport through the client', () => {
 
 describe('the client package', () => {
   it('bundles for browsers without any server code or Node built-in', async () => {
-    const result = await build({ entryPoints: ['runtime/client/index.ts'], bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+    const result = await build({
+      entryPoints: ['runtime/client/index.ts'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
     const inputs = Object.keys(result.metafile!.inputs);
     assert.ok(inputs.length > 0);
     for (const input of inputs) assert.match(input, /^runtime\/client\//, `${input} is part of the client`);

@@ -20,7 +20,7 @@ after(() => fleet?.stop());
 
 const key = (name: string) => ({ resourceGroup: 'games', containerGroupName: name });
 const row = async (name: string) => (await fleet.services.store.get(key(name)))?.value;
-const tokenOf = (name: string) => fleet.emulator.containerEnvironment('games', name)!['server']!['ACI_REPORT_TOKEN']!;
+const tokenOf = (name: string) => fleet.emulator.containerEnvironment('games', name)!.server!.ACI_REPORT_TOKEN!;
 const report = async (name: string, activeSessions: number) => {
   const res = await fetch(`${fleet.url}/api/ACIReport`, {
     method: 'POST',
@@ -45,7 +45,11 @@ describe('concurrent writers', () => {
     const reports = names.flatMap((name, i) => Array.from({ length: 5 }, (_, j) => ({ name, sessions: i * 10 + j + 1 })));
     const [reportResults, batch, drains] = await Promise.all([
       Promise.all(reports.map(async (r) => ({ ...r, res: await report(r.name, r.sessions) }))),
-      call(fleet, 'ACISetSessions', names.map((n, i) => ({ ...key(n), activeSessions: 100 + i }))),
+      call(
+        fleet,
+        'ACISetSessions',
+        names.map((n, i) => ({ ...key(n), activeSessions: 100 + i })),
+      ),
       Promise.all(names.map((n) => call(fleet, 'ACISetState', { ...key(n), state: 'MarkedForDeletion' }))),
       Promise.all([runGc(), runGc(), runGc()]),
     ]);
@@ -63,20 +67,27 @@ describe('concurrent writers', () => {
 
     for (const [i, name] of names.entries()) {
       const mine = reportResults.filter((r) => r.name === name);
-      for (const r of mine) assert.ok(r.res.status === 200 || r.res.status === 404, `${name}: ${r.res.status} ${JSON.stringify(r.res.body)}`);
+      for (const r of mine)
+        assert.ok(r.res.status === 200 || r.res.status === 404, `${name}: ${r.res.status} ${JSON.stringify(r.res.body)}`);
       const accepted = mine.filter((r) => r.res.status === 200 && r.res.body.recorded).map((r) => r.sessions);
       if (!batchIgnored.has(name)) accepted.push(100 + i);
       const r = await row(name);
       if (accepted.length === 0) {
         // GC took it before any report: fine, as long as it really is on its way out.
-        assert.ok(r === undefined || r.state === 'Deleting' || (r.state === 'MarkedForDeletion' && r.activeSessions === 0), `${name}: ${r?.state}`);
+        assert.ok(
+          r === undefined || r.state === 'Deleting' || (r.state === 'MarkedForDeletion' && r.activeSessions === 0),
+          `${name}: ${r?.state}`,
+        );
         continue;
       }
       assert.ok(r, `${name} was deleted although ${accepted.length} report(s) reached it first`);
       assert.equal(r.state, 'MarkedForDeletion', `${name}: the drain was not lost`);
       assert.ok(accepted.includes(r.activeSessions), `${name}: ${r.activeSessions} is one of the recorded reports ${accepted}`);
       assert.ok(r.lastReportAt, `${name}: the report's timestamp was not lost`);
-      assert.ok(fleet.emulator.groups().some((g) => g.name === name), `${name}: its group still exists`);
+      assert.ok(
+        fleet.emulator.groups().some((g) => g.name === name),
+        `${name}: its group still exists`,
+      );
     }
   });
 
@@ -107,12 +118,18 @@ describe('concurrent writers', () => {
     for (const name of names) {
       const r = (await row(name))!;
       const ids = (r.reservations ?? []).map((res) => res.id).sort();
-      const mine = booked.filter((a) => a.body.ContainerGroupName === name).map((a) => a.body.Reservation.id).sort();
+      const mine = booked
+        .filter((a) => a.body.ContainerGroupName === name)
+        .map((a) => a.body.Reservation.id)
+        .sort();
       assert.deepEqual(ids, mine, `${name}: a booking was lost (or invented) by a concurrent report`);
       assert.ok(ids.length <= MAX, `${name}: booked ${ids.length} sessions on ${MAX} slots`);
       // What the bound above relies on: no report here was made late enough to include a booking.
       for (const res of r.reservations ?? []) {
-        assert.ok(!r.lastReportAt || Date.parse(r.lastReportAt) < Date.parse(res.reportAfter), `${name}: a report covers booking ${res.id}`);
+        assert.ok(
+          !r.lastReportAt || Date.parse(r.lastReportAt) < Date.parse(res.reportAfter),
+          `${name}: a report covers booking ${res.id}`,
+        );
       }
       const recorded = reports.some((x) => x.name === name && x.res.status === 200 && x.res.body.recorded);
       assert.equal(r.activeSessions, recorded ? 1 : 0, `${name}: a recorded report was lost`);
@@ -132,12 +149,20 @@ describe('concurrent writers', () => {
         assert.equal((await call(fleet, 'ACIAllocate', { resourceGroup: 'games', requestId: 'race-alloc-1' })).status, 200);
       },
     );
-    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options, clock }).collectGarbage();
+    const result = await new ServerService({
+      store,
+      groups: fleet.services.groups,
+      options: fleet.services.options,
+      clock,
+    }).collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
     assert.equal(r?.state, 'Running');
-    assert.deepEqual(r?.reservations?.map((res) => res.id), ['race-alloc-1']);
+    assert.deepEqual(
+      r?.reservations?.map((res) => res.id),
+      ['race-alloc-1'],
+    );
 
     // Drained again while the booking is live: GC still leaves it alone.
     assert.equal((await call(fleet, 'ACISetState', { ...key(name!), state: 'MarkedForDeletion' })).status, 200);
@@ -156,7 +181,12 @@ describe('concurrent writers', () => {
         assert.equal((await report(name!, 3)).status, 200);
       },
     );
-    const result = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options, clock }).collectGarbage();
+    const result = await new ServerService({
+      store,
+      groups: fleet.services.groups,
+      options: fleet.services.options,
+      clock,
+    }).collectGarbage();
     assert.ok(raced(), 'the race was staged');
     assert.deepEqual(result.deleted, []);
     const r = await row(name!);
@@ -167,7 +197,10 @@ describe('concurrent writers', () => {
   it('the heartbeat check loses to a report that lands before its conditional write', async () => {
     const [name] = await runningServers('race-hb', 1);
     const stored = (await fleet.services.store.get(key(name!)))!;
-    await fleet.services.store.replace({ ...stored.value, lastReportAt: new Date(clock.now().getTime() - 10 * 60_000).toISOString() }, stored.etag);
+    await fleet.services.store.replace(
+      { ...stored.value, lastReportAt: new Date(clock.now().getTime() - 10 * 60_000).toISOString() },
+      stored.etag,
+    );
     const { store, raced } = racingStore(
       fleet.services.store,
       (record) => record.containerGroupName === name && record.state === 'Failed',

@@ -130,9 +130,11 @@ describe('a storage (Azurite) outage in the middle of a run', () => {
       call(fleet, 'ACISetState', { ...key('before-2'), state: 'MarkedForDeletion' }),
       call(fleet, 'ACIDelete', key('before-2')),
       call(fleet, 'ACIDetails', key('before-1')),
-      fetch(`${fleet.url}/api/ACIReport`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{"activeSessions":1}' }).then(
-        async (r) => ({ status: r.status, body: (await r.json()) as any }),
-      ),
+      fetch(`${fleet.url}/api/ACIReport`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{"activeSessions":1}',
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any })),
     ]);
     for (const a of answers) {
       assert.equal(a.status, 503, JSON.stringify(a.body));

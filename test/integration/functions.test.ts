@@ -30,14 +30,17 @@ describe('ACICreate', () => {
     assert.equal(server.RAM, 1.5);
   });
 
-  it('tags the group as the fleet\'s and tells its containers who they are', async () => {
+  it("tags the group as the fleet's and tells its containers who they are", async () => {
     await call(fleet, 'ACICreate', createBody('gs-tagged'));
     const group = await eventually(async () => fleet.emulator.groups().find((g) => g.name === 'gs-tagged'), 'group');
     assert.equal(group.tags?.['aci-fleet'], fleet.settings.FLEET_NAME);
     const env = (group.properties.containers[0]!.properties.environmentVariables ?? []) as Array<{ name: string; value?: string }>;
     assert.deepEqual(
       env.filter((v) => v.name === 'RESOURCE_GROUP' || v.name === 'CONTAINER_GROUP_NAME').map((v) => [v.name, v.value]),
-      [['RESOURCE_GROUP', 'games'], ['CONTAINER_GROUP_NAME', 'gs-tagged']],
+      [
+        ['RESOURCE_GROUP', 'games'],
+        ['CONTAINER_GROUP_NAME', 'gs-tagged'],
+      ],
     );
   });
 
@@ -64,7 +67,11 @@ describe('ACICreate', () => {
   });
 
   it('refuses a name already used by a group the fleet does not own, writing nothing', async () => {
-    const arm = createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+    const arm = createContainerInstanceClient({
+      subscriptionId: fleet.emulator.subscriptionId,
+      endpoint: fleet.emulator.url,
+      pollIntervalMs: 10,
+    });
     await arm.containerGroups.beginCreateOrUpdateAndWait('games', 'not-ours', {
       location: 'westeurope',
       osType: 'Linux',
@@ -81,7 +88,12 @@ describe('ACICreate', () => {
     ['an empty body', '', 400, 'InvalidJson'],
     ['a JSON array', [], 400, 'ValidationFailed'],
     ['a name ARM would reject', createBody('Bad_Name'), 400, 'ValidationFailed'],
-    ['a container without resources', createBody('gs-x', { containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 'c', image: 'i' }] } }), 400, 'ValidationFailed'],
+    [
+      'a container without resources',
+      createBody('gs-x', { containerGroup: { location: 'westeurope', osType: 'Linux', containers: [{ name: 'c', image: 'i' }] } }),
+      400,
+      'ValidationFailed',
+    ],
     ['a negative maxSessions', createBody('gs-x', { maxSessions: -1 }), 400, 'ValidationFailed'],
     ['a body over 64 KiB', createBody('gs-x', { padding: 'x'.repeat(70_000) }), 413, 'PayloadTooLarge'],
   ];
@@ -184,7 +196,10 @@ describe('ACISetState', () => {
       assert.equal(res.status, 409);
       assert.equal(res.body.error.code, 'InvalidStateTransition');
       assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'Deleting' })).status, 400);
-      assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'nobody', state: 'Failed' })).status, 404);
+      assert.equal(
+        (await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'nobody', state: 'Failed' })).status,
+        404,
+      );
     } finally {
       fleet.emulator.setEventEndpoint(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${fleet.key}`);
     }
@@ -222,7 +237,10 @@ describe('ACIDelete', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.State, 'Deleting');
     await eventually(async () => (await serverOf('gs-delete')) === undefined, 'row removed');
-    assert.equal(fleet.emulator.groups().find((g) => g.name === 'gs-delete'), undefined);
+    assert.equal(
+      fleet.emulator.groups().find((g) => g.name === 'gs-delete'),
+      undefined,
+    );
   });
 
   it('answers 404 for a server the fleet does not know', async () => {
@@ -231,10 +249,14 @@ describe('ACIDelete', () => {
     assert.equal(res.body.error.code, 'NotFound');
   });
 
-  it('refuses to delete a group that lost the fleet\'s tag, and leaves it running', async () => {
+  it("refuses to delete a group that lost the fleet's tag, and leaves it running", async () => {
     await call(fleet, 'ACICreate', createBody('gs-untagged'));
     await running('gs-untagged');
-    const arm = createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+    const arm = createContainerInstanceClient({
+      subscriptionId: fleet.emulator.subscriptionId,
+      endpoint: fleet.emulator.url,
+      pollIntervalMs: 10,
+    });
     const group = await arm.containerGroups.get('games', 'gs-untagged');
     fleet.emulator.setEventEndpoint(undefined);
     try {

@@ -11,8 +11,8 @@ import { signReportToken } from '../../runtime/src/domain/reports/tokens';
 import { allocateRequest } from '../../runtime/src/domain/allocation/request';
 import { createBody, eventually, call, startTestFleet, type LocalFleet } from '../support/localFleet';
 
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1000);
-const SEED = Number(process.env['FUZZ_SEED'] ?? 20261122);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const CONCURRENCY = 16;
 
 const HTTP = FUNCTIONS.filter((f): f is HttpFunction => f.trigger === 'http');
@@ -71,7 +71,6 @@ async function snapshot(): Promise<string> {
 
 // ---- generators --------------------------------------------------------------------------------
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 function paths(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
@@ -94,7 +93,8 @@ function mutated(valid: unknown): fc.Arbitrary<unknown> {
       return copy;
     };
     const original = path.reduce((o: any, p) => o[p], valid as any);
-    const different = kind(replacement) !== kind(original) ? replacement : kind(original) === 'array' ? { bad: replacement } : [replacement];
+    const different =
+      kind(replacement) !== kind(original) ? replacement : kind(original) === 'array' ? { bad: replacement } : [replacement];
     return set(different);
   });
 }
@@ -110,21 +110,50 @@ function bodies(valid: unknown): fc.Arbitrary<string> {
     { weight: 4, arbitrary: typeof valid === 'string' ? fc.constant(valid) : mutated(valid).map((v) => JSON.stringify(v)) },
     { weight: 2, arbitrary: fc.nat().map((n) => validText.slice(0, n % Math.max(1, validText.length))) },
     { weight: 2, arbitrary: printable },
-    { weight: 1, arbitrary: fc.constantFrom('', ' ', '{', '[', 'null', '{}', '[]', '"', '{"a":1}}', '\u0000', '[{}]', '[[]]', 'NaN', '1e999') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('', ' ', '{', '[', 'null', '{}', '[]', '"', '{"a":1}}', '\u0000', '[{}]', '[[]]', 'NaN', '1e999'),
+    },
     { weight: 1, arbitrary: huge },
   );
 }
 
-const queryKey = fc.oneof(fc.constantFrom('state', 'token', 'code', 'type', 'resourceGroup', '$filter', 'html'), fc.string({ maxLength: 12 }));
+const queryKey = fc.oneof(
+  fc.constantFrom('state', 'token', 'code', 'type', 'resourceGroup', '$filter', 'html'),
+  fc.string({ maxLength: 12 }),
+);
 const queryValue = fc.oneof(
-  fc.constantFrom('all', 'Running', 'running', "Running' or 'a' eq 'a", 'State eq \'Running\'', '', '%', '%00', '../', 'null'),
+  fc.constantFrom('all', 'Running', 'running', "Running' or 'a' eq 'a", "State eq 'Running'", '', '%', '%00', '../', 'null'),
   fc.string({ maxLength: 40 }),
 );
 const queries = fc.dictionary(queryKey, queryValue, { maxKeys: 5 });
 
-const FORBIDDEN_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'x-functions-key']);
+const FORBIDDEN_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'x-functions-key',
+]);
 const headerName = fc
-  .oneof(fc.constantFrom('content-type', 'authorization', 'accept', 'content-encoding', 'x-ms-client-request-id', 'if-match', 'cookie', 'origin'), fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/))
+  .oneof(
+    fc.constantFrom(
+      'content-type',
+      'authorization',
+      'accept',
+      'content-encoding',
+      'x-ms-client-request-id',
+      'if-match',
+      'cookie',
+      'origin',
+    ),
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+  )
   .filter((n) => !FORBIDDEN_HEADERS.has(n));
 const headerValue = fc.oneof(
   fc.constantFrom('Bearer ', 'Bearer x.y.z', 'Bearer v1..', 'application/json', 'text/plain', 'gzip', '*', 'Basic Zm9vOmJhcg=='),
@@ -187,7 +216,10 @@ describe(`fuzzing every HTTP function (${RUNS} runs per kind, seed ${SEED})`, ()
       const bodyProbes: Probe[] = isGet(fn)
         ? fc.sample(queryValue, { numRuns: RUNS, seed }).map((state) => ({ method: 'GET', query: { state } }))
         : fc
-            .sample(bodies(valid).filter((text) => !wellFormed[fn.name]?.(text)), { numRuns: RUNS, seed })
+            .sample(
+              bodies(valid).filter((text) => !wellFormed[fn.name]?.(text)),
+              { numRuns: RUNS, seed },
+            )
             .map((body) => ({ method: methodOf(fn), body, headers: authFor(fn) }));
       const queryProbes: Probe[] = fc
         .sample(queries, { numRuns: RUNS, seed: seed + 1 })

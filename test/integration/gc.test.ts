@@ -64,7 +64,10 @@ describe('ACIGC', () => {
   });
 
   it('answers 404 for a timer that does not exist and 401 without the key', async () => {
-    assert.equal((await fetch(`${fleet.url}/admin/functions/Nope`, { method: 'POST', headers: { 'x-functions-key': fleet.key } })).status, 404);
+    assert.equal(
+      (await fetch(`${fleet.url}/admin/functions/Nope`, { method: 'POST', headers: { 'x-functions-key': fleet.key } })).status,
+      404,
+    );
     assert.equal((await fetch(`${fleet.url}/admin/functions/ACIGC`, { method: 'POST' })).status, 401);
   });
 });

@@ -10,7 +10,10 @@ let fleet: LocalFleet;
 before(async () => {
   fleet = await startTestFleet({ settings: { FLEET_RESOURCE_GROUPS: 'games, Other-RG' } });
   await call(fleet, 'ACICreate', createBody('guard-a'));
-  await eventually(async () => (await fleet.services.store.get({ resourceGroup: 'games', containerGroupName: 'guard-a' }))?.value.state === 'Running', 'Running');
+  await eventually(
+    async () => (await fleet.services.store.get({ resourceGroup: 'games', containerGroupName: 'guard-a' }))?.value.state === 'Running',
+    'Running',
+  );
   await fleet.emulator.idle();
 });
 after(() => fleet?.stop());
@@ -50,8 +53,12 @@ describe('FLEET_RESOURCE_GROUPS', () => {
 });
 
 describe('ACIReconcile within FLEET_RESOURCE_GROUPS', () => {
-  it('adopts tagged groups only in the fleet\'s resource groups', async () => {
-    const arm = createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+  it("adopts tagged groups only in the fleet's resource groups", async () => {
+    const arm = createContainerInstanceClient({
+      subscriptionId: fleet.emulator.subscriptionId,
+      endpoint: fleet.emulator.url,
+      pollIntervalMs: 10,
+    });
     const group = {
       location: 'westeurope',
       osType: 'Linux' as const,
@@ -61,7 +68,10 @@ describe('ACIReconcile within FLEET_RESOURCE_GROUPS', () => {
     await arm.containerGroups.beginCreateOrUpdateAndWait('Other-RG', 'tagged-inside', group);
     await arm.containerGroups.beginCreateOrUpdateAndWait('elsewhere', 'tagged-outside', group);
     const report = await fleet.services.reconciler(testContext()).reconcile();
-    assert.deepEqual(report.adopted.map((a) => `${a.resourceGroup}/${a.containerGroupName}`), ['other-rg/tagged-inside']);
+    assert.deepEqual(
+      report.adopted.map((a) => `${a.resourceGroup}/${a.containerGroupName}`),
+      ['other-rg/tagged-inside'],
+    );
     assert.equal(await fleet.services.store.get({ resourceGroup: 'elsewhere', containerGroupName: 'tagged-outside' }), undefined);
   });
 });

@@ -25,7 +25,11 @@ const eventFor = (name: string, eventType = 'Microsoft.Resources.ResourceWriteSu
     eventTime: new Date().toISOString(),
     dataVersion: '2',
     metadataVersion: '1',
-    data: { resourceUri: id.replace('resourceGroups', 'resourcegroups'), operationName: 'Microsoft.ContainerInstance/containerGroups/write', status: 'Succeeded' },
+    data: {
+      resourceUri: id.replace('resourceGroups', 'resourcegroups'),
+      operationName: 'Microsoft.ContainerInstance/containerGroups/write',
+      status: 'Succeeded',
+    },
   };
 };
 
@@ -40,7 +44,10 @@ async function deliver(events: unknown[]): Promise<number> {
 
 const row = async (name: string) => (await fleet.services.store.get({ resourceGroup: 'games', containerGroupName: name }))?.value;
 const provisioned = (name: string) =>
-  eventually(async () => fleet.emulator.groups().find((g) => g.name === name && g.properties.provisioningState === 'Succeeded'), `${name} provisioned`);
+  eventually(
+    async () => fleet.emulator.groups().find((g) => g.name === name && g.properties.provisioningState === 'Succeeded'),
+    `${name} provisioned`,
+  );
 
 describe('ACIMonitor', () => {
   it('handles an event that arrives before ACICreate has returned', async () => {
@@ -93,7 +100,10 @@ describe('ACIMonitor', () => {
   });
 
   it('refuses deliveries without the Notification header or the key', async () => {
-    const noHeader = await fetch(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${fleet.key}`, { method: 'POST', body: '[]' });
+    const noHeader = await fetch(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${fleet.key}`, {
+      method: 'POST',
+      body: '[]',
+    });
     assert.equal(noHeader.status, 400);
     const noKey = await fetch(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor`, {
       method: 'POST',

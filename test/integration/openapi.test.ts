@@ -47,14 +47,21 @@ describe('GET /api/openapi.json', () => {
       }
     }
     const operations = Object.values<any>(doc.paths).flatMap((item) => Object.keys(item));
-    assert.equal(operations.length, httpFunctions.reduce((n, f) => n + f.methods.length, 0), 'nothing undocumented, nothing extra');
+    assert.equal(
+      operations.length,
+      httpFunctions.reduce((n, f) => n + f.methods.length, 0),
+      'nothing undocumented, nothing extra',
+    );
     assert.ok(doc.paths['/'].get, 'the page is at the site root');
   });
 
   it('uses the very schemas that validate requests', () => {
     const byName = (name: string) => httpFunctions.find((f) => f.name === name)!;
     assert.deepEqual(operationOf(byName('ACICreate'), 'POST').requestBody.content['application/json'].schema, inputSchema(createRequest));
-    assert.deepEqual(operationOf(byName('ACISetSessions'), 'POST').requestBody.content['application/json'].schema, inputSchema(setSessionsRequest));
+    assert.deepEqual(
+      operationOf(byName('ACISetSessions'), 'POST').requestBody.content['application/json'].schema,
+      inputSchema(setSessionsRequest),
+    );
     const state = operationOf(byName('ACIList'), 'GET').parameters.find((p: any) => p.name === 'state');
     assert.deepEqual(state.schema, (inputSchema(listQuery) as any).properties.state);
     assert.equal(state.in, 'query');
@@ -69,7 +76,9 @@ describe('GET /api/openapi.json', () => {
     assert.equal(create.responses['202'].content['application/json'].schema.$ref, '#/components/schemas/Server');
     assert.ok(doc.components.schemas.Server.required.includes('ActiveSessions'));
     const setState = doc.paths['/api/ACISetState'].post;
-    assert.deepEqual(setState.responses['409'].content['application/json'].schema.properties.error.properties.code.enum, ['InvalidStateTransition']);
+    assert.deepEqual(setState.responses['409'].content['application/json'].schema.properties.error.properties.code.enum, [
+      'InvalidStateTransition',
+    ]);
   });
 
   it('states the auth of every function: a key, a server token, or none', () => {
@@ -102,11 +111,29 @@ describe('the structural OpenAPI checks', () => {
       info: { title: 't', version: '1' },
       paths: {
         '/a/{id}': { get: { operationId: 'x', responses: { 200: {} }, security: [{ nope: [] }] } },
-        '/b': { post: { operationId: 'x', responses: { 200: { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing', type: 'strin' } } } } } } },
+        '/b': {
+          post: {
+            operationId: 'x',
+            responses: {
+              200: {
+                description: 'ok',
+                content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing', type: 'strin' } } },
+              },
+            },
+          },
+        },
       },
     };
     const problems = openApiProblems(broken).join('\n');
-    for (const expected of ['3.1.x', 'duplicate operationId', 'needs a description', 'nope is not defined', 'path parameter id', 'unresolvable $ref', 'unknown JSON Schema type strin']) {
+    for (const expected of [
+      '3.1.x',
+      'duplicate operationId',
+      'needs a description',
+      'nope is not defined',
+      'path parameter id',
+      'unresolvable $ref',
+      'unknown JSON Schema type strin',
+    ]) {
       assert.ok(problems.includes(expected), `reports ${expected}:\n${problems}`);
     }
   });

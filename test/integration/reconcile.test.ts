@@ -19,7 +19,8 @@ const runReconcile = async () => {
   const res = await fetch(`${fleet.url}/admin/functions/ACIReconcile`, { method: 'POST', headers: { 'x-functions-key': fleet.key } });
   assert.equal(res.status, 202);
 };
-const arm = () => createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+const arm = () =>
+  createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
 const plainGroup = (tags?: Record<string, string>) => ({
   location: 'westeurope',
   osType: 'Linux' as const,
@@ -55,14 +56,27 @@ describe('ACIReconcile', () => {
     // Changes made outside the fleet.
     fleet.emulator.removeOutOfBand('games', 'gone-running');
     fleet.emulator.removeOutOfBand('games', 'gone-drained');
-    await arm().containerGroups.beginCreateOrUpdateAndWait('games', 'orphan-tagged', plainGroup({ 'aci-fleet': fleet.settings.FLEET_NAME }));
+    await arm().containerGroups.beginCreateOrUpdateAndWait(
+      'games',
+      'orphan-tagged',
+      plainGroup({ 'aci-fleet': fleet.settings.FLEET_NAME }),
+    );
     await arm().containerGroups.beginCreateOrUpdateAndWait('games', 'not-ours', plainGroup({ owner: 'someone-else' }));
     await arm().containerGroups.beginCreateOrUpdateAndWait('games', 'other-fleet', plainGroup({ 'aci-fleet': 'another-fleet' }));
     // A row whose create never reached ARM, twenty minutes ago.
     const twentyMinutesAgo = new Date(Date.now() - 20 * 60_000).toISOString();
     await fleet.services.store.insert({
-      ...key('stuck-creating'), state: 'Creating', activeSessions: 0, maxSessions: 10, location: 'westeurope',
-      image: 'img', cpu: 1, ramGb: 1, createdAt: twentyMinutesAgo, stateChangedAt: twentyMinutesAgo, specHash: 'h',
+      ...key('stuck-creating'),
+      state: 'Creating',
+      activeSessions: 0,
+      maxSessions: 10,
+      location: 'westeurope',
+      image: 'img',
+      cpu: 1,
+      ramGb: 1,
+      createdAt: twentyMinutesAgo,
+      stateChangedAt: twentyMinutesAgo,
+      specHash: 'h',
     });
     await fleet.emulator.idle();
 
@@ -138,4 +152,3 @@ describe('ACIReconcile', () => {
     assert.notEqual(r?.publicIp, '198.51.100.1', 'the repair was applied on top of it');
   });
 });
-

@@ -15,8 +15,8 @@ after(() => fleet?.stop());
 
 const key = (name: string) => ({ resourceGroup: 'games', containerGroupName: name });
 const row = async (name: string) => (await fleet.services.store.get(key(name)))!;
-const envOf = (name: string) => fleet.emulator.containerEnvironment('games', name)!['server']!;
-const tokenOf = (name: string) => envOf(name)['ACI_REPORT_TOKEN']!;
+const envOf = (name: string) => fleet.emulator.containerEnvironment('games', name)!.server!;
+const tokenOf = (name: string) => envOf(name).ACI_REPORT_TOKEN!;
 
 /** POSTs to ACIReport the way a container does: no function key, its token as a Bearer header. */
 const report = (token: string | undefined, body: unknown, url = `${fleet.url}/api/ACIReport`) =>
@@ -32,16 +32,19 @@ const etags = async () => Object.fromEntries((await fleet.services.store.list())
 describe('what a container is given', () => {
   it('gets its report URL and its own token as secure values, and never the function key', () => {
     const env = envOf('rep-a');
-    assert.equal(env['ACI_REPORT_URL'], `${fleet.url}/api/ACIReport`);
-    assert.equal(env['ACI_REPORT_TOKEN'], signReportToken(key('rep-a'), fleet.settings.REPORT_TOKEN_SECRET!));
+    assert.equal(env.ACI_REPORT_URL, `${fleet.url}/api/ACIReport`);
+    assert.equal(env.ACI_REPORT_TOKEN, signReportToken(key('rep-a'), fleet.settings.REPORT_TOKEN_SECRET!));
     assert.notEqual(tokenOf('rep-a'), tokenOf('rep-b'));
-    const legacy = new URL(env['ACI_SET_SESSIONS_URL']!);
+    const legacy = new URL(env.ACI_SET_SESSIONS_URL!);
     assert.equal(`${legacy.origin}${legacy.pathname}`, `${fleet.url}/api/ACIReport`);
     assert.equal(legacy.searchParams.get('token'), tokenOf('rep-a'));
     assert.ok(!Object.values(env).some((v) => v.includes(fleet.key)), 'no function key in the environment');
     const declared = fleet.emulator.groups().find((g) => g.name === 'rep-a')!.properties.containers[0]!.properties.environmentVariables!;
     for (const name of ['ACI_REPORT_URL', 'ACI_REPORT_TOKEN', 'ACI_SET_SESSIONS_URL']) {
-      assert.ok(declared.some((v) => v.name === name && v.value === undefined), `${name} is a secure value`);
+      assert.ok(
+        declared.some((v) => v.name === name && v.value === undefined),
+        `${name} is a secure value`,
+      );
     }
   });
 
@@ -55,7 +58,7 @@ describe('what a container is given', () => {
 });
 
 describe('ACIReport', () => {
-  it('records the sessions of the token\'s server and answers its state', async () => {
+  it("records the sessions of the token's server and answers its state", async () => {
     const res = await report(tokenOf('rep-a'), { activeSessions: 3 });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { state: 'Running', activeSessions: 3, maxSessions: 10, acceptingSessions: true, recorded: true });
@@ -64,11 +67,11 @@ describe('ACIReport', () => {
     assert.ok(r.lastReportAt);
   });
 
-  it('accepts the original system\'s one-element array on ACI_SET_SESSIONS_URL (token in the URL)', async () => {
-    const res = await report(undefined, [{ ...key('rep-b'), activeSessions: 4 }], envOf('rep-b')['ACI_SET_SESSIONS_URL']);
+  it("accepts the original system's one-element array on ACI_SET_SESSIONS_URL (token in the URL)", async () => {
+    const res = await report(undefined, [{ ...key('rep-b'), activeSessions: 4 }], envOf('rep-b').ACI_SET_SESSIONS_URL);
     assert.equal(res.status, 200);
     assert.equal((await row('rep-b')).value.activeSessions, 4);
-    const bare = await report(undefined, [{ activeSessions: 5 }], envOf('rep-b')['ACI_SET_SESSIONS_URL']);
+    const bare = await report(undefined, [{ activeSessions: 5 }], envOf('rep-b').ACI_SET_SESSIONS_URL);
     assert.equal(bare.status, 200);
     assert.equal((await row('rep-b')).value.activeSessions, 5);
   });
@@ -84,14 +87,18 @@ describe('ACIReport', () => {
   const refusals: Array<[string, () => string | undefined, unknown]> = [
     ['no token', () => undefined, { activeSessions: 9 }],
     ['a garbage token', () => 'not-a-token', { activeSessions: 9 }],
-    ['a forged token (B\'s name, A\'s signature)', () => {
-      const [v, , mac] = tokenOf('rep-a').split('.');
-      return `${v}.${Buffer.from('games/rep-b').toString('base64url')}.${mac}`;
-    }, { activeSessions: 9 }],
+    [
+      "a forged token (B's name, A's signature)",
+      () => {
+        const [v, , mac] = tokenOf('rep-a').split('.');
+        return `${v}.${Buffer.from('games/rep-b').toString('base64url')}.${mac}`;
+      },
+      { activeSessions: 9 },
+    ],
     ['a token signed with a secret the fleet no longer has', () => signReportToken(key('rep-a'), 'x'.repeat(40)), { activeSessions: 9 }],
-    ['A\'s token naming server B', () => tokenOf('rep-a'), [{ ...key('rep-b'), activeSessions: 9 }]],
-    ['A\'s token naming B in a plain body', () => tokenOf('rep-a'), { containerGroupName: 'rep-b', activeSessions: 9 }],
-    ['A\'s token naming another resource group', () => tokenOf('rep-a'), { resourceGroup: 'other', activeSessions: 9 }],
+    ["A's token naming server B", () => tokenOf('rep-a'), [{ ...key('rep-b'), activeSessions: 9 }]],
+    ["A's token naming B in a plain body", () => tokenOf('rep-a'), { containerGroupName: 'rep-b', activeSessions: 9 }],
+    ["A's token naming another resource group", () => tokenOf('rep-a'), { resourceGroup: 'other', activeSessions: 9 }],
   ];
   for (const [what, token, body] of refusals) {
     it(`answers 403 JSON and writes nothing for ${what}`, async () => {
@@ -105,7 +112,13 @@ describe('ACIReport', () => {
 
   it('answers 400 for a bad body with a good token, and writes nothing', async () => {
     const before = await etags();
-    for (const body of ['{activeSessions: 1}', { activeSessions: -1 }, { activeSessions: 'two' }, [], [{ activeSessions: 1 }, { activeSessions: 2 }]]) {
+    for (const body of [
+      '{activeSessions: 1}',
+      { activeSessions: -1 },
+      { activeSessions: 'two' },
+      [],
+      [{ activeSessions: 1 }, { activeSessions: 2 }],
+    ]) {
       const res = await report(tokenOf('rep-a'), body);
       assert.equal(res.status, 400, JSON.stringify(body));
     }
@@ -118,7 +131,11 @@ describe('ACIReport', () => {
   });
 
   it('is refused with the function key alone (the key is not a report token)', async () => {
-    const res = await fetch(`${fleet.url}/api/ACIReport`, { method: 'POST', headers: { 'x-functions-key': fleet.key }, body: '{"activeSessions":1}' });
+    const res = await fetch(`${fleet.url}/api/ACIReport`, {
+      method: 'POST',
+      headers: { 'x-functions-key': fleet.key },
+      body: '{"activeSessions":1}',
+    });
     assert.equal(res.status, 403);
   });
 });

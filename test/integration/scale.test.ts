@@ -39,7 +39,9 @@ describe('a fleet larger than one page', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.updated, 250);
     assert.equal(res.body.transactions, 3);
-    const listed = new Map((await call(fleet, 'ACIList', undefined, { query: { state: 'all' } })).body.map((s: any) => [s.ContainerGroupName, s]));
+    const listed = new Map(
+      (await call(fleet, 'ACIList', undefined, { query: { state: 'all' } })).body.map((s: any) => [s.ContainerGroupName, s]),
+    );
     for (const r of batch) assert.equal((listed.get(r.containerGroupName) as any).ActiveSessions, r.activeSessions);
   });
 });

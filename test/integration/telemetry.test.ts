@@ -28,39 +28,48 @@ describe('telemetry', () => {
   });
 
   it('records every ARM create and delete as an event, with the function that caused it', async () => {
-    const created = records().find((r) => r.name === 'ContainerGroupCreateStarted' && r['server'] === 'games/tm-1');
+    const created = records().find((r) => r.name === 'ContainerGroupCreateStarted' && r.server === 'games/tm-1');
     assert.ok(created);
     assert.equal(created!.kind, 'event');
     assert.equal(created!.function, 'ACICreate');
-    assert.equal(created!['location'], 'westeurope');
+    assert.equal(created!.location, 'westeurope');
     await eventually(async () => (await call(fleet, 'ACIList')).body.some((s: any) => s.ContainerGroupName === 'tm-1'), 'Running');
-    assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'tm-1', state: 'MarkedForDeletion' })).status, 200);
+    assert.equal(
+      (await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'tm-1', state: 'MarkedForDeletion' })).status,
+      200,
+    );
     await fleet.host.runTimer('ACIGC');
-    const deleted = records().find((r) => r.name === 'ContainerGroupDeleteStarted' && r['server'] === 'games/tm-1');
+    const deleted = records().find((r) => r.name === 'ContainerGroupDeleteStarted' && r.server === 'games/tm-1');
     assert.equal(deleted?.function, 'ACIGC');
-    assert.ok(records().some((r) => r.name === 'ServerCollected' && r['server'] === 'games/tm-1'));
+    assert.ok(records().some((r) => r.name === 'ServerCollected' && r.server === 'games/tm-1'));
     assert.ok(records().some((r) => r.kind === 'metric' && r.name === 'GcDeleted' && r.value === 1));
   });
 
   it('counts refusals by function and code', async () => {
     assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'nope', state: 'Running' })).status, 404);
     const refusal = records().find((r) => r.name === 'HttpError' && r.function === 'ACISetState');
-    assert.equal(refusal?.['code'], 'NotFound');
-    assert.equal(refusal?.['status'], 404);
+    assert.equal(refusal?.code, 'NotFound');
+    assert.equal(refusal?.status, 404);
   });
 
   it('publishes the fleet snapshot: servers per state and sessions per location', async () => {
     assert.equal((await call(fleet, 'ACICreate', createBody('tm-2', { maxSessions: 6 }))).status, 202);
     await eventually(async () => (await call(fleet, 'ACIList')).body.some((s: any) => s.ContainerGroupName === 'tm-2'), 'Running');
-    assert.equal((await call(fleet, 'ACISetSessions', [{ resourceGroup: 'games', containerGroupName: 'tm-2', activeSessions: 4 }])).status, 200);
+    assert.equal(
+      (await call(fleet, 'ACISetSessions', [{ resourceGroup: 'games', containerGroupName: 'tm-2', activeSessions: 4 }])).status,
+      200,
+    );
     const from = lines.length;
     await fleet.host.runTimer('ACIMetrics');
-    const metrics = lines.slice(from).map(parseTelemetryLine).filter((r): r is TelemetryRecord => r?.kind === 'metric');
-    const servers = (state: string) => metrics.find((m) => m.name === 'Servers' && m['state'] === state)?.value;
+    const metrics = lines
+      .slice(from)
+      .map(parseTelemetryLine)
+      .filter((r): r is TelemetryRecord => r?.kind === 'metric');
+    const servers = (state: string) => metrics.find((m) => m.name === 'Servers' && m.state === state)?.value;
     assert.equal(servers('Running'), 1);
     assert.equal(servers('Failed'), 0, 'zeros are published too');
-    assert.equal(metrics.find((m) => m.name === 'ActiveSessions' && m['location'] === 'westeurope')?.value, 4);
-    assert.equal(metrics.find((m) => m.name === 'MaxSessions' && m['location'] === 'westeurope')?.value, 6);
+    assert.equal(metrics.find((m) => m.name === 'ActiveSessions' && m.location === 'westeurope')?.value, 4);
+    assert.equal(metrics.find((m) => m.name === 'MaxSessions' && m.location === 'westeurope')?.value, 6);
     assert.ok(metrics.every((m) => m.function === 'ACIMetrics' && UUID.test(m.invocationId)));
   });
 });

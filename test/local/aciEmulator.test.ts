@@ -108,7 +108,8 @@ describe('ACI emulator with the real ARM client', () => {
   it('answers a PUT with 201, Pending and an Azure-AsyncOperation URL, then ends Running with a public IP and fqdn', async () => {
     const responses: { status: number; headers: Record<string, string>; body: unknown }[] = [];
     const poller = await client.containerGroups.beginCreateOrUpdate('games', 'srv-1', gameServer({ dnsNameLabel: 'srv-1-abc' }), {
-      onResponse: (raw) => responses.push({ status: raw.status, headers: raw.headers.toJSON(), body: JSON.parse(raw.bodyAsText ?? 'null') }),
+      onResponse: (raw) =>
+        responses.push({ status: raw.status, headers: raw.headers.toJSON(), body: JSON.parse(raw.bodyAsText ?? 'null') }),
     });
     const first = responses[0]!;
     assert.equal(first.status, 201);
@@ -206,9 +207,17 @@ describe('ACI emulator with the real ARM client', () => {
       ['-lead', gameServer(), 'InvalidContainerGroupName'],
       ['double--dash', gameServer(), 'InvalidContainerGroupName'],
       ['x'.repeat(64), gameServer(), 'InvalidContainerGroupName'],
-      ['no-image', { ...gameServer(), containers: [{ ...gameServer().containers[0]!, image: undefined as unknown as string }] }, 'MissingRequiredProperty'],
+      [
+        'no-image',
+        { ...gameServer(), containers: [{ ...gameServer().containers[0]!, image: undefined as unknown as string }] },
+        'MissingRequiredProperty',
+      ],
       ['empty-image', { ...gameServer(), containers: [{ ...gameServer().containers[0]!, image: '' }] }, 'MissingRequiredProperty'],
-      ['no-cpu', { ...gameServer(), containers: [{ ...gameServer().containers[0]!, resources: { requests: { cpu: 0, memoryInGB: 1 } } }] }, 'InvalidContainerResourceRequests'],
+      [
+        'no-cpu',
+        { ...gameServer(), containers: [{ ...gameServer().containers[0]!, resources: { requests: { cpu: 0, memoryInGB: 1 } } }] },
+        'InvalidContainerResourceRequests',
+      ],
       ['bad-container', { ...gameServer(), containers: [{ ...gameServer().containers[0]!, name: 'Server' }] }, 'InvalidContainerName'],
       ['twice', { ...gameServer(), containers: [gameServer().containers[0]!, gameServer().containers[0]!] }, 'DuplicateContainerName'],
       ['no-containers', { ...gameServer(), containers: [] }, 'MissingRequiredProperty'],
@@ -254,7 +263,8 @@ describe('ACI emulator with the real ARM client', () => {
     assert.equal(all.length, emulator.groups().length);
     assert.ok(all.length > 7);
     assert.equal(new Set(all).size, all.length, 'no group twice');
-    for (const n of names) assert.ok(all.some((id) => id.endsWith(`/resourceGroups/Paging/providers/Microsoft.ContainerInstance/containerGroups/${n}`)));
+    for (const n of names)
+      assert.ok(all.some((id) => id.endsWith(`/resourceGroups/Paging/providers/Microsoft.ContainerInstance/containerGroups/${n}`)));
   });
 
   it('finds a group whatever the casing of its resource group', async () => {
@@ -265,7 +275,11 @@ describe('ACI emulator with the real ARM client', () => {
 
   it('re-provisions a group on a second PUT, keeping its IP', async () => {
     const first = await client.containerGroups.beginCreateOrUpdateAndWait('games', 'redo', gameServer());
-    const second = await client.containerGroups.beginCreateOrUpdateAndWait('games', 'redo', gameServer({ image: 'example.azurecr.io/game:2.0' }));
+    const second = await client.containerGroups.beginCreateOrUpdateAndWait(
+      'games',
+      'redo',
+      gameServer({ image: 'example.azurecr.io/game:2.0' }),
+    );
     assert.equal(second.provisioningState, 'Succeeded');
     assert.equal(second.containers[0]?.image, 'example.azurecr.io/game:2.0');
     assert.equal(second.ipAddress?.ip, first.ipAddress?.ip);
@@ -303,8 +317,14 @@ describe('ACI emulator with the real ARM client', () => {
     await client.containerGroups.beginCreateOrUpdateAndWait('games', 'secret', gameServer());
     const group = await client.containerGroups.get('games', 'secret');
     const env = group.containers[0]?.environmentVariables ?? [];
-    assert.deepEqual(env.find((v) => v.name === 'MODE'), { name: 'MODE', value: 'ranked' });
-    assert.deepEqual(env.find((v) => v.name === 'SERVER_TOKEN'), { name: 'SERVER_TOKEN' });
+    assert.deepEqual(
+      env.find((v) => v.name === 'MODE'),
+      { name: 'MODE', value: 'ranked' },
+    );
+    assert.deepEqual(
+      env.find((v) => v.name === 'SERVER_TOKEN'),
+      { name: 'SERVER_TOKEN' },
+    );
 
     const raw = await fetch(
       `${emulator.url}/subscriptions/${emulator.subscriptionId}/providers/Microsoft.ContainerInstance/containerGroups?api-version=2023-05-01`,
@@ -434,12 +454,17 @@ describe('createContainerInstanceClient', () => {
   const hasBearerPolicy = (c: ContainerInstanceManagementClient) =>
     c.pipeline.getOrderedPolicies().some((p) => p.name === bearerTokenAuthenticationPolicyName);
 
-  it('keeps bearer authentication over https, asking for the endpoint\'s .default scope', async () => {
+  it("keeps bearer authentication over https, asking for the endpoint's .default scope", async () => {
     const scopes: (string | string[])[] = [];
     const client = createContainerInstanceClient({
       subscriptionId: '11111111-1111-1111-1111-111111111111',
       endpoint: 'https://127.0.0.1:1/',
-      credential: { getToken: async (s) => (scopes.push(s), { token: 't', expiresOnTimestamp: Date.now() + 60_000 }) },
+      credential: {
+        getToken: async (s) => {
+          scopes.push(s);
+          return { token: 't', expiresOnTimestamp: Date.now() + 60_000 };
+        },
+      },
       retry: { maxRetries: 0 },
     });
     assert.ok(hasBearerPolicy(client));

@@ -9,12 +9,22 @@ export const chromiumPath = CANDIDATES.find((p) => existsSync(p));
 
 /** Why the browser tests cannot run here, or undefined when they can (on CI they always must). */
 export const browserSkipReason =
-  chromiumPath || process.env.CI === 'true' ? undefined : 'Debian chromium is not installed (apt-get install chromium); .ci/run installs it';
+  chromiumPath || process.env.CI === 'true'
+    ? undefined
+    : 'Debian chromium is not installed (apt-get install chromium); .ci/run installs it';
 
 export function launchChromium(): Promise<Browser> {
   if (!chromiumPath) throw new Error(`No Chromium at ${CANDIDATES.join(', ')}; install Debian's chromium package.`);
   return chromium.launch({
     executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

@@ -17,10 +17,13 @@ export async function disagreements(fleet: LocalFleet): Promise<string[]> {
       continue;
     }
     const expected =
-      provisioning === 'Succeeded' ? ['Running', 'MarkedForDeletion', 'Deleting'] :
-      provisioning === 'Failed' ? ['Failed'] :
-      provisioning === 'Deleting' ? ['Deleting', 'MarkedForDeletion', 'Running', 'Failed'] :
-      ['Creating'];
+      provisioning === 'Succeeded'
+        ? ['Running', 'MarkedForDeletion', 'Deleting']
+        : provisioning === 'Failed'
+          ? ['Failed']
+          : provisioning === 'Deleting'
+            ? ['Deleting', 'MarkedForDeletion', 'Running', 'Failed']
+            : ['Creating'];
     if (!expected.includes(row.state)) problems.push(`${id}: ARM says ${provisioning} but the row is ${row.state}`);
     if (row.state === 'Running' && row.publicIp !== (g.properties.ipAddress?.ip ?? undefined)) {
       problems.push(`${id}: ARM has IP ${g.properties.ipAddress?.ip} but the row has ${row.publicIp}`);

@@ -17,14 +17,17 @@ export function openApiProblems(doc: any): string[] {
   if (typeof doc?.paths !== 'object') fail('paths', 'missing');
   const schemes = doc?.components?.securitySchemes ?? {};
   for (const [name, scheme] of Object.entries<any>(schemes)) {
-    if (scheme.type === 'apiKey' && !(typeof scheme.name === 'string' && ['query', 'header', 'cookie'].includes(scheme.in))) fail(`securityScheme ${name}`, 'apiKey needs name and in');
+    if (scheme.type === 'apiKey' && !(typeof scheme.name === 'string' && ['query', 'header', 'cookie'].includes(scheme.in)))
+      fail(`securityScheme ${name}`, 'apiKey needs name and in');
     else if (scheme.type === 'http' && typeof scheme.scheme !== 'string') fail(`securityScheme ${name}`, 'http needs scheme');
-    else if (!['apiKey', 'http', 'oauth2', 'openIdConnect', 'mutualTLS'].includes(scheme.type)) fail(`securityScheme ${name}`, `unknown type ${scheme.type}`);
+    else if (!['apiKey', 'http', 'oauth2', 'openIdConnect', 'mutualTLS'].includes(scheme.type))
+      fail(`securityScheme ${name}`, `unknown type ${scheme.type}`);
   }
   const checkSecurity = (where: string, security: unknown) => {
     if (security === undefined) return;
     if (!Array.isArray(security)) return fail(where, 'security must be an array');
-    for (const requirement of security) for (const name of Object.keys(requirement)) if (!schemes[name]) fail(where, `security scheme ${name} is not defined`);
+    for (const requirement of security)
+      for (const name of Object.keys(requirement)) if (!schemes[name]) fail(where, `security scheme ${name} is not defined`);
   };
   checkSecurity('root', doc?.security);
 
@@ -42,25 +45,34 @@ export function openApiProblems(doc: any): string[] {
       }
       checkSecurity(where, op.security);
       for (const p of op.parameters ?? []) {
-        if (typeof p.name !== 'string' || !['query', 'header', 'path', 'cookie'].includes(p.in)) fail(where, `bad parameter ${JSON.stringify(p)}`);
+        if (typeof p.name !== 'string' || !['query', 'header', 'path', 'cookie'].includes(p.in))
+          fail(where, `bad parameter ${JSON.stringify(p)}`);
         if (p.in === 'path' && p.required !== true) fail(where, `path parameter ${p.name} must be required`);
         if (!p.schema && !p.content) fail(where, `parameter ${p.name} needs a schema or content`);
       }
-      for (const name of templateParams) if (!(op.parameters ?? []).some((p: any) => p.in === 'path' && p.name === name)) fail(where, `path parameter ${name} is not declared`);
+      for (const name of templateParams)
+        if (!(op.parameters ?? []).some((p: any) => p.in === 'path' && p.name === name))
+          fail(where, `path parameter ${name} is not declared`);
       if (op.requestBody && typeof op.requestBody.content !== 'object') fail(where, 'requestBody needs content');
       const responses = op.responses;
       if (!responses || Object.keys(responses).length === 0) fail(where, 'needs at least one response');
       for (const [status, response] of Object.entries<any>(responses ?? {})) {
         if (!STATUS_KEY.test(status)) fail(where, `bad response key ${status}`);
         if (typeof response.description !== 'string') fail(`${where} ${status}`, 'response needs a description');
-        for (const media of Object.keys(response.content ?? {})) if (!MEDIA_TYPE.test(media)) fail(`${where} ${status}`, `bad media type ${media}`);
+        for (const media of Object.keys(response.content ?? {}))
+          if (!MEDIA_TYPE.test(media)) fail(`${where} ${status}`, `bad media type ${media}`);
       }
     }
   }
 
   // Every $ref resolves inside the document; every "type" is a JSON Schema type.
   const walk = (node: unknown, where: string) => {
-    if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+    if (Array.isArray(node)) {
+      node.forEach((n, i) => {
+        walk(n, `${where}[${i}]`);
+      });
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     for (const [k, v] of Object.entries(node)) {
       if (k === '$ref' && typeof v === 'string') {

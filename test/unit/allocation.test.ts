@@ -40,9 +40,17 @@ describe('the load of a server with reservations', () => {
   const cases: Array<[string, Partial<ServerRecord>, number]> = [
     ['a fresh booking counts', { activeSessions: 1, reservations: [booking('a', -1, 2)] }, 3],
     ['a booking past its TTL does not', { activeSessions: 1, reservations: [booking('a', -61, 2)] }, 1],
-    ['a report made right after the booking does not cover it', { activeSessions: 0, lastReportAt: iso(-8), reservations: [booking('a', -10)] }, 1],
+    [
+      'a report made right after the booking does not cover it',
+      { activeSessions: 0, lastReportAt: iso(-8), reservations: [booking('a', -10)] },
+      1,
+    ],
     ['a report made after the grace covers it', { activeSessions: 1, lastReportAt: iso(-4), reservations: [booking('a', -10)] }, 1],
-    ['a report before the booking covers nothing', { activeSessions: 2, lastReportAt: iso(-30), reservations: [booking('a', -10), booking('b', -2)] }, 4],
+    [
+      'a report before the booking covers nothing',
+      { activeSessions: 2, lastReportAt: iso(-30), reservations: [booking('a', -10), booking('b', -2)] },
+      4,
+    ],
   ];
   for (const [name, extra, load] of cases) {
     it(name, () => assert.equal(loadOf(server('s', extra), at(0)), load));
@@ -80,20 +88,40 @@ describe('choosing a server (fullest that fits first)', () => {
     ['more than any server holds', { sessions: 5 }, []],
   ];
   for (const [name, req, expected] of cases) {
-    it(name, () => assert.deepEqual(rankCandidates(fleet, req, at(0)).map((r) => r.value.containerGroupName), expected));
+    it(name, () =>
+      assert.deepEqual(
+        rankCandidates(fleet, req, at(0)).map((r) => r.value.containerGroupName),
+        expected,
+      ),
+    );
   }
 
   it('breaks ties by name so the choice is stable', () => {
     const ranked = rankCandidates(rows(server('b', { activeSessions: 1 }), server('a', { activeSessions: 1 })), one, at(0));
-    assert.deepEqual(ranked.map((r) => r.value.containerGroupName), ['a', 'b']);
+    assert.deepEqual(
+      ranked.map((r) => r.value.containerGroupName),
+      ['a', 'b'],
+    );
   });
 
   it('takes the best on a first try and spreads over the best three after a lost race', () => {
     const ranked = ['a', 'b', 'c', 'd'];
-    assert.equal(pickCandidate(ranked, 1, () => 0.99), 'a');
-    assert.equal(pickCandidate(ranked, 2, () => 0.99), 'c');
-    assert.equal(pickCandidate(ranked, 2, () => 0), 'a');
-    assert.equal(pickCandidate([], 1, () => 0), undefined);
+    assert.equal(
+      pickCandidate(ranked, 1, () => 0.99),
+      'a',
+    );
+    assert.equal(
+      pickCandidate(ranked, 2, () => 0.99),
+      'c',
+    );
+    assert.equal(
+      pickCandidate(ranked, 2, () => 0),
+      'a',
+    );
+    assert.equal(
+      pickCandidate([], 1, () => 0),
+      undefined,
+    );
   });
 });
 
@@ -102,7 +130,10 @@ describe('reserve', () => {
     const r = server('s', { activeSessions: 1, reservations: [booking('old', -120), booking('recent', -10)] });
     const booked = reserve(r, { sessions: 2, id: 'req-1' }, at(0), timings);
     assert.ok(booked);
-    assert.deepEqual(booked.record.reservations?.map((x) => x.id), ['recent', 'req-1']);
+    assert.deepEqual(
+      booked.record.reservations?.map((x) => x.id),
+      ['recent', 'req-1'],
+    );
     assert.equal(booked.reservation.expiresAt, iso(60));
     assert.equal(booked.reservation.reportAfter, iso(5));
     assert.equal(freeSlotsOf(booked.record, at(0)), 0);

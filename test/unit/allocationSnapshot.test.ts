@@ -211,7 +211,12 @@ describe('bestCandidates', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.constantFrom('a', 'b'), fc.constantFrom<ServerState>('Running', 'Running', 'MarkedForDeletion')),
+          fc.tuple(
+            fc.integer({ min: 0, max: 6 }),
+            fc.integer({ min: 1, max: 6 }),
+            fc.constantFrom('a', 'b'),
+            fc.constantFrom<ServerState>('Running', 'Running', 'MarkedForDeletion'),
+          ),
           { maxLength: 40 },
         ),
         fc.integer({ min: 1, max: 4 }),

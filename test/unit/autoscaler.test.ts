@@ -50,7 +50,9 @@ function server(state: ServerState, activeSessions = 0, extra: Partial<ServerRec
 }
 const running = (...sessions: number[]) => sessions.map((s) => server('Running', s));
 const creating = (n: number) => Array.from({ length: n }, () => server('Creating'));
-const liveBooking = (sessions = 1) => [{ id: 'r', sessions, at: ago(5), reportAfter: ago(0), expiresAt: new Date(T0 + 55_000).toISOString() }];
+const liveBooking = (sessions = 1) => [
+  { id: 'r', sessions, at: ago(5), reportAfter: ago(0), expiresAt: new Date(T0 + 55_000).toISOString() },
+];
 const misses = (n: number, secondsAgo: number, requestId?: string): DemandMiss[] =>
   Array.from({ length: n }, () => ({ at: ago(secondsAgo), sessions: 1, requestId }));
 
@@ -74,7 +76,12 @@ const cases: Case[] = [
   { name: 'threshold, empty fleet with a minimum of 0: nothing', fleet: [], config: { policy: 'threshold', minInstances: 0 }, create: 0 },
   // Servers still being created are capacity on its way.
   { name: 'buffer, all servers creating: their slots count, nothing more', fleet: creating(2), create: 0 },
-  { name: 'threshold, all servers creating and no load: no scale in while creating', fleet: creating(3), config: { policy: 'threshold' }, create: 0 },
+  {
+    name: 'threshold, all servers creating and no load: no scale in while creating',
+    fleet: creating(3),
+    config: { policy: 'threshold' },
+    create: 0,
+  },
   {
     name: 'threshold counts Creating servers: 55 sessions on 5 Running + 2 Creating is 65%, within the band',
     fleet: [...running(11, 11, 11, 11, 11), ...creating(2)],
@@ -138,7 +145,13 @@ const cases: Case[] = [
     last: { lastScaleOutAt: ago(10) },
     create: 2,
   },
-  { name: 'seed waits out its one cooldown after a scale in', fleet: running(12, 12), config: { policy: 'seed' }, last: { lastScaleInAt: ago(300) }, create: 0 },
+  {
+    name: 'seed waits out its one cooldown after a scale in',
+    fleet: running(12, 12),
+    config: { policy: 'seed' },
+    last: { lastScaleInAt: ago(300) },
+    create: 0,
+  },
   // Unmet demand.
   {
     name: "unmet demand adds to the buffer, and a matchmaker's retries count once",
@@ -153,9 +166,20 @@ const cases: Case[] = [
     last: { lastScaleOutAt: ago(40) },
     create: 0,
   },
-  { name: 'misses older than the window are forgotten', fleet: running(0, 0, 0), demand: misses(30, 61), last: { lastScaleInAt: ago(1) }, create: 0 },
+  {
+    name: 'misses older than the window are forgotten',
+    fleet: running(0, 0, 0),
+    demand: misses(30, 61),
+    last: { lastScaleInAt: ago(1) },
+    create: 0,
+  },
   // Scaling in.
-  { name: 'buffer drains the emptiest server while the buffer and a server to spare stay', fleet: running(12, 12, 0, 0, 0, 0, 2), create: 0, drain: [2] },
+  {
+    name: 'buffer drains the emptiest server while the buffer and a server to spare stay',
+    fleet: running(12, 12, 0, 0, 0, 0, 2),
+    create: 0,
+    drain: [2],
+  },
   { name: 'buffer keeps a server to spare beyond the buffer', fleet: running(12, 12, 0, 0, 0, 2), create: 0 },
   {
     name: 'scale in never picks a server with live reservations',
@@ -164,11 +188,28 @@ const cases: Case[] = [
     create: 0,
     drain: [3],
   },
-  { name: 'threshold drains down to mid-band: 15/36 keeps 22 slots', fleet: running(5, 5, 5), config: { policy: 'threshold' }, create: 0, drain: [0] },
-  { name: 'no scale in within the scale-in cooldown', fleet: running(12, 12, 0, 0, 0, 0, 2), last: { lastScaleOutAt: ago(300) }, create: 0 },
+  {
+    name: 'threshold drains down to mid-band: 15/36 keeps 22 slots',
+    fleet: running(5, 5, 5),
+    config: { policy: 'threshold' },
+    create: 0,
+    drain: [0],
+  },
+  {
+    name: 'no scale in within the scale-in cooldown',
+    fleet: running(12, 12, 0, 0, 0, 0, 2),
+    last: { lastScaleOutAt: ago(300) },
+    create: 0,
+  },
   { name: 'no scale in at the minimum', fleet: running(0), config: { policy: 'threshold' }, create: 0 },
   { name: 'no scale in while servers are being created', fleet: [...running(0, 0, 0, 0), ...creating(1)], create: 0 },
-  { name: 'seed drains the server with the fewest sessions below 0.6', fleet: running(5, 1), config: { policy: 'seed' }, create: 0, drain: [1] },
+  {
+    name: 'seed drains the server with the fewest sessions below 0.6',
+    fleet: running(5, 1),
+    config: { policy: 'seed' },
+    create: 0,
+    drain: [1],
+  },
 ];
 
 describe('decide (table of cases)', () => {
@@ -203,7 +244,11 @@ describe('decide (properties over random fleets)', () => {
     fc.assert(
       fc.property(fc.array(arbServer, { maxLength: 30 }), arbConfig, fc.integer({ min: 0, max: 30 }), (specs, partial, recentCreates) => {
         const fleet = specs.map((s) =>
-          server(s.state, Math.min(s.sessions, 12 - s.booked), s.booked > 0 && s.state === 'Running' ? { reservations: liveBooking(s.booked) } : {}),
+          server(
+            s.state,
+            Math.min(s.sessions, 12 - s.booked),
+            s.booked > 0 && s.state === 'Running' ? { reservations: liveBooking(s.booked) } : {},
+          ),
         );
         const config = { ...BASE, ...partial };
         const decision = decide(fleet, [], config, now, { creates: Array.from({ length: recentCreates }, () => ago(10)) });
@@ -215,7 +260,10 @@ describe('decide (properties over random fleets)', () => {
         assert.ok(decision.create <= Math.max(0, config.createQuota - recentCreates), 'within the quota');
         assert.ok(decision.create === 0 || decision.drain.length === 0, 'never both ways at once');
         if (drained.length > 0 && config.policy !== 'seed') {
-          assert.ok(drained.every((r) => r.state === 'Running' && !hasLiveReservations(r, now)), 'only unbooked Running servers');
+          assert.ok(
+            drained.every((r) => r.state === 'Running' && !hasLiveReservations(r, now)),
+            'only unbooked Running servers',
+          );
           const remaining = fleet.filter((r) => r.state === 'Running' && !drained.includes(r));
           const free = remaining.reduce((n, r) => n + freeSlotsOf(r, now), 0);
           assert.ok(drained.reduce((n, r) => n + loadOf(r, now), 0) <= free, 'the rest can absorb what is drained');
@@ -257,16 +305,32 @@ describe('autoscaler settings', () => {
   });
 
   const bad: Array<[string, Record<string, string>, RegExp]> = [
-    ['enabled without a template', { AUTOSCALER_ENABLED: 'true' }, /CONTAINER_GROUP_TEMPLATE: is required when the autoscaler is enabled \(AUTOSCALER_ENABLED: true\)/],
-    ['a template that is not JSON', { CONTAINER_GROUP_TEMPLATE: '{resourceGroup: x}' }, /CONTAINER_GROUP_TEMPLATE: must be a YAML map or the JSON of an ACICreate body .*not valid JSON/],
+    [
+      'enabled without a template',
+      { AUTOSCALER_ENABLED: 'true' },
+      /CONTAINER_GROUP_TEMPLATE: is required when the autoscaler is enabled \(AUTOSCALER_ENABLED: true\)/,
+    ],
+    [
+      'a template that is not JSON',
+      { CONTAINER_GROUP_TEMPLATE: '{resourceGroup: x}' },
+      /CONTAINER_GROUP_TEMPLATE: must be a YAML map or the JSON of an ACICreate body .*not valid JSON/,
+    ],
     [
       'a template without containers',
       { CONTAINER_GROUP_TEMPLATE: JSON.stringify({ ...template, containerGroup: { ...template.containerGroup, containers: [] } }) },
       /CONTAINER_GROUP_TEMPLATE: containerGroup\.containers/,
     ],
     ['an unknown policy', { AUTOSCALER_POLICY: 'magic' }, /AUTOSCALER_POLICY/],
-    ['a scale-in threshold above the scale-out one', { AUTOSCALER_SCALE_IN_THRESHOLD: '0.9' }, /AUTOSCALER_SCALE_IN_THRESHOLD: must be below AUTOSCALER_SCALE_OUT_THRESHOLD/],
-    ['a minimum above the maximum', { AUTOSCALER_MINIMUM_INSTANCES: '11' }, /AUTOSCALER_MINIMUM_INSTANCES: must not exceed AUTOSCALER_MAXIMUM_INSTANCES/],
+    [
+      'a scale-in threshold above the scale-out one',
+      { AUTOSCALER_SCALE_IN_THRESHOLD: '0.9' },
+      /AUTOSCALER_SCALE_IN_THRESHOLD: must be below AUTOSCALER_SCALE_OUT_THRESHOLD/,
+    ],
+    [
+      'a minimum above the maximum',
+      { AUTOSCALER_MINIMUM_INSTANCES: '11' },
+      /AUTOSCALER_MINIMUM_INSTANCES: must not exceed AUTOSCALER_MAXIMUM_INSTANCES/,
+    ],
   ];
   for (const [name, env, message] of bad) {
     it(`fails start-up on ${name}, naming the setting`, () => assert.throws(() => readSettings(env), message));

@@ -103,8 +103,8 @@ describe('transition', () => {
 
 describe('isCollectable', () => {
   it('takes only drained servers with no sessions', () => {
-    assert.equal(isCollectable(row('MarkedForDeletion', { activeSessions: 0 })), true);
-    assert.equal(isCollectable(row('MarkedForDeletion', { activeSessions: 1 })), false);
-    assert.equal(isCollectable(row('Running', { activeSessions: 0 })), false);
+    assert.equal(isCollectable(row('MarkedForDeletion', { activeSessions: 0 }), now), true);
+    assert.equal(isCollectable(row('MarkedForDeletion', { activeSessions: 1 }), now), false);
+    assert.equal(isCollectable(row('Running', { activeSessions: 0 }), now), false);
   });
 });

@@ -36,19 +36,54 @@ function group(name: string, provisioningState: string, extra: Partial<Container
 describe('reconcileRow', () => {
   const cases: Array<[string, ServerRecord, ContainerGroupObservation | undefined, ServerState | 'remove' | 'unchanged', RegExp?]> = [
     ['a lost Succeeded event: Creating becomes Running', row('x', 'Creating'), group('x', 'Succeeded'), 'Running'],
-    ['a lost failure event: Creating becomes Failed', row('x', 'Creating'), group('x', 'Failed', { failureMessage: 'pull failed' }), 'Failed', /pull failed/],
+    [
+      'a lost failure event: Creating becomes Failed',
+      row('x', 'Creating'),
+      group('x', 'Failed', { failureMessage: 'pull failed' }),
+      'Failed',
+      /pull failed/,
+    ],
     ['a group still provisioning within the timeout is left alone', row('x', 'Creating'), group('x', 'Pending'), 'unchanged'],
     ['a create not yet in ARM within the timeout is left alone', row('x', 'Creating'), undefined, 'unchanged'],
-    ['stuck Creating past the timeout with no group: Failed, reason recorded', row('x', 'Creating', { stateChangedAt: minutesAgo(16) }), undefined, 'Failed', /never appeared in Azure/],
-    ['stuck Creating past the timeout while ARM still provisions: Failed', row('x', 'Creating', { stateChangedAt: minutesAgo(16) }), group('x', 'Pending'), 'Failed', /still reports it Pending/],
+    [
+      'stuck Creating past the timeout with no group: Failed, reason recorded',
+      row('x', 'Creating', { stateChangedAt: minutesAgo(16) }),
+      undefined,
+      'Failed',
+      /never appeared in Azure/,
+    ],
+    [
+      'stuck Creating past the timeout while ARM still provisions: Failed',
+      row('x', 'Creating', { stateChangedAt: minutesAgo(16) }),
+      group('x', 'Pending'),
+      'Failed',
+      /still reports it Pending/,
+    ],
     ['a Running server whose group was deleted outside: Failed', row('x', 'Running'), undefined, 'Failed', /no longer exists/],
     ['a drained server whose group was deleted outside: row removed', row('x', 'MarkedForDeletion'), undefined, 'remove'],
     ['a Deleting row whose group is gone (lost delete event): removed', row('x', 'Deleting'), undefined, 'remove'],
     ['a Deleting row whose group still exists is left to GC', row('x', 'Deleting'), group('x', 'Succeeded'), 'unchanged'],
     ['a healthy Running server is left alone', row('x', 'Running', { publicIp: '203.0.113.7' }), group('x', 'Succeeded'), 'unchanged'],
-    ['a Running server silent past the heartbeat timeout: Failed', row('x', 'Running', { publicIp: '203.0.113.7', lastReportAt: minutesAgo(3) }), group('x', 'Succeeded'), 'Failed', /missed heartbeats/],
-    ['a Running server that never reported counts from when it started', row('x', 'Running', { publicIp: '203.0.113.7', lastReportAt: undefined, stateChangedAt: minutesAgo(3) }), group('x', 'Succeeded'), 'Failed', /missed heartbeats/],
-    ['a drained server is never revived by ARM saying Succeeded', row('x', 'MarkedForDeletion', { publicIp: '203.0.113.7' }), group('x', 'Succeeded'), 'unchanged'],
+    [
+      'a Running server silent past the heartbeat timeout: Failed',
+      row('x', 'Running', { publicIp: '203.0.113.7', lastReportAt: minutesAgo(3) }),
+      group('x', 'Succeeded'),
+      'Failed',
+      /missed heartbeats/,
+    ],
+    [
+      'a Running server that never reported counts from when it started',
+      row('x', 'Running', { publicIp: '203.0.113.7', lastReportAt: undefined, stateChangedAt: minutesAgo(3) }),
+      group('x', 'Succeeded'),
+      'Failed',
+      /missed heartbeats/,
+    ],
+    [
+      'a drained server is never revived by ARM saying Succeeded',
+      row('x', 'MarkedForDeletion', { publicIp: '203.0.113.7' }),
+      group('x', 'Succeeded'),
+      'unchanged',
+    ],
     ['a Failed row stays Failed even if its group is gone', row('x', 'Failed'), undefined, 'unchanged'],
     ['a Failed row is not revived by a healthy group', row('x', 'Failed'), group('x', 'Succeeded'), 'unchanged'],
   ];
@@ -80,16 +115,21 @@ describe('reconcileRow', () => {
 
 describe('planReconcile', () => {
   it('repairs only drifted rows and adopts only tagged groups without a row', () => {
-    const rows = [
-      row('lost-event', 'Creating'),
-      row('healthy', 'Running', { publicIp: '203.0.113.7' }),
-      row('deleted-outside', 'Running'),
+    const rows = [row('lost-event', 'Creating'), row('healthy', 'Running', { publicIp: '203.0.113.7' }), row('deleted-outside', 'Running')];
+    const owned = [
+      group('lost-event', 'Succeeded'),
+      group('healthy', 'Succeeded'),
+      group('orphan', 'Succeeded'),
+      group('going', 'Deleting'),
     ];
-    const owned = [group('lost-event', 'Succeeded'), group('healthy', 'Succeeded'), group('orphan', 'Succeeded'), group('going', 'Deleting')];
     const actions = planReconcile({ rows, owned, now, policy });
     assert.deepEqual(
       actions.map((a) => [a.kind, a.key.containerGroupName]),
-      [['repair', 'lost-event'], ['repair', 'deleted-outside'], ['adopt', 'orphan']],
+      [
+        ['repair', 'lost-event'],
+        ['repair', 'deleted-outside'],
+        ['adopt', 'orphan'],
+      ],
     );
   });
 
@@ -103,23 +143,29 @@ describe('planReconcile', () => {
     assert.deepEqual(actions, []);
   });
 
-  it('never adopts a group outside the fleet\'s resource groups', () => {
+  it("never adopts a group outside the fleet's resource groups", () => {
     const actions = planReconcile({
       rows: [],
       owned: [group('a', 'Succeeded'), group('b', 'Succeeded', { resourceGroup: 'elsewhere' })],
       now,
       policy: { ...policy, allowedResourceGroups: ['Games'] },
     });
-    assert.deepEqual(actions.map((a) => `${a.key.resourceGroup}/${a.key.containerGroupName}`), ['games/a']);
+    assert.deepEqual(
+      actions.map((a) => `${a.key.resourceGroup}/${a.key.containerGroupName}`),
+      ['games/a'],
+    );
   });
 
   it('is a no-op on a consistent fleet', () => {
-    assert.deepEqual(planReconcile({ rows: [row('a', 'Running', { publicIp: '203.0.113.7' })], owned: [group('a', 'Succeeded')], now, policy }), []);
+    assert.deepEqual(
+      planReconcile({ rows: [row('a', 'Running', { publicIp: '203.0.113.7' })], owned: [group('a', 'Succeeded')], now, policy }),
+      [],
+    );
   });
 });
 
 describe('adoptedRecord', () => {
-  it('takes the group\'s real state and what it runs', () => {
+  it("takes the group's real state and what it runs", () => {
     const running = adoptedRecord(group('a', 'Succeeded'), now, 12);
     assert.equal(running.state, 'Running');
     assert.equal(running.publicIp, '203.0.113.7');

@@ -6,8 +6,8 @@ import { reportVariables, signReportToken, tokenFromRequest, verifyReportToken }
 import { ServerReports } from '../../runtime/src/domain/reports/serverReports';
 import type { ServerOptions } from '../../runtime/src/domain/servers/serverService';
 
-const secret = 'a'.repeat(32) + '-current';
-const previous = 'b'.repeat(32) + '-previous';
+const secret = `${'a'.repeat(32)}-current`;
+const previous = `${'b'.repeat(32)}-previous`;
 const a = { resourceGroup: 'games', containerGroupName: 'gs-a' };
 const b = { resourceGroup: 'games', containerGroupName: 'gs-b' };
 
@@ -58,11 +58,11 @@ describe('report tokens', () => {
     const byName = Object.fromEntries(vars.map((v) => [v.name, v]));
     assert.deepEqual(Object.keys(byName).sort(), ['ACI_REPORT_TOKEN', 'ACI_REPORT_URL', 'ACI_SET_SESSIONS_URL']);
     assert.ok(vars.every((v) => 'secureValue' in v && !('value' in v)));
-    assert.equal(byName['ACI_REPORT_URL']!.secureValue, 'https://fleet.example/api/ACIReport');
-    const legacy = new URL(byName['ACI_SET_SESSIONS_URL']!.secureValue);
+    assert.equal(byName.ACI_REPORT_URL!.secureValue, 'https://fleet.example/api/ACIReport');
+    const legacy = new URL(byName.ACI_SET_SESSIONS_URL!.secureValue);
     assert.equal(legacy.pathname, '/api/ACIReport');
     assert.deepEqual(verifyReportToken(legacy.searchParams.get('token')!, [secret]), a);
-    assert.deepEqual(verifyReportToken(byName['ACI_REPORT_TOKEN']!.secureValue, [secret]), a);
+    assert.deepEqual(verifyReportToken(byName.ACI_REPORT_TOKEN!.secureValue, [secret]), a);
   });
 
   it('reads the token from a Bearer header first, then from ?token=', () => {
@@ -88,13 +88,22 @@ describe('ServerReports.authenticate', () => {
     return undefined;
   };
 
-  it('answers 503 ReportingNotConfigured when no secret is set (a deployment fault, not the caller\'s)', () => {
-    assert.deepEqual(codeOf(() => reports([]).authenticate(signReportToken(a, secret))), ['ReportingNotConfigured', 503]);
+  it("answers 503 ReportingNotConfigured when no secret is set (a deployment fault, not the caller's)", () => {
+    assert.deepEqual(
+      codeOf(() => reports([]).authenticate(signReportToken(a, secret))),
+      ['ReportingNotConfigured', 503],
+    );
   });
 
   it('answers 403 for a missing or bad token, and names the server for a good one', () => {
-    assert.deepEqual(codeOf(() => reports([secret]).authenticate(undefined)), ['Forbidden', 403]);
-    assert.deepEqual(codeOf(() => reports([secret]).authenticate('v1.x.y')), ['Forbidden', 403]);
+    assert.deepEqual(
+      codeOf(() => reports([secret]).authenticate(undefined)),
+      ['Forbidden', 403],
+    );
+    assert.deepEqual(
+      codeOf(() => reports([secret]).authenticate('v1.x.y')),
+      ['Forbidden', 403],
+    );
     assert.deepEqual(reports([secret, previous]).authenticate(signReportToken(b, previous)), b);
   });
 });

@@ -37,7 +37,10 @@ describe('request validation', () => {
     const body = createBody('gs-1');
     delete (body.containerGroup.containers[0] as Record<string, unknown>).image;
     const e = failure(() => parseRequest(createRequest, body));
-    assert.ok((e.details as Array<{ path: string }>).some((d) => d.path === 'containerGroup.containers[0].image'), JSON.stringify(e.details));
+    assert.ok(
+      (e.details as Array<{ path: string }>).some((d) => d.path === 'containerGroup.containers[0].image'),
+      JSON.stringify(e.details),
+    );
   });
 
   it('rejects two containers with the same name', () => {
@@ -80,7 +83,10 @@ describe('containerGroupOf (Event Grid subject)', () => {
   });
 
   it('ignores events about other resources', () => {
-    assert.equal(containerGroupOf({ subject: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/x' }), undefined);
+    assert.equal(
+      containerGroupOf({ subject: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/x' }),
+      undefined,
+    );
     assert.equal(containerGroupOf({}), undefined);
   });
 });

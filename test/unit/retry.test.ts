@@ -13,11 +13,26 @@ function response(status: number, headers: Record<string, string> = {}): Pipelin
 
 describe('backoffMs', () => {
   it('doubles per retry, caps at the maximum, and keeps the jitter within the upper half', () => {
-    assert.equal(backoffMs(0, settings, () => 0), 50);
-    assert.equal(backoffMs(0, settings, () => 1), 100);
-    assert.equal(backoffMs(2, settings, () => 1), 400);
-    assert.equal(backoffMs(10, settings, () => 1), 1000);
-    assert.equal(backoffMs(10, settings, () => 0), 500);
+    assert.equal(
+      backoffMs(0, settings, () => 0),
+      50,
+    );
+    assert.equal(
+      backoffMs(0, settings, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffMs(2, settings, () => 1),
+      400,
+    );
+    assert.equal(
+      backoffMs(10, settings, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffMs(10, settings, () => 0),
+      500,
+    );
   });
 });
 

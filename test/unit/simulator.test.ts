@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { oracleServerMinutes, parseTrace, simulate } from '../../tools/sim/simulator';
 
-const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
 
 describe('the simulator on tiny traces (figures worked out by hand)', () => {
   it('seed: one server, two sessions fill it, the third is turned away', async () => {
@@ -47,7 +48,18 @@ describe('the simulator on tiny traces (figures worked out by hand)', () => {
   });
 
   it('computes the oracle as the integral of ceil(concurrent / max)', () => {
-    close(oracleServerMinutes([{ start: 0, duration: 60 }, { start: 0, duration: 120 }, { start: 30, duration: 30 }], 2), (30 + 30 * 2 + 60) / 60, 'oracle');
+    close(
+      oracleServerMinutes(
+        [
+          { start: 0, duration: 60 },
+          { start: 0, duration: 120 },
+          { start: 30, duration: 30 },
+        ],
+        2,
+      ),
+      (30 + 30 * 2 + 60) / 60,
+      'oracle',
+    );
     assert.equal(oracleServerMinutes([], 12), 0);
   });
 

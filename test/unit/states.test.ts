@@ -25,7 +25,10 @@ describe('state machine', () => {
   }
 
   it('has no way out of Deleting but removing the row', () => {
-    assert.deepEqual(TRANSITIONS.filter((t) => t.from === 'Deleting'), []);
+    assert.deepEqual(
+      TRANSITIONS.filter((t) => t.from === 'Deleting'),
+      [],
+    );
   });
 
   it('lists only known states in its transitions', () => {

@@ -6,8 +6,18 @@ import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { fleetSnapshot, parseTelemetryLine, TELEMETRY_PREFIX } from '../../runtime/src/telemetry';
 
 const server = (state: ServerState, location: string, activeSessions: number, maxSessions: number): ServerRecord => ({
-  resourceGroup: 'rg', containerGroupName: `s-${Math.random().toString(36).slice(2)}`, state, activeSessions, maxSessions, location,
-  image: 'i', cpu: 1, ramGb: 1, createdAt: '', stateChangedAt: '', specHash: '',
+  resourceGroup: 'rg',
+  containerGroupName: `s-${Math.random().toString(36).slice(2)}`,
+  state,
+  activeSessions,
+  maxSessions,
+  location,
+  image: 'i',
+  cpu: 1,
+  ramGb: 1,
+  createdAt: '',
+  stateChangedAt: '',
+  specHash: '',
 });
 
 describe('fleetSnapshot', () => {
@@ -40,7 +50,11 @@ describe('fleetSnapshot', () => {
 
 describe('parseTelemetryLine', () => {
   it('reads a telemetry line wherever the host put it, and ignores others', () => {
-    assert.deepEqual(parseTelemetryLine(`[ACIGC] information: ${TELEMETRY_PREFIX}{"kind":"metric","name":"GcDeleted","value":2}`), { kind: 'metric', name: 'GcDeleted', value: 2 });
+    assert.deepEqual(parseTelemetryLine(`[ACIGC] information: ${TELEMETRY_PREFIX}{"kind":"metric","name":"GcDeleted","value":2}`), {
+      kind: 'metric',
+      name: 'GcDeleted',
+      value: 2,
+    });
     assert.equal(parseTelemetryLine('server creating {"server":"rg/a"}'), undefined);
     assert.equal(parseTelemetryLine(`${TELEMETRY_PREFIX}{broken`), undefined);
   });

@@ -32,7 +32,9 @@ export function appSettingsTable(): string {
   const lines = ['| setting | default | values | set on Azure by | meaning |', '|---|---|---|---|---|'];
   for (const name of bySection(SETTING_NAMES)) {
     const row: OptionRow = OPTIONS[name];
-    lines.push(`| \`${name}\` | ${cell(shownDefault(row))} | ${cell(row.kind.bounds ?? '')} | ${cell(where(row))} | ${cell(row.description)} |`);
+    lines.push(
+      `| \`${name}\` | ${cell(shownDefault(row))} | ${cell(row.kind.bounds ?? '')} | ${cell(where(row))} | ${cell(row.description)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -40,12 +42,17 @@ export function appSettingsTable(): string {
 /** docs/deploy.md's table: every `aci-fleet:*` key, the stack's own first, then the runtime's options. */
 export function stackKeysTable(): string {
   const lines = ['| Key | Default | App setting | Values | Meaning |', '|---|---|---|---|---|'];
-  for (const [key, spec] of Object.entries(STACK_KEYS)) lines.push(`| \`${key}\` | ${cell(spec.shownDefault)} | | | ${cell(spec.description)} |`);
-  const keys = [...OPTION_KEYS].sort(([, a], [, b]) => SECTION_ORDER.indexOf(OPTIONS[a].section) - SECTION_ORDER.indexOf(OPTIONS[b].section));
+  for (const [key, spec] of Object.entries(STACK_KEYS))
+    lines.push(`| \`${key}\` | ${cell(spec.shownDefault)} | | | ${cell(spec.description)} |`);
+  const keys = [...OPTION_KEYS].sort(
+    ([, a], [, b]) => SECTION_ORDER.indexOf(OPTIONS[a].section) - SECTION_ORDER.indexOf(OPTIONS[b].section),
+  );
   for (const [key, name] of keys) {
     const row: OptionRow = OPTIONS[name];
     const always = typeof row.source === 'object' && 'always' in row.source && row.source.always ? ' (always written)' : '';
-    lines.push(`| \`${key}\` | ${cell(shownDefault(row))} | \`${name}\`${always} | ${cell(row.kind.bounds ?? '')} | ${cell(row.description)} |`);
+    lines.push(
+      `| \`${key}\` | ${cell(shownDefault(row))} | \`${name}\`${always} | ${cell(row.kind.bounds ?? '')} | ${cell(row.description)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -65,7 +72,8 @@ export function renderedDocs(root: string): Array<{ file: string; current: strin
     const current = readFileSync(join(root, file), 'utf8');
     const begin = current.indexOf(BEGIN(what));
     const end = current.indexOf(END(what));
-    if (begin < 0 || end < begin) throw new Error(`${file}: the markers of the generated ${what} are missing:\n${BEGIN(what)}\n${END(what)}`);
+    if (begin < 0 || end < begin)
+      throw new Error(`${file}: the markers of the generated ${what} are missing:\n${BEGIN(what)}\n${END(what)}`);
     const rendered = `${current.slice(0, begin)}${BEGIN(what)}\n${render()}\n${current.slice(end)}`;
     return { file, current, rendered };
   });

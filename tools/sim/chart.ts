@@ -29,7 +29,10 @@ export function chartSvg(result: SimulationResult, title: string): string {
   };
   const rejections = samples
     .filter((s) => s.rejected > 0)
-    .map((s) => `<line x1="${x(s.t).toFixed(1)}" x2="${x(s.t).toFixed(1)}" y1="${PAD.top + TOP_H}" y2="${(PAD.top + TOP_H - Math.min(40, 4 + s.rejected)).toFixed(1)}" stroke="#d62728" stroke-width="2"/>`)
+    .map(
+      (s) =>
+        `<line x1="${x(s.t).toFixed(1)}" x2="${x(s.t).toFixed(1)}" y1="${PAD.top + TOP_H}" y2="${(PAD.top + TOP_H - Math.min(40, 4 + s.rejected)).toFixed(1)}" stroke="#d62728" stroke-width="2"/>`,
+    )
     .join('');
   const hours = tMax / 3600;
   const tickEvery = hours > 12 ? 3 : hours > 3 ? 1 : hours > 1 ? 0.25 : 1 / 12;
@@ -39,8 +42,13 @@ export function chartSvg(result: SimulationResult, title: string): string {
     xTicks.push(`<text x="${x(h * 3600).toFixed(1)}" y="${height - 8}" text-anchor="middle">${label}</text>`);
   }
   const yAxis = (max: number, y: (v: number) => number) =>
-    [0, 0.5, 1].map((f) => `<text x="${PAD.left - 6}" y="${(y(max * f) + 4).toFixed(1)}" text-anchor="end">${Math.round(max * f)}</text>` +
-      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(max * f).toFixed(1)}" y2="${y(max * f).toFixed(1)}" stroke="#ddd"/>`).join('');
+    [0, 0.5, 1]
+      .map(
+        (f) =>
+          `<text x="${PAD.left - 6}" y="${(y(max * f) + 4).toFixed(1)}" text-anchor="end">${Math.round(max * f)}</text>` +
+          `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(max * f).toFixed(1)}" y2="${y(max * f).toFixed(1)}" stroke="#ddd"/>`,
+      )
+      .join('');
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="11">

@@ -131,7 +131,12 @@ export class SimulatedContainerGroups implements ContainerGroups {
   }
 
   async beginCreate(key: ServerKey, spec: ContainerGroupSpec) {
-    this.groups.set(describeKey(key), { key, location: spec.location, readyAt: this.clock.now().getTime() + this.provisionMs, gone: false });
+    this.groups.set(describeKey(key), {
+      key,
+      location: spec.location,
+      readyAt: this.clock.now().getTime() + this.provisionMs,
+      gone: false,
+    });
   }
 
   async beginDelete(key: ServerKey) {

@@ -141,7 +141,12 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
     store,
     groups,
     clock,
-    options: { fleetName: 'sim', defaultMaxSessions: options.maxSessions, allowedResourceGroups: [], writeAttempts: settings.FLEET_WRITE_ATTEMPTS },
+    options: {
+      fleetName: 'sim',
+      defaultMaxSessions: options.maxSessions,
+      allowedResourceGroups: [],
+      writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
+    },
   });
   const allocator = new Allocator({ store, demand, clock, options: allocatorOptionsFrom(settings), random: seededRandom(1) });
   const config: ScalingConfig = { ...scalingConfigFrom(settings), policy: options.policy, newServerMaxSessions: options.maxSessions };
@@ -226,7 +231,9 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
       const rows = store.all();
       for (const r of rows) if (reservedSessions(r, clock.now()) > 0) dirty.add(describeKey(r));
       const known = new Set(rows.map(describeKey));
-      const reports = [...dirty].filter((name) => known.has(name)).map((name) => ({ ...keyOfName(name), activeSessions: onServer.get(name) ?? 0 }));
+      const reports = [...dirty]
+        .filter((name) => known.has(name))
+        .map((name) => ({ ...keyOfName(name), activeSessions: onServer.get(name) ?? 0 }));
       dirty.clear();
       if (reports.length > 0) await fleet.setSessions(reports);
     }

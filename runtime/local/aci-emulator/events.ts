@@ -68,11 +68,7 @@ export function resourceEvent(input: {
  * on connection errors and timeouts. A fresh connection each time (no agent), so nothing
  * lingers to keep the process alive.
  */
-export function postEvents(
-  url: string,
-  events: EventGridEvent[],
-  opts: { timeoutMs: number; deliveryCount: number },
-): Promise<number> {
+export function postEvents(url: string, events: EventGridEvent[], opts: { timeoutMs: number; deliveryCount: number }): Promise<number> {
   const { timeoutMs } = opts;
   const body = Buffer.from(JSON.stringify(events));
   const target = new URL(url);

@@ -55,23 +55,23 @@ export class ArmHttpServer {
         fault && !fault.afterApply
           ? faultReply(fault)
           : body === undefined
-          ? errorReply(armError(413, 'RequestEntityTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes.`))
-          : this.closing
-            ? errorReply(armError(503, 'ServiceUnavailable', 'The emulator is shutting down.'))
-            : this.dispatch({
-                method,
-                url,
-                params: {},
-                body,
-                apiVersion: url.searchParams.get('api-version') ?? DEFAULT_API_VERSION,
-                correlationId,
-                httpRequest: {
-                  clientRequestId: clientRequestId ?? randomUUID(),
-                  clientIpAddress: req.socket.remoteAddress ?? '127.0.0.1',
+            ? errorReply(armError(413, 'RequestEntityTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes.`))
+            : this.closing
+              ? errorReply(armError(503, 'ServiceUnavailable', 'The emulator is shutting down.'))
+              : this.dispatch({
                   method,
-                  url: url.href,
-                },
-              });
+                  url,
+                  params: {},
+                  body,
+                  apiVersion: url.searchParams.get('api-version') ?? DEFAULT_API_VERSION,
+                  correlationId,
+                  httpRequest: {
+                    clientRequestId: clientRequestId ?? randomUUID(),
+                    clientIpAddress: req.socket.remoteAddress ?? '127.0.0.1',
+                    method,
+                    url: url.href,
+                  },
+                });
       if (fault?.afterApply) reply = faultReply(fault);
     } catch (e) {
       this.log(`${method} ${url.pathname} failed: ${errorDetail(e)}`);

@@ -45,13 +45,7 @@ export class Operations {
   ) {}
 
   /** Runs `finish` after delayMs unless the operation has ended by then. */
-  start(
-    kind: Operation['kind'],
-    target: OperationTarget,
-    r: ArmRequest,
-    delayMs: number,
-    finish: (op: Operation) => void,
-  ): Operation {
+  start(kind: Operation['kind'], target: OperationTarget, r: ArmRequest, delayMs: number, finish: (op: Operation) => void): Operation {
     const op: Operation = {
       id: randomUUID(),
       kind,

@@ -46,9 +46,7 @@ export function armDispatcher(subscriptionId: string, groups: ContainerGroups, o
       case 'GET operationResult':
         return operations.resultReply(r);
       default:
-        return errorReply(
-          armError(405, 'MethodNotAllowed', `The method '${r.method}' is not supported on ${r.url.pathname}.`),
-        );
+        return errorReply(armError(405, 'MethodNotAllowed', `The method '${r.method}' is not supported on ${r.url.pathname}.`));
     }
   };
 }

@@ -65,13 +65,9 @@ function parseGroup(name: string, body: unknown): GroupSpec {
   }
   if (!isObject(properties)) throw missing('properties');
 
-  const { provisioningState: _ps, instanceView: _iv, containers, osType, restartPolicy, ipAddress, sku, ...rest } =
-    properties;
+  const { provisioningState: _ps, instanceView: _iv, containers, osType, restartPolicy, ipAddress, sku, ...rest } = properties;
   if (!Array.isArray(containers) || containers.length === 0) {
-    throw new Invalid(
-      'MissingRequiredProperty',
-      "A container group must have at least one container in 'properties.containers'.",
-    );
+    throw new Invalid('MissingRequiredProperty', "A container group must have at least one container in 'properties.containers'.");
   }
   const parsedContainers = containers.map((c, i) => parseContainer(c, `properties.containers[${i}]`));
   const seen = new Set<string>();

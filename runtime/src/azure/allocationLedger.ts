@@ -40,7 +40,13 @@ export class TableAllocationLedger implements AllocationLedger {
     // booking is the one a retry must find.
     await this.table
       .upsertEntity<LedgerEntity>(
-        { partitionKey: this.partition, rowKey: requestId, ResourceGroup: key.resourceGroup, ContainerGroupName: key.containerGroupName, ExpiresAt: expiresAt },
+        {
+          partitionKey: this.partition,
+          rowKey: requestId,
+          ResourceGroup: key.resourceGroup,
+          ContainerGroupName: key.containerGroupName,
+          ExpiresAt: expiresAt,
+        },
         'Replace',
       )
       .catch((e) => {
@@ -86,4 +92,3 @@ export class TableAllocationLedger implements AllocationLedger {
     }
   }
 }
-

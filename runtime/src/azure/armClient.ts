@@ -63,8 +63,7 @@ function applyPollInterval(client: ContainerInstanceManagementClient, ms: number
   const del = groups.beginDelete.bind(groups);
   const restart = groups.beginRestart.bind(groups);
   const start = groups.beginStart.bind(groups);
-  groups.beginCreateOrUpdate = (rg, name, group, options) =>
-    create(rg, name, group, withInterval(options, ms));
+  groups.beginCreateOrUpdate = (rg, name, group, options) => create(rg, name, group, withInterval(options, ms));
   groups.beginDelete = (rg, name, options) => del(rg, name, withInterval(options, ms));
   groups.beginRestart = (rg, name, options) => restart(rg, name, withInterval(options, ms));
   groups.beginStart = (rg, name, options) => start(rg, name, withInterval(options, ms));

@@ -65,4 +65,3 @@ async function streamToString(stream: NodeJS.ReadableStream | undefined): Promis
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
-

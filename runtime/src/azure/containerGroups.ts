@@ -108,10 +108,7 @@ const total = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) 
 
 /** The first error-looking message ARM gives: a container event (image pull failed…) or a group event. */
 function failureMessage(g: ContainerGroup): string | undefined {
-  const events = [
-    ...(g.containers ?? []).flatMap((c) => c.instanceView?.events ?? []),
-    ...(g.instanceView?.events ?? []),
-  ];
+  const events = [...(g.containers ?? []).flatMap((c) => c.instanceView?.events ?? []), ...(g.instanceView?.events ?? [])];
   const bad = events.find((e) => e.type === 'Warning' || e.type === 'Error') ?? events.at(-1);
   return bad?.message ?? undefined;
 }
@@ -133,7 +130,9 @@ export function redact(group: ContainerGroup): Record<string, unknown> {
 /** ARM failures: the caller's mistake becomes a 4xx with ARM's own words, anything else a 503. */
 function armError(e: unknown, doing: string): unknown {
   if (!(e instanceof RestError)) {
-    return e instanceof FleetError ? e : new FleetError('AzureUnavailable', `Azure did not answer while ${doing}: ${(e as Error).message}`, undefined, 5);
+    return e instanceof FleetError
+      ? e
+      : new FleetError('AzureUnavailable', `Azure did not answer while ${doing}: ${(e as Error).message}`, undefined, 5);
   }
   const status = e.statusCode ?? 0;
   const details = { armCode: e.code, armStatus: status };

@@ -78,4 +78,3 @@ export class TableDemandStore implements DemandStore {
     return removed;
   }
 }
-

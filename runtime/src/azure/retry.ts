@@ -17,7 +17,11 @@ export const isTransientStatus = (status: number) =>
   status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 
 /** Backoff for the `retryCount`-th retry (0-based): half the exponential delay fixed, half random. */
-export function backoffMs(retryCount: number, s: Pick<RetrySettings, 'retryDelayInMs' | 'maxRetryDelayInMs'>, random = Math.random): number {
+export function backoffMs(
+  retryCount: number,
+  s: Pick<RetrySettings, 'retryDelayInMs' | 'maxRetryDelayInMs'>,
+  random = Math.random,
+): number {
   const exponential = Math.min(s.maxRetryDelayInMs, s.retryDelayInMs * 2 ** retryCount);
   return Math.round(exponential / 2 + random() * (exponential / 2));
 }
@@ -53,4 +57,5 @@ export function transientRetryStrategy(s: RetrySettings): RetryStrategy {
   };
 }
 
-export const fleetRetryPolicy = (s: RetrySettings): PipelinePolicy => retryPolicy([transientRetryStrategy(s)], { maxRetries: s.maxRetries });
+export const fleetRetryPolicy = (s: RetrySettings): PipelinePolicy =>
+  retryPolicy([transientRetryStrategy(s)], { maxRetries: s.maxRetries });

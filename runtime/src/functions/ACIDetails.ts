@@ -13,7 +13,9 @@ export const ACIDetails = httpFunction({
     summary: "A server's container group as ARM describes it, or a container's logs",
     tag: 'Servers',
     body: detailsRequest,
-    responses: { 200: { description: 'The ARM container group (secure values redacted), or `{content}` for type "logs".', schema: detailsResponse } },
+    responses: {
+      200: { description: 'The ARM container group (secure values redacted), or `{content}` for type "logs".', schema: detailsResponse },
+    },
     errors: ['Forbidden', 'NotFound', 'AzureUnavailable', 'StorageUnavailable'],
   },
   async handle(request, services, context) {

@@ -18,7 +18,7 @@ export const ACIGC: TimerFunction = {
     const silent = await services.reconciler(context).expireSilentServers();
     if (silent.length > 0) context.log(`ACIGC: ${silent.length} server(s) missed their heartbeats and are now Failed`);
     // Bookings' requestIds past their TTL: a retry that late books afresh anyway.
-    const forgotten = await services.allocationLedger.prune(new Date());
+    const forgotten = await services.allocationLedger.prune(services.clock.now());
     if (forgotten > 0) context.log(`ACIGC: forgot ${forgotten} expired allocation requestId(s)`);
   },
 };

@@ -10,7 +10,8 @@ export const ACIList = httpFunction({
   methods: ['GET'],
   api: {
     summary: "The fleet's servers",
-    description: 'Running servers by default; `state=all` or any state for others. Every page of the table is read. Anonymous when FLEET_LIST_PUBLIC is true.',
+    description:
+      'Running servers by default; `state=all` or any state for others. Every page of the table is read. Anonymous when FLEET_LIST_PUBLIC is true.',
     tag: 'Servers',
     query: listQuery,
     responses: { 200: { description: 'Servers sorted by resource group and name.', schema: z.array(serverView) } },

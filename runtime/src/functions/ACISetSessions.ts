@@ -15,7 +15,8 @@ export const ACISetSessions = httpFunction({
   methods: ['POST'],
   api: {
     summary: "Record many servers' active sessions at once",
-    description: 'The whole batch is validated (and every server must exist) before anything is written; each resource group is written in transactions of up to 100 rows.',
+    description:
+      'The whole batch is validated (and every server must exist) before anything is written; each resource group is written in transactions of up to 100 rows.',
     tag: 'Servers',
     body: setSessionsRequest,
     responses: { 200: { description: 'How many rows were written and in how many transactions.', schema: setSessionsResponse } },

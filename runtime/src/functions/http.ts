@@ -47,9 +47,7 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
         }
         context.error(`${spec.name} failed unexpectedly`, e);
         services.telemetry(context).trackEvent('HttpError', { status: 500, code: 'Internal' });
-        return errorResponse(
-          new FleetError('Internal', `An unexpected error occurred (invocation ${context.invocationId}).`),
-        );
+        return errorResponse(new FleetError('Internal', `An unexpected error occurred (invocation ${context.invocationId}).`));
       }
     },
   };

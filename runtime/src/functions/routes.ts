@@ -39,7 +39,10 @@ function parseSegment(text: string, route: string): Segment {
 }
 
 export function compileRoute(route: string): CompiledRoute {
-  const segments = route.split('/').filter((s) => s !== '').map((s) => parseSegment(s, route));
+  const segments = route
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => parseSegment(s, route));
   const canOnlyBeEmpty = (s: Segment) => s.name !== undefined && s.optional === true && s.test !== undefined && !s.test('x');
   const documented = segments.filter((s) => !canOnlyBeEmpty(s)).map((s) => s.literal ?? `{${s.name}}`);
   return {

@@ -14,7 +14,13 @@ export function appInput(overrides: Partial<AppSettingsInput> = {}): AppSettings
     containerResourceGroups: ['rg-a', 'rg-b'],
     reportTokenSecret: 's'.repeat(48),
     publicUrl: 'https://fleet.azurewebsites.net/',
-    options: { FLEET_NAME: 'fleet', FLEET_TABLE_NAME: 'ACIDetails', FLEET_DEMAND_TABLE_NAME: 'FleetDemand', FLEET_LIST_PUBLIC: 'true', AUTOSCALER_ENABLED: 'false' },
+    options: {
+      FLEET_NAME: 'fleet',
+      FLEET_TABLE_NAME: 'ACIDetails',
+      FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
+      FLEET_LIST_PUBLIC: 'true',
+      AUTOSCALER_ENABLED: 'false',
+    },
     ...overrides,
   };
 }

@@ -36,8 +36,7 @@ export interface FakeAzure {
   close(): Promise<void>;
 }
 
-export const APP_RESOURCE_ID =
-  '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Web/sites/app';
+export const APP_RESOURCE_ID = '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Web/sites/app';
 
 function take<T>(list: T[] | undefined, fallback: T): T {
   if (!list || list.length === 0) return fallback;
@@ -68,15 +67,18 @@ export async function startFakeAzure(script: FakeScript): Promise<FakeAzure> {
         res.end(body);
       };
       const p = url.pathname;
-      let m: RegExpMatchArray | null;
+      const get = (pattern: RegExp) => (req.method === 'GET' ? p.match(pattern) : null);
       if (req.method === 'POST' && p === '/api/publish') return send(take(publish, { status: 500 }));
-      if (req.method === 'GET' && (m = p.match(/^\/api\/deployments\/([^/]+)\/log$/))) {
+      let m = get(/^\/api\/deployments\/([^/]+)\/log$/);
+      if (m) {
         return send(script.logs?.[m[1]] ?? { status: 200, body: [] });
       }
-      if (req.method === 'GET' && (m = p.match(/^\/api\/deployments\/([^/]+)$/))) {
+      m = get(/^\/api\/deployments\/([^/]+)$/);
+      if (m) {
         return send(take(deployments[m[1]], { status: 404 }));
       }
-      if (req.method === 'GET' && (m = p.match(/^\/details\/([^/]+)$/))) {
+      m = get(/^\/details\/([^/]+)$/);
+      if (m) {
         return send(script.details?.[m[1]] ?? { status: 404 });
       }
       if (req.method === 'GET' && p === `${APP_RESOURCE_ID}/functions`) {

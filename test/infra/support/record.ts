@@ -38,7 +38,8 @@ function mockResource(type: string, name: string, inputs: any): { id: string; st
         state: {
           ...inputs,
           name,
-          connectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+          connectionString:
+            'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
         },
       };
     case 'azure-native:web:WebApp': {

@@ -52,9 +52,7 @@ export function baseConfig(extra: Record<string, string> = {}): Record<string, s
 export function stackFileConfig(stack: string): Record<string, string> {
   const file = path.resolve(__dirname, '../../..', `Pulumi.${stack}.yaml`);
   const doc = parseYaml(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
-  );
+  return Object.fromEntries(Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
 }
 
 /** Runs the program with `config` in a child process and returns its recording. */

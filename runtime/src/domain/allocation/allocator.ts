@@ -133,15 +133,25 @@ export class Allocator {
     // time (until that instance's copy includes this booking), so say so rather than fail the call.
     await this.deps.ledger
       ?.remember(requestId, keyOf(server), expiresAt)
-      .catch((e) => this.log.warn('could not remember the booking for retries', { requestId, server: describeKey(server), error: String(e) }));
+      .catch((e) =>
+        this.log.warn('could not remember the booking for retries', { requestId, server: describeKey(server), error: String(e) }),
+      );
   }
 
   private async noCapacity(req: AllocationRequest, now: Date): Promise<never> {
     // The miss is what tells the autoscaler to add room; losing it must not turn a 503 into a 500.
     await this.deps.demand
-      .record({ at: now.toISOString(), sessions: req.sessions, requestId: req.requestId, location: req.location, resourceGroup: req.resourceGroup })
+      .record({
+        at: now.toISOString(),
+        sessions: req.sessions,
+        requestId: req.requestId,
+        location: req.location,
+        resourceGroup: req.resourceGroup,
+      })
       .catch((e) => this.log.warn('could not record unmet demand', { error: String(e) }));
-    const where = [req.location && `in ${req.location}`, req.resourceGroup && `in resource group ${req.resourceGroup}`].filter(Boolean).join(' ');
+    const where = [req.location && `in ${req.location}`, req.resourceGroup && `in resource group ${req.resourceGroup}`]
+      .filter(Boolean)
+      .join(' ');
     throw new FleetError(
       'NoCapacity',
       `No Running server${where ? ` ${where}` : ''} has room for ${req.sessions} session(s) now; more are on the way, retry after the time in Retry-After.`,

@@ -81,7 +81,9 @@ export class Autoscaler {
       const names = Array.from({ length: decision.create }, () => this.newName());
       for (let i = 0; i < names.length; i += CREATE_CONCURRENCY) {
         const created = await this.each(
-          names.slice(i, i + CREATE_CONCURRENCY).map((containerGroupName) => ({ resourceGroup: template.resourceGroup, containerGroupName })),
+          names
+            .slice(i, i + CREATE_CONCURRENCY)
+            .map((containerGroupName) => ({ resourceGroup: template.resourceGroup, containerGroupName })),
           async (key) => {
             createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
             await this.create(key);
@@ -94,7 +96,9 @@ export class Autoscaler {
       // Released even when a step failed, so the next run need not wait for the lease to run out.
       await this.release(lease, run, createTimes);
     }
-    await demand.prune(new Date(now.getTime() - config.demandWindowMs)).catch((e) => this.log.warn('could not prune old demand', { error: String(e) }));
+    await demand
+      .prune(new Date(now.getTime() - config.demandWindowMs))
+      .catch((e) => this.log.warn('could not prune old demand', { error: String(e) }));
     const decision = run.decision!;
     if (decision.create + decision.drain.length + decision.restore.length > 0 || run.created.length > 0) {
       this.log.info('autoscaler acted', {
@@ -112,7 +116,8 @@ export class Autoscaler {
   private async takeLease(): Promise<Versioned<AutoscalerState> | undefined> {
     const now = this.clock.now();
     const current = await this.deps.state.read();
-    const held = current?.value.leaseUntil && Date.parse(current.value.leaseUntil) > now.getTime() && current.value.leaseHolder !== this.deps.holder;
+    const held =
+      current?.value.leaseUntil && Date.parse(current.value.leaseUntil) > now.getTime() && current.value.leaseHolder !== this.deps.holder;
     if (held) {
       this.log.info('autoscaler skipped: another run holds the lease', { holder: current!.value.leaseHolder });
       return undefined;
@@ -199,6 +204,12 @@ export class Autoscaler {
 
 /** A name prefix made from the fleet's name: lowercase letters, digits and single dashes. */
 export function namePrefixFrom(fleetName: string): string {
-  const cleaned = fleetName.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '').slice(0, 40).replace(/-$/, '');
+  const cleaned = fleetName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40)
+    .replace(/-$/, '');
   return cleaned.length >= 2 ? cleaned : 'gs';
 }

@@ -96,7 +96,13 @@ export function decide(
   }
 }
 
-function describe(snapshot: readonly ServerRecord[], demand: readonly DemandMiss[], config: ScalingConfig, now: Date, last: LastActions): Census {
+function describe(
+  snapshot: readonly ServerRecord[],
+  demand: readonly DemandMiss[],
+  config: ScalingConfig,
+  now: Date,
+  last: LastActions,
+): Census {
   const running = snapshot.filter((r) => r.state === 'Running');
   const creating = snapshot.filter((r) => r.state === 'Creating');
   const draining = snapshot.filter((r) => r.state === 'MarkedForDeletion');
@@ -158,7 +164,10 @@ function decideThreshold(fleet: Census, config: ScalingConfig, now: Date, last: 
   if (utilisation < config.scaleInThreshold) {
     // Keep enough capacity for utilisation to land mid-band, never less than the minimum.
     const keep = Math.ceil(load / target);
-    return scaleIn({ fleet, config, now, last }, { enough: (_, capacityAfter) => capacityAfter >= keep, why: `${describeLoad} below ${config.scaleInThreshold}` });
+    return scaleIn(
+      { fleet, config, now, last },
+      { enough: (_, capacityAfter) => capacityAfter >= keep, why: `${describeLoad} below ${config.scaleInThreshold}` },
+    );
   }
   return nothing(`${describeLoad} within thresholds`);
 }
@@ -173,10 +182,14 @@ function decideBuffer(fleet: Census, config: ScalingConfig, now: Date, last: Las
   const shortfall = Math.max(0, config.minInstances - fleet.instances);
   const describeFree = `${free} free slot(s) for a buffer of ${buffer}${fleet.unmet ? ` + ${fleet.unmet} unmet` : ''}`;
 
-  if (free < wanted || shortfall > 0) return scaleOut({ fleet, config, now, last }, { deficit: wanted - free, shortfall, why: describeFree });
+  if (free < wanted || shortfall > 0)
+    return scaleOut({ fleet, config, now, last }, { deficit: wanted - free, shortfall, why: describeFree });
   // Drain only with a server's worth to spare beyond the buffer: sessions come and go, and a drain
   // undone minutes later costs a create and a server that lingers until its last session ends.
-  return scaleIn({ fleet, config, now, last }, { enough: (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, why: describeFree });
+  return scaleIn(
+    { fleet, config, now, last },
+    { enough: (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, why: describeFree },
+  );
 }
 
 /**

@@ -58,11 +58,10 @@ export class FleetError extends Error {
 }
 
 export const notFound = (resourceGroup: string, containerGroupName: string) =>
-  new FleetError(
-    'NotFound',
-    `No server '${containerGroupName}' in resource group '${resourceGroup}' is known to this fleet.`,
-    { resourceGroup, containerGroupName },
-  );
+  new FleetError('NotFound', `No server '${containerGroupName}' in resource group '${resourceGroup}' is known to this fleet.`, {
+    resourceGroup,
+    containerGroupName,
+  });
 
 /** Every error code with its HTTP status (the OpenAPI document lists them per function). */
 export const statusOfCode = (code: FleetErrorCode): number => STATUS[code];

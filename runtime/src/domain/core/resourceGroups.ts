@@ -14,8 +14,12 @@ export function isAllowedResourceGroup(allowed: readonly string[], resourceGroup
 /** 403 unless `resourceGroup` is one the fleet may use. */
 export function assertAllowedResourceGroup(allowed: readonly string[], resourceGroup: string): void {
   if (isAllowedResourceGroup(allowed, resourceGroup)) return;
-  throw new FleetError('Forbidden', `Resource group '${resourceGroup}' is not one of this fleet's resource groups (${allowed.join(', ')}).`, {
-    resourceGroup,
-    allowed,
-  });
+  throw new FleetError(
+    'Forbidden',
+    `Resource group '${resourceGroup}' is not one of this fleet's resource groups (${allowed.join(', ')}).`,
+    {
+      resourceGroup,
+      allowed,
+    },
+  );
 }

@@ -117,8 +117,10 @@ export function adoptedRecord(group: ContainerGroupObservation, now: Date, maxSe
 
 function repairReason(row: ServerRecord, group: ContainerGroupObservation | undefined, change: Exclude<RowChange, undefined>): string {
   if (change === 'remove') return `${row.state} and gone from Azure: remove the row`;
-  if (change.state !== row.state) return `${row.state} -> ${change.state}${change.failureReason && change.state === 'Failed' ? ` (${change.failureReason})` : ''}`;
+  if (change.state !== row.state)
+    return `${row.state} -> ${change.state}${change.failureReason && change.state === 'Failed' ? ` (${change.failureReason})` : ''}`;
   return group ? 'address changed in Azure' : 'row out of date';
 }
 
-const id = (k: ServerKey) => describeKey({ resourceGroup: normalizeResourceGroup(k.resourceGroup), containerGroupName: k.containerGroupName.toLowerCase() });
+const id = (k: ServerKey) =>
+  describeKey({ resourceGroup: normalizeResourceGroup(k.resourceGroup), containerGroupName: k.containerGroupName.toLowerCase() });

@@ -1,6 +1,14 @@
 // ACIReconcile's service: reads the table and ARM, asks ./reconcile.ts what drifted, and repairs
 // it with ETag-conditional writes (or insert-if-absent), so it is safe next to every other writer.
-import { adoptedRecord, expireHeartbeat, heartbeatExpired, planReconcile, reconcileRow, type ReconcileAction, type ReconcilePolicy } from './plan';
+import {
+  adoptedRecord,
+  expireHeartbeat,
+  heartbeatExpired,
+  planReconcile,
+  reconcileRow,
+  type ReconcileAction,
+  type ReconcilePolicy,
+} from './plan';
 import { isOwnedBy } from '../servers/lifecycle';
 import { AlreadyExistsError, silentLogger, systemClock, type Clock, type Logger } from '../core/ports';
 import type { ContainerGroups, ServerStore } from '../servers/ports';
@@ -51,7 +59,11 @@ export class Reconciler {
       }
     }
     if (actions.length > 0) {
-      this.log.info('reconcile repaired drift', { repaired: report.repaired.length, adopted: report.adopted.length, failed: report.failed.length });
+      this.log.info('reconcile repaired drift', {
+        repaired: report.repaired.length,
+        adopted: report.adopted.length,
+        failed: report.failed.length,
+      });
     }
     return report;
   }
@@ -68,7 +80,8 @@ export class Reconciler {
         return change;
       });
       report.repaired.push({ ...action.key, reason: action.reason, outcome });
-      if (outcome !== 'unchanged') this.log.info('reconcile repaired a server', { server: describeKey(action.key), reason: action.reason, outcome });
+      if (outcome !== 'unchanged')
+        this.log.info('reconcile repaired a server', { server: describeKey(action.key), reason: action.reason, outcome });
       return;
     }
     // Gone, no longer ours, or being deleted meanwhile: nothing to adopt.
@@ -97,7 +110,13 @@ export class Reconciler {
     for (const row of rows) {
       if (!heartbeatExpired(row.value, this.clock.now(), policy.heartbeatTimeoutMs)) continue;
       try {
-        const next = await mutateServer(store, options.writeAttempts, row.value, (r) => expireHeartbeat(r, this.clock.now(), policy.heartbeatTimeoutMs), row);
+        const next = await mutateServer(
+          store,
+          options.writeAttempts,
+          row.value,
+          (r) => expireHeartbeat(r, this.clock.now(), policy.heartbeatTimeoutMs),
+          row,
+        );
         if (next?.value.state === 'Failed') {
           expired.push({ resourceGroup: row.value.resourceGroup, containerGroupName: row.value.containerGroupName });
           this.log.warn('server missed its heartbeats; marked Failed', { server: describeKey(row.value) });

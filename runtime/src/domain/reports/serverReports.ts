@@ -41,9 +41,17 @@ export class ServerReports {
   /** The server a token speaks for; 403 for a missing, forged or rotated-out token, 503 if reporting is not set up. */
   authenticate(token: string | undefined): ServerKey {
     if (this.deps.secrets.length === 0) {
-      throw new FleetError('ReportingNotConfigured', 'Server reports are not configured: the app setting REPORT_TOKEN_SECRET is missing.', undefined, 60);
+      throw new FleetError(
+        'ReportingNotConfigured',
+        'Server reports are not configured: the app setting REPORT_TOKEN_SECRET is missing.',
+        undefined,
+        60,
+      );
     }
-    if (!token) throw forbidden("Send the server's report token as 'Authorization: Bearer <token>' or '?token='. It is in the container's ACI_REPORT_TOKEN.");
+    if (!token)
+      throw forbidden(
+        "Send the server's report token as 'Authorization: Bearer <token>' or '?token='. It is in the container's ACI_REPORT_TOKEN.",
+      );
     const key = verifyReportToken(token, this.deps.secrets);
     if (!key) throw forbidden('The report token is not valid for this fleet.');
     return key;
@@ -68,6 +76,12 @@ export class ServerReports {
     });
     if (!row) throw notFound(key.resourceGroup, key.containerGroupName);
     const r = row.value;
-    return { state: r.state, activeSessions: r.activeSessions, maxSessions: r.maxSessions, acceptingSessions: r.state === 'Running', recorded };
+    return {
+      state: r.state,
+      activeSessions: r.activeSessions,
+      maxSessions: r.maxSessions,
+      acceptingSessions: r.state === 'Running',
+      recorded,
+    };
   }
 }

@@ -8,24 +8,19 @@ import { canTransition, type Actor, type ServerState } from './states';
 /** The ownership tag put on every container group this fleet creates. */
 export const OWNER_TAG = 'aci-fleet';
 
-export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) =>
-  tags?.[OWNER_TAG] === fleetName;
+export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) => tags?.[OWNER_TAG] === fleetName;
 
 /** Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). */
 export function transition(r: ServerRecord, to: ServerState, actor: Actor, now: Date, reason?: string): ServerRecord {
   if (r.state === to) return r;
   if (!canTransition(r.state, to, actor)) {
-    throw new FleetError(
-      'InvalidStateTransition',
-      `${describeKey(r)} is ${r.state}; it cannot become ${to}.`,
-      { from: r.state, to },
-    );
+    throw new FleetError('InvalidStateTransition', `${describeKey(r)} is ${r.state}; it cannot become ${to}.`, { from: r.state, to });
   }
   return {
     ...r,
     state: to,
     stateChangedAt: now.toISOString(),
-    failureReason: to === 'Failed' ? reason ?? 'marked Failed' : r.failureReason,
+    failureReason: to === 'Failed' ? (reason ?? 'marked Failed') : r.failureReason,
   };
 }
 
@@ -56,7 +51,9 @@ export function applyObservation(r: ServerRecord, group: ContainerGroupObservati
   const provisioning = group.provisioningState.toLowerCase();
   const instance = group.instanceState?.toLowerCase();
   if (provisioning === 'failed') {
-    return may('Failed') ? transition(r, 'Failed', 'monitor', now, group.failureMessage ?? 'container group provisioning failed') : undefined;
+    return may('Failed')
+      ? transition(r, 'Failed', 'monitor', now, group.failureMessage ?? 'container group provisioning failed')
+      : undefined;
   }
   if (provisioning !== 'succeeded') return undefined; // Pending, Creating, Repairing: not yet
 
@@ -76,5 +73,5 @@ function withAddress(r: ServerRecord, group: ContainerGroupObservation): ServerR
 }
 
 /** GC may delete a server only when it is drained and empty, with no booking a player may still be on the way for. */
-export const isCollectable = (r: ServerRecord, now: Date = new Date()) =>
+export const isCollectable = (r: ServerRecord, now: Date) =>
   r.state === 'MarkedForDeletion' && r.activeSessions === 0 && reservedSessions(r, now) === 0;

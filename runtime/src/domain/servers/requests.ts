@@ -14,11 +14,9 @@ export const resourceGroupName = z
 
 /** ACI's rule for container group (and container) names. */
 export const CONTAINER_GROUP_NAME = /^(?!-)(?!.*--)[a-z0-9-]{1,63}(?<!-)$/;
-export const containerGroupName = z
-  .string({ error: 'containerGroupName must be a string' })
-  .regex(CONTAINER_GROUP_NAME, {
-    error: "containerGroupName must be 1-63 lowercase letters, digits or '-', not starting or ending with '-' and without '--'",
-  });
+export const containerGroupName = z.string({ error: 'containerGroupName must be a string' }).regex(CONTAINER_GROUP_NAME, {
+  error: "containerGroupName must be 1-63 lowercase letters, digits or '-', not starting or ending with '-' and without '--'",
+});
 
 const serverKey = {
   resourceGroup: resourceGroupName,
@@ -64,7 +62,10 @@ export const containerGroupSpec = z
       .object({
         type: z.enum(['Public', 'Private']).default('Public'),
         ports: z.array(port).min(1),
-        dnsNameLabel: z.string().regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/).optional(),
+        dnsNameLabel: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/)
+          .optional(),
       })
       .loose()
       .optional(),
@@ -126,9 +127,7 @@ export const setStateRequest = z.object({
 export type SetStateRequest = z.infer<typeof setStateRequest>;
 
 export const listQuery = z.object({
-  state: z
-    .enum([...STATES, 'all'], { error: `state must be 'all' or one of ${STATES.join(', ')}` })
-    .default('Running'),
+  state: z.enum([...STATES, 'all'], { error: `state must be 'all' or one of ${STATES.join(', ')}` }).default('Running'),
 });
 
 /** CONTAINER_GROUP_TEMPLATE: an ACICreate body without the name (the autoscaler makes names up). */

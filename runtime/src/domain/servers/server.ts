@@ -57,28 +57,31 @@ export interface Reservation {
  * The representation every endpoint returns: the seed's PascalCase names plus what the fleet adds.
  * Defined once as a schema so the OpenAPI document and the TypeScript type cannot drift apart.
  */
-export const serverView = z
-  .object({
-    ResourceGroup: z.string(),
-    ContainerGroupName: z.string(),
-    State: z.enum(STATES),
-    ActiveSessions: z.number().int().min(0),
-    MaxSessions: z.number().int().min(1),
-    PublicIP: z.string().nullable(),
-    Fqdn: z.string().nullable(),
-    Location: z.string(),
-    Image: z.string(),
-    CPU: z.number(),
-    RAM: z.number().describe('GB'),
-    CreatedAt: z.string().describe('ISO 8601'),
-    StateChangedAt: z.string().describe('ISO 8601'),
-    LastReportAt: z.string().nullable().describe('ISO 8601; the last session report'),
-    FailureReason: z.string().nullable(),
-    ReservedSessions: z.number().int().min(0).describe('sessions booked by ACIAllocate and not yet covered by a report (counted in the load)'),
-  });
+export const serverView = z.object({
+  ResourceGroup: z.string(),
+  ContainerGroupName: z.string(),
+  State: z.enum(STATES),
+  ActiveSessions: z.number().int().min(0),
+  MaxSessions: z.number().int().min(1),
+  PublicIP: z.string().nullable(),
+  Fqdn: z.string().nullable(),
+  Location: z.string(),
+  Image: z.string(),
+  CPU: z.number(),
+  RAM: z.number().describe('GB'),
+  CreatedAt: z.string().describe('ISO 8601'),
+  StateChangedAt: z.string().describe('ISO 8601'),
+  LastReportAt: z.string().nullable().describe('ISO 8601; the last session report'),
+  FailureReason: z.string().nullable(),
+  ReservedSessions: z
+    .number()
+    .int()
+    .min(0)
+    .describe('sessions booked by ACIAllocate and not yet covered by a report (counted in the load)'),
+});
 export type ServerView = z.infer<typeof serverView>;
 
-export function toView(r: ServerRecord, now: Date = new Date()): ServerView {
+export function toView(r: ServerRecord, now: Date): ServerView {
   return {
     ResourceGroup: r.resourceGroup,
     ContainerGroupName: r.containerGroupName,

@@ -107,26 +107,29 @@ export class ServerService {
       // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
       if (e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined))) {
         this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
-        return { created: true, server: toView(row.value) };
+        return { created: true, server: toView(row.value, this.clock.now()) };
       }
       // ARM refused or is down: take the row back so the caller can simply retry.
-      await this.store.remove(key, row.etag).catch((removeError) =>
-        this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
-      );
+      await this.store
+        .remove(key, row.etag)
+        .catch((removeError) =>
+          this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
+        );
       throw e;
     }
     this.log.info('server creating', { server: describeKey(key), image: record.image });
-    return { created: true, server: toView(row.value) };
+    return { created: true, server: toView(row.value, this.clock.now()) };
   }
 
   private repeatedCreate(existing: ServerRecord, specHash: string): CreateResult {
-    if (existing.specHash === specHash && existing.state !== 'Deleting') return { created: false, server: toView(existing) };
+    if (existing.specHash === specHash && existing.state !== 'Deleting')
+      return { created: false, server: toView(existing, this.clock.now()) };
     throw new FleetError(
       'Conflict',
       existing.state === 'Deleting'
         ? `${describeKey(existing)} is being deleted; wait for it to go or choose another name.`
         : `${describeKey(existing)} already exists with a different specification; choose another name or delete it first.`,
-      { existing: toView(existing) },
+      { existing: toView(existing, this.clock.now()) },
     );
   }
 
@@ -162,7 +165,7 @@ export class ServerService {
     const deleting = await this.mutate(key, (r) => transition(r, 'Deleting', 'delete', this.clock.now()), row);
     if (!deleting) throw notFound(key.resourceGroup, key.containerGroupName);
     await this.finishDelete(deleting, inArm !== undefined);
-    return toView(deleting.value);
+    return toView(deleting.value, this.clock.now());
   }
 
   /** Sends the ARM delete, or drops the row straight away when there is no group to delete. */
@@ -193,14 +196,17 @@ export class ServerService {
 
   async list(state: ServerState | 'all'): Promise<ServerView[]> {
     const rows = await this.store.list(state === 'all' ? undefined : { states: [state] });
-    return rows.map((r) => toView(r.value)).sort(byKey);
+    const now = this.clock.now();
+    return rows.map((r) => toView(r.value, now)).sort(byKey);
   }
 
   /**
    * Records many servers' session counts. The whole batch is checked before anything is written
    * (every server must exist), then each resource group's rows go out in 100-row transactions.
    */
-  async setSessions(reports: readonly SessionReport[]): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
+  async setSessions(
+    reports: readonly SessionReport[],
+  ): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
     for (const r of reports) this.assertAllowed(r);
     const rows = await this.store.getMany(reports);
     const missing = reports.filter((r) => !rows.has(describeKey(r)));
@@ -249,7 +255,7 @@ export class ServerService {
     const next = await this.mutate(key, (r) => transition(r, req.state, 'operator', this.clock.now(), 'marked Failed by an operator'), row);
     if (!next) throw notFound(key.resourceGroup, key.containerGroupName);
     this.log.info('server state set', { server: describeKey(key), state: req.state });
-    return toView(next.value);
+    return toView(next.value, this.clock.now());
   }
 
   /** ACIMonitor: an ARM event says something happened to a group; look at it and catch the row up. */
@@ -274,7 +280,8 @@ export class ServerService {
       },
       row,
     );
-    if (outcome !== 'unchanged') this.log.info('server refreshed from Azure', { server: describeKey(key), outcome, provisioningState: group?.provisioningState });
+    if (outcome !== 'unchanged')
+      this.log.info('server refreshed from Azure', { server: describeKey(key), outcome, provisioningState: group?.provisioningState });
     return outcome;
   }
 
