@@ -4,7 +4,14 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpRequest, InvocationContext, type EventGridEvent, type HttpResponseInit, type Timer } from '@azure/functions';
+import {
+  HttpRequest,
+  InvocationContext,
+  type EventGridEvent,
+  type HttpRequestInit,
+  type HttpResponseInit,
+  type Timer,
+} from '@azure/functions';
 import { Cron } from 'croner';
 import type { FunctionDefinition, HttpFunction, TimerFunction } from '../src/functions/definition';
 import { compileRoute } from '../src/functions/routes';
@@ -28,8 +35,8 @@ export interface FunctionsHost {
   close(): Promise<void>;
 }
 
-/** The host reads at most this much of a request body, like the real one's limit (much larger than ours). */
-const HOST_BODY_LIMIT = 10 * 1024 * 1024;
+/** Event Grid batches are at most 1 MB (its largest preferred batch size); one resource event is a few KB. */
+const EVENT_GRID_BODY_LIMIT = 1024 * 1024;
 
 export async function startFunctionsHost(options: HostOptions): Promise<FunctionsHost> {
   const { functions, services, key } = options;
@@ -80,7 +87,14 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
     const url = requestUrl(req);
-    const path = decodeURIComponent(url.pathname).replace(/\/+$/, '').toLowerCase();
+    const decoded = decodePath(url.pathname);
+    if (decoded === undefined) {
+      return send(
+        res,
+        errorBody(400, 'ValidationFailed', `The path ${url.pathname} is not valid: every '%' must be followed by two hex digits.`),
+      );
+    }
+    const path = decoded.replace(/\/+$/, '').toLowerCase();
 
     if (path.startsWith('/admin/functions/')) {
       if (!keyMatches(req, url)) return send(res, unauthorized());
@@ -97,17 +111,26 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
 
     const fn = routes.find((r) => r.route.matches(path))?.fn;
     if (!fn) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    // Credentials before bodies: nothing of the body is read for a caller without the key.
     if (fn.authLevel(settings) === 'function' && !keyMatches(req, url)) return send(res, unauthorized());
-
-    const body = await readBody(req);
-    if (body === undefined) return send(res, errorBody(413, 'PayloadTooLarge', 'The request body is too large.'));
+    const method = (req.method ?? 'GET').toUpperCase();
+    const declared = Number(header(req, 'content-length') ?? 0);
+    if (fn.methods.includes(method) && declared > fn.maxBodyBytes) {
+      return send(
+        res,
+        errorBody(413, 'PayloadTooLarge', `The request body is ${declared} bytes; the limit of ${fn.name} is ${fn.maxBodyBytes} bytes.`, {
+          limit: fn.maxBodyBytes,
+        }),
+      );
+    }
+    // The body goes to the function as a stream, as on Azure with HTTP streams: the function reads
+    // it only after its own credential checks, and stops at its limit. HttpRequest's constructor
+    // takes a native Request (that is how the library builds streamed requests), though its
+    // public init type lists only buffered bodies.
     const request = new HttpRequest({
-      method: req.method ?? 'GET',
-      url: url.toString(),
-      headers: flatHeaders(req),
+      nativeRequest: new Request(url, streamedBody(req, method)),
       query: Object.fromEntries(url.searchParams),
-      body: body.length > 0 ? { bytes: body } : undefined,
-    });
+    } as HttpRequestInit);
     send(res, await fn.handler(request, context(fn.name), services));
   }
 
@@ -116,10 +139,13 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     const name = url.searchParams.get('functionName') ?? '';
     const fn = functions.find((f) => f.trigger === 'eventGrid' && f.name.toLowerCase() === name.toLowerCase());
     if (fn?.trigger !== 'eventGrid') return send(res, errorBody(404, 'NotFound', `No Event Grid function '${name}'.`));
-    const body = await readBody(req);
+    const body = await readBody(req, EVENT_GRID_BODY_LIMIT);
+    // 400 and 413 are the answers Event Grid never retries: a delivery that cannot be read never will be.
+    if (body === undefined)
+      return send(res, errorBody(413, 'PayloadTooLarge', `Event Grid deliveries are at most ${EVENT_GRID_BODY_LIMIT} bytes.`));
     let events: EventGridEvent[];
     try {
-      const parsed: unknown = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
       events = (Array.isArray(parsed) ? parsed : [parsed]) as EventGridEvent[];
     } catch {
       return send(res, errorBody(400, 'InvalidJson', 'Event Grid deliveries are a JSON array of events.'));
@@ -194,13 +220,13 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-/** The whole body, or undefined when it is over the host's limit. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** The whole body, or undefined as soon as it passes `limit` (the rest is left unread). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > HOST_BODY_LIMIT) return undefined;
+    if (size > limit) return undefined;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -212,6 +238,8 @@ async function drain(req: IncomingMessage): Promise<void> {
 
 function send(res: ServerResponse, response: HttpResponseInit): void {
   const headers: Record<string, string> = {};
+  // A body left unread (refused, or past its limit) is not drained: the connection closes instead.
+  if (!res.req.complete) headers.connection = 'close';
   new Headers(response.headers as HeadersInit | undefined).forEach((v, k) => {
     headers[k] = v;
   });
@@ -226,8 +254,26 @@ function send(res: ServerResponse, response: HttpResponseInit): void {
   res.end(body);
 }
 
-function errorBody(status: number, code: string, message: string): HttpResponseInit {
-  return { status, jsonBody: { error: { code, message } } };
+function errorBody(status: number, code: string, message: string, details?: unknown): HttpResponseInit {
+  return { status, jsonBody: { error: { code, message, ...(details === undefined ? {} : { details }) } } };
+}
+
+/** A Request's init with the body as the incoming stream (GET and HEAD have none), read only when pulled. */
+function streamedBody(req: IncomingMessage, method: string): RequestInit {
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: flatHeaders(req) };
+  if (method === 'GET' || method === 'HEAD') return init;
+  // fetch's Request reads an async iterable lazily; `duplex: 'half'` is required for a streamed body.
+  const streamed: RequestInit & { duplex: 'half' } = { ...init, body: req as unknown as BodyInit, duplex: 'half' };
+  return streamed;
+}
+
+/** The decoded path, or undefined when a %-escape in it is broken (`/api/%`, `/api/%zz`). */
+function decodePath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 const unauthorized = () =>

@@ -21,7 +21,9 @@ type RouteName = keyof typeof ROUTES;
 /** Every ARM request is answered through the function this returns (request params are filled in by it). */
 export function armDispatcher(subscriptionId: string, groups: ContainerGroups, operations: Operations): (req: ArmRequest) => Reply {
   return (req) => {
-    const route = matchRoute(req.url.pathname);
+    const segments = pathSegments(req.url.pathname);
+    if (!segments) return errorReply(armError(400, 'InvalidRequestUri', `The request URI '${req.url.pathname}' has a malformed %-escape.`));
+    const route = matchRoute(segments);
     if (!route) return errorReply(armError(404, 'NotFound', `No ARM route for ${req.method} ${req.url.pathname}.`));
     const r: ArmRequest = { ...req, params: route.params };
     const sub = r.params.sub;
@@ -51,8 +53,16 @@ export function armDispatcher(subscriptionId: string, groups: ContainerGroups, o
   };
 }
 
-function matchRoute(pathname: string): { name: RouteName; params: Record<string, string> } | undefined {
-  const segments = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+/** The decoded segments of a path, or undefined when a %-escape is broken. */
+function pathSegments(pathname: string): string[] | undefined {
+  try {
+    return pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+}
+
+function matchRoute(segments: string[]): { name: RouteName; params: Record<string, string> } | undefined {
   for (const [name, pattern] of Object.entries(ROUTES) as [RouteName, string][]) {
     const parts = pattern.split('/');
     if (parts.length !== segments.length) continue;

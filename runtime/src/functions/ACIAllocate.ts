@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { allocateRequest } from '../domain/allocation/request';
 import { parseRequest } from '../domain/core/validation';
 import { serverView } from '../domain/servers/server';
-import { httpFunction, json, readJson } from './http';
+import { httpFunction, json } from './http';
 
 const allocation = serverView.extend({
   Reservation: z.object({
@@ -19,6 +19,7 @@ const allocation = serverView.extend({
 export const ACIAllocate = httpFunction({
   name: 'ACIAllocate',
   methods: ['POST'],
+  maxBodyBytes: 4 * 1024,
   api: {
     summary: 'Reserve sessions on a Running server, atomically',
     description:
@@ -31,11 +32,9 @@ export const ACIAllocate = httpFunction({
     },
     errors: ['Forbidden', 'NoCapacity', 'WriteContention', 'StorageUnavailable'],
   },
-  async handle(request, services, context) {
+  async handle(_request, services, context, body) {
     // Every field is optional, so an empty body is a request for one session anywhere.
-    const empty = !request.body || request.headers.get('content-length') === '0';
-    const body = empty ? {} : await readJson(request);
-    const input = parseRequest(allocateRequest, body);
+    const input = parseRequest(allocateRequest, await body.json({ whenEmpty: {} }));
     const { server, reservation, repeated } = await services.allocator(context).allocate(input);
     return json(200, { ...server, Reservation: { ...reservation, repeated } });
   },

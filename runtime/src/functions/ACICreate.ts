@@ -2,11 +2,13 @@
 import { createRequest } from '../domain/servers/requests';
 import { parseRequest } from '../domain/core/validation';
 import { serverView } from '../domain/servers/server';
-import { httpFunction, json, readJson } from './http';
+import { httpFunction, json } from './http';
 
 export const ACICreate = httpFunction({
   name: 'ACICreate',
   methods: ['POST'],
+  // A container group spec with its environment and volumes; ARM itself takes at most 4 MiB.
+  maxBodyBytes: 64 * 1024,
   api: {
     summary: 'Create a server from a container group spec',
     description: 'Records the server as Creating, then starts the ARM create; ACIMonitor moves it to Running.',
@@ -18,8 +20,8 @@ export const ACICreate = httpFunction({
     },
     errors: ['Forbidden', 'Conflict', 'NotOwnedByFleet', 'AzureRequestRejected', 'AzureUnavailable', 'StorageUnavailable'],
   },
-  async handle(request, services, context) {
-    const input = parseRequest(createRequest, await readJson(request));
+  async handle(_request, services, context, body) {
+    const input = parseRequest(createRequest, await body.json());
     const { created, server } = await services.servers(context).create(input);
     // 202: ARM is still provisioning; ACIMonitor moves the server to Running when it is ready.
     return json(created ? 202 : 200, server);

@@ -2,11 +2,12 @@
 import { parseRequest } from '../domain/core/validation';
 import { serverKeyRequest } from '../domain/servers/requests';
 import { serverView } from '../domain/servers/server';
-import { httpFunction, json, readJson } from './http';
+import { httpFunction, json } from './http';
 
 export const ACIDelete = httpFunction({
   name: 'ACIDelete',
   methods: ['POST'],
+  maxBodyBytes: 4 * 1024,
   api: {
     summary: 'Delete a server now, whatever its sessions',
     tag: 'Servers',
@@ -14,8 +15,8 @@ export const ACIDelete = httpFunction({
     responses: { 200: { description: 'The server, now Deleting.', schema: serverView } },
     errors: ['Forbidden', 'NotFound', 'NotOwnedByFleet', 'WriteContention', 'AzureUnavailable', 'StorageUnavailable'],
   },
-  async handle(request, services, context) {
-    const key = parseRequest(serverKeyRequest, await readJson(request));
+  async handle(_request, services, context, body) {
+    const key = parseRequest(serverKeyRequest, await body.json());
     return json(200, await services.servers(context).delete(key));
   },
 });

@@ -4,11 +4,12 @@ import { detailsRequest } from '../domain/servers/requests';
 import { parseRequest } from '../domain/core/validation';
 
 const detailsResponse = z.union([z.object({ content: z.string() }), z.record(z.string(), z.unknown())]);
-import { httpFunction, json, readJson } from './http';
+import { httpFunction, json } from './http';
 
 export const ACIDetails = httpFunction({
   name: 'ACIDetails',
   methods: ['POST'],
+  maxBodyBytes: 4 * 1024,
   api: {
     summary: "A server's container group as ARM describes it, or a container's logs",
     tag: 'Servers',
@@ -18,8 +19,8 @@ export const ACIDetails = httpFunction({
     },
     errors: ['Forbidden', 'NotFound', 'AzureUnavailable', 'StorageUnavailable'],
   },
-  async handle(request, services, context) {
-    const input = parseRequest(detailsRequest, await readJson(request));
+  async handle(_request, services, context, body) {
+    const input = parseRequest(detailsRequest, await body.json());
     return json(200, await services.servers(context).details(input));
   },
 });

@@ -8,6 +8,7 @@ import { httpFunction, json } from './http';
 export const ACIList = httpFunction({
   name: 'ACIList',
   methods: ['GET'],
+  maxBodyBytes: 0,
   api: {
     summary: "The fleet's servers",
     description:

@@ -4,7 +4,7 @@ import { tokenFromRequest } from '../domain/reports/tokens';
 import { z } from 'zod';
 import { parseReportRequest, reportBody } from '../domain/reports/request';
 import { STATES } from '../domain/servers/states';
-import { httpFunction, json, readJson } from './http';
+import { httpFunction, json } from './http';
 
 const reportResponse = z.object({
   state: z.enum(STATES),
@@ -17,6 +17,7 @@ const reportResponse = z.object({
 export const ACIReport = httpFunction({
   name: 'ACIReport',
   methods: ['POST'],
+  maxBodyBytes: 4 * 1024,
   // The token is the credential: containers never get a function key.
   authLevel: 'anonymous',
   api: {
@@ -30,11 +31,11 @@ export const ACIReport = httpFunction({
     responses: { 200: { description: "The server's state after the report.", schema: reportResponse } },
     errors: ['Forbidden', 'NotFound', 'ReportingNotConfigured', 'WriteContention', 'StorageUnavailable'],
   },
-  async handle(request, services, context) {
+  async handle(request, services, context, body) {
     const reports = services.reports(context);
     // The token first: an unauthenticated caller learns nothing from body validation.
     const key = reports.authenticate(tokenFromRequest(request.headers.get('authorization'), request.query.get('token')));
-    const input = parseReportRequest(await readJson(request));
+    const input = parseReportRequest(await body.json());
     return json(200, await reports.record(key, input));
   },
 });

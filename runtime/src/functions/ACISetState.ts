@@ -2,11 +2,12 @@
 import { parseRequest } from '../domain/core/validation';
 import { setStateRequest } from '../domain/servers/requests';
 import { serverView } from '../domain/servers/server';
-import { httpFunction, json, readJson } from './http';
+import { httpFunction, json } from './http';
 
 export const ACISetState = httpFunction({
   name: 'ACISetState',
   methods: ['POST'],
+  maxBodyBytes: 4 * 1024,
   api: {
     summary: 'Drain a server (MarkedForDeletion), un-drain it (Running) or mark it Failed',
     tag: 'Servers',
@@ -14,8 +15,8 @@ export const ACISetState = httpFunction({
     responses: { 200: { description: 'The server in its new state.', schema: serverView } },
     errors: ['Forbidden', 'NotFound', 'InvalidStateTransition', 'WriteContention', 'StorageUnavailable'],
   },
-  async handle(request, services, context) {
-    const input = parseRequest(setStateRequest, await readJson(request));
+  async handle(_request, services, context, body) {
+    const input = parseRequest(setStateRequest, await body.json());
     return json(200, await services.servers(context).setState(input));
   },
 });

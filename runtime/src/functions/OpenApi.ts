@@ -12,6 +12,7 @@ export function openApiFunction(table: () => readonly FunctionDefinition[]): Htt
   return httpFunction({
     name: 'OpenApi',
     methods: ['GET'],
+    maxBodyBytes: 0,
     authLevel: 'anonymous',
     route: 'api/openapi.json',
     api: {

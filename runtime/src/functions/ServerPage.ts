@@ -9,6 +9,7 @@ const REFRESH_SECONDS = 10;
 export const ServerPage = httpFunction({
   name: 'ServerPage',
   methods: ['GET'],
+  maxBodyBytes: 0,
   authLevel: 'anonymous',
   // With routePrefix "" this optional, always-empty parameter is how Azure serves the site root.
   route: '{ignored:maxlength(0)?}',

@@ -16,6 +16,11 @@ export interface HttpFunction {
   /** Path without leading slash (host.json sets routePrefix ""), e.g. `api/ACICreate`. */
   route: string;
   authLevel: (settings: FleetSettings) => AuthLevel;
+  /**
+   * The largest request body this function accepts, in bytes: a declared Content-Length above it
+   * is refused before the body is read (local host), and the function stops reading at it.
+   */
+  maxBodyBytes: number;
   handler: (request: HttpRequest, context: InvocationContext, services: Services) => Promise<HttpResponseInit>;
   /** Required: the OpenAPI document (GET /api/openapi.json) is built from these, one per HTTP function. */
   api: ApiDoc;

@@ -7,8 +7,14 @@ import type { AuthLevel, HttpFunction } from './definition';
 import type { FleetSettings } from '../options';
 import type { ApiDoc } from './apiDoc';
 
-/** Bodies larger than this are refused before they are parsed. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** The request body of one invocation, read only when the function asks, and only as far as its limit. */
+export interface RequestBody {
+  /**
+   * The body parsed as JSON: over the function's limit → 413 (reading stops there), not JSON → 400.
+   * An empty (or all-whitespace) body is `whenEmpty` when given, else a 400.
+   */
+  json(options?: { whenEmpty?: unknown }): Promise<unknown>;
+}
 
 interface HttpFunctionSpec {
   name: string;
@@ -17,7 +23,9 @@ interface HttpFunctionSpec {
   route?: string;
   /** What the OpenAPI document says about this function; required so no endpoint goes undocumented. */
   api: ApiDoc;
-  handle: (request: HttpRequest, services: Services, context: InvocationContext) => Promise<HttpResponseInit>;
+  /** The largest body the function needs (bytes): required, so every function says what it accepts. */
+  maxBodyBytes: number;
+  handle: (request: HttpRequest, services: Services, context: InvocationContext, body: RequestBody) => Promise<HttpResponseInit>;
 }
 
 export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
@@ -29,6 +37,7 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
     route: spec.route ?? `api/${spec.name}`,
     authLevel: typeof authLevel === 'function' ? authLevel : () => authLevel,
     api: spec.api,
+    maxBodyBytes: spec.maxBodyBytes,
     async handler(request, context, services) {
       try {
         if (!spec.methods.includes(request.method.toUpperCase())) {
@@ -37,7 +46,8 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
           );
           return { ...response, headers: { ...response.headers, Allow: spec.methods.join(', ') } };
         }
-        return await spec.handle(request, services, context);
+        const body: RequestBody = { json: (options) => readJson(request, spec.maxBodyBytes, options) };
+        return await spec.handle(request, services, context, body);
       } catch (e) {
         if (e instanceof FleetError) {
           if (e.status >= 500) context.warn(`${spec.name}: ${e.code}: ${e.message}`);
@@ -67,14 +77,13 @@ export const json = (status: number, body: unknown): HttpResponseInit => ({
   headers: { 'Content-Type': 'application/json' },
 });
 
-/** Reads a JSON body: too large → 413, not JSON → 400 that says where it broke. */
-export async function readJson(request: HttpRequest): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge(declared);
-  const bytes = Buffer.from(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) throw tooLarge(bytes.length);
-  const text = bytes.toString('utf8');
-  if (text.trim() === '') throw new FleetError('InvalidJson', 'The request body is empty; send a JSON document.');
+/** Reads the body as JSON, at most `limit` bytes of it: too large → 413, not JSON → 400 that says where it broke. */
+async function readJson(request: HttpRequest, limit: number, options: { whenEmpty?: unknown } = {}): Promise<unknown> {
+  const text = (await readBytes(request, limit)).toString('utf8');
+  if (text.trim() === '') {
+    if ('whenEmpty' in options) return options.whenEmpty;
+    throw new FleetError('InvalidJson', 'The request body is empty; send a JSON document.');
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -85,5 +94,34 @@ export async function readJson(request: HttpRequest): Promise<unknown> {
   }
 }
 
-const tooLarge = (bytes: number) =>
-  new FleetError('PayloadTooLarge', `The request body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}.`, { limit: MAX_BODY_BYTES });
+/**
+ * The body's bytes, read chunk by chunk so that reading stops as soon as it passes `limit` (a
+ * declared Content-Length above it is refused before anything is read).
+ */
+async function readBytes(request: HttpRequest, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > limit) throw tooLarge(limit, `is ${declared} bytes`);
+  if (!request.body) return Buffer.alloc(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) throw tooLarge(limit, `has more than ${limit} bytes`);
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof FleetError) throw e;
+    throw new FleetError('InvalidJson', `The request body could not be read: ${(e as Error).message}.`);
+  } finally {
+    // Not cancelled: the rest stays unread, and the host closes the connection instead of draining it.
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks);
+}
+
+const tooLarge = (limit: number, what: string) =>
+  new FleetError('PayloadTooLarge', `The request body ${what}; the limit of this function is ${limit} bytes.`, { limit });
