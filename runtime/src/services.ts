@@ -16,6 +16,7 @@ import {
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
+import { selfHealingTable } from './azure/storage';
 import { systemClock, type Clock, type Telemetry } from './domain/core/ports';
 import type { ContainerGroups, ServerStore } from './domain/servers/ports';
 import { ServerService, type ServerOptions } from './domain/servers/serverService';
@@ -158,6 +159,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   };
 }
 
+/** The table, with bounded retries and a timeout, and recreated whenever storage comes back without it. */
 function tableClient(settings: FleetSettings, credential: () => TokenCredential, storage: ServiceOverrides['storage'] = {}): TableClient {
   const table = settings.FLEET_TABLE_NAME;
   // Bounded retries and a per-request timeout: a storage outage answers 503, it never hangs a caller.
@@ -168,7 +170,9 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
   };
   if (settings.FLEET_STORAGE_CONNECTION_STRING) {
     // Azurite speaks plain http locally.
-    return TableClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING, table, { ...options, allowInsecureConnection: true });
+    return selfHealingTable(
+      TableClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING, table, { ...options, allowInsecureConnection: true }),
+    );
   }
   const account = settings.AzureWebJobsStorage__accountName;
   const url = settings.AzureWebJobsStorage__tableServiceUri ?? (account && `https://${account}.table.core.windows.net`);
@@ -177,7 +181,7 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
       'Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Table Storage.',
     );
   }
-  return new TableClient(url, table, credential(), options);
+  return selfHealingTable(new TableClient(url, table, credential(), options));
 }
 
 function blobClient(settings: FleetSettings, credential: () => TokenCredential): BlobServiceClient {

@@ -2,6 +2,7 @@
 // ETag it was read with (or only if absent), so two autoscaler runs can never both take the lease.
 import type { ContainerClient } from '@azure/storage-blob';
 import { storageUnavailable } from './storage';
+import { FleetError } from '../domain/core/errors';
 import { StaleWriteError, type Versioned } from '../domain/core/ports';
 import type { AutoscalerState, AutoscalerStateStore } from '../domain/autoscaling/ports';
 
@@ -35,12 +36,31 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
       const parsed = JSON.parse(text) as Partial<AutoscalerState>;
       return { value: { ...parsed, creates: Array.isArray(parsed.creates) ? parsed.creates : [] }, etag: response.etag! };
     } catch (e) {
+      if (isContainerMissing(e)) this.ready = undefined; // storage came back without it: the next write creates it again
       if (statusOf(e) === 404) return undefined;
       throw storageUnavailable(e, 'Blob Storage');
     }
   }
 
   async write(state: AutoscalerState, etag: string | undefined): Promise<Versioned<AutoscalerState>> {
+    try {
+      return await this.upload(state, etag);
+    } catch (e) {
+      if (!isContainerMissing(e)) throw e;
+      this.ready = undefined; // storage came back without the container (in-memory Azurite, deleted by hand)
+      return this.upload(state, etag).catch((again) => {
+        if (!isContainerMissing(again)) throw again;
+        throw new FleetError(
+          'StorageUnavailable',
+          `Blob Storage cannot provide the container yet: ${(again as Error).message}`,
+          undefined,
+          5,
+        );
+      });
+    }
+  }
+
+  private async upload(state: AutoscalerState, etag: string | undefined): Promise<Versioned<AutoscalerState>> {
     await this.ensureContainer();
     const body = JSON.stringify(state);
     try {
@@ -52,12 +72,14 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
     } catch (e) {
       const status = statusOf(e);
       if (status === 412 || status === 409) throw new StaleWriteError(`autoscaler state ${this.blobName}`);
+      if (isContainerMissing(e)) throw e;
       throw storageUnavailable(e, 'Blob Storage');
     }
   }
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number } | undefined)?.statusCode;
+const isContainerMissing = (e: unknown) => statusOf(e) === 404 && (e as { code?: string }).code === 'ContainerNotFound';
 
 async function streamToString(stream: NodeJS.ReadableStream | undefined): Promise<string> {
   if (!stream) return '';

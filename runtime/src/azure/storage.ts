@@ -1,5 +1,5 @@
-// What every Table and Blob Storage adapter shares: creating its table on first use, and turning
-// storage trouble into an error the caller can act on.
+// What every Table and Blob Storage adapter shares: creating its table on first use (and again
+// when storage comes back without it), and turning storage trouble into an error the caller can act on.
 import { RestError, type TableClient } from '@azure/data-tables';
 import { FleetError } from '../domain/core/errors';
 
@@ -10,10 +10,87 @@ import { FleetError } from '../domain/core/errors';
 export function tableCreator(table: TableClient): () => Promise<void> {
   let ready: Promise<void> | undefined;
   return () =>
-    (ready ??= table.createTable().catch((e) => {
+    (ready ??= createTable(table).catch((e) => {
       ready = undefined;
-      throw storageUnavailable(e);
+      throw e;
     }));
+}
+
+/** The TableClient methods the adapters call, each retried once after recreating a missing table. */
+const ENTITY_OPERATIONS = ['getEntity', 'createEntity', 'updateEntity', 'upsertEntity', 'deleteEntity', 'submitTransaction'] as const;
+
+/**
+ * `table`, except that an operation that finds the table itself missing — storage restarted
+ * empty (an in-memory Azurite), a table deleted by hand — creates it again and runs once more.
+ * So the fleet recovers by itself, answering as an empty fleet would, instead of failing every
+ * call until it is restarted. (A "created" memo alone never notices the table went away.)
+ */
+export function selfHealingTable(table: TableClient): TableClient {
+  const healing = Object.create(table) as TableClient;
+  const once = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await operation();
+    } catch (e) {
+      if (!isTableMissing(e)) throw e;
+      await createTable(table);
+      return operation();
+    }
+  };
+  for (const name of ENTITY_OPERATIONS) {
+    const operation = (table[name] as (...args: unknown[]) => Promise<unknown>).bind(table);
+    Object.assign(healing, { [name]: (...args: unknown[]) => once(() => operation(...args)) });
+  }
+  // The adapters only iterate listings (never byPage), so a plain async iterator stands in for the paged one.
+  healing.listEntities = ((...args: Parameters<TableClient['listEntities']>) =>
+    listRecreatingTable(table, () => table.listEntities(...args))) as unknown as TableClient['listEntities'];
+  return healing;
+}
+
+/** A listing that, when the table is missing before anything was read, recreates it and lists again (empty). */
+async function* listRecreatingTable<T>(table: TableClient, list: () => AsyncIterable<T>): AsyncGenerator<T> {
+  let read = 0;
+  try {
+    for await (const item of list()) {
+      read++;
+      yield item;
+    }
+  } catch (e) {
+    if (read > 0 || !isTableMissing(e)) throw e;
+    await createTable(table);
+    yield* list();
+  }
+}
+
+/** Creates the table (an existing one is fine); a table that cannot be created now is an outage (503). */
+async function createTable(table: TableClient): Promise<void> {
+  try {
+    await table.createTable();
+  } catch (e) {
+    const mapped = storageUnavailable(e);
+    if (mapped instanceof FleetError) throw mapped;
+    // 409 TableBeingDeleted: Azure keeps a deleted table's name for a while before it can be created again.
+    if (e instanceof RestError && e.statusCode === 409) {
+      throw new FleetError(
+        'StorageUnavailable',
+        `Table Storage cannot create the table ${table.tableName} yet: ${e.message}`,
+        undefined,
+        5,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Whether a storage error says the table itself does not exist (rather than a row). Table
+ * Storage answers 404 `TableNotFound`; the code arrives as the error's code, in the
+ * `x-ms-error-code` header, or only inside the OData body (Azurite), so all three are read.
+ */
+export function isTableMissing(e: unknown): boolean {
+  if (!(e instanceof RestError) || e.statusCode !== 404) return false;
+  return (
+    e.code === 'TableNotFound' || e.response?.headers.get('x-ms-error-code') === 'TableNotFound' || e.message.includes('TableNotFound')
+  );
 }
 
 /**
