@@ -30,10 +30,12 @@ const report = (token: string | undefined, body: unknown, url = `${fleet.url}/ap
 const etags = async () => Object.fromEntries((await fleet.services.store.list()).map((r) => [r.value.containerGroupName, r.etag]));
 
 describe('what a container is given', () => {
-  it('gets its report URL and its own token as secure values, and never the function key', () => {
+  it('gets its report URL and its own token as secure values, and never the function key', async () => {
     const env = envOf('rep-a');
     assert.equal(env.ACI_REPORT_URL, `${fleet.url}/api/ACIReport`);
-    assert.equal(env.ACI_REPORT_TOKEN, signReportToken(key('rep-a'), fleet.settings.REPORT_TOKEN_SECRET!));
+    const { incarnation } = (await row('rep-a')).value;
+    assert.ok(incarnation);
+    assert.equal(env.ACI_REPORT_TOKEN, signReportToken({ ...key('rep-a'), incarnation }, fleet.settings.REPORT_TOKEN_SECRET!));
     assert.notEqual(tokenOf('rep-a'), tokenOf('rep-b'));
     const legacy = new URL(env.ACI_SET_SESSIONS_URL!);
     assert.equal(`${legacy.origin}${legacy.pathname}`, `${fleet.url}/api/ACIReport`);
@@ -90,8 +92,8 @@ describe('ACIReport', () => {
     [
       "a forged token (B's name, A's signature)",
       () => {
-        const [v, , mac] = tokenOf('rep-a').split('.');
-        return `${v}.${Buffer.from('games/rep-b').toString('base64url')}.${mac}`;
+        const [v, , incarnation, mac] = tokenOf('rep-a').split('.');
+        return `${v}.${Buffer.from('games/rep-b').toString('base64url')}.${incarnation}.${mac}`;
       },
       { activeSessions: 9 },
     ],

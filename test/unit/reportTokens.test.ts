@@ -74,6 +74,66 @@ describe('report tokens', () => {
   });
 });
 
+describe('report tokens bound to an incarnation (v2)', () => {
+  const first = { ...a, incarnation: 'AAAAAAAAAAAAAAAA' };
+  const second = { ...a, incarnation: 'BBBBBBBBBBBBBBBB' };
+
+  it('verifies to the server and the incarnation it was signed for', () => {
+    assert.deepEqual(verifyReportToken(signReportToken(first, secret), [secret]), first);
+    assert.match(signReportToken(first, secret), /^v2\./);
+  });
+
+  it('gives two incarnations of one name different tokens, and the MAC covers the incarnation', () => {
+    const token = signReportToken(first, secret);
+    assert.notEqual(token, signReportToken(second, secret));
+    const [v, id, , mac] = token.split('.');
+    assert.equal(verifyReportToken(`${v}.${id}.${second.incarnation}.${mac}`, [secret]), undefined);
+  });
+
+  it('is accepted with the previous secret during a rotation', () => {
+    assert.deepEqual(verifyReportToken(signReportToken(first, previous), [secret, previous]), first);
+    assert.equal(verifyReportToken(signReportToken(first, previous), [secret]), undefined);
+  });
+
+  /** A v2 token whose MAC (base64url) has a character base64 would write differently ('-' or '_'). */
+  const withUrlSafeChars = () => {
+    for (let i = 0; ; i++) {
+      const token = signReportToken({ ...a, incarnation: `${String(i).padStart(16, 'x')}`.slice(-16) }, secret);
+      if (/[-_]/.test(token.split('.')[3]!)) return token;
+    }
+  };
+  const token = signReportToken(first, secret);
+  const [v, id, incarnation, mac] = token.split('.') as [string, string, string, string];
+  // 32 bytes are 43 base64url characters; the last one carries 2 unused bits, so 4 spellings decode alike.
+  const last = mac.at(-1)!;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+  const nonCanonical: Array<[string, () => string]> = [
+    ['a padded MAC', () => `${token}=`],
+    ['a MAC in base64 rather than base64url', () => withUrlSafeChars().replace(/-/g, '+').replace(/_/g, '/')],
+    ['a MAC whose unused bits are set', () => `${v}.${id}.${incarnation}.${mac.slice(0, -1)}${sibling}`],
+    ['a padded server id', () => `${v}.${id}==.${incarnation}.${mac}`],
+    ['a server id with a space', () => `${v}.${id.slice(0, 2)} ${id.slice(2)}.${incarnation}.${mac}`],
+    ['an incarnation of the wrong length', () => `${v}.${id}.${incarnation}A.${mac}`],
+    ['an incarnation with a dot-free but foreign character', () => `${v}.${id}.${incarnation.slice(0, -1)}*.${mac}`],
+    ['upper-case version', () => token.replace(/^v2/, 'V2')],
+  ];
+  for (const [what, make] of nonCanonical) {
+    it(`refuses ${what} (only the canonical encoding is accepted)`, () => {
+      const variant = make();
+      assert.notEqual(variant, token);
+      assert.deepEqual(verifyReportToken(token, [secret]), first, 'the canonical token itself verifies');
+      assert.equal(verifyReportToken(variant, [secret]), undefined);
+    });
+  }
+
+  it('refuses a padded MAC on a v1 token too (servers created before incarnations hold those)', () => {
+    const legacy = signReportToken(a, secret);
+    assert.deepEqual(verifyReportToken(legacy, [secret]), a);
+    assert.equal(verifyReportToken(`${legacy}=`, [secret]), undefined);
+  });
+});
+
 describe('ServerReports.authenticate', () => {
   const options: ServerOptions = { fleetName: 'f', defaultMaxSessions: 10, allowedResourceGroups: [], writeAttempts: 3 };
   // authenticate() touches neither the store nor the fleet.

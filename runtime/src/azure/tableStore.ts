@@ -28,6 +28,7 @@ type ServerEntity = TableEntity<{
   LastReportAt?: string;
   FailureReason?: string;
   SpecHash: string;
+  Incarnation?: string;
   /** JSON array of ACIAllocate's reservations (domain/allocation/booking.ts); absent when there are none. */
   Reservations?: string;
 }>;
@@ -171,6 +172,7 @@ export function toEntity(r: ServerRecord): ServerEntity {
     LastReportAt: r.lastReportAt,
     FailureReason: r.failureReason,
     SpecHash: r.specHash,
+    Incarnation: r.incarnation,
     Reservations: r.reservations?.length ? JSON.stringify(r.reservations) : undefined,
   };
 }
@@ -195,6 +197,7 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       lastReportAt: e.LastReportAt || undefined,
       failureReason: e.FailureReason || undefined,
       specHash: e.SpecHash ?? '',
+      incarnation: e.Incarnation || undefined,
       reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,
     },
   };

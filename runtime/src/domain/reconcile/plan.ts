@@ -1,9 +1,9 @@
 // Pure decisions of ACIReconcile: given the table's rows, the groups ARM says this fleet owns
 // and the time, what must be repaired. The reconciler (./reconciler.ts) applies them.
 import { isAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
-import { applyObservation, transition, type RowChange } from '../servers/lifecycle';
+import { applyObservation, INCARNATION_TAG, transition, type RowChange } from '../servers/lifecycle';
 import type { ContainerGroupObservation } from '../servers/ports';
-import { describeKey, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
+import { describeKey, INCARNATION, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 
 export interface ReconcilePolicy {
   /** A row still Creating after this long is marked Failed. */
@@ -96,6 +96,8 @@ export function adoptedRecord(group: ContainerGroupObservation, now: Date, maxSe
   const instance = group.instanceState?.toLowerCase();
   const failed = provisioning === 'failed' || instance === 'stopped' || instance === 'terminated';
   const state = failed ? 'Failed' : provisioning === 'succeeded' ? 'Running' : 'Creating';
+  // The incarnation the fleet tagged the group with: the server's report token keeps working.
+  const incarnation = group.tags[INCARNATION_TAG];
   return {
     ...keyOf(group),
     state,
@@ -112,6 +114,7 @@ export function adoptedRecord(group: ContainerGroupObservation, now: Date, maxSe
     failureReason: failed ? (group.failureMessage ?? `adopted: Azure reports it ${group.provisioningState}`) : undefined,
     // No create request is known, so a later ACICreate of this name is a Conflict, never a silent match.
     specHash: 'adopted',
+    incarnation: incarnation && INCARNATION.test(incarnation) ? incarnation : undefined,
   };
 }
 

@@ -3,9 +3,9 @@
 import { FleetError, notFound } from '../core/errors';
 import { systemClock, type Clock } from '../core/ports';
 import type { ServerStore } from '../servers/ports';
-import { verifyReportToken } from './tokens';
+import { verifyReportToken, type ReportIdentity } from './tokens';
 import type { ReportRequest } from './request';
-import { describeKey, type ServerKey } from '../servers/server';
+import { describeKey, type ServerRecord } from '../servers/server';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer } from '../servers/mutate';
 import type { ServerOptions } from '../servers/serverService';
@@ -38,8 +38,8 @@ export class ServerReports {
     this.clock = deps.clock ?? systemClock;
   }
 
-  /** The server a token speaks for; 403 for a missing, forged or rotated-out token, 503 if reporting is not set up. */
-  authenticate(token: string | undefined): ServerKey {
+  /** The server (and incarnation) a token speaks for; 403 for a missing, forged or rotated-out token, 503 if reporting is not set up. */
+  authenticate(token: string | undefined): ReportIdentity {
     if (this.deps.secrets.length === 0) {
       throw new FleetError(
         'ReportingNotConfigured',
@@ -57,8 +57,8 @@ export class ServerReports {
     return key;
   }
 
-  /** Records the report for the token's server (only); nothing is written on any refusal. */
-  async record(key: ServerKey, report: ReportRequest): Promise<ReportResult> {
+  /** Records the report for the token's server (only, and only its incarnation); nothing is written on any refusal. */
+  async record(key: ReportIdentity, report: ReportRequest): Promise<ReportResult> {
     const namesOther =
       (report.resourceGroup !== undefined && report.resourceGroup !== key.resourceGroup) ||
       (report.containerGroupName !== undefined && report.containerGroupName !== key.containerGroupName);
@@ -68,6 +68,7 @@ export class ServerReports {
     let recorded = false;
     const { store, options } = this.deps;
     const row = await mutateServer(store, options.writeAttempts, key, (r) => {
+      assertSameIncarnation(r, key);
       recorded = false;
       // A server being deleted is past caring; its report must not resurrect anything.
       if (r.state === 'Deleting') return undefined;
@@ -84,4 +85,18 @@ export class ServerReports {
       recorded,
     };
   }
+}
+
+/**
+ * A token speaks only for the incarnation it was issued to: the token of a server that was
+ * deleted, or of a container left over from it, is refused for the server now bearing its name.
+ * Rows made before incarnations (and their v1 tokens) keep working together.
+ */
+function assertSameIncarnation(r: ServerRecord, token: ReportIdentity): void {
+  if (r.incarnation === token.incarnation) return;
+  throw forbidden(
+    token.incarnation === undefined || r.incarnation === undefined
+      ? `This token does not belong to the current server ${describeKey(r)}.`
+      : `This token was issued to an earlier server named ${describeKey(r)}; the server now bearing that name has its own.`,
+  );
 }

@@ -8,6 +8,9 @@ import { canTransition, type Actor, type ServerState } from './states';
 /** The ownership tag put on every container group this fleet creates. */
 export const OWNER_TAG = 'aci-fleet';
 
+/** The tag that carries a group's incarnation, so a row rebuilt by reconcile keeps its server's report token valid. */
+export const INCARNATION_TAG = 'aci-fleet-incarnation';
+
 export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) => tags?.[OWNER_TAG] === fleetName;
 
 /** Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). */

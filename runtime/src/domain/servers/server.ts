@@ -1,4 +1,5 @@
 // A server as the fleet sees it (one table row), and the seed-compatible view callers receive.
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { STATES, type ServerState } from './states';
 
@@ -36,6 +37,11 @@ export interface ServerRecord extends ServerKey {
   failureReason?: string;
   /** Hash of the create request, so a repeated ACICreate can be told apart from a different one. */
   specHash: string;
+  /**
+   * Random at create (and on the group as a tag): tells this server from an earlier one of the
+   * same name, so a report token dies with its server. Absent on rows made before incarnations.
+   */
+  incarnation?: string;
   /** Sessions booked by ACIAllocate that the server may not have reported yet (see ../allocation/booking.ts). */
   reservations?: Reservation[];
 }
@@ -102,6 +108,11 @@ export function toView(r: ServerRecord, now: Date): ServerView {
     ReservedSessions: reservedSessions(r, now),
   };
 }
+
+/** What an incarnation looks like: 16 base64url characters (96 random bits). */
+export const INCARNATION = /^[A-Za-z0-9_-]{16}$/;
+
+export const newIncarnation = (): string => randomBytes(12).toString('base64url');
 
 export const keyOf = (r: ServerKey): ServerKey => ({
   resourceGroup: r.resourceGroup,

@@ -5,12 +5,12 @@ import { stableHash } from '../core/hash';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
-import { applyObservation, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
+import { applyObservation, INCARNATION_TAG, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
 import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
 import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
-import { describeKey, keyOf, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
+import { describeKey, keyOf, newIncarnation, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
 import type { ServerState } from './states';
 
 export interface ServerOptions {
@@ -89,6 +89,7 @@ export class ServerService {
       createdAt: now,
       stateChangedAt: now,
       specHash,
+      incarnation: newIncarnation(),
     };
     let row: Versioned<ServerRecord>;
     try {
@@ -101,7 +102,7 @@ export class ServerService {
     }
 
     try {
-      await this.groups.beginCreate(key, this.specForArm(key, req.containerGroup));
+      await this.groups.beginCreate(key, this.specForArm(record, req.containerGroup));
     } catch (e) {
       // Retries exhausted on a transient failure: the PUT may still have landed (the answer was
       // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
@@ -134,20 +135,20 @@ export class ServerService {
   }
 
   /**
-   * The group as ARM gets it: owned by this fleet (tag), told who it is, and given its own report
-   * URL and token as secure values (never a function key).
+   * The group as ARM gets it: owned by this fleet (tag), with its incarnation (tag), told who it
+   * is, and given its own report URL and token as secure values (never a function key).
    */
-  private specForArm(key: ServerKey, spec: ContainerGroupSpec): ContainerGroupSpec {
+  private specForArm(server: ServerRecord, spec: ContainerGroupSpec): ContainerGroupSpec {
     const endpoint = this.options.reportEndpoint?.();
     const injected: Array<{ name: string; value?: string; secureValue?: string }> = [
-      { name: 'RESOURCE_GROUP', value: key.resourceGroup },
-      { name: 'CONTAINER_GROUP_NAME', value: key.containerGroupName },
-      ...(endpoint ? reportVariables(key, endpoint) : []),
+      { name: 'RESOURCE_GROUP', value: server.resourceGroup },
+      { name: 'CONTAINER_GROUP_NAME', value: server.containerGroupName },
+      ...(endpoint ? reportVariables(server, endpoint) : []),
     ];
     const injectedNames = new Set(injected.map((v) => v.name));
     return {
       ...spec,
-      tags: { ...spec.tags, [OWNER_TAG]: this.options.fleetName },
+      tags: { ...spec.tags, [OWNER_TAG]: this.options.fleetName, ...(server.incarnation ? { [INCARNATION_TAG]: server.incarnation } : {}) },
       containers: spec.containers.map((c) => ({
         ...c,
         environmentVariables: [...(c.environmentVariables ?? []).filter((v) => !injectedNames.has(v.name)), ...injected],
