@@ -106,20 +106,37 @@ export class ServerService {
     } catch (e) {
       // Retries exhausted on a transient failure: the PUT may still have landed (the answer was
       // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
-      if (e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined))) {
-        this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
-        return { created: true, server: toView(row.value, this.clock.now()) };
-      }
-      // ARM refused or is down: take the row back so the caller can simply retry.
-      await this.store
-        .remove(key, row.etag)
-        .catch((removeError) =>
+      if (!(e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined)))) {
+        // ARM refused or is down: take the row back (even if a delete made it Deleting meanwhile) so the caller can simply retry.
+        await this.mutate(key, (r) => (r.incarnation === record.incarnation ? 'remove' : undefined)).catch((removeError) =>
           this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
         );
-      throw e;
+        throw e;
+      }
+      this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
     }
+    await this.unlessDeletedMeanwhile(record);
     this.log.info('server creating', { server: describeKey(key), image: record.image });
     return { created: true, server: toView(row.value, this.clock.now()) };
+  }
+
+  /**
+   * An ACIDelete that arrived while the PUT was in flight wins: the group it could not see yet is
+   * deleted here. The create wrote ARM, then reads the row; the delete writes the row, then reads
+   * ARM (see delete): whichever comes second sees the other, so the group never outlives its delete.
+   */
+  private async unlessDeletedMeanwhile(record: ServerRecord): Promise<void> {
+    const key = keyOf(record);
+    const now = await this.store.get(key);
+    if (now && now.value.incarnation === record.incarnation && now.value.state !== 'Deleting') return;
+    // Gone or Deleting: the delete won. A row of another incarnation: a later create owns the name (and the group) now.
+    if (!now || now.value.incarnation === record.incarnation) await this.groups.beginDelete(key);
+    this.log.warn('server deleted while it was being created; its group is deleted too', { server: describeKey(key) });
+    throw new FleetError(
+      'Conflict',
+      `${describeKey(key)} was deleted while it was being created; its container group is being deleted too.`,
+      key,
+    );
   }
 
   private repeatedCreate(existing: ServerRecord, specHash: string): CreateResult {
@@ -163,17 +180,32 @@ export class ServerService {
     if (inArm && !isOwnedBy(inArm.tags, this.options.fleetName)) {
       throw new FleetError('NotOwnedByFleet', `${describeKey(key)} is not tagged as a server of this fleet; refusing to delete it.`, key);
     }
-    const deleting = await this.mutate(key, (r) => transition(r, 'Deleting', 'delete', this.clock.now()), row);
+    let wasCreating = false;
+    const deleting = await this.mutate(
+      key,
+      (r) => {
+        wasCreating = r.state === 'Creating';
+        return transition(r, 'Deleting', 'delete', this.clock.now());
+      },
+      row,
+    );
     if (!deleting) throw notFound(key.resourceGroup, key.containerGroupName);
-    await this.finishDelete(deleting, inArm !== undefined);
+    // A Creating row with no group may have its PUT still in flight: look at ARM again now that the
+    // row says Deleting (the create reads the row after its PUT; see unlessDeletedMeanwhile).
+    const existsInArm = inArm !== undefined || (wasCreating && (await this.groups.get(key)) !== undefined);
+    await this.finishDelete(deleting, existsInArm, wasCreating);
     return toView(deleting.value, this.clock.now());
   }
 
-  /** Sends the ARM delete, or drops the row straight away when there is no group to delete. */
-  private async finishDelete(row: Versioned<ServerRecord>, existsInArm: boolean): Promise<void> {
+  /**
+   * Sends the ARM delete, or drops the row straight away when there is no group to delete. A row
+   * that was Creating stays Deleting instead: its create, if still under way, deletes the group it
+   * makes (or takes the row back if ARM refused it); ACIGC finishes the job if that create died.
+   */
+  private async finishDelete(row: Versioned<ServerRecord>, existsInArm: boolean, createMayBeInFlight = false): Promise<void> {
     if (existsInArm) {
       await this.groups.beginDelete(keyOf(row.value));
-    } else {
+    } else if (!createMayBeInFlight) {
       await this.store.remove(keyOf(row.value), row.etag).catch((e) => {
         if (!(e instanceof StaleWriteError)) throw e;
       });
