@@ -126,6 +126,8 @@ export type FleetErrorCode =
   | 'Conflict'
   | 'InvalidStateTransition'
   | 'NotOwnedByFleet'
+  /** FLEET_MAX_SERVERS servers exist already: delete some, or raise the setting. */
+  | 'ServerLimitReached'
   | 'PayloadTooLarge'
   | 'NoCapacity'
   | 'AzureRequestRejected'

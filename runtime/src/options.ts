@@ -204,6 +204,20 @@ export const OPTIONS = {
     section: 'servers',
     description: '`MaxSessions` of a server when ACICreate gives none.',
   }),
+  FLEET_MAX_SERVERS: option(int(1, 100_000), {
+    default: 100,
+    source: { stackKey: 'maxServers' },
+    section: 'servers',
+    description:
+      'Most servers the fleet holds at once, in any state: a create beyond it (ACICreate, the autoscaler, any creator) is refused with 409 `ServerLimitReached`. A ceiling against runaway creates; raise it for a bigger fleet.',
+  }),
+  FAILED_RETENTION_MINUTES: option(int(1, 30 * 24 * 60), {
+    default: 60,
+    source: { stackKey: 'failedRetentionMinutes' },
+    section: 'servers',
+    description:
+      'ACIGC deletes a server this long after it became `Failed` (time to read its logs with ACIDetails), so failed servers do not pile up.',
+  }),
   GC_SCHEDULE: option(schedule(), {
     default: '0 */1 * * * *',
     source: { stackKey: 'gcSchedule' },
@@ -524,6 +538,12 @@ const RULES: Array<(s: FleetSettings, n: Naming) => OptionProblem | undefined> =
       message: `must be above ${other} (${scaleOut} <= ${shownValue(s, n, 'AUTOSCALER_SCALE_IN_THRESHOLD')}), or the fleet flaps`,
     };
   },
+  (s, n) => {
+    // Servers the autoscaler keeps are servers of the fleet: a maximum above the fleet's own could never be reached.
+    if (s.AUTOSCALER_MAXIMUM_INSTANCES <= s.FLEET_MAX_SERVERS) return undefined;
+    const message = `must not exceed ${n.name('FLEET_MAX_SERVERS', 'AUTOSCALER_MAXIMUM_INSTANCES')} (${s.AUTOSCALER_MAXIMUM_INSTANCES} > ${shownValue(s, n, 'FLEET_MAX_SERVERS')})`;
+    return { setting: 'AUTOSCALER_MAXIMUM_INSTANCES', path: [], message };
+  },
   (s, n) =>
     s.AUTOSCALER_ENABLED && !s.CONTAINER_GROUP_TEMPLATE
       ? {
@@ -604,6 +624,8 @@ export function serverOptionsFrom(s: FleetSettings): ServerOptions {
     defaultMaxSessions: s.FLEET_DEFAULT_MAX_SESSIONS,
     allowedResourceGroups: s.FLEET_RESOURCE_GROUPS,
     writeAttempts: s.FLEET_WRITE_ATTEMPTS,
+    maxServers: s.FLEET_MAX_SERVERS,
+    failedRetentionMs: s.FAILED_RETENTION_MINUTES * 60_000,
     reportEndpoint: () => reportEndpointFrom(s),
   };
 }

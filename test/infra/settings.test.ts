@@ -48,6 +48,8 @@ const template = {
 const everything: Record<string, string> = {
   serverListPublic: 'true',
   defaultMaxSessions: '12',
+  maxServers: '40',
+  failedRetentionMinutes: '120',
   gcSchedule: '0 */2 * * * *',
   reconcileSchedule: '0 */10 * * * *',
   metricsSchedule: '0 */5 * * * *',

@@ -10,7 +10,8 @@ describe('state machine', () => {
     ['MarkedForDeletion', 'Running', 'operator', true], // un-drain
     ['MarkedForDeletion', 'Running', 'monitor', false], // an event never revives a drained server
     ['MarkedForDeletion', 'Deleting', 'gc', true],
-    ['Running', 'Deleting', 'gc', false], // GC only takes drained servers
+    ['Running', 'Deleting', 'gc', false], // GC only takes drained servers…
+    ['Failed', 'Deleting', 'gc', true], // …and failed ones, after FAILED_RETENTION_MINUTES
     ['Failed', 'Running', 'monitor', false],
     ['Failed', 'Running', 'operator', false],
     ['Deleting', 'Running', 'monitor', false],

@@ -53,6 +53,10 @@ export class MemoryServerStore implements ServerStore {
     return filter?.states ? all.filter((r) => filter.states!.includes(r.value.state)) : all;
   }
 
+  async countUpTo(limit: number) {
+    return Math.min(limit, this.rows.size);
+  }
+
   async replaceMany(rows: Versioned<ServerRecord>[]) {
     const stale = rows.filter((r) => this.rows.get(describeKey(r.value))?.etag !== r.etag).map((r) => keyOf(r.value));
     if (stale.length === 0) for (const r of rows) this.stamp(r.value);

@@ -128,6 +128,8 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const reportSeconds = options.reportSeconds ?? 5;
   const settings = readSettings({
     AUTOSCALER_MAXIMUM_INSTANCES: String(options.maxInstances),
+    // The autoscaler's maximum is the ceiling being simulated; the fleet's own may not be lower.
+    FLEET_MAX_SERVERS: String(options.maxInstances),
     FLEET_DEFAULT_MAX_SESSIONS: String(options.maxSessions),
     ...options.settings,
   });

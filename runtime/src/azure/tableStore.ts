@@ -130,6 +130,20 @@ export class TableServerStore implements ServerStore {
     return rows;
   }
 
+  async countUpTo(limit: number): Promise<number> {
+    await this.ensureTable();
+    let count = 0;
+    try {
+      // Keys only, and no page past the limit: cheap however large the fleet.
+      for await (const _ of this.table.listEntities({ queryOptions: { select: ['PartitionKey'] } })) {
+        if (++count >= limit) break;
+      }
+    } catch (e) {
+      throw storageUnavailable(e);
+    }
+    return count;
+  }
+
   async replaceMany(rows: Versioned<ServerRecord>[]): Promise<{ transactions: number; stale: ServerKey[] }> {
     await this.ensureTable();
     const chunks: Versioned<ServerRecord>[][] = [];

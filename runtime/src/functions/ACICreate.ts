@@ -18,7 +18,15 @@ export const ACICreate = httpFunction({
       202: { description: 'Accepted: the server is Creating.', schema: serverView },
       200: { description: 'The same spec had already been accepted; nothing new was started.', schema: serverView },
     },
-    errors: ['Forbidden', 'Conflict', 'NotOwnedByFleet', 'AzureRequestRejected', 'AzureUnavailable', 'StorageUnavailable'],
+    errors: [
+      'Forbidden',
+      'Conflict',
+      'NotOwnedByFleet',
+      'ServerLimitReached',
+      'AzureRequestRejected',
+      'AzureUnavailable',
+      'StorageUnavailable',
+    ],
   },
   async handle(_request, services, context, body) {
     const input = parseRequest(createRequest, await body.json());

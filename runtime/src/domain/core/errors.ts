@@ -11,6 +11,7 @@ export type FleetErrorCode =
   | 'Conflict'
   | 'InvalidStateTransition'
   | 'NotOwnedByFleet'
+  | 'ServerLimitReached'
   | 'PayloadTooLarge'
   | 'NoCapacity'
   | 'AzureRequestRejected'
@@ -30,6 +31,7 @@ const STATUS: Record<FleetErrorCode, number> = {
   Conflict: 409,
   InvalidStateTransition: 409,
   NotOwnedByFleet: 409,
+  ServerLimitReached: 409,
   PayloadTooLarge: 413,
   NoCapacity: 503,
   AzureRequestRejected: 400,

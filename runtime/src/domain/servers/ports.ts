@@ -17,6 +17,8 @@ export interface ServerStore {
   remove(key: ServerKey, etag: string): Promise<void>;
   /** Every row (every page), optionally only those in the given states. */
   list(filter?: { states?: readonly ServerState[] }): Promise<Versioned<ServerRecord>[]>;
+  /** How many rows there are, counting no further than `limit` (all a check against a ceiling needs). */
+  countUpTo(limit: number): Promise<number>;
   /**
    * Replaces many rows of one resource group in as few atomic transactions as the store allows
    * (Table Storage: 100 per transaction). Each chunk is all-or-nothing; StaleWriteError names the keys of a failed chunk.

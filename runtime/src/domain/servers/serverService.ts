@@ -20,6 +20,10 @@ export interface ServerOptions {
   allowedResourceGroups: readonly string[];
   /** Attempts of one read-modify-write before answering 503 (only under heavy contention). */
   writeAttempts: number;
+  /** FLEET_MAX_SERVERS: rows in any state beyond which a create is refused; undefined = no ceiling. */
+  maxServers?: number;
+  /** FAILED_RETENTION_MINUTES: a Failed server is deleted by GC this long after it failed; undefined = kept. */
+  failedRetentionMs?: number;
   /** Where servers report and the token secret, read when a server is created; undefined = inject nothing. */
   reportEndpoint?: () => ReportEndpoint | undefined;
 }
@@ -74,6 +78,7 @@ export class ServerService {
       );
     }
 
+    await this.assertRoomFor(key, 0);
     // The row exists before ARM hears of the group, so an early Event Grid event always finds it.
     const now = this.clock.now().toISOString();
     const first = req.containerGroup.containers[0]!;
@@ -100,6 +105,14 @@ export class ServerService {
       if (!raced) throw e;
       return this.repeatedCreate(raced.value, specHash);
     }
+    // Counted again with our row in: of creates racing for the last place, each one that goes on
+    // counted every row written before its count, so together they never pass the limit.
+    try {
+      await this.assertRoomFor(key, 1);
+    } catch (e) {
+      await this.takeBack(record);
+      throw e;
+    }
 
     try {
       await this.groups.beginCreate(key, this.specForArm(record, req.containerGroup));
@@ -107,10 +120,7 @@ export class ServerService {
       // Retries exhausted on a transient failure: the PUT may still have landed (the answer was
       // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
       if (!(e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined)))) {
-        // ARM refused or is down: take the row back (even if a delete made it Deleting meanwhile) so the caller can simply retry.
-        await this.mutate(key, (r) => (r.incarnation === record.incarnation ? 'remove' : undefined)).catch((removeError) =>
-          this.log.warn('could not remove the row of a failed create', { server: describeKey(key), error: String(removeError) }),
-        );
+        await this.takeBack(record); // ARM refused or is down: the caller can simply retry
         throw e;
       }
       this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
@@ -118,6 +128,13 @@ export class ServerService {
     await this.unlessDeletedMeanwhile(record);
     this.log.info('server creating', { server: describeKey(key), image: record.image });
     return { created: true, server: toView(row.value, this.clock.now()) };
+  }
+
+  /** Removes the row of a create that did not happen, whatever a delete made of it meanwhile (only this incarnation's). */
+  private async takeBack(record: ServerRecord): Promise<void> {
+    await this.mutate(keyOf(record), (r) => (r.incarnation === record.incarnation ? 'remove' : undefined)).catch((e) =>
+      this.log.warn('could not remove the row of a failed create', { server: describeKey(record), error: String(e) }),
+    );
   }
 
   /**
@@ -136,6 +153,23 @@ export class ServerService {
       'Conflict',
       `${describeKey(key)} was deleted while it was being created; its container group is being deleted too.`,
       key,
+    );
+  }
+
+  /**
+   * 409 ServerLimitReached when the fleet holds more than FLEET_MAX_SERVERS rows besides `own`
+   * (0: the row is not written yet, 1: it is). Table Storage has no count, so the check reads
+   * keys, stopping at the limit.
+   */
+  private async assertRoomFor(key: ServerKey, own: 0 | 1): Promise<void> {
+    const limit = this.options.maxServers;
+    if (limit === undefined) return;
+    const servers = await this.store.countUpTo(limit + 1);
+    if (servers - own < limit) return;
+    throw new FleetError(
+      'ServerLimitReached',
+      `${describeKey(key)} was not created: the fleet holds its maximum of ${limit} servers (FLEET_MAX_SERVERS). Delete servers (Failed ones are deleted after FAILED_RETENTION_MINUTES) or raise the setting.`,
+      { limit, setting: 'FLEET_MAX_SERVERS' },
     );
   }
 
@@ -323,7 +357,7 @@ export class ServerService {
    * so a session report that lands first wins and the server stays.
    */
   async collectGarbage(): Promise<{ deleted: ServerKey[]; retried: ServerKey[] }> {
-    const rows = await this.store.list({ states: ['MarkedForDeletion', 'Deleting'] });
+    const rows = await this.store.list({ states: ['MarkedForDeletion', 'Deleting', 'Failed'] });
     const deleted: ServerKey[] = [];
     const retried: ServerKey[] = [];
     const now = this.clock.now();
@@ -337,7 +371,8 @@ export class ServerService {
           retried.push(key);
           continue;
         }
-        const next = await this.mutate(key, (r) => (isCollectable(r, now) ? transition(r, 'Deleting', 'gc', now) : undefined), row);
+        const collectable = (r: ServerRecord) => isCollectable(r, now) || failedLongAgo(r, now, this.options.failedRetentionMs);
+        const next = await this.mutate(key, (r) => (collectable(r) ? transition(r, 'Deleting', 'gc', now) : undefined), row);
         if (next?.value.state !== 'Deleting') continue;
         await this.finishDelete(next, (await this.groups.get(key)) !== undefined);
         deleted.push(key);
@@ -362,6 +397,10 @@ export class ServerService {
     assertAllowedResourceGroup(this.options.allowedResourceGroups, key.resourceGroup);
   }
 }
+
+/** A server Failed for longer than the retention (FAILED_RETENTION_MINUTES): its logs had their time. */
+const failedLongAgo = (r: ServerRecord, now: Date, retentionMs: number | undefined) =>
+  r.state === 'Failed' && retentionMs !== undefined && now.getTime() - Date.parse(r.stateChangedAt) >= retentionMs;
 
 const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
 const byKey = (a: ServerView, b: ServerView) =>

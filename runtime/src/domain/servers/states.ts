@@ -8,7 +8,7 @@ export type ServerState = (typeof STATES)[number];
 export type Actor =
   | 'monitor' // ACIMonitor / reconcile: what ARM says happened to the group
   | 'operator' // ACISetState: a caller's decision
-  | 'gc' // ACIGC: drained and empty
+  | 'gc' // ACIGC: drained and empty, or Failed for longer than the retention
   | 'delete' // ACIDelete: an explicit delete
   | 'heartbeat'; // a Running server that stopped reporting
 
@@ -30,9 +30,10 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: 'MarkedForDeletion', to: 'Running', by: ['operator'] },
   { from: 'MarkedForDeletion', to: 'Failed', by: ['monitor', 'operator'] },
   { from: 'MarkedForDeletion', to: 'Deleting', by: ['gc', 'delete'] },
-  // A failed server is cleaned up by draining it (GC deletes it) or deleting it outright.
+  // A failed server is cleaned up by draining it, deleting it outright, or by GC once
+  // FAILED_RETENTION_MINUTES have passed (time enough to read its logs).
   { from: 'Failed', to: 'MarkedForDeletion', by: ['operator'] },
-  { from: 'Failed', to: 'Deleting', by: ['delete'] },
+  { from: 'Failed', to: 'Deleting', by: ['delete', 'gc'] },
 ];
 
 export function canTransition(from: ServerState, to: ServerState, actor: Actor): boolean {
