@@ -90,8 +90,10 @@ describe('ACIAllocate snapshot and ledger', () => {
     // expired or live however long the 131 writes below take.
     const past = new Date(Date.now() - 3_600_000).toISOString();
     const expired = Array.from({ length: 130 }, (_, i) => `old-${i}`);
-    for (const id of expired) await ledger.remember(id, server, past);
-    await ledger.remember('live', server, new Date(Date.now() + 3_600_000).toISOString());
+    const note = (requestId: string, expiresAt: string) =>
+      ledger.claim({ requestId, request: { sessions: 1 }, claimedAt: past, server, expiresAt });
+    for (const id of expired) await note(id, past);
+    await note('live', new Date(Date.now() + 3_600_000).toISOString());
     // The ledger's rows live apart from the demand the autoscaler reads in the same table.
     assert.deepEqual(
       (await fleet.services.demand.since(new Date(0))).filter((m) => !m.at),
@@ -100,8 +102,8 @@ describe('ACIAllocate snapshot and ledger', () => {
 
     const res = await fetch(`${fleet.url}/admin/functions/ACIGC`, { method: 'POST', headers: { 'x-functions-key': fleet.key } });
     assert.equal(res.status, 202);
-    for (const id of ['old-0', 'old-99', 'old-100', 'old-129']) assert.equal(await ledger.recall(id), undefined, id);
-    assert.deepEqual(await ledger.recall('live'), server);
+    for (const id of ['old-0', 'old-99', 'old-100', 'old-129']) assert.equal(await ledger.read(id), undefined, id);
+    assert.deepEqual((await ledger.read('live'))?.value.server, server);
     assert.equal(await ledger.prune(new Date()), 0, 'nothing expired is left');
   });
 });

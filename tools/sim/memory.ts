@@ -2,7 +2,7 @@
 // Storage, for the simulator (and unit tests): the real services run on top of them unchanged.
 import { keyOf, describeKey, type ServerKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
 import { AlreadyExistsError, StaleWriteError, type Clock, type Versioned } from '../../runtime/src/domain/core/ports';
-import type { AllocationLedger, DemandMiss, DemandStore } from '../../runtime/src/domain/allocation/ports';
+import type { AllocationLedger, DemandMiss, DemandStore, LedgerEntry } from '../../runtime/src/domain/allocation/ports';
 import type { AutoscalerState, AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
 import type { ContainerGroupObservation, ContainerGroups, ServerStore } from '../../runtime/src/domain/servers/ports';
 import type { ContainerGroupSpec } from '../../runtime/src/domain/servers/requests';
@@ -178,22 +178,42 @@ export class SimulatedContainerGroups implements ContainerGroups {
   }
 }
 
-/** AllocationLedger in memory: requestId → booked server, until it expires. */
+/** AllocationLedger in memory, with the ETag semantics of the table: claim if absent, replace and release if unchanged. */
 export class MemoryAllocationLedger implements AllocationLedger {
-  readonly entries = new Map<string, { key: ServerKey; expiresAt: string }>();
+  readonly entries = new Map<string, Versioned<LedgerEntry>>();
+  private version = 0;
 
-  async recall(requestId: string) {
-    return this.entries.get(requestId)?.key;
+  async read(requestId: string) {
+    return this.entries.get(requestId);
   }
 
-  async remember(requestId: string, key: ServerKey, expiresAt: string) {
-    this.entries.set(requestId, { key: { resourceGroup: key.resourceGroup, containerGroupName: key.containerGroupName }, expiresAt });
+  async claim(entry: LedgerEntry) {
+    if (this.entries.has(entry.requestId)) throw new AlreadyExistsError(`requestId ${entry.requestId}`);
+    return this.stamp(entry);
+  }
+
+  async replace(entry: LedgerEntry, etag: string) {
+    if (this.entries.get(entry.requestId)?.etag !== etag) throw new StaleWriteError(`requestId ${entry.requestId}`);
+    return this.stamp(entry);
+  }
+
+  async release(requestId: string, etag: string) {
+    const current = this.entries.get(requestId);
+    if (!current) return;
+    if (current.etag !== etag) throw new StaleWriteError(`requestId ${requestId}`);
+    this.entries.delete(requestId);
+  }
+
+  private stamp(entry: LedgerEntry): Versioned<LedgerEntry> {
+    const row = { value: structuredClone(entry), etag: `W/"${++this.version}"` };
+    this.entries.set(entry.requestId, row);
+    return row;
   }
 
   async prune(now: Date) {
     let removed = 0;
     for (const [id, e] of this.entries) {
-      if (Date.parse(e.expiresAt) < now.getTime()) {
+      if (Date.parse(e.value.expiresAt) < now.getTime()) {
         this.entries.delete(id);
         removed++;
       }

@@ -1,11 +1,22 @@
 // AllocationLedger on Table Storage: one row per requestId (RowKey; requestIds are limited to
-// [\w.:@-]{1,128}, all legal in a key) in a partition of the fleet's own, naming the booked server.
-import { odata, RestError, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+// [\w.:@-]{1,128}, all legal in a key) in a partition of the fleet's own: what the request asked
+// for, when it was claimed, and the server booked for it. Every write is insert-if-absent or ETag-conditional.
+import { odata, RestError, type TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
-import type { AllocationLedger } from '../domain/allocation/ports';
-import type { ServerKey } from '../domain/servers/server';
+import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
+import type { AllocationLedger, LedgerEntry } from '../domain/allocation/ports';
 
-type LedgerEntity = TableEntity<{ ResourceGroup: string; ContainerGroupName: string; ExpiresAt: string }>;
+type LedgerEntity = TableEntity<{
+  Sessions: number;
+  /** The request's filters ('' = none). */
+  Location: string;
+  FilterResourceGroup: string;
+  ClaimedAt: string;
+  /** The booked server ('' while the claim is pending). */
+  ResourceGroup: string;
+  ContainerGroupName: string;
+  ExpiresAt: string;
+}>;
 
 /** At most this many expired rows go per prune, so one ACIGC run stays short. */
 const PRUNE_BATCH = 500;
@@ -23,35 +34,62 @@ export class TableAllocationLedger implements AllocationLedger {
     this.ensureTable = tableCreator(table);
   }
 
-  async recall(requestId: string): Promise<ServerKey | undefined> {
+  async read(requestId: string): Promise<Versioned<LedgerEntry> | undefined> {
     await this.ensureTable();
     try {
-      const e = await this.table.getEntity<LedgerEntity>(this.partition, requestId);
-      return { resourceGroup: e.ResourceGroup, containerGroupName: e.ContainerGroupName };
+      return fromEntity(await this.table.getEntity<LedgerEntity>(this.partition, requestId));
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
       throw storageUnavailable(e);
     }
   }
 
-  async remember(requestId: string, key: ServerKey, expiresAt: string): Promise<void> {
+  async claim(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
     await this.ensureTable();
-    // An upsert, not a conditional write: the row belongs to this one requestId, and its latest
-    // booking is the one a retry must find.
-    await this.table
-      .upsertEntity<LedgerEntity>(
-        {
-          partitionKey: this.partition,
-          rowKey: requestId,
-          ResourceGroup: key.resourceGroup,
-          ContainerGroupName: key.containerGroupName,
-          ExpiresAt: expiresAt,
-        },
-        'Replace',
-      )
-      .catch((e) => {
-        throw storageUnavailable(e);
-      });
+    try {
+      const { etag } = await this.table.createEntity(this.toEntity(entry));
+      return { value: entry, etag: etag! };
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 409) throw new AlreadyExistsError(`requestId ${entry.requestId}`);
+      throw storageUnavailable(e);
+    }
+  }
+
+  async replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
+    await this.ensureTable();
+    try {
+      const result = await this.table.updateEntity(this.toEntity(entry), 'Replace', { etag });
+      return { value: entry, etag: result.etag! };
+    } catch (e) {
+      if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404))
+        throw new StaleWriteError(`requestId ${entry.requestId}`);
+      throw storageUnavailable(e);
+    }
+  }
+
+  async release(requestId: string, etag: string): Promise<void> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(this.partition, requestId, { etag });
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return;
+      if (e instanceof RestError && e.statusCode === 412) throw new StaleWriteError(`requestId ${requestId}`);
+      throw storageUnavailable(e);
+    }
+  }
+
+  private toEntity(entry: LedgerEntry): LedgerEntity {
+    return {
+      partitionKey: this.partition,
+      rowKey: entry.requestId,
+      Sessions: entry.request.sessions,
+      Location: entry.request.location ?? '',
+      FilterResourceGroup: entry.request.resourceGroup ?? '',
+      ClaimedAt: entry.claimedAt,
+      ResourceGroup: entry.server?.resourceGroup ?? '',
+      ContainerGroupName: entry.server?.containerGroupName ?? '',
+      ExpiresAt: entry.expiresAt,
+    };
   }
 
   async prune(now: Date): Promise<number> {
@@ -91,4 +129,17 @@ export class TableAllocationLedger implements AllocationLedger {
       throw storageUnavailable(e);
     }
   }
+}
+
+function fromEntity(e: TableEntityResult<LedgerEntity>): Versioned<LedgerEntry> {
+  return {
+    etag: e.etag!,
+    value: {
+      requestId: e.rowKey!,
+      request: { sessions: Number(e.Sessions ?? 1), location: e.Location || undefined, resourceGroup: e.FilterResourceGroup || undefined },
+      claimedAt: e.ClaimedAt ?? '',
+      server: e.ContainerGroupName ? { resourceGroup: e.ResourceGroup, containerGroupName: e.ContainerGroupName } : undefined,
+      expiresAt: e.ExpiresAt ?? '',
+    },
+  };
 }

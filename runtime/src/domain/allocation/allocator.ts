@@ -1,6 +1,7 @@
 // ACIAllocate's use case: book sessions on a Running server atomically. The choice is pure
-// (./allocation.ts); here it is applied with ETag-conditional writes, so concurrent matchmakers
-// can never book a server beyond its MaxSessions, and a miss is recorded as demand.
+// (./booking.ts); here it is applied with ETag-conditional writes, so concurrent matchmakers
+// can never book a server beyond its MaxSessions, a requestId books once (./requestClaims.ts),
+// and a miss is recorded as demand.
 import { randomUUID } from 'node:crypto';
 import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './booking';
 import type { RunningServersSnapshot, SnapshotView } from './snapshot';
@@ -8,8 +9,9 @@ import { FleetError } from '../core/errors';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
 import type { AllocationLedger, DemandStore } from './ports';
+import { RequestClaims, type Claim } from './requestClaims';
 import type { ServerStore } from '../servers/ports';
-import { describeKey, keyOf, toView, type Reservation, type ServerRecord, type ServerView } from '../servers/server';
+import { describeKey, keyOf, toView, type Reservation, type ServerKey, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
   /** Lost races tolerated before answering 503 WriteContention (each one means someone else booked). */
@@ -29,8 +31,10 @@ export interface AllocatorDeps {
   random?: () => number;
   /** The process's shared copy of the Running servers; without one, every call lists them afresh. */
   snapshot?: RunningServersSnapshot;
-  /** Which server each requestId was booked on, across instances; a snapshot needs it for retries. */
+  /** Which server each requestId was booked on, across instances: a requestId books once, whatever instance its retries reach. */
   ledger?: AllocationLedger;
+  /** Waits while another call books the same requestId; tests pass their own. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Allocation {
@@ -44,29 +48,61 @@ export class Allocator {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly random: () => number;
+  private readonly claims: RequestClaims | undefined;
 
   constructor(private readonly deps: AllocatorDeps) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
     this.random = deps.random ?? Math.random;
+    this.claims = deps.ledger && new RequestClaims({ ledger: deps.ledger, clock: this.clock, log: this.log, sleep: deps.sleep });
   }
 
   async allocate(req: AllocationRequest): Promise<Allocation> {
-    const { store, options } = this.deps;
+    const { options } = this.deps;
     if (req.resourceGroup) assertAllowedResourceGroup(options.allowedResourceGroups ?? [], req.resourceGroup);
     const arrived = this.clock.now().getTime();
-    const [view, earlier] = await Promise.all([this.running(), req.requestId ? this.recall(req.requestId) : undefined]);
-    if (earlier) return earlier;
+    const { requestId } = req;
+    // With a requestId, claim it before booking: of retries arriving together, on any instance, one books.
+    const [view, claimed] = await Promise.all([
+      this.running(),
+      requestId && this.claims ? this.claims.claim(requestId, req, (server) => this.bookingOn(server, requestId)) : undefined,
+    ]);
+    if (claimed && 'earlier' in claimed) return claimed.earlier;
+    const claim = claimed?.claim;
+    try {
+      const allocation = await this.book(req, view, arrived, claim);
+      if (claim) await this.claims!.complete(claim, keyOf(allocation.at), allocation.result.reservation.expiresAt);
+      return allocation.result;
+    } catch (e) {
+      if (claim) await this.claims!.release(claim); // nothing booked: a retry claims it afresh
+      throw e;
+    }
+  }
+
+  /** Books `req` on the best server that fits, trying again on lost races; NoCapacity when none has room. */
+  private async book(
+    req: AllocationRequest,
+    view: SnapshotView,
+    arrived: number,
+    claim: Claim | undefined,
+  ): Promise<{ result: Allocation; at: ServerRecord }> {
+    const { store, options } = this.deps;
     let rows = view.rows;
     // Only a read that started after the request arrived may answer "no room".
     let fresh = view.takenAt >= arrived;
+    if (claim?.takenOver) {
+      // The claim's earlier holder may have booked before it died: only a read from now on shows every booking.
+      rows = (await this.running(this.clock.now().getTime())).rows;
+      fresh = true;
+    }
 
     const id = req.requestId ?? randomUUID();
     for (let attempt = 1; attempt <= options.attempts; ) {
       const now = this.clock.now();
       if (req.requestId) {
         const found = findReservation([...rows.values()], req.requestId, now);
-        if (found) return { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
+        if (found)
+          return { result: { server: toView(found.row.value, now), reservation: found.reservation, repeated: true }, at: found.row.value };
       }
       const pick = pickCandidate(bestCandidates(rows.values(), req, now), attempt, this.random);
       if (!pick) {
@@ -85,8 +121,7 @@ export class Allocator {
         const written = await store.replace(booked.record, pick.etag);
         this.deps.snapshot?.remember(written);
         this.log.info('sessions allocated', { server: describeKey(written.value), sessions: req.sessions, requestId: id, attempt });
-        if (req.requestId) await this.remember(req.requestId, written.value, booked.reservation.expiresAt);
-        return { server: toView(written.value, now), reservation: booked.reservation, repeated: false };
+        return { result: { server: toView(written.value, now), reservation: booked.reservation, repeated: false }, at: written.value };
       } catch (e) {
         if (!(e instanceof StaleWriteError)) throw e;
         attempt++;
@@ -114,11 +149,9 @@ export class Allocator {
     return { rows, takenAt };
   }
 
-  /** A booking the ledger says this requestId made, if that server still holds it (one point read each). */
-  private async recall(requestId: string): Promise<Allocation | undefined> {
-    const { ledger, store, snapshot } = this.deps;
-    const key = ledger && (await ledger.recall(requestId));
-    if (!key) return undefined;
+  /** The booking `requestId` made on `key`, if that server still holds it (one point read). */
+  private async bookingOn(key: ServerKey, requestId: string): Promise<Allocation | undefined> {
+    const { store, snapshot } = this.deps;
     const row = await store.get(key);
     if (row) snapshot?.remember(row);
     else snapshot?.forget(key);
@@ -126,16 +159,6 @@ export class Allocator {
     const now = this.clock.now();
     const found = findReservation([row], requestId, now);
     return found && { server: toView(row.value, now), reservation: found.reservation, repeated: true };
-  }
-
-  private async remember(requestId: string, server: ServerRecord, expiresAt: string): Promise<void> {
-    // The booking stands either way; without the note a retry on another instance may book a second
-    // time (until that instance's copy includes this booking), so say so rather than fail the call.
-    await this.deps.ledger
-      ?.remember(requestId, keyOf(server), expiresAt)
-      .catch((e) =>
-        this.log.warn('could not remember the booking for retries', { requestId, server: describeKey(server), error: String(e) }),
-      );
   }
 
   private async noCapacity(req: AllocationRequest, now: Date): Promise<never> {

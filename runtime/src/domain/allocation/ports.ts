@@ -1,5 +1,6 @@
 // What allocation needs from the outside world: recent unmet demand (also the autoscaler's signal)
 // and the ledger of requestIds, shared by every instance.
+import type { Versioned } from '../core/ports';
 import type { ServerKey } from '../servers/server';
 
 /** One allocation that found no room: demand the autoscaler should add capacity for. */
@@ -22,15 +23,39 @@ export interface DemandStore {
   prune(before: Date): Promise<number>;
 }
 
+/** What an allocation asked for: a requestId stands for one of these, and only one. */
+export interface AllocationFilters {
+  sessions: number;
+  location?: string;
+  resourceGroup?: string;
+}
+
+/** The ledger's note about one requestId: claimed by a call that is booking it, then the server booked. */
+export interface LedgerEntry {
+  requestId: string;
+  /** What the requestId was first used for; the same id asking for something else is refused (409). */
+  request: AllocationFilters;
+  /** When the current claim was made: a claim still without a server after the claim lease is abandoned. */
+  claimedAt: string;
+  /** The server booked for it; undefined while the claiming call is still booking. */
+  server?: ServerKey;
+  /** After this the entry is forgotten (ACIGC prunes it): the booking's expiry, or the claim's lease. */
+  expiresAt: string;
+}
+
 /**
  * Which server each recent requestId was booked on, shared by every instance (Table Storage on
- * Azure), so a retry finds its booking even when the instance it lands on has an older snapshot.
+ * Azure). A call claims its requestId here (insert if absent) before it books, so retries that
+ * arrive together, on any instance, book once: the others wait for the claim and get its server.
  */
 export interface AllocationLedger {
-  /** The server booked for `requestId`, if one was remembered (the server row says whether it still holds). */
-  recall(requestId: string): Promise<ServerKey | undefined>;
-  /** Notes the booking until `expiresAt` (ISO); a later booking with the same id replaces it. */
-  remember(requestId: string, key: ServerKey, expiresAt: string): Promise<void>;
+  read(requestId: string): Promise<Versioned<LedgerEntry> | undefined>;
+  /** Inserts the entry only if its requestId has none; AlreadyExistsError otherwise. */
+  claim(entry: LedgerEntry): Promise<Versioned<LedgerEntry>>;
+  /** Replaces the entry only if its ETag still matches; StaleWriteError otherwise (also when it is gone). */
+  replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>>;
+  /** Removes the entry only if its ETag still matches; an entry already gone is fine. */
+  release(requestId: string, etag: string): Promise<void>;
   /** Forgets entries that expired before `now`, a bounded number per call; returns how many went. */
   prune(now: Date): Promise<number>;
 }
