@@ -638,6 +638,18 @@ export function allocatorOptionsFrom(s: FleetSettings): AllocatorOptions {
     attempts: s.FLEET_WRITE_ATTEMPTS * 4,
     retryAfterSeconds: s.ALLOCATION_RETRY_AFTER_SECONDS,
     allowedResourceGroups: s.FLEET_RESOURCE_GROUPS,
+    autoscaler: autoscalerServersFrom(s),
+  };
+}
+
+/** What the autoscaler adds, when it runs at all: ACIAllocate's 503 says whether anyone is adding servers. */
+function autoscalerServersFrom(s: FleetSettings): AllocatorOptions['autoscaler'] {
+  const template = s.CONTAINER_GROUP_TEMPLATE;
+  if (!s.AUTOSCALER_ENABLED || !template) return undefined;
+  return {
+    location: template.containerGroup.location.toLowerCase(),
+    resourceGroup: template.resourceGroup,
+    maxSessions: template.maxSessions ?? s.FLEET_DEFAULT_MAX_SESSIONS,
   };
 }
 

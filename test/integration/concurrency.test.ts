@@ -40,7 +40,8 @@ async function runningServers(prefix: string, count: number, maxSessions?: numbe
 
 describe('concurrent writers', () => {
   it('50 session reports, a batch report, 10 drains and GC runs at once: no lost update, no wrongful delete', async () => {
-    const names = await runningServers('conc', 10);
+    // Room for every count below (up to 109): a count above MaxSessions would be refused.
+    const names = await runningServers('conc', 10, 200);
     // Every report carries at least one session, so once one is recorded GC may never take the server.
     const reports = names.flatMap((name, i) => Array.from({ length: 5 }, (_, j) => ({ name, sessions: i * 10 + j + 1 })));
     const [reportResults, batch, drains] = await Promise.all([

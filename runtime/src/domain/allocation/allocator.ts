@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './booking';
 import type { RunningServersSnapshot, SnapshotView } from './snapshot';
 import { FleetError } from '../core/errors';
-import { assertAllowedResourceGroup } from '../core/resourceGroups';
+import { assertAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
 import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
 import type { AllocationLedger, DemandStore } from './ports';
 import { RequestClaims, type Claim } from './requestClaims';
@@ -20,6 +20,15 @@ export interface AllocatorOptions extends ReservationTimings {
   retryAfterSeconds: number;
   /** FLEET_RESOURCE_GROUPS: a filter naming another resource group is refused (403), like every other call. */
   allowedResourceGroups?: readonly string[];
+  /** What the autoscaler adds when it runs (AUTOSCALER_ENABLED with its template); undefined = nobody adds servers. */
+  autoscaler?: AutoscalerServers;
+}
+
+/** Where the autoscaler's new servers go and how many sessions each holds. */
+export interface AutoscalerServers {
+  location: string;
+  resourceGroup: string;
+  maxSessions: number;
 }
 
 export interface AllocatorDeps {
@@ -106,7 +115,7 @@ export class Allocator {
       }
       const pick = pickCandidate(bestCandidates(rows.values(), req, now), attempt, this.random);
       if (!pick) {
-        if (fresh) return this.noCapacity(req, now);
+        if (fresh) return this.noCapacity(req, now, rows);
         // The copy predates the request: a server may have started or freed up since. Look once more.
         rows = (await this.running(arrived)).rows;
         fresh = true;
@@ -161,7 +170,17 @@ export class Allocator {
     return found && { server: toView(row.value, now), reservation: found.reservation, repeated: true };
   }
 
-  private async noCapacity(req: AllocationRequest, now: Date): Promise<never> {
+  /**
+   * No server has room now. More sessions than any server can hold is the caller's mistake (400,
+   * nothing recorded); otherwise a 503 that says honestly whether anyone is adding servers: room
+   * may still appear as sessions end and bookings expire, so retrying is right either way.
+   */
+  private async noCapacity(req: AllocationRequest, now: Date, running: Map<string, Versioned<ServerRecord>>): Promise<never> {
+    const largest = await this.largestServerFor(req, running);
+    if (largest !== undefined && req.sessions > largest) {
+      const message = `${req.sessions} session(s) is more than any server${where(req) ? ` ${where(req)}` : ''} holds: the largest (Running, being created, or made by the autoscaler) holds at most ${largest} (MaxSessions)`;
+      throw new FleetError('ValidationFailed', `Invalid request: sessions: ${message}.`, [{ path: 'sessions', message }]);
+    }
     // The miss is what tells the autoscaler to add room; losing it must not turn a 503 into a 500.
     await this.deps.demand
       .record({
@@ -172,14 +191,44 @@ export class Allocator {
         resourceGroup: req.resourceGroup,
       })
       .catch((e) => this.log.warn('could not record unmet demand', { error: String(e) }));
-    const where = [req.location && `in ${req.location}`, req.resourceGroup && `in resource group ${req.resourceGroup}`]
-      .filter(Boolean)
-      .join(' ');
+    const scaler = this.deps.options.autoscaler;
+    const autoscaler = !scaler ? 'off' : makesServersFor(scaler, req) ? 'adding' : 'elsewhere';
+    const outlook = {
+      adding: 'the autoscaler adds servers for unmet demand (up to AUTOSCALER_MAXIMUM_INSTANCES); retry after the time in Retry-After',
+      elsewhere: `the autoscaler only adds servers in ${scaler?.location} (resource group ${scaler?.resourceGroup}), so none are being added for this request; room appears only as sessions end or bookings expire`,
+      off: 'the autoscaler is off, so no servers are being added; room appears only as sessions end or bookings expire, or when servers are created (ACICreate)',
+    }[autoscaler];
     throw new FleetError(
       'NoCapacity',
-      `No Running server${where ? ` ${where}` : ''} has room for ${req.sessions} session(s) now; more are on the way, retry after the time in Retry-After.`,
-      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup },
+      `No Running server${where(req) ? ` ${where(req)}` : ''} has room for ${req.sessions} session(s) now; ${outlook}.`,
+      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup, autoscaler },
       this.deps.options.retryAfterSeconds,
     );
   }
+
+  /**
+   * The most sessions one server that could take this request holds: Running ones (just read),
+   * the autoscaler's new ones, and — only when those are all too small — ones still being created.
+   * Undefined when there is none at all.
+   */
+  private async largestServerFor(req: AllocationRequest, running: Map<string, Versioned<ServerRecord>>): Promise<number | undefined> {
+    const sizes = [...running.values()].filter((r) => inPlace(r.value, req)).map((r) => r.value.maxSessions);
+    const scaler = this.deps.options.autoscaler;
+    if (scaler && makesServersFor(scaler, req)) sizes.push(scaler.maxSessions);
+    if (sizes.length > 0 && Math.max(...sizes) >= req.sessions) return Math.max(...sizes);
+    for (const r of await this.deps.store.list({ states: ['Creating'] })) if (inPlace(r.value, req)) sizes.push(r.value.maxSessions);
+    return sizes.length > 0 ? Math.max(...sizes) : undefined;
+  }
 }
+
+const where = (req: AllocationRequest) =>
+  [req.location && `in ${req.location}`, req.resourceGroup && `in resource group ${req.resourceGroup}`].filter(Boolean).join(' ');
+
+/** Whether a server is where the request asks (the same filters `fits` applies). */
+const inPlace = (r: ServerRecord, req: AllocationRequest) =>
+  (!req.location || r.location === req.location.toLowerCase()) &&
+  (!req.resourceGroup || r.resourceGroup === normalizeResourceGroup(req.resourceGroup));
+
+const makesServersFor = (scaler: AutoscalerServers, req: AllocationRequest) =>
+  (!req.location || scaler.location === req.location.toLowerCase()) &&
+  (!req.resourceGroup || scaler.resourceGroup === normalizeResourceGroup(req.resourceGroup));

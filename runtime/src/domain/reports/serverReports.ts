@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../core/ports';
 import type { ServerStore } from '../servers/ports';
 import { verifyReportToken, type ReportIdentity } from './tokens';
 import type { ReportRequest } from './request';
-import { describeKey, type ServerRecord } from '../servers/server';
+import { describeKey, sessionsBeyondCapacity, type ServerRecord } from '../servers/server';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer } from '../servers/mutate';
 import type { ServerOptions } from '../servers/serverService';
@@ -72,6 +72,11 @@ export class ServerReports {
       recorded = false;
       // A server being deleted is past caring; its report must not resurrect anything.
       if (r.state === 'Deleting') return undefined;
+      const beyond = sessionsBeyondCapacity(r, report.activeSessions);
+      if (beyond)
+        throw new FleetError('ValidationFailed', `Invalid request: activeSessions: ${beyond}.`, [
+          { path: 'activeSessions', message: beyond },
+        ]);
       recorded = true;
       return { ...r, activeSessions: report.activeSessions, lastReportAt: this.clock.now().toISOString() };
     });

@@ -109,6 +109,17 @@ export function toView(r: ServerRecord, now: Date): ServerView {
   };
 }
 
+/**
+ * Why `activeSessions` cannot be this server's count, or undefined when it can: a server holds at
+ * most MaxSessions, so a higher count is a report to fix (refused, never clamped: a clamped count
+ * would hide the game server's bug and let ACIAllocate book seats that are taken).
+ */
+export function sessionsBeyondCapacity(r: Pick<ServerRecord, 'maxSessions'>, activeSessions: number): string | undefined {
+  return activeSessions > r.maxSessions
+    ? `${activeSessions} is more than the server holds: its MaxSessions is ${r.maxSessions}`
+    : undefined;
+}
+
 /** What an incarnation looks like: 16 base64url characters (96 random bits). */
 export const INCARNATION = /^[A-Za-z0-9_-]{16}$/;
 

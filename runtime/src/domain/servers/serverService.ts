@@ -10,7 +10,16 @@ import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Cl
 import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
-import { describeKey, keyOf, newIncarnation, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
+import {
+  describeKey,
+  keyOf,
+  newIncarnation,
+  sessionsBeyondCapacity,
+  toView,
+  type ServerKey,
+  type ServerRecord,
+  type ServerView,
+} from './server';
 import type { ServerState } from './states';
 
 export interface ServerOptions {
@@ -283,6 +292,14 @@ export class ServerService {
         `${missing.length} server(s) in the batch are not known to this fleet; nothing was written.`,
         missing.map(keyOf),
       );
+    }
+    // MaxSessions is fixed at create, so the check on these rows holds for every retry below.
+    const beyond = reports.flatMap((r, i) => {
+      const message = sessionsBeyondCapacity(rows.get(describeKey(r))!.value, r.activeSessions);
+      return message ? [{ path: `[${i}].activeSessions`, message: `${describeKey(r)}: ${message}` }] : [];
+    });
+    if (beyond.length > 0) {
+      throw new FleetError('ValidationFailed', `Invalid request: ${beyond[0]!.path}: ${beyond[0]!.message}; nothing was written.`, beyond);
     }
 
     let pending = reports.map((report) => ({ report, row: rows.get(describeKey(report))! }));
