@@ -4,6 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as web from '@pulumi/azure-native/web';
 import { OPTION_KEYS, type FleetConfig } from './config';
 import { appSettingsProblems } from './invariants';
+import { LARGEST_BODY_BYTES } from '../runtime/src/functions/http';
 
 /** Everything the runtime needs to know, as plain values; see {@link appSettings}. */
 export interface AppSettingsInput {
@@ -28,6 +29,7 @@ export const HOST_SETTINGS = {
   AzureWebJobsDisableHomepage: 'no platform landing page at `/`, where ServerPage is',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'telemetry sent with the managed identity',
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: 'the host reads at most the largest body a function takes (1 MiB), not its default 100 MB',
 } as const;
 
 const trimSlash = (u: string) => u.replace(/\/+$/, '');
@@ -47,6 +49,8 @@ export function appSettings(i: AppSettingsInput): Record<string, string> {
     AzureWebJobsStorage__tableServiceUri: trimSlash(i.tableEndpoint),
     // The runtime serves its own page at `/` (ServerPage, with routePrefix ""): no platform landing page.
     AzureWebJobsDisableHomepage: 'true',
+    // The host buffers each body before a function runs: no more than the largest any function takes.
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: String(LARGEST_BODY_BYTES),
     APPLICATIONINSIGHTS_CONNECTION_STRING: i.appInsightsConnectionString,
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
     // The container the stack created for the autoscaler's lease.

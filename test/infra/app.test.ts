@@ -17,6 +17,7 @@ describe('appSettings', () => {
       AzureWebJobsStorage__queueServiceUri: 'https://stfleet.queue.core.windows.net',
       AzureWebJobsStorage__tableServiceUri: 'https://stfleet.table.core.windows.net',
       AzureWebJobsDisableHomepage: 'true',
+      FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '1048576',
       APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
       FLEET_NAME: 'fleet',

@@ -196,6 +196,7 @@ describe('program graph', () => {
         'FLEET_PUBLIC_URL',
         'FLEET_RESOURCE_GROUPS',
         'FLEET_TABLE_NAME',
+        'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT',
         'REPORT_TOKEN_SECRET',
       ].sort(),
     );
@@ -208,6 +209,7 @@ describe('program graph', () => {
     assert.equal(s.FLEET_TABLE_NAME, 'ACIDetails');
     assert.equal(s.FLEET_DEMAND_TABLE_NAME, 'FleetDemand');
     assert.equal(s.AzureWebJobsDisableHomepage, 'true', 'ServerPage is at `/`, not the platform landing page');
+    assert.equal(s.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, '1048576', 'the host reads no body larger than a function takes');
     assert.equal(s.AZURE_SUBSCRIPTION_ID, SUBSCRIPTION_ID);
     assert.equal(s.FLEET_RESOURCE_GROUPS, 'aci-fleet-dev-servers');
     assert.equal(s.FLEET_PUBLIC_URL, 'https://aci-fleet-dev-abc123.azurewebsites.net');

@@ -7,6 +7,13 @@ import type { AuthLevel, HttpFunction } from './definition';
 import type { FleetSettings } from '../options';
 import type { ApiDoc } from './apiDoc';
 
+/**
+ * No function takes a larger body. On Azure the Functions host reads a whole body before the
+ * function runs, so the stack sets the host's own limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT) to
+ * this instead of its 100 MB default; each function then stops at its own, smaller limit.
+ */
+export const LARGEST_BODY_BYTES = 1024 * 1024;
+
 /** The request body of one invocation, read only when the function asks, and only as far as its limit. */
 export interface RequestBody {
   /**
@@ -29,6 +36,8 @@ interface HttpFunctionSpec {
 }
 
 export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
+  if (spec.maxBodyBytes > LARGEST_BODY_BYTES)
+    throw new Error(`${spec.name}: maxBodyBytes is over LARGEST_BODY_BYTES (the host's limit on Azure)`);
   const authLevel = spec.authLevel ?? 'function';
   return {
     trigger: 'http',
