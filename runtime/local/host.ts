@@ -87,6 +87,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
     const url = requestUrl(req);
+    if (!url) return send(res, errorBody(400, 'ValidationFailed', `The request target ${JSON.stringify(req.url)} is not a path.`));
     const decoded = decodePath(url.pathname);
     if (decoded === undefined) {
       return send(
@@ -196,12 +197,21 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   };
 }
 
-function requestUrl(req: IncomingMessage): URL {
-  try {
-    return new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-  } catch {
-    return new URL(req.url ?? '/', 'http://localhost'); // a malformed Host header
+/**
+ * The URL the caller used. The request target is always a path here (never resolved against the
+ * host: `//x/api/…` is the path `//x/api/…`, not a URL with host `x`); undefined if it cannot be one.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? '/';
+  const path = target.startsWith('/') ? target : `/${target}`;
+  for (const host of [req.headers.host ?? 'localhost', 'localhost']) {
+    try {
+      return new URL(`http://${host}${path}`);
+    } catch {
+      // a malformed Host header: try without it
+    }
   }
+  return undefined;
 }
 
 function timerInfo(): Timer {

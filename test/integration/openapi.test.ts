@@ -62,6 +62,10 @@ describe('GET /api/openapi.json', () => {
       operationOf(byName('ACISetSessions'), 'POST').requestBody.content['application/json'].schema,
       inputSchema(setSessionsRequest),
     );
+    // Each body's own limit, as the function enforces it.
+    for (const fn of httpFunctions.filter((f) => f.api.body)) {
+      assert.match(operationOf(fn, fn.methods[0]!).requestBody.description, new RegExp(`At most ${fn.maxBodyBytes} bytes`), fn.name);
+    }
     const state = operationOf(byName('ACIList'), 'GET').parameters.find((p: any) => p.name === 'state');
     assert.deepEqual(state.schema, (inputSchema(listQuery) as any).properties.state);
     assert.equal(state.in, 'query');

@@ -4,6 +4,7 @@ import { z, type ZodType } from 'zod';
 import type { FleetSettings } from '../options';
 import { statusOfCode, type FleetErrorCode } from '../domain/core/errors';
 import { serverView } from '../domain/servers/server';
+import { MAX_REQUEST_DEPTH } from '../domain/core/validation';
 import type { ApiDoc } from './apiDoc';
 import type { FunctionDefinition, HttpFunction } from './definition';
 import { compileRoute } from './routes';
@@ -65,7 +66,11 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
 
   if (api.query) op.parameters = queryParameters(api.query);
   if (api.body) {
-    op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(api.body, 'input') } } };
+    op.requestBody = {
+      required: true,
+      description: `At most ${fn.maxBodyBytes} bytes (413 PayloadTooLarge beyond), nested at most ${MAX_REQUEST_DEPTH} levels deep.`,
+      content: { 'application/json': { schema: jsonSchema(api.body, 'input') } },
+    };
   }
 
   const responses: Record<string, JsonObject> = {};
