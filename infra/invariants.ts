@@ -81,3 +81,20 @@ export function appSettingsProblems(settings: Record<string, unknown>): string[]
   }
   return problems;
 }
+
+/** Tags every taggable resource of a fleet carries (the ownership tag the fleet's GC also relies on). */
+export const REQUIRED_TAGS = ['aci-fleet'] as const;
+
+/** The missing or empty required tags of a resource's `tags`. */
+export function missingTags(tags: unknown): string[] {
+  const t = (tags ?? {}) as Record<string, unknown>;
+  return REQUIRED_TAGS.filter((name) => typeof t[name] !== 'string' || (t[name] as string).trim() === '');
+}
+
+/**
+ * The resource group a scope lies in (`/subscriptions/<s>/resourceGroups/<rg>[/...]`), lowercased;
+ * undefined for a scope above resource groups (a subscription, a management group, `/`).
+ */
+export function resourceGroupOfScope(scope: string): string | undefined {
+  return /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)(\/|$)/i.exec(scope.trim())?.[1]?.toLowerCase();
+}
