@@ -409,6 +409,8 @@ describe('report-token secrets', () => {
       passwords.map((p) => [p.name, p.inputs.length, p.inputs.special, p.inputs.keepers]),
       [['report-tokens-a', 48, false, undefined]],
     );
+    // The same inputs as the top-level secret stacks had before Key Vault: upgrading keeps its value.
+    assert.deepEqual(passwords[0].aliases, [{ name: 'report-token-secret', noParent: true }]);
     const secret = one(dev, T.secret);
     assert.equal(secret.inputs.secretName, 'report-token-a');
     assert.equal(secret.inputs.properties.value, 'p'.repeat(48));

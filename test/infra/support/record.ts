@@ -191,7 +191,7 @@ export async function record(config: Record<string, string>, stack = 'dev', arm:
   const closeFake = await armToFake(arm);
   const resources = new Map<string, RecordedResource>();
   const byObject = new Map<pulumi.Resource, string>();
-  const options = new Map<string, { dependsOn: unknown; parent?: pulumi.Resource }>();
+  const options = new Map<string, { dependsOn: unknown; parent?: pulumi.Resource; aliases?: unknown[] }>();
   const calls: string[] = [];
 
   pulumi.runtime.setAllConfig(config);
@@ -226,7 +226,7 @@ export async function record(config: Record<string, string>, stack = 'dev', arm:
       pulumi.runtime.registerStackTransformation((args) => {
         const key = `${args.type}::${args.name}`;
         byObject.set(args.resource, key);
-        options.set(key, { dependsOn: args.opts.dependsOn, parent: args.opts.parent });
+        options.set(key, { dependsOn: args.opts.dependsOn, parent: args.opts.parent, aliases: args.opts.aliases as unknown[] | undefined });
         if (!resources.has(key)) {
           resources.set(key, { type: args.type, name: args.name, key, inputs: {}, secretInputs: [], dependsOn: [] });
         }
@@ -258,6 +258,10 @@ export async function record(config: Record<string, string>, stack = 'dev', arm:
     const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
     r.dependsOn = list.map((d) => byObject.get(d) ?? '?');
     if (opt.parent) r.parent = byObject.get(opt.parent);
+    // `{ parent: pulumi.rootStackResource }` (undefined) says the old resource had no parent.
+    const aliases = (opt.aliases ?? []).filter((a): a is { name?: string; parent?: unknown } => typeof a === 'object' && a !== null);
+    if (aliases.length > 0)
+      r.aliases = aliases.map((a) => ({ name: a.name, noParent: Object.hasOwn(a, 'parent') && a.parent === undefined }));
   }
   await closeFake();
   return { resources: [...resources.values()], calls, outputs, error };

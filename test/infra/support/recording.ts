@@ -34,6 +34,8 @@ export interface RecordedResource {
   dependsOn: string[];
   /** Key of the parent resource (components included). */
   parent?: string;
+  /** The names it had before (`noParent`: it was a top-level resource then). */
+  aliases?: Array<{ name?: string; noParent: boolean }>;
 }
 
 export interface Recording {
