@@ -57,7 +57,8 @@ export function applyObservation(r: ServerRecord, group: ContainerGroupObservati
   }
   if (provisioning !== 'succeeded') return undefined; // Pending, Creating, Repairing: not yet
 
-  if (instance === 'stopped' || instance === 'terminated') {
+  // Its containers have ended (Succeeded and Failed are what a group that does not restart ends in).
+  if (instance === 'stopped' || instance === 'terminated' || instance === 'succeeded' || instance === 'failed') {
     return may('Failed') ? transition(r, 'Failed', 'monitor', now, group.failureMessage ?? 'container group stopped') : undefined;
   }
 
