@@ -97,6 +97,8 @@ describe('Ctrl-C on npm start, then npm start again', () => {
       assert.equal(details.status, 200, `${name}'s container group is still there: ${JSON.stringify(details.body)}`);
       assert.equal(details.body.provisioningState, 'Succeeded');
     }
+    // The README's quick start, run again: its create is the same spec (200), its list not empty.
+    assert.equal((await api(second, key, 'ACICreate', createBody('gs-1'))).status, 200);
     const booked = await api(second, key, 'ACIAllocate', { sessions: 1 });
     assert.equal(booked.status, 200, JSON.stringify(booked.body));
     assert.equal(

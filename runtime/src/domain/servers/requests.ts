@@ -31,20 +31,18 @@ export function armEnum<const T extends readonly [string, ...string[]]>(values: 
   const canonical = new Map(values.map((v) => [v.toLowerCase(), v]));
   return z.preprocess(
     (v) => (typeof v === 'string' ? (canonical.get(v.toLowerCase()) ?? v) : v),
-    z.enum(values, { error: `must be one of ${values.join(', ')} (in any casing)` }),
+    z.enum(values, { error: `must be one of ${values.join(', ')} (in any casing)` }).describe('In any casing; kept in this spelling.'),
   );
 }
 
-/**
- * An Azure region: its name (`westeurope`) or display name (`West Europe`), kept as the name,
- * as ARM does.
- */
-export const azureLocation = z.preprocess(
-  (v) => (typeof v === 'string' ? v.toLowerCase().replace(/\s+/g, '') : v),
-  z.string({ error: 'location must be a string' }).regex(/^[a-z][a-z0-9]{1,39}$/, {
+/** An Azure region: its name (`westeurope`) or display name (`West Europe`), kept as the name, as ARM does. */
+export const azureLocation = z
+  .string({ error: 'location must be a string' })
+  .regex(/^[A-Za-z][A-Za-z0-9 ]{1,59}$/, {
     error: "location must be an Azure region name such as 'westeurope' (or its display name, 'West Europe')",
-  }),
-);
+  })
+  .transform((v) => v.toLowerCase().replace(/ /g, ''))
+  .describe("An Azure region's name (westeurope) or display name (West Europe); kept as the name.");
 
 // The ARM enums of a container group (Microsoft.ContainerInstance 2023-05-01, the SDK's API version).
 const protocol = armEnum(['TCP', 'UDP']);
@@ -161,8 +159,8 @@ export const containerGroupSpec = z
       .optional(),
     volumes: z.array(z.record(z.string(), z.unknown())).optional(),
     tags: z.record(z.string(), z.string()).optional(),
-    identity: z.undefined({ error: REFUSED_PROPERTIES.identity }).optional(),
-    subnetIds: z.array(z.unknown()).max(0, { error: REFUSED_PROPERTIES.subnetIds }).optional(),
+    identity: z.undefined({ error: REFUSED_PROPERTIES.identity }).optional().describe(REFUSED_PROPERTIES.identity),
+    subnetIds: z.array(z.unknown()).max(0, { error: REFUSED_PROPERTIES.subnetIds }).optional().describe(REFUSED_PROPERTIES.subnetIds),
   })
   .loose()
   .superRefine((group, ctx) => {
