@@ -4,6 +4,7 @@
 // mails it. What each alert means and what to do about it: docs/deploy.md ("Alerts").
 import * as pulumi from '@pulumi/pulumi';
 import * as monitor from '@pulumi/azure-native/monitor';
+import { LIFECYCLE_EVENT } from '../runtime/src/domain/servers/lifecycle';
 import { TELEMETRY, query } from './kql';
 
 export interface LogAlert {
@@ -34,15 +35,12 @@ export const LOG_ALERTS: readonly LogAlert[] = [
     key: 'servers-failed',
     title: 'Servers turned Failed',
     severity: 2,
-    // ACIMetrics counts servers per state every minute: any rise of the Failed count is a server that failed.
+    // Every step of a server's life is a ServerLifecycle event, sent by whichever function made it.
     query: query(
       [TELEMETRY],
       `telemetry
-| where t.kind == "metric" and t.name == "Servers" and tostring(t.state) == "Failed"
-| project timestamp, failed = todouble(t.value)
-| order by timestamp asc
-| extend rise = failed - prev(failed)
-| summarize newlyFailed = sumif(rise, rise > 0)`,
+| where t.kind == "event" and t.name == "${LIFECYCLE_EVENT}" and tostring(t.event) == "failed"
+| summarize newlyFailed = count()`,
     ),
     measure: 'newlyFailed',
     operator: 'GreaterThan',

@@ -2,7 +2,8 @@
 // time, allocation misses and autoscaler actions, each a query of Application Insights.
 import * as pulumi from '@pulumi/pulumi';
 import * as applicationinsights from '@pulumi/azure-native/applicationinsights';
-import { AUTOSCALER_ACTIONS, TELEMETRY, query } from './kql';
+import { SCALED_EVENT } from '../runtime/src/domain/autoscaling/autoscaler';
+import { TELEMETRY, query } from './kql';
 import { stableGuid } from './names';
 
 export interface WorkbookPanel {
@@ -49,20 +50,23 @@ union misses, allocations`,
     ),
   },
   {
-    title: 'Autoscaler actions',
+    title: 'Autoscaler actions (servers scaled out and in)',
     visualization: 'barchart',
     query: query(
-      [AUTOSCALER_ACTIONS],
-      `actions
-| summarize created = sum(created), drained = sum(drained), restored = sum(restored) by bin(timestamp, 15m)`,
+      [TELEMETRY],
+      `telemetry
+| where t.kind == "event" and t.name == "${SCALED_EVENT}"
+| summarize servers = sum(toint(t.servers)) by direction = tostring(t.direction), bin(timestamp, 15m)`,
     ),
   },
   {
-    title: 'Last autoscaler runs that acted',
+    title: 'Last autoscaler actions',
     visualization: 'table',
     query: query(
-      [AUTOSCALER_ACTIONS],
-      `actions
+      [TELEMETRY],
+      `telemetry
+| where t.kind == "event" and t.name == "${SCALED_EVENT}"
+| project timestamp, direction = tostring(t.direction), servers = toint(t.servers), created = toint(t.created), restored = toint(t.restored), reason = tostring(t.reason)
 | top 50 by timestamp desc`,
     ),
   },

@@ -371,7 +371,7 @@ export const OPTIONS = {
     source: { stackKey: 'autoscaler.containerGroupTemplate' },
     section: 'autoscaler',
     description:
-      'What the autoscaler creates servers from: an ACICreate body without `containerGroupName`, with an optional `namePrefix` (JSON; a YAML map in a stack file).',
+      "What the autoscaler creates servers from: an ACICreate body without `containerGroupName` (one given is ignored, so the original system's template works as it is), with an optional `namePrefix` (JSON; a YAML map in a stack file).",
   }),
 
   // Server reports (ACIReport).

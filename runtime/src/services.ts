@@ -102,6 +102,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       options,
       clock: clock,
       log: contextLogger(context),
+      telemetry: contextTelemetry(context),
     });
   const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
@@ -122,7 +123,16 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     servers,
     telemetry: contextTelemetry,
     reconcilePolicy,
-    reconciler: (context) => new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: clock, log: contextLogger(context) }),
+    reconciler: (context) =>
+      new Reconciler({
+        store,
+        groups,
+        options,
+        policy: reconcilePolicy,
+        clock: clock,
+        log: contextLogger(context),
+        telemetry: contextTelemetry(context),
+      }),
     reports: () => new ServerReports({ store, options, secrets, clock: clock }),
     demand,
     autoscalerState,
@@ -153,6 +163,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         leaseMs: 5 * 60_000,
         clock: clock,
         log: contextLogger(context),
+        telemetry: contextTelemetry(context),
       });
     },
     allocationSnapshot,

@@ -1,15 +1,17 @@
-// The alert rules and the workbook read the runtime's telemetry: every metric, event, state and
-// error code their queries name is one the runtime actually emits, the autoscaler line they parse
-// is the one it writes, and docs/deploy.md says what each alert means and what to do.
+// The alert rules and the workbook read the runtime's telemetry: every metric, event, lifecycle
+// step, state and error code their queries name is one the runtime actually emits, and
+// docs/deploy.md says what each alert means and what to do.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LOG_ALERTS, actionGroupShortName } from '../../infra/alerts';
 import { WORKBOOK_PANELS, workbookContent } from '../../infra/workbook';
-import { AUTOSCALER_ACTED } from '../../infra/kql';
+import { SCALED_EVENT } from '../../runtime/src/domain/autoscaling/autoscaler';
+import { LIFECYCLE_EVENT, lifecycleEvent } from '../../runtime/src/domain/servers/lifecycle';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { STATES } from '../../runtime/src/domain/servers/states';
-import { contextLogger, fleetSnapshot } from '../../runtime/src/telemetry';
+import { fleetSnapshot } from '../../runtime/src/telemetry';
 
 const root = path.resolve(__dirname, '../..');
 const runtimeSource = (dir = path.join(root, 'runtime/src')): string =>
@@ -42,11 +44,16 @@ describe('what the queries read', () => {
     ...fleetSnapshot([]).map((m) => m.name),
     'ActiveSessions',
     'MaxSessions',
+    LIFECYCLE_EVENT,
+    SCALED_EVENT,
   ]);
 
   it('names only metrics and events the runtime sends', () => {
     const names = compared('name');
-    assert.ok(names.has('Servers') && names.has('HttpError'), [...names].join(', '));
+    assert.ok(
+      names.has('Servers') && names.has('HttpError') && names.has(LIFECYCLE_EVENT) && names.has(SCALED_EVENT),
+      [...names].join(', '),
+    );
     for (const name of names) assert.ok(emitted.has(name), `${name} is not sent by the runtime`);
   });
 
@@ -57,13 +64,15 @@ describe('what the queries read', () => {
     for (const code of codes) assert.match(source, new RegExp(`'${code}'`), code);
   });
 
-  it("parses the autoscaler's own line: its message, then JSON with the servers it created, drained and restored", () => {
-    assert.match(source, new RegExp(`log\\.info\\('${AUTOSCALER_ACTED.trim()}', \\{[^}]*created:[^}]*drained:[^}]*restored:`));
-    const lines: string[] = [];
-    const log = contextLogger({ log: (l: string) => lines.push(l), functionName: 'ACIAutoScaler', invocationId: 'i' } as never);
-    log.info(AUTOSCALER_ACTED.trim(), { created: ['a/b'], drained: [], restored: [] });
-    assert.ok(lines[0].startsWith(AUTOSCALER_ACTED));
-    assert.deepEqual(JSON.parse(lines[0].slice(AUTOSCALER_ACTED.length)).created, ['a/b']);
+  it('counts the lifecycle step the runtime sends when a server turns Failed', () => {
+    const server = { resourceGroup: 'games', containerGroupName: 'gs-1', state: 'Running' } as ServerRecord;
+    const step = lifecycleEvent(server, { ...server, state: 'Failed', failureReason: 'image pull failed' } as ServerRecord);
+    assert.deepEqual([...compared('event')], [step?.event]);
+  });
+
+  it("reads the autoscaler's scale events by the fields it sends", () => {
+    const source = fs.readFileSync(path.join(root, 'runtime/src/domain/autoscaling/autoscaler.ts'), 'utf8');
+    for (const field of ['direction', 'servers', 'created', 'restored', 'reason']) assert.match(source, new RegExp(`\\b${field}:`), field);
   });
 });
 
