@@ -72,7 +72,9 @@ export interface ServiceOverrides {
 export function createServices(settings: FleetSettings, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
   let credential: TokenCredential | undefined;
-  const azureCredential = () => (credential ??= new DefaultAzureCredential());
+  // On Azure the app runs as a user-assigned identity: name it, or the managed identity endpoint has no default.
+  const azureCredential = () =>
+    (credential ??= new DefaultAzureCredential(settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {}));
 
   const store = new TableServerStore(tableClient(settings, azureCredential, overrides.storage));
   const isLocalArm = settings.ARM_ENDPOINT.startsWith('http://');
@@ -101,6 +103,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       options,
       clock: clock,
       log: contextLogger(context),
+      telemetry: contextTelemetry(context),
     });
   const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
@@ -121,7 +124,16 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     servers,
     telemetry: contextTelemetry,
     reconcilePolicy,
-    reconciler: (context) => new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: clock, log: contextLogger(context) }),
+    reconciler: (context) =>
+      new Reconciler({
+        store,
+        groups,
+        options,
+        policy: reconcilePolicy,
+        clock: clock,
+        log: contextLogger(context),
+        telemetry: contextTelemetry(context),
+      }),
     reports: () => new ServerReports({ store, options, secrets, clock: clock }),
     demand,
     autoscalerState,
@@ -152,6 +164,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         leaseMs: 5 * 60_000,
         clock: clock,
         log: contextLogger(context),
+        telemetry: contextTelemetry(context),
       });
     },
     allocationSnapshot,

@@ -4,8 +4,17 @@
 import { randomBytes } from 'node:crypto';
 import { hasLiveReservations } from '../allocation/booking';
 import { decide, type ScalingConfig, type Decision } from './policy';
-import { transition } from '../servers/lifecycle';
-import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
+import { trackLifecycle, transition } from '../servers/lifecycle';
+import {
+  StaleWriteError,
+  silentLogger,
+  silentTelemetry,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Telemetry,
+  type Versioned,
+} from '../core/ports';
 import type { AutoscalerState, AutoscalerStateStore } from './ports';
 import type { DemandStore } from '../allocation/ports';
 import type { ServerStore } from '../servers/ports';
@@ -32,6 +41,8 @@ export interface AutoscalerDeps {
   leaseMs: number;
   clock?: Clock;
   log?: Logger;
+  /** Where scale actions (SCALED_EVENT) and the drains they make are sent. */
+  telemetry?: Telemetry;
   /** Random suffixes of new names; the simulator passes a seeded one so its runs repeat. */
   random?: () => number;
 }
@@ -48,13 +59,18 @@ export interface AutoscalerRun {
 /** Creates sent to ARM at once; ACI answers each in about a second. */
 const CREATE_CONCURRENCY = 8;
 
+/** The telemetry event of a run that scaled the fleet out (servers created or un-drained) or in (drained). */
+export const SCALED_EVENT = 'FleetScaled';
+
 export class Autoscaler {
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
 
   constructor(private readonly deps: AutoscalerDeps) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
+    this.telemetry = deps.telemetry ?? silentTelemetry;
   }
 
   async run(): Promise<AutoscalerRun> {
@@ -109,6 +125,18 @@ export class Autoscaler {
         restored: run.restored.map(describeKey),
       });
     }
+    const out = run.created.length + run.restored.length;
+    if (out > 0) {
+      this.telemetry.trackEvent(SCALED_EVENT, {
+        direction: 'out',
+        servers: out,
+        created: run.created.length,
+        restored: run.restored.length,
+        reason: decision.reason,
+      });
+    }
+    if (run.drained.length > 0)
+      this.telemetry.trackEvent(SCALED_EVENT, { direction: 'in', servers: run.drained.length, reason: decision.reason });
     return run;
   }
 
@@ -160,14 +188,21 @@ export class Autoscaler {
   private async setState(key: ServerKey, to: 'Running' | 'MarkedForDeletion'): Promise<boolean> {
     const from = to === 'Running' ? 'MarkedForDeletion' : 'Running';
     let changed = false;
-    await mutateServer(this.deps.store, this.deps.writeAttempts, key, (r) => {
-      const now = this.clock.now();
-      changed = false;
-      if (r.state !== from) return undefined;
-      if (to === 'MarkedForDeletion' && hasLiveReservations(r, now)) return undefined;
-      changed = true;
-      return transition(r, to, 'operator', now, undefined);
-    });
+    await mutateServer(
+      this.deps.store,
+      this.deps.writeAttempts,
+      key,
+      (r) => {
+        const now = this.clock.now();
+        changed = false;
+        if (r.state !== from) return undefined;
+        if (to === 'MarkedForDeletion' && hasLiveReservations(r, now)) return undefined;
+        changed = true;
+        return transition(r, to, 'operator', now, undefined);
+      },
+      undefined,
+      (before, after) => trackLifecycle(this.telemetry, before, after),
+    );
     return changed;
   }
 

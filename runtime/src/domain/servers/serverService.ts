@@ -5,8 +5,27 @@ import { stableHash } from '../core/hash';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
-import { applyObservation, INCARNATION_TAG, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
-import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
+import {
+  applyObservation,
+  INCARNATION_TAG,
+  isCollectable,
+  isOwnedBy,
+  OWNER_TAG,
+  trackLifecycle,
+  transition,
+  type RowChange,
+} from './lifecycle';
+import {
+  AlreadyExistsError,
+  StaleWriteError,
+  silentLogger,
+  silentTelemetry,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Telemetry,
+  type Versioned,
+} from '../core/ports';
 import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
@@ -43,6 +62,8 @@ export interface ServerServiceDeps {
   options: ServerOptions;
   clock?: Clock;
   log?: Logger;
+  /** Where each step of a server's life is sent (LIFECYCLE_EVENT). */
+  telemetry?: Telemetry;
 }
 
 export interface CreateResult {
@@ -60,6 +81,7 @@ export class ServerService {
   private readonly options: ServerOptions;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
 
   constructor(deps: ServerServiceDeps) {
     this.store = deps.store;
@@ -67,6 +89,7 @@ export class ServerService {
     this.options = deps.options;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
+    this.telemetry = deps.telemetry ?? silentTelemetry;
   }
 
   async create(req: CreateRequest): Promise<CreateResult> {
@@ -136,12 +159,17 @@ export class ServerService {
     }
     await this.unlessDeletedMeanwhile(record);
     this.log.info('server creating', { server: describeKey(key), image: record.image });
+    trackLifecycle(this.telemetry, undefined, row.value);
     return { created: true, server: toView(row.value, this.clock.now()) };
   }
 
-  /** Removes the row of a create that did not happen, whatever a delete made of it meanwhile (only this incarnation's). */
+  /**
+   * Removes the row of a create that did not happen, whatever a delete made of it meanwhile (only
+   * this incarnation's). Not a lifecycle event: the server was never announced as created.
+   */
   private async takeBack(record: ServerRecord): Promise<void> {
-    await this.mutate(keyOf(record), (r) => (r.incarnation === record.incarnation ? 'remove' : undefined)).catch((e) =>
+    const mine = (r: ServerRecord) => (r.incarnation === record.incarnation ? 'remove' : undefined);
+    await mutateServer(this.store, this.options.writeAttempts, keyOf(record), mine).catch((e) =>
       this.log.warn('could not remove the row of a failed create', { server: describeKey(record), error: String(e) }),
     );
   }
@@ -249,9 +277,14 @@ export class ServerService {
     if (existsInArm) {
       await this.groups.beginDelete(keyOf(row.value));
     } else if (!createMayBeInFlight) {
-      await this.store.remove(keyOf(row.value), row.etag).catch((e) => {
-        if (!(e instanceof StaleWriteError)) throw e;
-      });
+      const removed = await this.store.remove(keyOf(row.value), row.etag).then(
+        () => true,
+        (e) => {
+          if (!(e instanceof StaleWriteError)) throw e;
+          return false;
+        },
+      );
+      if (removed) trackLifecycle(this.telemetry, row.value, undefined);
     }
     this.log.info('server deleting', { server: describeKey(row.value) });
   }
@@ -401,7 +434,9 @@ export class ServerService {
   }
 
   private mutate(key: ServerKey, change: (current: ServerRecord) => RowChange, known?: Versioned<ServerRecord>) {
-    return mutateServer(this.store, this.options.writeAttempts, key, change, known);
+    return mutateServer(this.store, this.options.writeAttempts, key, change, known, (before, after) =>
+      trackLifecycle(this.telemetry, before, after),
+    );
   }
 
   private async requireRow(key: ServerKey): Promise<Versioned<ServerRecord>> {
