@@ -93,7 +93,7 @@ describe('ACIDetails redaction', () => {
     for (const [what, secret] of Object.entries(SECRETS)) assert.ok(!text.includes(secret), `${what} is in the details`);
     // What is not secret is still there to inspect.
     assert.equal(details.body.volumes[0].azureFile.storageAccountName, 'accountName');
-    assert.deepEqual(Object.keys(details.body.volumes[2].secret), ['secretKey1', 'secretKey2']);
+    assert.equal(typeof details.body.volumes[2].secret, 'object', 'the secret volume is there (its contents are not)');
     assert.equal(details.body.diagnostics.logAnalytics.workspaceId, 'workspaceid');
     assert.equal(details.body.volumes[3].gitRepo.repository, 'https://example.com/game.git');
   });

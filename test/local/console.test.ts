@@ -78,7 +78,9 @@ describe('the local fleet’s console', () => {
 
   it('prints the autoscaler’s scale outs and scale ins, and the servers it creates and drains', async () => {
     const before = lines.length;
-    await call(fleet, 'ACIAllocate', { sessions: 5 }); // a miss: demand for two servers of 4
+    // Two misses of 4 sessions: demand for two servers of 4 (5 at once would be a 400: no server holds it).
+    await call(fleet, 'ACIAllocate', { sessions: 4, requestId: 'console-1' });
+    await call(fleet, 'ACIAllocate', { sessions: 4, requestId: 'console-2' });
     await fleet.host.runTimer('ACIAutoScaler');
     const created = (await fleet.services.store.list()).map((r) => r.value).filter((r) => r.containerGroupName.startsWith('auto-'));
     assert.equal(created.length, 2);

@@ -30,7 +30,7 @@ describe('GET /admin/servers/<resourceGroup>/<name>/environment (local host only
     assert.equal(res.status, 200);
     const env = ((await res.json()) as Record<string, Record<string, string>>).server!;
     assert.equal(env.ACI_REPORT_URL, `${fleet.url}/api/ACIReport`);
-    assert.match(env.ACI_REPORT_TOKEN!, /^v1\./);
+    assert.match(env.ACI_REPORT_TOKEN!, /^v2\./); // bound to this server's incarnation
     assert.equal(env.MOTD, `it's $HOME "quoted"`);
     assert.equal((await get('gs-1', '', null)).status, 401);
     assert.equal((await get('gs-1', '', 'wrong')).status, 401);
