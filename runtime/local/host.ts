@@ -80,7 +80,8 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
     const url = requestUrl(req);
-    const path = decodeURIComponent(url.pathname).replace(/\/+$/, '').toLowerCase();
+    const pathname = safeDecode(url.pathname).replace(/\/+$/, '');
+    const path = pathname.toLowerCase();
 
     if (path.startsWith('/admin/functions/')) {
       if (!keyMatches(req, url)) return send(res, unauthorized());
@@ -95,8 +96,10 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
 
     if (path === '/runtime/webhooks/eventgrid') return deliverEvents(req, res, url);
 
-    const fn = routes.find((r) => r.route.matches(path))?.fn;
-    if (!fn) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    // Parameters keep the caller's spelling (Azure's do): only the literal segments match case-insensitively.
+    const found = routes.map((r) => ({ fn: r.fn, params: r.route.match(pathname) })).find((r) => r.params !== undefined);
+    if (!found) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    const { fn, params } = found;
     if (fn.authLevel(settings) === 'function' && !keyMatches(req, url)) return send(res, unauthorized());
 
     const body = await readBody(req);
@@ -106,6 +109,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       url: url.toString(),
       headers: flatHeaders(req),
       query: Object.fromEntries(url.searchParams),
+      params,
       body: body.length > 0 ? { bytes: body } : undefined,
     });
     send(res, await fn.handler(request, context(fn.name), services));
@@ -168,6 +172,15 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/** A path with a malformed %-escape is still a path (Azure answers 404 for it, never 500). */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function requestUrl(req: IncomingMessage): URL {

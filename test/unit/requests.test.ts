@@ -21,7 +21,7 @@ describe('request validation', () => {
   it('accepts the seed-shaped create body and lower-cases the resource group', () => {
     const parsed = parseRequest(createRequest, createBody('gs-1', {}, 'Games'));
     assert.equal(parsed.resourceGroup, 'games');
-    assert.equal(parsed.containerGroup.containers[0]!.image, 'ghcr.io/example/game-server:1.0');
+    assert.equal(parsed.containerGroup!.containers[0]!.image, 'ghcr.io/example/game-server:1.0');
   });
 
   const badNames = ['-gs', 'gs-', 'g--s', 'GS1', 'a'.repeat(64), '', 'gs_1', 'gs.1'];

@@ -30,6 +30,8 @@ type ServerEntity = TableEntity<{
   SpecHash: string;
   /** JSON array of ACIAllocate's reservations (domain/allocation/booking.ts); absent when there are none. */
   Reservations?: string;
+  Fleet?: string;
+  Revision?: number;
 }>;
 
 export class TableServerStore implements ServerStore {
@@ -172,6 +174,8 @@ export function toEntity(r: ServerRecord): ServerEntity {
     FailureReason: r.failureReason,
     SpecHash: r.specHash,
     Reservations: r.reservations?.length ? JSON.stringify(r.reservations) : undefined,
+    Fleet: r.fleet,
+    Revision: r.revision,
   };
 }
 
@@ -196,6 +200,8 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       failureReason: e.FailureReason || undefined,
       specHash: e.SpecHash ?? '',
       reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,
+      fleet: e.Fleet || undefined,
+      revision: e.Revision === undefined || e.Revision === null ? undefined : Number(e.Revision),
     },
   };
 }

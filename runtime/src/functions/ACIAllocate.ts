@@ -23,13 +23,14 @@ export const ACIAllocate = httpFunction({
     summary: 'Reserve sessions on a Running server, atomically',
     description:
       'Packs servers (the fullest that fits first) so idle ones can drain. No server is ever booked beyond MaxSessions, ' +
+      "With `fleet`, only that fleet's servers, and never one of an older revision while one of the current revision has room. " +
       'however many matchmakers call at once. Send a requestId so a retry returns the same server.',
     tag: 'Matchmaking',
     body: allocateRequest,
     responses: {
       200: { description: 'The server, with the booking made on it.', schema: allocation },
     },
-    errors: ['Forbidden', 'NoCapacity', 'WriteContention', 'StorageUnavailable'],
+    errors: ['Forbidden', 'NotFound', 'NoCapacity', 'WriteContention', 'StorageUnavailable'],
   },
   async handle(request, services, context) {
     // Every field is optional, so an empty body is a request for one session anywhere.

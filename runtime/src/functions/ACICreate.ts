@@ -9,18 +9,24 @@ export const ACICreate = httpFunction({
   methods: ['POST'],
   api: {
     summary: 'Create a server from a container group spec',
-    description: 'Records the server as Creating, then starts the ARM create; ACIMonitor moves it to Running.',
+    description:
+      'Records the server as Creating, then starts the ARM create; ACIMonitor moves it to Running. ' +
+      "With `fleet`, the server belongs to that fleet's current revision, made from its template unless containerGroup is given.",
     tag: 'Servers',
     body: createRequest,
     responses: {
       202: { description: 'Accepted: the server is Creating.', schema: serverView },
       200: { description: 'The same spec had already been accepted; nothing new was started.', schema: serverView },
     },
-    errors: ['Forbidden', 'Conflict', 'NotOwnedByFleet', 'AzureRequestRejected', 'AzureUnavailable', 'StorageUnavailable'],
+    errors: ['Forbidden', 'NotFound', 'Conflict', 'NotOwnedByFleet', 'AzureRequestRejected', 'AzureUnavailable', 'StorageUnavailable'],
   },
   async handle(request, services, context) {
     const input = parseRequest(createRequest, await readJson(request));
-    const { created, server } = await services.servers(context).create(input);
+    const { fleet } = input;
+    const { created, server } = fleet
+      ? await services.fleets(context).createServer({ ...input, fleet })
+      : // Without a fleet the schema requires a containerGroup.
+        await services.servers(context).create({ ...input, containerGroup: input.containerGroup! });
     // 202: ARM is still provisioning; ACIMonitor moves the server to Running when it is ready.
     return json(created ? 202 : 200, server);
   },

@@ -9,6 +9,7 @@ import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
 import type { AllocationLedger, DemandStore } from './ports';
 import type { ServerStore } from '../servers/ports';
+import { DEFAULT_FLEET, type FleetRevisionSource } from '../servers/membership';
 import { describeKey, keyOf, toView, type Reservation, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
@@ -31,6 +32,8 @@ export interface AllocatorDeps {
   snapshot?: RunningServersSnapshot;
   /** Which server each requestId was booked on, across instances; a snapshot needs it for retries. */
   ledger?: AllocationLedger;
+  /** Every fleet's current revision (a recent copy): an outdated server is booked only when no current one has room. */
+  revisions?: FleetRevisionSource;
 }
 
 export interface Allocation {
@@ -55,7 +58,11 @@ export class Allocator {
     const { store, options } = this.deps;
     if (req.resourceGroup) assertAllowedResourceGroup(options.allowedResourceGroups ?? [], req.resourceGroup);
     const arrived = this.clock.now().getTime();
-    const [view, earlier] = await Promise.all([this.running(), req.requestId ? this.recall(req.requestId) : undefined]);
+    const [view, earlier, revisions] = await Promise.all([
+      this.running(),
+      req.requestId ? this.recall(req.requestId) : undefined,
+      this.deps.revisions?.current(),
+    ]);
     if (earlier) return earlier;
     let rows = view.rows;
     // Only a read that started after the request arrived may answer "no room".
@@ -68,9 +75,9 @@ export class Allocator {
         const found = findReservation([...rows.values()], req.requestId, now);
         if (found) return { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
       }
-      const pick = pickCandidate(bestCandidates(rows.values(), req, now), attempt, this.random);
+      const pick = pickCandidate(bestCandidates(rows.values(), req, now, undefined, revisions), attempt, this.random);
       if (!pick) {
-        if (fresh) return this.noCapacity(req, now);
+        if (fresh) return this.noCapacity(req, now, revisions);
         // The copy predates the request: a server may have started or freed up since. Look once more.
         rows = (await this.running(arrived)).rows;
         fresh = true;
@@ -138,7 +145,18 @@ export class Allocator {
       );
   }
 
-  private async noCapacity(req: AllocationRequest, now: Date): Promise<never> {
+  private async noCapacity(
+    req: AllocationRequest,
+    now: Date,
+    revisions: Awaited<ReturnType<FleetRevisionSource['current']>> | undefined,
+  ): Promise<never> {
+    // A fleet nobody defined is the caller's mistake, not missing capacity (servers without a fleet are the default fleet's).
+    const known = req.fleet && revisions && !revisions.has(req.fleet) ? await this.deps.revisions!.current(now.getTime()) : revisions;
+    if (req.fleet && req.fleet !== DEFAULT_FLEET && known && !known.has(req.fleet)) {
+      throw new FleetError('NotFound', `No fleet '${req.fleet}' is known to this deployment (GET /api/fleets lists them).`, {
+        fleet: req.fleet,
+      });
+    }
     // The miss is what tells the autoscaler to add room; losing it must not turn a 503 into a 500.
     await this.deps.demand
       .record({
@@ -147,15 +165,20 @@ export class Allocator {
         requestId: req.requestId,
         location: req.location,
         resourceGroup: req.resourceGroup,
+        fleet: req.fleet,
       })
       .catch((e) => this.log.warn('could not record unmet demand', { error: String(e) }));
-    const where = [req.location && `in ${req.location}`, req.resourceGroup && `in resource group ${req.resourceGroup}`]
+    const where = [
+      req.fleet && `of fleet ${req.fleet}`,
+      req.location && `in ${req.location}`,
+      req.resourceGroup && `in resource group ${req.resourceGroup}`,
+    ]
       .filter(Boolean)
       .join(' ');
     throw new FleetError(
       'NoCapacity',
       `No Running server${where ? ` ${where}` : ''} has room for ${req.sessions} session(s) now; more are on the way, retry after the time in Retry-After.`,
-      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup },
+      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup, fleet: req.fleet },
       this.deps.options.retryAfterSeconds,
     );
   }

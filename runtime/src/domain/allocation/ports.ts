@@ -10,6 +10,8 @@ export interface DemandMiss {
   requestId?: string;
   location?: string;
   resourceGroup?: string;
+  /** The fleet it asked for: demand for that fleet's autoscaler (none: the default fleet's). */
+  fleet?: string;
 }
 
 /** Recent unmet demand, shared across invocations (Table Storage on Azure, memory in the simulator). */

@@ -9,6 +9,7 @@ export type FleetErrorCode =
   | 'NotFound'
   | 'MethodNotAllowed'
   | 'Conflict'
+  | 'PreconditionFailed'
   | 'InvalidStateTransition'
   | 'NotOwnedByFleet'
   | 'PayloadTooLarge'
@@ -28,6 +29,7 @@ const STATUS: Record<FleetErrorCode, number> = {
   NotFound: 404,
   MethodNotAllowed: 405,
   Conflict: 409,
+  PreconditionFailed: 412,
   InvalidStateTransition: 409,
   NotOwnedByFleet: 409,
   PayloadTooLarge: 413,

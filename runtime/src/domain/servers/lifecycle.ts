@@ -10,6 +10,27 @@ export const OWNER_TAG = 'aci-fleet';
 
 export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) => tags?.[OWNER_TAG] === fleetName;
 
+/** Tags naming a server's fleet and revision, so a reconcile that adopts its group (its row lost) restores them. */
+export const FLEET_TAG = 'aci-fleet.fleet';
+export const REVISION_TAG = 'aci-fleet.revision';
+
+export function membershipTags(r: Pick<ServerRecord, 'fleet' | 'revision'>): Record<string, string> {
+  return {
+    ...(r.fleet !== undefined ? { [FLEET_TAG]: r.fleet } : {}),
+    ...(r.revision !== undefined ? { [REVISION_TAG]: String(r.revision) } : {}),
+  };
+}
+
+/** The fleet and revision a group's tags name, if they are well-formed. */
+export function membershipFromTags(tags: Record<string, string> | undefined): Pick<ServerRecord, 'fleet' | 'revision'> {
+  const fleet = tags?.[FLEET_TAG];
+  const revision = Number(tags?.[REVISION_TAG]);
+  return {
+    ...(fleet ? { fleet } : {}),
+    ...(fleet && Number.isInteger(revision) && revision >= 1 ? { revision } : {}),
+  };
+}
+
 /** Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). */
 export function transition(r: ServerRecord, to: ServerState, actor: Actor, now: Date, reason?: string): ServerRecord {
   if (r.state === to) return r;

@@ -1,16 +1,15 @@
 // The fleet's use cases: every function is a thin adapter over one method here. The service
 // reads and writes through the ports (Table Storage, ARM) and asks the pure modules what to do.
 import { FleetError, notFound } from '../core/errors';
-import { stableHash } from '../core/hash';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
-import { applyObservation, isCollectable, isOwnedBy, OWNER_TAG, transition, type RowChange } from './lifecycle';
+import { applyObservation, isCollectable, isOwnedBy, membershipTags, OWNER_TAG, transition, type RowChange } from './lifecycle';
 import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
 import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
-import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
-import { describeKey, keyOf, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
+import type { ContainerGroupSpec, DetailsRequest, NewServer, SessionReport, SetStateRequest } from './requests';
+import { describeKey, keyOf, serverSpecHash, toView, type ServerKey, type ServerRecord, type ServerView } from './server';
 import type { ServerState } from './states';
 
 export interface ServerOptions {
@@ -56,11 +55,11 @@ export class ServerService {
     this.log = deps.log ?? silentLogger;
   }
 
-  async create(req: CreateRequest): Promise<CreateResult> {
+  async create(req: NewServer): Promise<CreateResult> {
     const key = keyOf(req);
     this.assertAllowed(key);
     const maxSessions = req.maxSessions ?? this.options.defaultMaxSessions;
-    const specHash = stableHash({ containerGroup: req.containerGroup, maxSessions });
+    const specHash = serverSpecHash(req.containerGroup, maxSessions, req.fleet);
 
     const existing = await this.store.get(key);
     if (existing) return this.repeatedCreate(existing.value, specHash);
@@ -89,6 +88,8 @@ export class ServerService {
       createdAt: now,
       stateChangedAt: now,
       specHash,
+      fleet: req.fleet,
+      revision: req.revision,
     };
     let row: Versioned<ServerRecord>;
     try {
@@ -101,7 +102,7 @@ export class ServerService {
     }
 
     try {
-      await this.groups.beginCreate(key, this.specForArm(key, req.containerGroup));
+      await this.groups.beginCreate(key, this.specForArm(record, req.containerGroup));
     } catch (e) {
       // Retries exhausted on a transient failure: the PUT may still have landed (the answer was
       // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
@@ -137,7 +138,8 @@ export class ServerService {
    * The group as ARM gets it: owned by this fleet (tag), told who it is, and given its own report
    * URL and token as secure values (never a function key).
    */
-  private specForArm(key: ServerKey, spec: ContainerGroupSpec): ContainerGroupSpec {
+  private specForArm(server: ServerRecord, spec: ContainerGroupSpec): ContainerGroupSpec {
+    const key = keyOf(server);
     const endpoint = this.options.reportEndpoint?.();
     const injected: Array<{ name: string; value?: string; secureValue?: string }> = [
       { name: 'RESOURCE_GROUP', value: key.resourceGroup },
@@ -147,7 +149,7 @@ export class ServerService {
     const injectedNames = new Set(injected.map((v) => v.name));
     return {
       ...spec,
-      tags: { ...spec.tags, [OWNER_TAG]: this.options.fleetName },
+      tags: { ...spec.tags, [OWNER_TAG]: this.options.fleetName, ...membershipTags(server) },
       containers: spec.containers.map((c) => ({
         ...c,
         environmentVariables: [...(c.environmentVariables ?? []).filter((v) => !injectedNames.has(v.name)), ...injected],
