@@ -228,7 +228,10 @@ describe('a bad revision', () => {
     }, 'rollout Paused');
     for (let i = 0; i < 3; i++) await turn(); // it stays paused, creating nothing more
     const paused = (await get('arena')).body.Status;
-    assert.match(paused.Reason, /revision 2 failed \(arena\/arena-[a-z0-9]+: Failed to pull image "example\/game:2-fail".*PUT a corrected template/);
+    assert.match(
+      paused.Reason,
+      /revision 2 failed \(arena\/arena-[a-z0-9]+: Failed to pull image "example\/game:2-fail".*PUT a corrected template/,
+    );
     const servers = await serversOf('arena');
     assert.deepEqual(
       servers.filter((s) => s.revision === 1).map((s) => s.state),
