@@ -82,8 +82,11 @@ export const fleetAutoscaler = z
   });
 export type FleetAutoscalerSpec = z.output<typeof fleetAutoscaler>;
 
-/** A template as a fleet takes it: no secure value may be GET's placeholder (that would make it the secret). */
-const fleetTemplate = containerGroupTemplate.superRefine((t, ctx) => {
+/**
+ * A template as a fleet takes it: nothing but its fields (a misspelt one would silently change
+ * nothing), and no secure value may be GET's placeholder (that would make it the secret).
+ */
+const fleetTemplate = containerGroupTemplate.strict().superRefine((t, ctx) => {
   t.containerGroup.containers.forEach((c, i) => {
     c.environmentVariables?.forEach((v, j) => {
       if (v.secureValue === REDACTED) {
