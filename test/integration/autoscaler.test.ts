@@ -199,4 +199,22 @@ describe('ACIAutoScaler', () => {
     const states = Object.fromEntries((await rowsIn(rg)).map((r) => [r.containerGroupName, r.state]));
     assert.deepEqual(states, { 'in-a': 'Running', 'in-b': 'MarkedForDeletion', 'in-c': 'Running', 'in-d': 'Running' });
   });
+
+  it('is the default fleet: defined by the settings, read-only over HTTP, counting the servers made without a fleet', async () => {
+    const res = await call(fleet, 'fleets/default');
+    assert.equal(res.status, 200);
+    const body = res.body;
+    assert.deepEqual([body.DefinedBy, body.Revision, body.Replicas], ['settings', 1, null]);
+    assert.equal(body.Template.resourceGroup, 'scaled');
+    assert.equal(body.Autoscaler.bufferSlots, 8, 'AUTOSCALER_BUFFER_SLOTS');
+    assert.equal(body.Autoscaler.policy, 'buffer');
+    const unfleeted = (await fleet.services.store.list()).filter((r) => r.value.fleet === undefined).length;
+    const counted = body.Status.Servers.reduce(
+      (n: number, r: any) => n + r.Creating + r.Running + r.MarkedForDeletion + r.Deleting + r.Failed,
+      0,
+    );
+    assert.ok(counted >= unfleeted && unfleeted > 0, `${counted} counted, ${unfleeted} without a fleet`);
+    assert.ok((await call(fleet, 'fleets')).body.some((f: any) => f.Name === 'default'));
+    assert.equal((await call(fleet, 'fleets/default', { template: body.Template }, { method: 'PUT' })).status, 409);
+  });
 });
