@@ -1,8 +1,11 @@
 // Starts Azurite (the storage emulator from npm) as a child process on free ports, with an
-// account key made up for this run, so no storage key ever lives in the repo.
+// account key made up for this run, so no storage key ever lives in the repo. It runs in a process
+// group of its own (azuriteProcess.cjs), so that stopping it is the fleet's orderly job: on disk,
+// every write it acknowledged is saved when it stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface AzuriteOptions {
@@ -30,7 +33,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   if (options.location) mkdirSync(options.location, { recursive: true });
   const spawnAzurite = async (wanted: { blob: number; queue: number; table: number }) => {
     const args = [
-      require.resolve('azurite/dist/src/azurite.js'),
+      join(__dirname, 'azuriteProcess.cjs'),
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--loose',
@@ -45,6 +48,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     const process_ = spawn(process.execPath, args, {
       env: { ...process.env, AZURITE_ACCOUNTS: `${ACCOUNT}:${key}` },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Not in the terminal's process group: a Ctrl-C must not stop it before the fleet has.
+      detached: true,
     });
     return { child: process_, ports: await readPorts(process_, options.log) };
   };
@@ -100,10 +105,13 @@ function readPorts(child: ChildProcess, log?: (line: string) => void): Promise<{
   });
 }
 
+/** Azurite saves its data while it stops; only one that hangs far longer than that is killed. */
+const STOP_TIMEOUT_MS = 60_000;
+
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     child.once('exit', () => {
       clearTimeout(force);
       resolve();

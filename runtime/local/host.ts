@@ -9,6 +9,10 @@ import { Cron } from 'croner';
 import type { FunctionDefinition, HttpFunction, TimerFunction } from '../src/functions/definition';
 import { compileRoute } from '../src/functions/routes';
 import type { Services } from '../src/services';
+import type { Log, LogLevel } from './aci-emulator';
+
+/** The Functions log levels, as the local fleet's log ranks them. */
+const LEVELS: Partial<Record<string, LogLevel>> = { warning: 'warning', error: 'error', critical: 'error' };
 
 export interface HostOptions {
   functions: readonly FunctionDefinition[];
@@ -18,7 +22,13 @@ export interface HostOptions {
   port?: number;
   /** Run timer functions on their schedules (tests turn this off and trigger them by hand). */
   timers?: boolean;
-  log?: (line: string) => void;
+  /**
+   * What a server's containers see in their environment (the ACI emulator knows); served, with the
+   * key, at `GET /admin/servers/<resourceGroup>/<name>/environment` — a local-only way to get a
+   * server's report token. Nothing like it exists on Azure.
+   */
+  containerEnvironment?: (resourceGroup: string, name: string) => Record<string, Record<string, string>> | undefined;
+  log?: Log;
 }
 
 export interface FunctionsHost {
@@ -45,7 +55,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     new InvocationContext({
       functionName,
       invocationId: randomUUID(),
-      logHandler: (level, ...args) => log(`[${functionName}] ${level}: ${args.map(String).join(' ')}`),
+      logHandler: (level, ...args) => log(`[${functionName}] ${level}: ${args.map(String).join(' ')}`, LEVELS[level] ?? 'info'),
     });
 
   /** Tracks work so close() can wait for it. */
@@ -70,7 +80,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   const server: Server = createServer((req, res) => {
     void track(
       handle(req, res).catch((e) => {
-        log(`host error: ${(e as Error).stack ?? e}`);
+        log(`host error: ${(e as Error).stack ?? e}`, 'error');
         if (!res.headersSent) send(res, { status: 500, jsonBody: { error: { code: 'Internal', message: 'The local host failed.' } } });
         else res.end();
       }),
@@ -95,6 +105,14 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     }
 
     if (path === '/runtime/webhooks/eventgrid') return deliverEvents(req, res, url);
+
+    const environment = /^\/admin\/servers\/([^/]+)\/([^/]+)\/environment$/.exec(path);
+    if (environment && options.containerEnvironment) {
+      if (!keyMatches(req, url)) return send(res, unauthorized());
+      if (req.method !== 'GET') return send(res, errorBody(405, 'MethodNotAllowed', 'Use GET.'));
+      const [, resourceGroup, name] = environment as unknown as [string, string, string];
+      return send(res, environmentResponse(options.containerEnvironment(resourceGroup, name), resourceGroup, name, url));
+    }
 
     // Parameters keep the caller's spelling (Azure's do): only the literal segments match case-insensitively.
     const found = routes.map((r) => ({ fn: r.fn, params: r.route.match(pathname) })).find((r) => r.params !== undefined);
@@ -140,7 +158,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       for (const event of events) await fn.handler(event, context(fn.name), services);
     } catch (e) {
       // Like the extension: a failed function is a failed delivery, which Event Grid retries.
-      log(`[${fn.name}] failed: ${(e as Error).message}`);
+      log(`[${fn.name}] failed: ${(e as Error).message}`, 'error');
       return send(res, errorBody(500, 'FunctionFailed', (e as Error).message));
     }
     send(res, { status: 202 });
@@ -157,7 +175,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       ? []
       : timers.map(
           (fn) =>
-            new Cron(fn.schedule(settings), { protect: true, catch: (e) => log(`[${fn.name}] failed: ${String(e)}`) }, () =>
+            new Cron(fn.schedule(settings), { protect: true, catch: (e) => log(`[${fn.name}] failed: ${String(e)}`, 'error') }, () =>
               runTimer(fn.name),
             ),
         );
@@ -181,6 +199,26 @@ function safeDecode(path: string): string {
   } catch {
     return path;
   }
+}
+
+/**
+ * JSON `{<container>: {<name>: <value>}}`, or with `?format=sh` the environment of one container
+ * (`?container=`, else the first) as `export` lines for `eval`.
+ */
+function environmentResponse(
+  environment: Record<string, Record<string, string>> | undefined,
+  resourceGroup: string,
+  name: string,
+  url: URL,
+): HttpResponseInit {
+  if (!environment) return errorBody(404, 'NotFound', `The emulator has no container group ${resourceGroup}/${name}.`);
+  if (url.searchParams.get('format') !== 'sh') return { status: 200, jsonBody: environment };
+  const container = url.searchParams.get('container') ?? Object.keys(environment)[0] ?? '';
+  const variables = environment[container];
+  if (!variables) return errorBody(404, 'NotFound', `${resourceGroup}/${name} has no container '${container}'.`);
+  const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+  const lines = Object.entries(variables).map(([k, v]) => `export ${k}=${quote(v)}\n`);
+  return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: lines.join('') };
 }
 
 function requestUrl(req: IncomingMessage): URL {

@@ -1,34 +1,45 @@
 // `npm start`: a working fleet on this machine, no Azure account needed.
-//   npm start                 data kept under .local/ between runs
-//   npm start -- --ephemeral  storage in memory, gone on exit
+//   npm start                 data kept under .local/ between runs (the table and the container groups)
+//   npm start -- --ephemeral  all in memory, gone on exit
+//   npm start -- --quiet      print errors only; --verbose prints every log line
 // PORT (default 7071) and LOCAL_FUNCTION_KEY choose the port and the key.
 import { resolve } from 'node:path';
 import { FUNCTIONS } from '../src/functions';
+import { consoleLine, type ConsoleMode } from './console';
 import { startLocalFleet } from './fleet';
 
 /** Printed and used when LOCAL_FUNCTION_KEY is not set; fine for a fleet that only listens on 127.0.0.1. */
 const DEFAULT_LOCAL_KEY = 'local-dev-key';
 
+const USAGE = `Usage: npm start [-- [--ephemeral] [--quiet | --verbose]]
+  --ephemeral  keep nothing: storage and container groups in memory (default: kept under .local/)
+  --quiet      print only errors (default: one line per server lifecycle event, warnings and errors)
+  --verbose    print every log line of the functions, the host and the ACI emulator
+Environment: PORT, LOCAL_FUNCTION_KEY, EMULATOR_PROVISIONING_MS, and any app setting (README).`;
+
+const FLAGS = new Set(['--ephemeral', '--quiet', '--verbose', '--help']);
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args.includes('--help')) {
-    console.log(
-      'Usage: npm start [-- --ephemeral] [--verbose]\nEnvironment: PORT, LOCAL_FUNCTION_KEY, EMULATOR_PROVISIONING_MS, GC_SCHEDULE, ...',
-    );
-    return;
+  const unknown = args.filter((a) => !FLAGS.has(a));
+  if (args.includes('--help') || unknown.length > 0 || (args.includes('--quiet') && args.includes('--verbose'))) {
+    if (unknown.length > 0) console.error(`Unknown option ${unknown.join(', ')}.`);
+    console.log(USAGE);
+    process.exit(args.includes('--help') && unknown.length === 0 ? 0 : 2);
   }
   const ephemeral = args.includes('--ephemeral');
-  const verbose = args.includes('--verbose');
+  const mode: ConsoleMode = args.includes('--quiet') ? 'quiet' : args.includes('--verbose') ? 'verbose' : 'normal';
   const key = process.env.LOCAL_FUNCTION_KEY || DEFAULT_LOCAL_KEY;
-  const dataDir = ephemeral ? undefined : resolve('.local', 'azurite');
+  const dataDir = ephemeral ? undefined : resolve('.local');
 
-  console.log(`Starting the local fleet (storage ${ephemeral ? 'in memory' : `in ${dataDir}`})…`);
+  console.log(`Starting the local fleet (${ephemeral ? 'nothing kept: all in memory' : `data kept in ${dataDir}`})…`);
   const fleet = await startLocalFleet({
     port: Number(process.env.PORT ?? 7071),
     key,
     dataDir,
-    log: (line) => {
-      if (verbose || /failed|error/i.test(line)) console.log(line);
+    log: (line, level) => {
+      const shown = consoleLine(line, level, mode);
+      if (shown !== undefined) (level === 'error' ? console.error : console.log)(shown);
     },
   });
 
@@ -42,6 +53,7 @@ aci-fleet is running.
   Server page    ${fleet.url}/   (asks for the function key)
   OpenAPI        ${api}/openapi.json
   Server reports ${api}/ACIReport   (no key: each container's own token, ACI_REPORT_TOKEN)
+  A server's env curl -H "x-functions-key: ${key}" ${fleet.url}/admin/servers/<resourceGroup>/<name>/environment   (local only: its ACI_REPORT_TOKEN…)
   Function key   ${key}${process.env.LOCAL_FUNCTION_KEY ? '' : '   (default; set LOCAL_FUNCTION_KEY to choose one)'}
   Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC   (timers: ${timers.join(', ')})
   Event Grid     ${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor
@@ -49,11 +61,12 @@ aci-fleet is running.
   Table Storage  http://127.0.0.1:${fleet.azurite.ports.table}
 
 Try:  curl -H "x-functions-key: ${key}" "${api}/ACIList?state=all"
-Press Ctrl-C to stop.`);
+Press Ctrl-C to stop${mode === 'normal' ? '; servers being created, running, drained, failed and deleted are shown below' : ''}.
+`);
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) return; // a terminal's Ctrl-C may arrive twice (from the terminal, and relayed by tsx)
     stopping = true;
     console.log(`\n${signal}: stopping the local fleet…`);
     await fleet.stop();

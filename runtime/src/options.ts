@@ -376,7 +376,7 @@ export const OPTIONS = {
     source: { stackKey: 'autoscaler.containerGroupTemplate' },
     section: 'autoscaler',
     description:
-      'The template of the fleet named `default`, which the autoscaler sizes: an ACICreate body without `containerGroupName`, with an optional `namePrefix` (JSON; a YAML map in a stack file). A change is a new revision, rolled out.',
+      "The template of the fleet named `default`, which the autoscaler sizes: an ACICreate body without `containerGroupName` (one given is ignored, so the original system's template works as it is), with an optional `namePrefix` (JSON; a YAML map in a stack file). A change is a new revision, rolled out.",
   }),
 
   // Server reports (ACIReport).

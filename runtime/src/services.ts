@@ -114,6 +114,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       options,
       clock: clock,
       log: contextLogger(context),
+      telemetry: contextTelemetry(context),
     });
   const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
@@ -152,7 +153,16 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     servers,
     telemetry: contextTelemetry,
     reconcilePolicy,
-    reconciler: (context) => new Reconciler({ store, groups, options, policy: reconcilePolicy, clock: clock, log: contextLogger(context) }),
+    reconciler: (context) =>
+      new Reconciler({
+        store,
+        groups,
+        options,
+        policy: reconcilePolicy,
+        clock: clock,
+        log: contextLogger(context),
+        telemetry: contextTelemetry(context),
+      }),
     reports: () => new ServerReports({ store, options, secrets, clock: clock, revisions: fleetRevisions }),
     demand,
     autoscalerState,

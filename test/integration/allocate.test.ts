@@ -142,7 +142,7 @@ describe('ACIAllocate', () => {
       [{ sessions: 0 }, 'sessions'],
       [{ sessions: 1.5 }, 'sessions'],
       [{ sesions: 1 }, 'sesions'],
-      [{ location: 'west europe' }, 'location'],
+      [{ location: 'west_europe' }, 'location'],
       [{ requestId: 'has spaces' }, 'requestId'],
     ];
     const before = JSON.stringify(await rowsOf('alloc-input'));

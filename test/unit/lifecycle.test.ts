@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FleetError } from '../../runtime/src/domain/core/errors';
-import { applyObservation, isCollectable, transition } from '../../runtime/src/domain/servers/lifecycle';
+import { applyObservation, isCollectable, lifecycleEvent, transition } from '../../runtime/src/domain/servers/lifecycle';
 import type { ContainerGroupObservation } from '../../runtime/src/domain/servers/ports';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import type { ServerState } from '../../runtime/src/domain/servers/states';
@@ -107,4 +107,47 @@ describe('isCollectable', () => {
     assert.equal(isCollectable(row('MarkedForDeletion', { activeSessions: 1 }), now), false);
     assert.equal(isCollectable(row('Running', { activeSessions: 0 }), now), false);
   });
+});
+
+describe('lifecycleEvent (what a row write was, for operators)', () => {
+  const failed = row('Failed', { failureReason: 'image pull failed' });
+  const cases: Array<[string, ServerRecord | undefined, ServerRecord | undefined, unknown]> = [
+    ['inserted Creating', undefined, row('Creating'), { event: 'created', server: 'games/gs-1', to: 'Creating' }],
+    ['inserted Running (reconcile adopting a group)', undefined, row('Running'), { event: 'adopted', server: 'games/gs-1', to: 'Running' }],
+    [
+      'Creating → Running',
+      row('Creating'),
+      row('Running', { publicIp: '203.0.113.7' }),
+      { event: 'running', server: 'games/gs-1', from: 'Creating', to: 'Running', publicIp: '203.0.113.7' },
+    ],
+    [
+      'Running → MarkedForDeletion',
+      row('Running'),
+      row('MarkedForDeletion'),
+      { event: 'drained', server: 'games/gs-1', from: 'Running', to: 'MarkedForDeletion' },
+    ],
+    [
+      'MarkedForDeletion → Running',
+      row('MarkedForDeletion'),
+      row('Running'),
+      { event: 'undrained', server: 'games/gs-1', from: 'MarkedForDeletion', to: 'Running' },
+    ],
+    [
+      'Running → Failed',
+      row('Running'),
+      failed,
+      { event: 'failed', server: 'games/gs-1', from: 'Running', to: 'Failed', reason: 'image pull failed' },
+    ],
+    [
+      'MarkedForDeletion → Deleting',
+      row('MarkedForDeletion'),
+      row('Deleting'),
+      { event: 'deleting', server: 'games/gs-1', from: 'MarkedForDeletion', to: 'Deleting' },
+    ],
+    ['removed', row('Deleting'), undefined, { event: 'deleted', server: 'games/gs-1', from: 'Deleting' }],
+    ['a session report (no move)', row('Running'), row('Running', { activeSessions: 3 }), undefined],
+  ];
+  for (const [what, before, after, expected] of cases) {
+    it(what, () => assert.deepEqual(lifecycleEvent(before, after), expected));
+  }
 });

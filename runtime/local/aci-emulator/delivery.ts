@@ -52,6 +52,6 @@ export class EventDelivery {
       }
       this.log(`delivery ${attempt + 1}/${DELIVERY.attempts} of ${what} to ${endpoint} failed: ${problem}`);
     }
-    this.log(`gave up delivering ${what}`);
+    this.log(`gave up delivering ${what}`, 'warning');
   }
 }

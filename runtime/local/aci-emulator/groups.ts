@@ -1,10 +1,11 @@
 // What ACI does with container group requests: PUT/GET/DELETE/list/logs as ARM answers them,
 // provisioning that ends Running or Failed after a delay, and the Event Grid event each end sends.
+import { randomUUID } from 'node:crypto';
 import { errorReply, type ArmRequest, type Reply } from './arm';
 import { resourceEvent, type EventGridEvent, type ResourceEventType } from './events';
 import type { Log } from './log';
 import { failingContainers, groupId, renderGroup, sameSpec, type ContainerGroupJson, type GroupRecord } from './model';
-import type { Operation, OperationError, Operations, OperationTarget } from './operations';
+import type { Operation, OperationError, OperationOrigin, Operations, OperationTarget } from './operations';
 import { groupKey, type GroupStore } from './store';
 import { armError, isArmError, validateGroupPut } from './validate';
 
@@ -81,8 +82,38 @@ export class ContainerGroups {
       ...(isPublic && existing?.ip ? { ip: existing.ip } : {}),
     };
     this.o.store.put(rec);
-    const op = this.o.operations.start('write', operationTarget(key, rec), r, this.o.provisioningMs, (o) => this.finishWrite(key, o));
+    const op = this.startWrite(key, rec, r);
     return this.writeAccepted(existing ? 200 : 201, rec, op, r);
+  }
+
+  /**
+   * After a restart from saved groups: their operations (and the clients polling them) are gone,
+   * so what was provisioning provisions again and what was being deleted goes, each ending in
+   * its Event Grid event as it would have.
+   */
+  resumeSaved(): void {
+    for (const rec of this.o.store.list()) {
+      const key = groupKey(rec.resourceGroup, rec.name);
+      const origin = (method: string): OperationOrigin => ({
+        correlationId: randomUUID(),
+        httpRequest: {
+          clientRequestId: randomUUID(),
+          clientIpAddress: '127.0.0.1',
+          method,
+          url: `${this.o.baseUrl()}${groupId(this.o.subscriptionId, rec.resourceGroup, rec.name)}`,
+        },
+      });
+      if (rec.provisioningState === 'Pending') this.startWrite(key, rec, origin('PUT'));
+      if (rec.provisioningState === 'Deleting') this.startDelete(key, rec, origin('DELETE'));
+    }
+  }
+
+  private startWrite(key: string, rec: GroupRecord, origin: OperationOrigin): Operation {
+    return this.o.operations.start('write', operationTarget(key, rec), origin, this.o.provisioningMs, (o) => this.finishWrite(key, o));
+  }
+
+  private startDelete(key: string, rec: GroupRecord, origin: OperationOrigin): Operation {
+    return this.o.operations.start('delete', operationTarget(key, rec), origin, this.deleteMs, (o) => this.finishDelete(key, o));
   }
 
   delete(r: ArmRequest): Reply {
@@ -93,7 +124,8 @@ export class ContainerGroups {
     if (rec.provisioningState !== 'Deleting' || !op) {
       this.o.operations.end(key, 'Canceled');
       rec.provisioningState = 'Deleting';
-      op = this.o.operations.start('delete', operationTarget(key, rec), r, this.deleteMs, (o) => this.finishDelete(key, o));
+      this.o.store.put(rec);
+      op = this.startDelete(key, rec, r);
     }
     return { status: 202, headers: { Location: this.o.operations.url(op, 'operationResults', r.apiVersion) } };
   }
@@ -199,6 +231,7 @@ export class ContainerGroups {
       rec.provisioningState = 'Succeeded';
       rec.settled = { outcome: 'Running', at };
     }
+    this.o.store.put(rec);
     this.o.operations.end(key, error ? 'Failed' : 'Succeeded', error);
     this.o.publish(this.event(error ? 'Microsoft.Resources.ResourceWriteFailure' : 'Microsoft.Resources.ResourceWriteSuccess', rec, op));
   }

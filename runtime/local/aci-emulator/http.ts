@@ -74,7 +74,7 @@ export class ArmHttpServer {
                 });
       if (fault?.afterApply) reply = faultReply(fault);
     } catch (e) {
-      this.log(`${method} ${url.pathname} failed: ${errorDetail(e)}`);
+      this.log(`${method} ${url.pathname} failed: ${errorDetail(e)}`, 'error');
       reply = errorReply(armError(500, 'InternalServerError', 'The emulator hit an unexpected error.'));
     }
     this.log(`${method} ${url.pathname} -> ${reply.status}`);

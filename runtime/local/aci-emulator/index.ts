@@ -1,6 +1,7 @@
 // Local stand-in for ARM's Microsoft.ContainerInstance/containerGroups API: the real
 // @azure/arm-containerinstance client talks to it over http (see runtime/src/azure/armClient.ts),
-// and it sends the Event Grid resource events Azure would. All state is in memory.
+// and it sends the Event Grid resource events Azure would. Its container groups are in memory, or
+// kept in a file (stateFile) so that a restarted emulator has the groups it had.
 import { EventDelivery } from './delivery';
 import { FaultInjector, type EmulatorFaults } from './faults';
 import { ContainerGroups } from './groups';
@@ -8,12 +9,14 @@ import { ArmHttpServer } from './http';
 import type { ContainerGroupJson } from './model';
 import { Operations } from './operations';
 import { armDispatcher } from './routes';
+import type { Log } from './log';
 import { GroupStore } from './store';
 import { BackgroundWork } from './timers';
 
 export type { ContainerGroupJson } from './model';
 export type { EventGridEvent } from './events';
 export type { EmulatorFaults, FaultSettings, FaultStats } from './faults';
+export type { Log, LogLevel } from './log';
 
 export interface AciEmulatorOptions {
   /** Default 0 (a free port); always on 127.0.0.1. */
@@ -26,7 +29,12 @@ export interface AciEmulatorOptions {
   eventEndpoint?: string;
   /** List page size (nextLink paging); default 100. */
   pageSize?: number;
-  log?: (line: string) => void;
+  /**
+   * Keep the container groups in this JSON file: read at start (provisioning and deletes that were
+   * under way start again), written before each change is answered. Omitted = in memory only.
+   */
+  stateFile?: string;
+  log?: Log;
 }
 
 export interface AciEmulator {
@@ -83,7 +91,7 @@ class Emulator implements AciEmulator {
     this.containerGroups = new ContainerGroups({
       subscriptionId: this.subscriptionId,
       baseUrl,
-      store: new GroupStore(this.subscriptionId),
+      store: new GroupStore(this.subscriptionId, opts.stateFile),
       operations,
       provisioningMs,
       pageSize,
@@ -97,8 +105,9 @@ class Emulator implements AciEmulator {
     return this.server.url;
   }
 
-  listen(port: number): Promise<void> {
-    return this.server.listen(port);
+  async listen(port: number): Promise<void> {
+    await this.server.listen(port);
+    this.containerGroups.resumeSaved();
   }
 
   setEventEndpoint(url: string | undefined): void {

@@ -124,6 +124,7 @@ export function renderGroup(subscriptionId: string, rec: GroupRecord): Container
   }
   for (const c of asArray(props.initContainers)) redactEnv((c as Partial<ContainerJson>).properties?.environmentVariables);
   for (const cred of asArray(props.imageRegistryCredentials)) delete (cred as JsonObject).password;
+  redactSecrets(props);
 
   if (props.ipAddress) {
     if (rec.ip) props.ipAddress.ip = rec.ip;
@@ -179,6 +180,20 @@ function containerView(
         ]
       : [],
   };
+}
+
+/** What ARM's answers leave out besides secure values (as the spec's example responses show). */
+function redactSecrets(props: JsonObject): void {
+  for (const volume of asArray(props.volumes) as JsonObject[]) {
+    const azureFile = volume?.azureFile as JsonObject | undefined;
+    if (azureFile) delete azureFile.storageAccountKey;
+    if (volume?.secret !== undefined) volume.secret = {};
+  }
+  const logAnalytics = (props.diagnostics as JsonObject | undefined)?.logAnalytics as JsonObject | undefined;
+  if (logAnalytics) delete logAnalytics.workspaceKey;
+  for (const extension of asArray(props.extensions) as Partial<{ properties: JsonObject }>[]) {
+    if (extension?.properties) delete extension.properties.protectedSettings;
+  }
 }
 
 function redactEnv(vars: unknown): void {

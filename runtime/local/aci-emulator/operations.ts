@@ -27,6 +27,9 @@ export interface Operation {
   timer?: Timer;
 }
 
+/** The request an operation serves (a PUT or DELETE), as its Event Grid event names it. */
+export type OperationOrigin = Pick<ArmRequest, 'correlationId' | 'httpRequest'>;
+
 export interface OperationTarget {
   key: string;
   name: string;
@@ -45,7 +48,13 @@ export class Operations {
   ) {}
 
   /** Runs `finish` after delayMs unless the operation has ended by then. */
-  start(kind: Operation['kind'], target: OperationTarget, r: ArmRequest, delayMs: number, finish: (op: Operation) => void): Operation {
+  start(
+    kind: Operation['kind'],
+    target: OperationTarget,
+    origin: OperationOrigin,
+    delayMs: number,
+    finish: (op: Operation) => void,
+  ): Operation {
     const op: Operation = {
       id: randomUUID(),
       kind,
@@ -53,8 +62,8 @@ export class Operations {
       location: target.location,
       status: 'InProgress',
       startTime: new Date().toISOString(),
-      correlationId: r.correlationId,
-      httpRequest: r.httpRequest,
+      correlationId: origin.correlationId,
+      httpRequest: origin.httpRequest,
     };
     op.timer = this.background.after(delayMs, () => finish(op));
     this.inProgressByGroup.set(target.key, op);

@@ -22,7 +22,7 @@ export class BackgroundWork {
       try {
         fn();
       } catch (e) {
-        this.log(`timer callback failed: ${errorDetail(e)}`);
+        this.log(`timer callback failed: ${errorDetail(e)}`, 'error');
       }
       settle(true);
     }, ms);

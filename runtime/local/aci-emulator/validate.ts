@@ -20,6 +20,21 @@ export function isArmError(v: object): v is ArmError {
 const RESOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_NAME_LABEL = /^[a-z][a-z0-9-]{1,61}[a-z0-9]$/;
 
+/** ARM's enums of a container group (2023-05-01): matched in any casing, stored in ARM's spelling. */
+const ENUMS = {
+  osType: ['Linux', 'Windows'],
+  restartPolicy: ['Always', 'OnFailure', 'Never'],
+  ipAddressType: ['Public', 'Private'],
+  protocol: ['TCP', 'UDP'],
+  sku: ['Standard', 'Dedicated', 'Confidential'],
+  priority: ['Regular', 'Spot'],
+  dnsNameLabelReusePolicy: ['Unsecure', 'TenantReuse', 'SubscriptionReuse', 'ResourceGroupReuse', 'Noreuse'],
+  gpuSku: ['K80', 'P100', 'V100'],
+  scheme: ['http', 'https'],
+  logType: ['ContainerInsights', 'ContainerInstanceLogs'],
+  identityType: ['SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned', 'None'],
+} as const;
+
 export function isValidResourceName(name: string): boolean {
   return RESOURCE_NAME.test(name) && !name.includes('--');
 }
@@ -65,7 +80,18 @@ function parseGroup(name: string, body: unknown): GroupSpec {
   }
   if (!isObject(properties)) throw missing('properties');
 
-  const { provisioningState: _ps, instanceView: _iv, containers, osType, restartPolicy, ipAddress, sku, ...rest } = properties;
+  const {
+    provisioningState: _ps,
+    instanceView: _iv,
+    containers,
+    osType,
+    restartPolicy,
+    ipAddress,
+    sku,
+    priority,
+    diagnostics,
+    ...rest
+  } = properties;
   if (!Array.isArray(containers) || containers.length === 0) {
     throw new Invalid('MissingRequiredProperty', "A container group must have at least one container in 'properties.containers'.");
   }
@@ -78,19 +104,42 @@ function parseGroup(name: string, body: unknown): GroupSpec {
     seen.add(c.name);
   }
 
+  const identity = structuredClone(extra.identity);
+  if (isObject(identity)) {
+    // ARM reads "SystemAssigned,UserAssigned" as "SystemAssigned, UserAssigned".
+    const type = typeof identity.type === 'string' ? identity.type.replace(/\s*,\s*/g, ', ') : identity.type;
+    identity.type = oneOf(type, ENUMS.identityType, 'identity.type', 'InvalidIdentityType', true);
+  }
   return {
     location: normalizeLocation(location),
     ...(tags !== undefined ? { tags: { ...(tags as Record<string, string>) } } : {}),
     properties: {
       ...structuredClone(rest),
       containers: parsedContainers,
-      osType: oneOf(osType, ['Linux', 'Windows'], 'properties.osType', 'InvalidOsType', true),
-      restartPolicy: oneOf(restartPolicy ?? 'Always', ['Always', 'OnFailure', 'Never'], 'properties.restartPolicy', 'InvalidRestartPolicy'),
-      sku: typeof sku === 'string' ? sku : 'Standard',
+      osType: oneOf(osType, ENUMS.osType, 'properties.osType', 'InvalidOsType', true),
+      restartPolicy: oneOf(restartPolicy ?? 'Always', ENUMS.restartPolicy, 'properties.restartPolicy', 'InvalidRestartPolicy'),
+      sku: oneOf(sku ?? 'Standard', ENUMS.sku, 'properties.sku', 'InvalidContainerGroupSku'),
+      ...(priority !== undefined ? { priority: oneOf(priority, ENUMS.priority, 'properties.priority', 'InvalidRequestContent') } : {}),
+      ...(diagnostics !== undefined ? { diagnostics: parseDiagnostics(diagnostics) } : {}),
       ...(ipAddress !== undefined ? { ipAddress: parseIpAddress(ipAddress) } : {}),
     },
-    extra: structuredClone(extra),
+    extra: { ...structuredClone(extra), ...(identity !== undefined ? { identity } : {}) },
   };
+}
+
+function parseDiagnostics(raw: unknown): JsonObject {
+  if (!isObject(raw)) throw new Invalid('InvalidRequestContent', "'properties.diagnostics' must be an object.");
+  const out = structuredClone(raw);
+  const logAnalytics = out.logAnalytics;
+  if (isObject(logAnalytics) && logAnalytics.logType !== undefined) {
+    logAnalytics.logType = oneOf(
+      logAnalytics.logType,
+      ENUMS.logType,
+      'properties.diagnostics.logAnalytics.logType',
+      'InvalidRequestContent',
+    );
+  }
+  return out;
 }
 
 function parseContainer(raw: unknown, path: string): ContainerJson {
@@ -119,12 +168,29 @@ function parseContainer(raw: unknown, path: string): ContainerJson {
       );
     }
   }
+  const parsedResources = structuredClone(resources as ContainerJson['properties']['resources']);
+  for (const kind of ['requests', 'limits'] as const) {
+    const gpu = (parsedResources[kind] as JsonObject | undefined)?.gpu;
+    if (isObject(gpu)) gpu.sku = oneOf(gpu.sku, ENUMS.gpuSku, `${path}.properties.resources.${kind}.gpu.sku`, 'InvalidGpuSku', true);
+  }
+  const probes: JsonObject = {};
+  for (const probe of ['livenessProbe', 'readinessProbe'] as const) {
+    const given = rest[probe];
+    if (given === undefined) continue;
+    const copy = structuredClone(given);
+    const httpGet = isObject(copy) ? copy.httpGet : undefined;
+    if (isObject(httpGet) && httpGet.scheme !== undefined) {
+      httpGet.scheme = oneOf(httpGet.scheme, ENUMS.scheme, `${path}.properties.${probe}.httpGet.scheme`, 'InvalidRequestContent');
+    }
+    probes[probe] = copy;
+  }
   return {
     name,
     properties: {
       ...structuredClone(rest),
+      ...probes,
       image,
-      resources: structuredClone(resources as ContainerJson['properties']['resources']),
+      resources: parsedResources,
       ports: parsePorts(ports ?? [], `${path}.properties.ports`),
       environmentVariables: parseEnv(environmentVariables ?? [], `${path}.properties.environmentVariables`),
     },
@@ -133,8 +199,8 @@ function parseContainer(raw: unknown, path: string): ContainerJson {
 
 function parseIpAddress(raw: unknown): IpAddressJson {
   if (!isObject(raw)) throw new Invalid('InvalidRequestContent', "'properties.ipAddress' must be an object.");
-  const { ip, fqdn: _fqdn, type, ports, dnsNameLabel, ...rest } = raw;
-  const kind = oneOf(type, ['Public', 'Private'], 'properties.ipAddress.type', 'InvalidIpAddressType', true);
+  const { ip, fqdn: _fqdn, type, ports, dnsNameLabel, autoGeneratedDomainNameLabelScope: scope, ...rest } = raw;
+  const kind = oneOf(type, ENUMS.ipAddressType, 'properties.ipAddress.type', 'InvalidIpAddressType', true);
   if (!Array.isArray(ports) || ports.length === 0) {
     throw new Invalid('MissingIpAddressPorts', "'properties.ipAddress.ports' must list at least one port.");
   }
@@ -157,6 +223,16 @@ function parseIpAddress(raw: unknown): IpAddressJson {
     // A private address may be asked for; a public one is always assigned by the platform.
     ...(kind === 'Private' && typeof ip === 'string' ? { ip } : {}),
     ...(dnsNameLabel !== undefined ? { dnsNameLabel: dnsNameLabel as string } : {}),
+    ...(scope !== undefined
+      ? {
+          autoGeneratedDomainNameLabelScope: oneOf(
+            scope,
+            ENUMS.dnsNameLabelReusePolicy,
+            'properties.ipAddress.autoGeneratedDomainNameLabelScope',
+            'InvalidRequestContent',
+          ),
+        }
+      : {}),
   };
 }
 
@@ -168,9 +244,7 @@ function parsePorts(raw: unknown, path: string): PortJson[] {
       throw new Invalid('InvalidPort', `'${path}[${i}].port' must be an integer from 1 to 65535.`);
     }
     const protocol = (p as JsonObject).protocol;
-    return protocol === undefined
-      ? { port }
-      : { port, protocol: oneOf(protocol, ['TCP', 'UDP'] as const, `${path}[${i}].protocol`, 'InvalidPort') };
+    return protocol === undefined ? { port } : { port, protocol: oneOf(protocol, ENUMS.protocol, `${path}[${i}].protocol`, 'InvalidPort') };
   });
 }
 

@@ -106,11 +106,21 @@ function observe(key: ServerKey, g: ContainerGroup): ContainerGroupObservation {
 
 const total = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
 
-/** The first error-looking message ARM gives: a container event (image pull failed…) or a group event. */
+/**
+ * The most telling message ARM gives: a warning (image pull failed…), else the group's last event
+ * (a failed mount is a Normal one), else how a container ended, else the last container event.
+ */
 function failureMessage(g: ContainerGroup): string | undefined {
-  const events = [...(g.containers ?? []).flatMap((c) => c.instanceView?.events ?? []), ...(g.instanceView?.events ?? [])];
-  const bad = events.find((e) => e.type === 'Warning' || e.type === 'Error') ?? events.at(-1);
-  return bad?.message ?? undefined;
+  const containerEvents = (g.containers ?? []).flatMap((c) => c.instanceView?.events ?? []);
+  const groupEvents = g.instanceView?.events ?? [];
+  const warning = [...containerEvents, ...groupEvents].find((e) => e.type === 'Warning' || e.type === 'Error');
+  if (warning?.message) return warning.message;
+  if (groupEvents.at(-1)?.message) return groupEvents.at(-1)!.message;
+  const ended = (g.containers ?? []).find((c) => c.instanceView?.currentState?.state === 'Terminated');
+  const end = ended?.instanceView?.currentState;
+  if (ended && end)
+    return `container '${ended.name}' terminated with exit code ${end.exitCode}${end.detailStatus ? ` (${end.detailStatus})` : ''}`;
+  return containerEvents.at(-1)?.message ?? undefined;
 }
 
 /** ACIDetails must never hand out secure environment values or registry passwords. */

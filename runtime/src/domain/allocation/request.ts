@@ -1,6 +1,6 @@
 // ACIAllocate's request: how many sessions, and where.
 import { z } from 'zod';
-import { fleetName, resourceGroupName } from '../servers/requests';
+import { azureLocation, fleetName, resourceGroupName } from '../servers/requests';
 
 /** ACIAllocate: book `sessions` on a Running server, optionally only in one location, resource group or fleet. */
 export const allocateRequest = z
@@ -11,11 +11,7 @@ export const allocateRequest = z
       .min(1, { error: 'sessions must be at least 1' })
       .max(10_000)
       .default(1),
-    location: z
-      .string()
-      .regex(/^[a-z][a-z0-9]{1,39}$/i, { error: "location must be an Azure region name such as 'westeurope'" })
-      .transform((l) => l.toLowerCase())
-      .optional(),
+    location: azureLocation.optional(),
     resourceGroup: resourceGroupName.optional(),
     /** Only this fleet's servers; its current revision first, an older one only when no current one has room. */
     fleet: fleetName.optional(),

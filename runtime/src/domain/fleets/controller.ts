@@ -7,7 +7,7 @@ import { releaseLease, takeLease } from '../autoscaling/lease';
 import { decide } from '../autoscaling/policy';
 import type { AutoscalerStateStore } from '../autoscaling/ports';
 import { silentLogger, silentTelemetry, systemClock, type Clock, type Logger, type Telemetry, type Versioned } from '../core/ports';
-import { transition } from '../servers/lifecycle';
+import { trackLifecycle, transition } from '../servers/lifecycle';
 import { DEFAULT_FLEET } from '../servers/membership';
 import { mutateServer } from '../servers/mutate';
 import { namePrefixFrom, newServerName } from '../servers/names';
@@ -55,6 +55,9 @@ export interface FleetRun {
 
 /** Creates sent to ARM at once; ACI answers each in about a second. */
 const CREATE_CONCURRENCY = 8;
+
+/** The telemetry event of a run that scaled a fleet out (servers created or un-drained) or in (drained); a rollout's surge is not one. */
+export const SCALED_EVENT = 'FleetScaled';
 
 export class FleetController {
   private readonly clock: Clock;
@@ -152,7 +155,8 @@ export class FleetController {
       );
     }
 
-    const observed = await this.record(row, plan);
+    this.reportScaling(fleet, plan!, run);
+    const observed = await this.record(row, plan!);
     if (fleet.deletingSince && members.length === 0 && observed) run.removed = await this.deps.fleets.removeIfEmpty(observed, members);
     if (run.created.length + run.drained.length + run.restored.length > 0) {
       this.log.info('fleet controller acted', {
@@ -166,6 +170,25 @@ export class FleetController {
       });
     }
     return run;
+  }
+
+  private reportScaling(fleet: FleetRecord, plan: FleetPlan, run: FleetRun): void {
+    const drainedNow = new Set(run.drained.map(describeKey));
+    const scaledIn = plan.drain.filter((d) => d.cause === 'scale-in' && drainedNow.has(describeKey(d.key))).length;
+    const created = plan.state === 'Progressing' ? 0 : run.created.length;
+    const out = created + run.restored.length;
+    if (out > 0) {
+      this.telemetry.trackEvent(SCALED_EVENT, {
+        fleet: fleet.name,
+        direction: 'out',
+        servers: out,
+        created,
+        restored: run.restored.length,
+        reason: plan.reason,
+      });
+    }
+    if (scaledIn > 0)
+      this.telemetry.trackEvent(SCALED_EVENT, { fleet: fleet.name, direction: 'in', servers: scaledIn, reason: plan.reason });
   }
 
   /** How big the fleet should be: replicas, the autoscaler's decision on its census, or its own size. */
@@ -215,10 +238,17 @@ export class FleetController {
 
   private async restore(key: ServerKey): Promise<boolean> {
     let changed = false;
-    await mutateServer(this.deps.serverStore, this.deps.writeAttempts, key, (r) => {
-      changed = r.state === 'MarkedForDeletion';
-      return changed ? transition(r, 'Running', 'operator', this.clock.now()) : undefined;
-    });
+    await mutateServer(
+      this.deps.serverStore,
+      this.deps.writeAttempts,
+      key,
+      (r) => {
+        changed = r.state === 'MarkedForDeletion';
+        return changed ? transition(r, 'Running', 'operator', this.clock.now()) : undefined;
+      },
+      undefined,
+      (before, after) => trackLifecycle(this.telemetry, before, after),
+    );
     return changed;
   }
 

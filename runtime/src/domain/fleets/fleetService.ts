@@ -16,7 +16,7 @@ import {
   type Versioned,
 } from '../core/ports';
 import { parseRequest } from '../core/validation';
-import { transition } from '../servers/lifecycle';
+import { trackLifecycle, transition } from '../servers/lifecycle';
 import { DEFAULT_FLEET, fleetOf } from '../servers/membership';
 import { mutateServer, writeContention } from '../servers/mutate';
 import type { ServerStore } from '../servers/ports';
@@ -235,13 +235,20 @@ export class FleetService {
    */
   async drain(server: ServerKey, options: { unlessBooked?: boolean } = {}): Promise<boolean> {
     let drained = false;
-    await mutateServer(this.deps.serverStore, this.deps.options.writeAttempts, server, (r) => {
-      drained = false;
-      if (r.state !== 'Running' && r.state !== 'Creating' && r.state !== 'Failed') return undefined;
-      if (options.unlessBooked && hasLiveReservations(r, this.clock.now())) return undefined;
-      drained = true;
-      return transition(r, 'MarkedForDeletion', 'operator', this.clock.now());
-    });
+    await mutateServer(
+      this.deps.serverStore,
+      this.deps.options.writeAttempts,
+      server,
+      (r) => {
+        drained = false;
+        if (r.state !== 'Running' && r.state !== 'Creating' && r.state !== 'Failed') return undefined;
+        if (options.unlessBooked && hasLiveReservations(r, this.clock.now())) return undefined;
+        drained = true;
+        return transition(r, 'MarkedForDeletion', 'operator', this.clock.now());
+      },
+      undefined,
+      (before, after) => trackLifecycle(this.telemetry, before, after),
+    );
     return drained;
   }
 

@@ -9,11 +9,11 @@ import {
   type ReconcileAction,
   type ReconcilePolicy,
 } from './plan';
-import { isOwnedBy } from '../servers/lifecycle';
-import { AlreadyExistsError, silentLogger, systemClock, type Clock, type Logger } from '../core/ports';
+import { isOwnedBy, trackLifecycle } from '../servers/lifecycle';
+import { AlreadyExistsError, silentLogger, silentTelemetry, systemClock, type Clock, type Logger, type Telemetry } from '../core/ports';
 import type { ContainerGroups, ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey } from '../servers/server';
-import { mutateServer } from '../servers/mutate';
+import { mutateServer, type RowWritten } from '../servers/mutate';
 import type { ServerOptions } from '../servers/serverService';
 
 export interface ReconcilerDeps {
@@ -23,6 +23,8 @@ export interface ReconcilerDeps {
   policy: ReconcilePolicy;
   clock?: Clock;
   log?: Logger;
+  /** Where each repair's step in a server's life is sent. */
+  telemetry?: Telemetry;
 }
 
 export interface ReconcileReport {
@@ -35,10 +37,13 @@ export interface ReconcileReport {
 export class Reconciler {
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly written: RowWritten;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
+    const telemetry = deps.telemetry ?? silentTelemetry;
+    this.written = (before, after) => trackLifecycle(telemetry, before, after);
   }
 
   /** One pass: every row compared with every owned group; each repair re-reads its group first. */
@@ -74,11 +79,18 @@ export class Reconciler {
     const group = await groups.get(action.key);
     if (action.kind === 'repair') {
       let outcome: 'updated' | 'removed' | 'unchanged' = 'unchanged';
-      await mutateServer(store, options.writeAttempts, action.key, (r) => {
-        const change = reconcileRow(r, group, this.clock.now(), policy);
-        outcome = change === undefined ? 'unchanged' : change === 'remove' ? 'removed' : 'updated';
-        return change;
-      });
+      await mutateServer(
+        store,
+        options.writeAttempts,
+        action.key,
+        (r) => {
+          const change = reconcileRow(r, group, this.clock.now(), policy);
+          outcome = change === undefined ? 'unchanged' : change === 'remove' ? 'removed' : 'updated';
+          return change;
+        },
+        undefined,
+        this.written,
+      );
       report.repaired.push({ ...action.key, reason: action.reason, outcome });
       if (outcome !== 'unchanged')
         this.log.info('reconcile repaired a server', { server: describeKey(action.key), reason: action.reason, outcome });
@@ -93,6 +105,7 @@ export class Reconciler {
       if (e instanceof AlreadyExistsError) return; // ACICreate (or another reconcile) wrote it first
       throw e;
     }
+    this.written(undefined, record);
     report.adopted.push({ ...action.key, state: record.state });
     this.log.info('reconcile adopted a tagged group that had no row', { server: describeKey(action.key), state: record.state });
   }
@@ -116,6 +129,7 @@ export class Reconciler {
           row.value,
           (r) => expireHeartbeat(r, this.clock.now(), policy.heartbeatTimeoutMs),
           row,
+          this.written,
         );
         if (next?.value.state === 'Failed') {
           expired.push({ resourceGroup: row.value.resourceGroup, containerGroupName: row.value.containerGroupName });

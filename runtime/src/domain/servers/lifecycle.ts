@@ -1,6 +1,7 @@
 // Pure decisions about one server's lifecycle: moving it between states, and what a fresh
 // look at its container group in ARM means for its row. No I/O here.
 import { FleetError } from '../core/errors';
+import type { Telemetry } from '../core/ports';
 import type { ContainerGroupObservation } from './ports';
 import { describeKey, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';
@@ -78,7 +79,8 @@ export function applyObservation(r: ServerRecord, group: ContainerGroupObservati
   }
   if (provisioning !== 'succeeded') return undefined; // Pending, Creating, Repairing: not yet
 
-  if (instance === 'stopped' || instance === 'terminated') {
+  // Its containers have ended (Succeeded and Failed are what a group that does not restart ends in).
+  if (instance === 'stopped' || instance === 'terminated' || instance === 'succeeded' || instance === 'failed') {
     return may('Failed') ? transition(r, 'Failed', 'monitor', now, group.failureMessage ?? 'container group stopped') : undefined;
   }
 
@@ -96,3 +98,47 @@ function withAddress(r: ServerRecord, group: ContainerGroupObservation): ServerR
 /** GC may delete a server only when it is drained and empty, with no booking a player may still be on the way for. */
 export const isCollectable = (r: ServerRecord, now: Date) =>
   r.state === 'MarkedForDeletion' && r.activeSessions === 0 && reservedSessions(r, now) === 0;
+
+/** A step in a server's life, as operators follow it (the local console prints one line per event). */
+export type LifecycleEventName = 'created' | 'adopted' | 'running' | 'drained' | 'undrained' | 'failed' | 'deleting' | 'deleted';
+
+export interface LifecycleEvent {
+  event: LifecycleEventName;
+  server: string;
+  from?: ServerState;
+  to?: ServerState;
+  publicIp?: string;
+  reason?: string;
+}
+
+/** The telemetry event every step of a server's life is sent as. */
+export const LIFECYCLE_EVENT = 'ServerLifecycle';
+
+/** What a row write did to the server's life: its row written first, a move between states, or its removal. */
+export function lifecycleEvent(before: ServerRecord | undefined, after: ServerRecord | undefined): LifecycleEvent | undefined {
+  if (!after) return before && { event: 'deleted', server: describeKey(before), from: before.state };
+  const server = describeKey(after);
+  if (!before) return { event: after.state === 'Creating' ? 'created' : 'adopted', server, to: after.state };
+  if (before.state === after.state) return undefined;
+  const step = { server, from: before.state, to: after.state };
+  switch (after.state) {
+    case 'Running':
+      return before.state === 'MarkedForDeletion'
+        ? { event: 'undrained', ...step }
+        : { event: 'running', ...step, publicIp: after.publicIp };
+    case 'MarkedForDeletion':
+      return { event: 'drained', ...step };
+    case 'Failed':
+      return { event: 'failed', ...step, reason: after.failureReason };
+    case 'Deleting':
+      return { event: 'deleting', ...step };
+    default:
+      return undefined;
+  }
+}
+
+/** Sends the lifecycle event of a row write, if it was one. */
+export function trackLifecycle(telemetry: Telemetry, before: ServerRecord | undefined, after: ServerRecord | undefined): void {
+  const event = lifecycleEvent(before, after);
+  if (event) telemetry.trackEvent(LIFECYCLE_EVENT, { ...event });
+}

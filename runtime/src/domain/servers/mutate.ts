@@ -6,6 +6,9 @@ import type { RowChange } from './lifecycle';
 import type { ServerStore } from './ports';
 import { describeKey, type ServerKey, type ServerRecord } from './server';
 
+/** Told of a row write: the row before it (undefined: inserted) and after it (undefined: removed). */
+export type RowWritten = (before: ServerRecord | undefined, after: ServerRecord | undefined) => void;
+
 /**
  * Applies `change` to the row and writes it with the row's ETag, reading again and retrying when
  * another writer got there first (at most `attempts` writes). `change` sees the freshest row each
@@ -17,6 +20,7 @@ export async function mutateServer(
   key: ServerKey,
   change: (current: ServerRecord) => RowChange,
   known?: Versioned<ServerRecord>,
+  written?: RowWritten,
 ): Promise<Versioned<ServerRecord> | undefined> {
   let row = known ?? (await store.get(key));
   for (let attempt = 1; row; attempt++) {
@@ -25,9 +29,12 @@ export async function mutateServer(
     try {
       if (next === 'remove') {
         await store.remove(key, row.etag);
+        written?.(row.value, undefined);
         return undefined;
       }
-      return await store.replace(next, row.etag);
+      const replaced = await store.replace(next, row.etag);
+      written?.(row.value, replaced.value);
+      return replaced;
     } catch (e) {
       if (!(e instanceof StaleWriteError)) throw e;
       if (attempt >= attempts) throw writeContention(describeKey(key));

@@ -23,10 +23,57 @@ const serverKey = {
   containerGroupName,
 };
 
+/**
+ * An ARM enum as ARM reads it: any casing is accepted and ARM's own spelling is kept, so the
+ * original system's lower-case bodies (`"protocol": "udp"`) work and `udp` and `UDP` are one spec.
+ */
+export function armEnum<const T extends readonly [string, ...string[]]>(values: T) {
+  const canonical = new Map(values.map((v) => [v.toLowerCase(), v]));
+  return z.preprocess(
+    (v) => (typeof v === 'string' ? (canonical.get(v.toLowerCase()) ?? v) : v),
+    z.enum(values, { error: `must be one of ${values.join(', ')} (in any casing)` }).describe('In any casing; kept in this spelling.'),
+  );
+}
+
+/** An Azure region: its name (`westeurope`) or display name (`West Europe`), kept as the name, as ARM does. */
+export const azureLocation = z
+  .string({ error: 'location must be a string' })
+  .regex(/^[A-Za-z][A-Za-z0-9 ]{1,59}$/, {
+    error: "location must be an Azure region name such as 'westeurope' (or its display name, 'West Europe')",
+  })
+  .transform((v) => v.toLowerCase().replace(/ /g, ''))
+  .describe("An Azure region's name (westeurope) or display name (West Europe); kept as the name.");
+
+// The ARM enums of a container group (Microsoft.ContainerInstance 2023-05-01, the SDK's API version).
+const protocol = armEnum(['TCP', 'UDP']);
+const gpuSku = armEnum(['K80', 'P100', 'V100']);
+
 const port = z.object({
   port: z.number().int().min(1).max(65535),
-  protocol: z.enum(['TCP', 'UDP']).optional(),
+  protocol: protocol.optional(),
 });
+
+const resourceRequest = (cpu: z.ZodNumber, memoryInGB: z.ZodNumber) =>
+  z
+    .object({
+      cpu,
+      memoryInGB,
+      gpu: z
+        .object({ count: z.number().int().min(1), sku: gpuSku })
+        .loose()
+        .optional(),
+    })
+    .loose();
+
+const probe = z
+  .object({
+    httpGet: z
+      .object({ scheme: armEnum(['http', 'https']).optional() })
+      .loose()
+      .optional(),
+  })
+  .loose()
+  .optional();
 
 const environmentVariable = z
   .object({
@@ -40,38 +87,80 @@ const container = z
   .object({
     name: z.string().regex(CONTAINER_GROUP_NAME, { error: 'container names follow the container group name rules' }),
     image: z.string().min(1, { error: 'image is required' }),
-    resources: z.object({
-      requests: z.object({
-        cpu: z.number().positive().max(64),
-        memoryInGB: z.number().positive().max(512),
-      }),
-    }),
+    resources: z
+      .object({
+        requests: resourceRequest(z.number().positive().max(64), z.number().positive().max(512)),
+        limits: resourceRequest(z.number().positive().max(64), z.number().positive().max(512)).partial().optional(),
+      })
+      .loose(),
     ports: z.array(port).optional(),
+    livenessProbe: probe,
+    readinessProbe: probe,
     environmentVariables: z.array(environmentVariable).optional(),
     command: z.array(z.string()).optional(),
   })
   .loose();
 
-/** The SDK's (flattened) ContainerGroup model, as the seed accepted it; unknown ARM properties pass through. */
+/**
+ * What ACICreate refuses, and why: each needs Azure rights beyond the fleet's least-privilege role
+ * on the container resource groups (read, write, delete and list container groups, read logs).
+ */
+export const REFUSED_PROPERTIES = {
+  identity:
+    'identity is refused: a container group with a managed identity needs Azure rights the fleet does not hold ' +
+    '(Microsoft.ManagedIdentity/userAssignedIdentities/assign/action, and role assignments for the identity). ' +
+    'Remove identity, and pass the containers their credentials as secure environment variables instead.',
+  subnetIds:
+    'subnetIds is refused: a container group in a virtual network needs Azure rights the fleet does not hold ' +
+    '(Microsoft.Network/virtualNetworks/subnets/join/action on the subnet). ' +
+    "Remove subnetIds; servers get a public IP address (ipAddress.type 'Public').",
+} as const;
+
+/**
+ * The SDK's (flattened) ContainerGroup model, as the original system accepted it: ARM's enums in
+ * any casing, kept in ARM's spelling; unknown ARM properties pass through.
+ */
 export const containerGroupSpec = z
   .object({
-    location: z.string().regex(/^[a-z][a-z0-9]{1,39}$/i, { error: "location must be an Azure region name such as 'westeurope'" }),
+    location: azureLocation,
     containers: z.array(container).min(1, { error: 'containers needs at least one container' }),
-    osType: z.enum(['Linux', 'Windows']),
+    osType: armEnum(['Linux', 'Windows']),
     ipAddress: z
       .object({
-        type: z.enum(['Public', 'Private']).default('Public'),
+        type: armEnum(['Public', 'Private']).default('Public'),
         ports: z.array(port).min(1),
         dnsNameLabel: z
           .string()
-          .regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/)
+          .regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/, {
+            error: "dnsNameLabel must be 3-63 lowercase letters, digits or '-', starting with a letter (ARM refuses capitals)",
+          })
+          .optional(),
+        autoGeneratedDomainNameLabelScope: armEnum([
+          'Unsecure',
+          'TenantReuse',
+          'SubscriptionReuse',
+          'ResourceGroupReuse',
+          'Noreuse',
+        ]).optional(),
+      })
+      .loose()
+      .optional(),
+    restartPolicy: armEnum(['Always', 'OnFailure', 'Never']).optional(),
+    sku: armEnum(['Standard', 'Dedicated', 'Confidential']).optional(),
+    priority: armEnum(['Regular', 'Spot']).optional(),
+    diagnostics: z
+      .object({
+        logAnalytics: z
+          .object({ logType: armEnum(['ContainerInsights', 'ContainerInstanceLogs']).optional() })
+          .loose()
           .optional(),
       })
       .loose()
       .optional(),
-    restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).optional(),
     volumes: z.array(z.record(z.string(), z.unknown())).optional(),
     tags: z.record(z.string(), z.string()).optional(),
+    identity: z.undefined({ error: REFUSED_PROPERTIES.identity }).optional().describe(REFUSED_PROPERTIES.identity),
+    subnetIds: z.array(z.unknown()).max(0, { error: REFUSED_PROPERTIES.subnetIds }).optional().describe(REFUSED_PROPERTIES.subnetIds),
   })
   .loose()
   .superRefine((group, ctx) => {

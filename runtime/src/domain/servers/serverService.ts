@@ -4,8 +4,27 @@ import { FleetError, notFound } from '../core/errors';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
-import { applyObservation, isCollectable, isOwnedBy, membershipTags, OWNER_TAG, transition, type RowChange } from './lifecycle';
-import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
+import {
+  applyObservation,
+  isCollectable,
+  isOwnedBy,
+  membershipTags,
+  OWNER_TAG,
+  trackLifecycle,
+  transition,
+  type RowChange,
+} from './lifecycle';
+import {
+  AlreadyExistsError,
+  StaleWriteError,
+  silentLogger,
+  silentTelemetry,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Telemetry,
+  type Versioned,
+} from '../core/ports';
 import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, DetailsRequest, NewServer, SessionReport, SetStateRequest } from './requests';
@@ -29,6 +48,8 @@ export interface ServerServiceDeps {
   options: ServerOptions;
   clock?: Clock;
   log?: Logger;
+  /** Where each step of a server's life is sent (LIFECYCLE_EVENT). */
+  telemetry?: Telemetry;
 }
 
 export interface CreateResult {
@@ -46,6 +67,7 @@ export class ServerService {
   private readonly options: ServerOptions;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
 
   constructor(deps: ServerServiceDeps) {
     this.store = deps.store;
@@ -53,6 +75,7 @@ export class ServerService {
     this.options = deps.options;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
+    this.telemetry = deps.telemetry ?? silentTelemetry;
   }
 
   async create(req: NewServer): Promise<CreateResult> {
@@ -108,6 +131,7 @@ export class ServerService {
       // lost). If the group exists, the create worked; keep the row, so no orphan group is left.
       if (e instanceof FleetError && e.code === 'AzureUnavailable' && (await this.groups.get(key).catch(() => undefined))) {
         this.log.warn('server creating (ARM answered with an error, but the group exists)', { server: describeKey(key) });
+        trackLifecycle(this.telemetry, undefined, row.value);
         return { created: true, server: toView(row.value, this.clock.now()) };
       }
       // ARM refused or is down: take the row back so the caller can simply retry.
@@ -119,6 +143,7 @@ export class ServerService {
       throw e;
     }
     this.log.info('server creating', { server: describeKey(key), image: record.image });
+    trackLifecycle(this.telemetry, undefined, row.value);
     return { created: true, server: toView(row.value, this.clock.now()) };
   }
 
@@ -175,9 +200,14 @@ export class ServerService {
     if (existsInArm) {
       await this.groups.beginDelete(keyOf(row.value));
     } else {
-      await this.store.remove(keyOf(row.value), row.etag).catch((e) => {
-        if (!(e instanceof StaleWriteError)) throw e;
-      });
+      const removed = await this.store.remove(keyOf(row.value), row.etag).then(
+        () => true,
+        (e) => {
+          if (!(e instanceof StaleWriteError)) throw e;
+          return false;
+        },
+      );
+      if (removed) trackLifecycle(this.telemetry, row.value, undefined);
     }
     this.log.info('server deleting', { server: describeKey(row.value) });
   }
@@ -318,7 +348,9 @@ export class ServerService {
   }
 
   private mutate(key: ServerKey, change: (current: ServerRecord) => RowChange, known?: Versioned<ServerRecord>) {
-    return mutateServer(this.store, this.options.writeAttempts, key, change, known);
+    return mutateServer(this.store, this.options.writeAttempts, key, change, known, (before, after) =>
+      trackLifecycle(this.telemetry, before, after),
+    );
   }
 
   private async requireRow(key: ServerKey): Promise<Versioned<ServerRecord>> {
