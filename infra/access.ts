@@ -1,41 +1,52 @@
-// What the app's managed identity may do, and nothing more: manage container groups in the
-// fleet's resource groups, use the storage account's data, and publish telemetry.
+// What the app's identity may do, and nothing more: manage container groups in the fleet's
+// resource groups (with the fleet's own least-privilege role), use the storage account's data,
+// publish telemetry and read the report-token secrets. Granted to the user-assigned identity
+// before the app exists, so the app never runs without them.
 import * as pulumi from '@pulumi/pulumi';
-import * as authorization from '@pulumi/azure-native/authorization';
+import type * as authorization from '@pulumi/azure-native/authorization';
 import { ROLES, BROAD_ROLES, roleDefinitionId } from './invariants';
+import { assignRole } from './roleAssignment';
 
-export interface RoleGrant<Scope> {
+export interface RoleGrant<Id> {
   /** Stable part of the resource's logical name. */
   key: string;
-  /** Role definition GUID. */
-  role: string;
+  /** The role definition. */
+  role: Id;
   /** Why the app needs it (becomes the assignment's description). */
   reason: string;
-  scope: Scope;
+  scope: Id;
 }
 
-export interface AppScopes<Scope> {
-  storageAccount: Scope;
+export interface AppScopes<Id> {
+  storageAccount: Id;
   /** `<storage account id>/tableServices/default`. */
-  tableService: Scope;
-  appInsights: Scope;
-  containerResourceGroups: ReadonlyArray<{ name: string; id: Scope }>;
+  tableService: Id;
+  appInsights: Id;
+  keyVault: Id;
+  containerResourceGroups: ReadonlyArray<{ name: string; id: Id }>;
+}
+
+export interface AppRoles<Id> {
+  /** A built-in role's definition, from its GUID. */
+  builtIn: (guid: string) => Id;
+  /** The fleet's own container role (containerRole.ts). */
+  containerRole: Id;
 }
 
 /** The app's role assignments: least privilege, one per need. */
-export function appRoleGrants<Scope>(scopes: AppScopes<Scope>): RoleGrant<Scope>[] {
+export function appRoleGrants<Id>(scopes: AppScopes<Id>, roles: AppRoles<Id>): RoleGrant<Id>[] {
   return [
     {
       // The account, not one container: the host creates containers of its own (azure-webjobs-*).
-      // It covers the autoscaler's lease container too, which the runtime may also try to create.
+      // It covers the deployment package and the autoscaler's lease container too.
       key: 'blob-data-owner',
-      role: ROLES.storageBlobDataOwner,
+      role: roles.builtIn(ROLES.storageBlobDataOwner),
       reason: "Functions host storage (leases, timers), the Flex deployment package and the autoscaler's lease",
       scope: scopes.storageAccount,
     },
     {
       key: 'queue-data-contributor',
-      role: ROLES.storageQueueDataContributor,
+      role: roles.builtIn(ROLES.storageQueueDataContributor),
       reason: 'Functions host storage queues',
       scope: scopes.storageAccount,
     },
@@ -45,29 +56,37 @@ export function appRoleGrants<Scope>(scopes: AppScopes<Scope>): RoleGrant<Scope>
       // this same identity (AzureWebJobsStorage__tableServiceUri). Nothing narrower works; and as
       // the role holds table permissions only, this grants what the account scope did, said exactly.
       key: 'table-data-contributor',
-      role: ROLES.storageTableDataContributor,
+      role: roles.builtIn(ROLES.storageTableDataContributor),
       reason: 'The fleet table (one row per server), the demand table (allocation misses) and host diagnostics',
       scope: scopes.tableService,
     },
     {
       key: 'metrics-publisher',
-      role: ROLES.monitoringMetricsPublisher,
+      role: roles.builtIn(ROLES.monitoringMetricsPublisher),
       reason: 'Entra-authenticated telemetry to Application Insights (local auth is off)',
       scope: scopes.appInsights,
     },
+    {
+      key: 'key-vault-secrets-user',
+      role: roles.builtIn(ROLES.keyVaultSecretsUser),
+      reason: 'The report-token secrets, read through Key Vault references',
+      scope: scopes.keyVault,
+    },
     ...scopes.containerResourceGroups.map((g) => ({
       key: `aci-${g.name.toLowerCase()}`,
-      role: ROLES.containerInstancesContributor,
-      reason: `Create, read and delete container groups in ${g.name}`,
+      role: roles.containerRole,
+      reason: `Create, read, list and delete container groups in ${g.name}, and read their logs`,
       scope: g.id,
     })),
   ];
 }
 
 export interface AppAccessArgs {
-  /** The app's system-assigned identity. */
+  /** The app's user-assigned identity. */
   principalId: pulumi.Input<string>;
   subscriptionId: pulumi.Input<string>;
+  /** The full id of the fleet's container role. */
+  containerRoleId: pulumi.Input<string>;
   scopes: AppScopes<pulumi.Input<string>>;
 }
 
@@ -79,26 +98,18 @@ export class AppAccess extends pulumi.ComponentResource {
     if (args.scopes.containerResourceGroups.length === 0) {
       throw new Error(`AppAccess ${name}: at least one container resource group is required`);
     }
-    const grants = appRoleGrants(args.scopes);
-    for (const g of grants) {
-      if (g.role in BROAD_ROLES) throw new Error(`AppAccess ${name}: refusing broad role ${BROAD_ROLES[g.role]}`);
-    }
+    const builtIn = (guid: string): pulumi.Input<string> => {
+      if (guid in BROAD_ROLES) throw new Error(`AppAccess ${name}: refusing broad role ${BROAD_ROLES[guid]}`);
+      return pulumi.output(args.subscriptionId).apply((sub) => roleDefinitionId(sub, guid));
+    };
+    const grants = appRoleGrants(args.scopes, { builtIn, containerRole: args.containerRoleId });
 
-    this.assignments = grants.map(
-      (g) =>
-        new authorization.RoleAssignment(
-          `${name}-${g.key}`,
-          {
-            principalId: args.principalId,
-            // Set explicitly: a just-created identity may not have replicated yet, and ARM would
-            // otherwise fail to look up its type.
-            principalType: 'ServicePrincipal',
-            roleDefinitionId: pulumi.output(args.subscriptionId).apply((sub) => roleDefinitionId(sub, g.role)),
-            scope: g.scope,
-            description: `aci-fleet: ${g.reason}`,
-          },
-          { parent: this },
-        ),
+    this.assignments = grants.map((g) =>
+      assignRole(
+        `${name}-${g.key}`,
+        { principalId: args.principalId, roleDefinitionId: g.role, scope: g.scope, reason: g.reason },
+        { parent: this },
+      ),
     );
     this.registerOutputs({});
   }

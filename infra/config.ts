@@ -41,6 +41,10 @@ export interface FleetConfig {
   instanceMemoryMB: 2048 | 4096;
   eventDelivery: { maxDeliveryAttempts: number; eventTimeToLiveInMinutes: number };
   logRetentionDays: number;
+  /** The report-token secret's generation and whether the one before it is still accepted (keyVault.ts). */
+  reportTokens: { generation: number; keepPrevious: boolean };
+  /** Where alerts are e-mailed, if anywhere. */
+  alertEmail?: string;
   /** Folder holding the Functions app (`src/index.ts` + `host.json`), relative to the project. */
   runtimeDir: string;
   tags: Record<string, string>;
@@ -143,6 +147,23 @@ export const STACK_KEYS = {
     description: 'Event Grid retries (1–30) and retry window in minutes (1–1440) before dead-lettering.',
   },
   logRetentionDays: { schema: int(30, 730).default(30), shownDefault: '`30`', description: 'Log Analytics retention (30–730).' },
+  reportTokenGeneration: {
+    schema: int(0, 1_000_000).default(0),
+    shownDefault: '`0`',
+    description:
+      'Generation of the report-token secret. Raising it by one rotates: a new secret, and the one before it kept as `REPORT_TOKEN_SECRET_PREVIOUS` (never lower it).',
+  },
+  reportTokenKeepPrevious: {
+    schema: bool.default(true),
+    shownDefault: '`true`',
+    description:
+      "`false` ends a rotation: the previous generation's tokens are refused (once the servers created before it are gone, or at once after a leak).",
+  },
+  alertEmail: {
+    schema: z.email({ error: 'must be an e-mail address, e.g. ops@example.com' }).optional(),
+    shownDefault: 'none: alerts fire without notifying',
+    description: 'Where the alert rules send their e-mails (an action group is made for it).',
+  },
   tags: {
     schema: z.record(z.string(), z.string()).default({}),
     shownDefault: '`{}`',
@@ -276,6 +297,8 @@ export function parseConfig(raw: Record<string, string | undefined>, ctx: Config
     instanceMemoryMB: data.instanceMemoryMB as 2048 | 4096,
     eventDelivery: data.eventDelivery,
     logRetentionDays: data.logRetentionDays,
+    reportTokens: { generation: data.reportTokenGeneration, keepPrevious: data.reportTokenKeepPrevious },
+    alertEmail: data.alertEmail,
     runtimeDir: data.runtimeDir,
     tags: data.tags,
     runtime: runtime.settings,

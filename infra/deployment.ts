@@ -2,7 +2,7 @@
 // Consumption; no typed Pulumi resource does it) and waits until ACIMonitor is indexed, so that
 // the Event Grid subscriptions created after it find their destination.
 import * as pulumi from '@pulumi/pulumi';
-import * as authorization from '@pulumi/azure-native/authorization';
+import { ARM_URL, deployerToken } from './deploy/armToken';
 import { oneDeployProvider, type CodeDeploymentInputs } from './deploy/provider';
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -30,8 +30,8 @@ export interface CodeDeploymentArgs {
   /** Defaults to the public cloud's ARM endpoint. */
   armUrl?: string;
   /**
-   * What the app must have before its code runs: its settings and its role assignments.
-   * (One Deploy writes the package with the app's identity; the first start reads the settings.)
+   * What the app must have before its code runs: its settings (the first start reads them).
+   * (One Deploy writes the package with the app's identity, whose roles the app already waited for.)
    */
   after: pulumi.Input<pulumi.Resource>[];
 }
@@ -48,23 +48,22 @@ export class CodeDeployment extends pulumi.ComponentResource {
     super('aci-fleet:infra:CodeDeployment', name, {}, opts);
     if (args.waitForFunctions.length === 0) throw new Error(`CodeDeployment ${name}: waitForFunctions is empty`);
     if (args.after.length === 0) {
-      throw new Error(`CodeDeployment ${name}: pass the app's settings and role assignments in "after"`);
+      throw new Error(`CodeDeployment ${name}: pass the app's settings in "after"`);
     }
 
-    // The token of whoever runs Pulumi (az login, OIDC in CI): it already has rights on the app.
-    // SCM endpoints accept ARM tokens. It expires in about an hour; a deployment takes minutes.
-    const token = authorization.getClientTokenOutput({}, { parent: this }).token;
+    // SCM endpoints accept the ARM token of whoever runs Pulumi: it already has rights on the app.
+    const token = deployerToken(this);
 
     const deployment = new OneDeployResource(
       `${name}-onedeploy`,
       {
         appResourceId: args.appResourceId,
         scmUrl: pulumi.interpolate`https://${args.scmHostName}`,
-        armUrl: args.armUrl ?? 'https://management.azure.com',
+        armUrl: args.armUrl ?? ARM_URL,
         zipPath: args.zipPath,
         hash: args.hash,
         functions: args.waitForFunctions,
-        token: pulumi.secret(token),
+        token,
       },
       { parent: this, dependsOn: args.after },
     );

@@ -2,9 +2,9 @@
 // subscription that delivers container-group writes and deletes to ACIMonitor, retrying, and
 // dead-lettering to blob storage with the topic's own identity (the account takes no keys).
 import * as pulumi from '@pulumi/pulumi';
-import * as authorization from '@pulumi/azure-native/authorization';
 import * as eventgrid from '@pulumi/azure-native/eventgrid';
 import { ROLES, roleDefinitionId } from './invariants';
+import { assignRole } from './roleAssignment';
 
 /** ARM resource events ACIMonitor reacts to. */
 export const CONTAINER_GROUP_EVENT_TYPES = [
@@ -31,12 +31,15 @@ export interface ContainerEventsArgs {
   retry: { maxDeliveryAttempts: number; eventTimeToLiveInMinutes: number };
   /** The code deployment: Event Grid refuses a function that is not indexed ("Destination endpoint not found"). */
   deployment: pulumi.Resource;
+  /** The resource provider registrations: a topic in an existing group has nothing else to wait for. */
+  after?: pulumi.Resource[];
   tags?: Record<string, string>;
 }
 
 export class ContainerEvents extends pulumi.ComponentResource {
   readonly subscriptions: eventgrid.SystemTopicEventSubscription[] = [];
-  readonly topics: eventgrid.SystemTopic[] = [];
+  /** Each container resource group's topic, by the group's name. */
+  readonly topics: Array<{ name: string; id: pulumi.Output<string> }> = [];
 
   constructor(name: string, args: ContainerEventsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('aci-fleet:infra:ContainerEvents', name, {}, opts);
@@ -64,21 +67,20 @@ export class ContainerEvents extends pulumi.ComponentResource {
           identity: { type: 'SystemAssigned' },
           tags: args.tags,
         },
-        { parent: this },
+        { parent: this, dependsOn: args.after },
       );
 
       // The topic's identity writes dead letters; scoped to the one container it needs.
-      const deadLetterWriter = new authorization.RoleAssignment(
+      const deadLetterWriter = assignRole(
         `${key}-deadletter-writer`,
         {
           principalId: topic.identity.apply((i) => {
             if (!i?.principalId) throw new Error(`ContainerEvents ${name}: system topic for ${group.name} has no identity`);
             return i.principalId;
           }),
-          principalType: 'ServicePrincipal',
           roleDefinitionId: pulumi.output(args.subscriptionId).apply((sub) => roleDefinitionId(sub, ROLES.storageBlobDataContributor)),
           scope: deadLetterScope,
-          description: `aci-fleet: Event Grid dead letters for ${group.name}`,
+          reason: `Event Grid dead letters for ${group.name}`,
         },
         { parent: this },
       );
@@ -114,7 +116,7 @@ export class ContainerEvents extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [args.deployment, deadLetterWriter] },
       );
-      this.topics.push(topic);
+      this.topics.push({ name: group.name, id: topic.id });
       this.subscriptions.push(subscription);
     }
     this.registerOutputs({});

@@ -9,6 +9,11 @@ export interface ResourceGroupsArgs {
   appResourceGroupName: string;
   containerResourceGroups: ContainerResourceGroupConfig[];
   tags?: Record<string, string>;
+  /**
+   * What must be done first (the resource provider registrations): the groups the stack creates wait
+   * for it, and so everything in them. (Whatever the stack creates in an existing group waits itself.)
+   */
+  after?: pulumi.Resource[];
 }
 
 export interface GroupRef {
@@ -40,7 +45,7 @@ export class ResourceGroups extends pulumi.ComponentResource {
     const app = new resources.ResourceGroup(
       `${name}-app`,
       { resourceGroupName: args.appResourceGroupName, location: args.location, tags: args.tags },
-      { parent: this },
+      { parent: this, dependsOn: args.after },
     );
     this.app = { name: app.name, id: app.id };
 
@@ -54,7 +59,7 @@ export class ResourceGroups extends pulumi.ComponentResource {
       const rg = new resources.ResourceGroup(
         `${name}-${g.name}`,
         { resourceGroupName: g.name, location: args.location, tags: args.tags },
-        { parent: this },
+        { parent: this, dependsOn: args.after },
       );
       return { name: g.name, id: rg.id };
     });

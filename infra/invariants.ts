@@ -8,6 +8,8 @@ export const ROLES = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
+  /** Replaced by the fleet's own container role (containerRole.ts): it also allows exec and attach. */
   containerInstancesContributor: '5d977122-f97e-4b4d-a52f-6b43003ddb4d',
 } as const;
 
@@ -53,6 +55,11 @@ export const FORBIDDEN_APP_SETTINGS = [
 /** Fragments that only appear in secrets-bearing connection strings and SAS URLs. */
 const KEY_MATERIAL = [/AccountKey=/i, /SharedAccessSignature=/i, /SharedAccessKey=/i, /[?&]sig=/i, /DefaultEndpointsProtocol=/i];
 
+/** Telemetry sent with a managed identity: the system-assigned one, or a user-assigned one by client id. */
+export function isEntraTelemetry(value: unknown): boolean {
+  return typeof value === 'string' && /^(ClientId=[0-9a-f-]{36};)?Authorization=AAD$/i.test(value);
+}
+
 /**
  * Problems with a set of app settings: forbidden names, key material in any value, and an
  * Application Insights connection string without Entra authentication. Empty when keyless.
@@ -67,8 +74,27 @@ export function appSettingsProblems(settings: Record<string, unknown>): string[]
       problems.push(`app setting ${name} carries a key or SAS`);
     }
   }
-  if ('APPLICATIONINSIGHTS_CONNECTION_STRING' in settings && settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING !== 'Authorization=AAD') {
-    problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be "Authorization=AAD" so telemetry uses the managed identity');
+  if ('APPLICATIONINSIGHTS_CONNECTION_STRING' in settings && !isEntraTelemetry(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING)) {
+    problems.push(
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be "Authorization=AAD" (or "ClientId=<id>;Authorization=AAD") so telemetry uses the managed identity',
+    );
   }
   return problems;
+}
+
+/** Tags every taggable resource of a fleet carries (the ownership tag the fleet's GC also relies on). */
+export const REQUIRED_TAGS = ['aci-fleet'] as const;
+
+/** The missing or empty required tags of a resource's `tags`. */
+export function missingTags(tags: unknown): string[] {
+  const t = (tags ?? {}) as Record<string, unknown>;
+  return REQUIRED_TAGS.filter((name) => typeof t[name] !== 'string' || (t[name] as string).trim() === '');
+}
+
+/**
+ * The resource group a scope lies in (`/subscriptions/<s>/resourceGroups/<rg>[/...]`), lowercased;
+ * undefined for a scope above resource groups (a subscription, a management group, `/`).
+ */
+export function resourceGroupOfScope(scope: string): string | undefined {
+  return /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)(\/|$)/i.exec(scope.trim())?.[1]?.toLowerCase();
 }

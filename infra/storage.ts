@@ -78,6 +78,10 @@ export class FleetStorage extends pulumi.ComponentResource {
         allowCrossTenantReplication: false,
         minimumTlsVersion: 'TLS1_2',
         enableHttpsTrafficOnly: true,
+        // Stated, not left to a default an organisation's policy may flip: the Flex deployment service
+        // and the app (no virtual network) reach the account over its public endpoint, with Entra
+        // tokens only. Disabled, every deployment fails with BlobUploadFailedException 403.
+        publicNetworkAccess: 'Enabled',
         tags: args.tags,
       },
       { parent: this },

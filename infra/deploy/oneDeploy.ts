@@ -2,10 +2,9 @@
 // the deployment until it ends, then wait until ARM lists the functions we need (Event Grid can
 // only subscribe a function that is indexed). No Pulumi here, so tests drive it against a fake.
 //
-// This module is serialized into the dynamic provider (see provider.ts): it must stay
-// self-contained — no imports, no classes, only globals that Node has (fetch, URL, setTimeout).
-
-export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+// This module is serialized into the dynamic provider (see provider.ts): it imports only the
+// plain ./http module, no package, and uses only globals Node has (fetch, URL, setTimeout).
+import { type FetchLike, type HttpClient, type Waiting, backoffMs, describeAnswer, realWaiting, retryAfterMs, sendText } from './http';
 
 export interface OneDeployTiming {
   /** Between two polls of the deployment status and of the function list. */
@@ -16,6 +15,11 @@ export interface OneDeployTiming {
   indexTimeoutMs: number;
   /** How many times the publish is retried (403 while role assignments propagate, 409, 429, 5xx, network). */
   maxPublishAttempts: number;
+  /**
+   * How long a publish answered 400 BlobUploadFailedException (storage said 403: the app identity's
+   * blob role is still propagating) is retried, from the first such answer.
+   */
+  storagePropagationTimeoutMs: number;
   /** Backoff: first delay, doubled each attempt up to the maximum. */
   retryInitialDelayMs: number;
   retryMaxDelayMs: number;
@@ -29,6 +33,7 @@ export const DEFAULT_TIMING: OneDeployTiming = {
   indexTimeoutMs: 10 * 60_000,
   // With the default backoff (5 s doubling to 60 s) this waits about ten minutes for RBAC to propagate.
   maxPublishAttempts: 14,
+  storagePropagationTimeoutMs: 10 * 60_000,
   retryInitialDelayMs: 5_000,
   retryMaxDelayMs: 60_000,
   requestTimeoutMs: 5 * 60_000,
@@ -52,7 +57,8 @@ export interface OneDeployOptions {
   log?: (message: string) => void;
   /** ARM api-version for listing functions. */
   apiVersion?: string;
-  sleep?: (ms: number) => Promise<void>;
+  /** The clock the deadlines are measured by, and how to wait (tests pass a manual clock). */
+  waiting?: Waiting;
 }
 
 export interface OneDeployResult {
@@ -88,86 +94,113 @@ export function deployError(code: OneDeployError['code'], message: string): OneD
 export async function oneDeploy(opts: OneDeployOptions): Promise<OneDeployResult> {
   const t: OneDeployTiming = { ...DEFAULT_TIMING, ...opts.timing };
   const log = opts.log ?? (() => undefined);
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const waiting = opts.waiting ?? realWaiting();
+  const client: HttpClient = { getToken: opts.getToken, fetch: opts.fetch, requestTimeoutMs: t.requestTimeoutMs };
   const scm = opts.scmUrl.replace(/\/+$/, '');
-  const deadline = Date.now() + t.deployTimeoutMs;
+  const deadline = waiting.now() + t.deployTimeoutMs;
 
   let deploymentId = '';
   let attempt = 0;
+  let refusals = 0;
+  /** When storage first refused the app identity (its role propagating), if it has. */
+  let propagatingSince: number | undefined;
   for (;;) {
     attempt++;
-    const published = await publishOnce(opts, scm, t);
+    const published = await publishOnce(client, scm, opts.zip, waiting);
     if (published.kind === 'retry') {
-      if (attempt >= t.maxPublishAttempts || Date.now() >= deadline) {
+      const now = waiting.now();
+      if (published.propagation) {
+        propagatingSince ??= now;
+        if (now - propagatingSince >= t.storagePropagationTimeoutMs || now >= deadline) {
+          throw deployError(
+            'rejected',
+            `One Deploy to ${scm}: the platform still could not write the package to the deployment container after ` +
+              `${Math.round((now - propagatingSince) / 60_000)} min of retries (${published.reason}). The app identity's ` +
+              'Storage Blob Data Owner role on the account has not taken effect, or the account refuses the deployment ' +
+              'service (its publicNetworkAccess must be Enabled).',
+          );
+        }
+      } else if (++refusals >= t.maxPublishAttempts || now >= deadline) {
         throw deployError(
           'rejected',
-          `One Deploy to ${scm} was refused ${attempt} times; last answer: ${published.reason}` +
+          `One Deploy to ${scm} was refused ${refusals} times; last answer: ${published.reason}` +
             (published.status === 403 ? ' (check the deploying identity has rights on the app)' : ''),
         );
       }
       const delay = Math.max(published.retryAfterMs ?? 0, backoffMs(attempt, t));
       log(`publish attempt ${attempt}: ${published.reason}; retrying in ${Math.round(delay / 1000)} s`);
-      await sleep(delay);
+      await waiting.sleep(delay);
       continue;
     }
 
     deploymentId = published.deploymentId;
     log(`deployment ${deploymentId || '(latest)'} accepted; waiting for it to finish`);
-    const record = await pollDeployment(opts, published.statusUrl, deadline, t, sleep);
+    const record = await pollDeployment(client, published.statusUrl, deadline, t, waiting);
     if (record.status === DeployStatus.Success) break;
 
-    const reason = await failureDetails(opts, scm, published.statusUrl, record, t);
+    const reason = await failureDetails(client, scm, published.statusUrl, record);
     // While the app's role assignments propagate, the platform cannot write the package to the
     // deployment container with the app's identity: that failure goes away by itself.
     const transient = record.status === DeployStatus.Conflict || isAuthorizationFailure(reason);
-    if (transient && attempt < t.maxPublishAttempts && Date.now() < deadline) {
+    if (transient && ++refusals < t.maxPublishAttempts && waiting.now() < deadline) {
       const delay = backoffMs(attempt, t);
       log(`deployment ${deploymentId} failed transiently (${firstLine(reason)}); retrying in ${Math.round(delay / 1000)} s`);
-      await sleep(delay);
+      await waiting.sleep(delay);
       continue;
     }
     throw deployError('failed', `One Deploy to ${scm} failed (status ${statusName(record.status)}): ${reason}`);
   }
 
   log(`deployment ${deploymentId} succeeded; waiting for ${opts.functions.join(', ')} to be indexed`);
-  const functions = await waitForFunctions(opts, t, sleep);
+  const functions = await waitForFunctions(opts, client, t, waiting);
   return { deploymentId, functions, publishAttempts: attempt };
 }
 
 type PublishOutcome =
   | { kind: 'accepted'; deploymentId: string; statusUrl: string }
-  | { kind: 'retry'; reason: string; status?: number; retryAfterMs?: number };
+  | { kind: 'retry'; reason: string; status?: number; retryAfterMs?: number; propagation?: boolean };
+
+/**
+ * The one 400 worth publishing again for: on a new Flex app the platform cannot yet write the
+ * package with the app's identity, and storage answers 403 while the role assignment propagates
+ * (`InaccessibleStorageException: ... BlobUploadFailedException: ... 403 (This request is not
+ * authorized ...)`). A 404 (no such container) or a name that does not resolve stays final.
+ */
+export function isStoragePropagationFailure(status: number, body: string): boolean {
+  return status === 400 && /BlobUploadFailedException/i.test(body) && /\b403\b|Forbidden|not authorized/i.test(body);
+}
 
 /** Status codes worth publishing again for: propagation (401/403), busy (409/429), platform trouble. */
 export function isRetryableStatus(status: number): boolean {
   return status === 401 || status === 403 || status === 404 || status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
-async function publishOnce(opts: OneDeployOptions, scm: string, t: OneDeployTiming): Promise<PublishOutcome> {
+async function publishOnce(client: HttpClient, scm: string, zip: Uint8Array, waiting: Waiting): Promise<PublishOutcome> {
   const url = `${scm}/api/publish?RemoteBuild=false&Deployer=aci-fleet`;
-  let res: Response;
+  let answer: Awaited<ReturnType<typeof sendText>>;
   try {
-    res = await request(opts, url, t, {
+    answer = await sendText(client, url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/zip' },
       // (A Buffer or Uint8Array; the cast only narrows its ArrayBuffer type for the DOM typings.)
-      body: opts.zip as Uint8Array<ArrayBuffer>,
+      body: zip as Uint8Array<ArrayBuffer>,
     });
   } catch (e) {
     return { kind: 'retry', reason: `network error: ${(e as Error).message}` };
   }
-  const text = await res.text();
-  if (res.status === 200 || res.status === 202) {
+  const { status, text, headers } = answer;
+  if (status === 200 || status === 202) {
     const deploymentId = parseDeploymentId(text);
-    const location = res.headers.get('location');
+    const location = headers.get('location');
     const statusUrl = location
       ? new URL(location, `${scm}/`).toString()
       : `${scm}/api/deployments/${deploymentId ? encodeURIComponent(deploymentId) : 'latest'}`;
     return { kind: 'accepted', deploymentId, statusUrl };
   }
-  const reason = `HTTP ${res.status}${text ? `: ${platformMessage(text)}` : ''}`;
-  if (isRetryableStatus(res.status)) {
-    return { kind: 'retry', reason, status: res.status, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) };
+  const reason = describeAnswer(status, text);
+  if (isStoragePropagationFailure(status, text)) return { kind: 'retry', reason, status, propagation: true };
+  if (isRetryableStatus(status)) {
+    return { kind: 'retry', reason, status, retryAfterMs: retryAfterMs(headers.get('retry-after'), waiting.now()) };
   }
   throw deployError('rejected', `One Deploy to ${scm} was rejected: ${reason}`);
 }
@@ -189,17 +222,17 @@ export function parseDeploymentId(body: string): string {
 }
 
 async function pollDeployment(
-  opts: OneDeployOptions,
+  client: HttpClient,
   statusUrl: string,
   deadline: number,
   t: OneDeployTiming,
-  sleep: (ms: number) => Promise<void>,
+  waiting: Waiting,
 ): Promise<DeploymentRecord> {
   let last = 'no answer yet';
   for (;;) {
     try {
-      const res = await request(opts, statusUrl, t, { method: 'GET' });
-      const text = await res.text();
+      const res = await sendText(client, statusUrl);
+      const text = res.text;
       if (res.status === 200) {
         const record = JSON.parse(text) as DeploymentRecord;
         last = `status ${statusName(record.status)}${record.progress ? ` (${record.progress})` : ''}`;
@@ -211,10 +244,10 @@ async function pollDeployment(
     } catch (e) {
       last = `network error: ${(e as Error).message}`;
     }
-    if (Date.now() >= deadline) {
+    if (waiting.now() >= deadline) {
       throw deployError('timeout', `One Deploy did not finish in time (${statusUrl}); last: ${last}`);
     }
-    await sleep(t.pollIntervalMs);
+    await waiting.sleep(t.pollIntervalMs);
   }
 }
 
@@ -245,24 +278,18 @@ export function statusName(status: number | undefined): string {
 }
 
 /** The platform's own words: the record's text, then its log (and the details of its last entries). */
-async function failureDetails(
-  opts: OneDeployOptions,
-  scm: string,
-  statusUrl: string,
-  record: DeploymentRecord,
-  t: OneDeployTiming,
-): Promise<string> {
+async function failureDetails(client: HttpClient, scm: string, statusUrl: string, record: DeploymentRecord): Promise<string> {
   const lines: string[] = [];
   for (const s of [record.status_text, record.message, record.progress]) {
     if (s && !lines.includes(s)) lines.push(s);
   }
   const logUrl = record.id ? `${scm}/api/deployments/${encodeURIComponent(record.id)}/log` : `${statusUrl.replace(/\/+$/, '')}/log`;
   try {
-    const entries = await getJson<LogEntry[]>(opts, logUrl, t);
+    const entries = await getJson<LogEntry[]>(client, logUrl);
     for (const entry of (entries ?? []).slice(-10)) {
       if (entry.message && !lines.includes(entry.message)) lines.push(entry.message);
       if (entry.details_url) {
-        const details = await getJson<LogEntry[]>(opts, new URL(entry.details_url, `${scm}/`).toString(), t).catch(() => undefined);
+        const details = await getJson<LogEntry[]>(client, new URL(entry.details_url, `${scm}/`).toString()).catch(() => undefined);
         for (const d of (details ?? []).slice(-5)) {
           if (d.message && !lines.includes(d.message)) lines.push(d.message);
         }
@@ -284,8 +311,8 @@ export function isAuthorizationFailure(message: string): boolean {
   return /AuthorizationPermissionMismatch|AuthorizationFailure|\b403\b|Forbidden|not authorized|does not have authorization/i.test(message);
 }
 
-async function waitForFunctions(opts: OneDeployOptions, t: OneDeployTiming, sleep: (ms: number) => Promise<void>): Promise<string[]> {
-  const deadline = Date.now() + t.indexTimeoutMs;
+async function waitForFunctions(opts: OneDeployOptions, client: HttpClient, t: OneDeployTiming, waiting: Waiting): Promise<string[]> {
+  const deadline = waiting.now() + t.indexTimeoutMs;
   const apiVersion = opts.apiVersion ?? '2024-04-01';
   let url = `${opts.armUrl.replace(/\/+$/, '')}${opts.appResourceId}/functions?api-version=${apiVersion}`;
   const first = url;
@@ -296,9 +323,8 @@ async function waitForFunctions(opts: OneDeployOptions, t: OneDeployTiming, slee
       const names = new Set<string>();
       // ARM pages long lists with nextLink.
       for (url = first; url; ) {
-        const res = await request(opts, url, t, { method: 'GET' });
-        const text = await res.text();
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}${text ? `: ${platformMessage(text)}` : ''}`);
+        const { status, text } = await sendText(client, url);
+        if (status !== 200) throw new Error(describeAnswer(status, text));
         const page = JSON.parse(text) as { value?: FunctionEnvelope[]; nextLink?: string };
         for (const f of page.value ?? []) names.add(functionName(f));
         url = page.nextLink ?? '';
@@ -310,7 +336,7 @@ async function waitForFunctions(opts: OneDeployOptions, t: OneDeployTiming, slee
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() >= deadline) {
+    if (waiting.now() >= deadline) {
       throw deployError(
         'not-indexed',
         `The deployment succeeded but ${opts.functions.join(', ')} ${opts.functions.length > 1 ? 'were' : 'was'} not indexed in time ` +
@@ -318,7 +344,7 @@ async function waitForFunctions(opts: OneDeployOptions, t: OneDeployTiming, slee
           (found.size === 0 ? ' No function at all usually means the host could not start or read the package.' : ''),
       );
     }
-    await sleep(t.pollIntervalMs);
+    await waiting.sleep(t.pollIntervalMs);
   }
 }
 
@@ -332,47 +358,10 @@ export function functionName(f: FunctionEnvelope): string {
   return f.properties?.name ?? (f.name ?? '').split('/').pop() ?? '';
 }
 
-async function request(opts: OneDeployOptions, url: string, t: OneDeployTiming, init: RequestInit): Promise<Response> {
-  const doFetch: FetchLike = opts.fetch ?? ((u, i) => fetch(u, i));
-  const token = await opts.getToken();
-  return doFetch(url, {
-    ...init,
-    headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}`, 'User-Agent': 'aci-fleet-deploy' },
-    signal: AbortSignal.timeout(t.requestTimeoutMs),
-  });
-}
-
-async function getJson<T>(opts: OneDeployOptions, url: string, t: OneDeployTiming): Promise<T | undefined> {
-  const res = await request(opts, url, t, { method: 'GET' });
-  const text = await res.text();
-  if (res.status !== 200 || !text) return undefined;
+async function getJson<T>(client: HttpClient, url: string): Promise<T | undefined> {
+  const { status, text } = await sendText(client, url);
+  if (status !== 200 || !text) return undefined;
   return JSON.parse(text) as T;
-}
-
-/** The message inside an ARM/Kudu error body (`{error:{message}}`, `{Message}`, `{message}`), or the text. */
-export function platformMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as Record<string, unknown>;
-    const error = parsed.error as Record<string, unknown> | undefined;
-    const message = error?.message ?? parsed.Message ?? parsed.message ?? parsed.ExceptionMessage;
-    if (typeof message === 'string') return message;
-  } catch {
-    // not JSON
-  }
-  return body.length > 500 ? `${body.slice(0, 500)}…` : body;
-}
-
-export function backoffMs(attempt: number, t: Pick<OneDeployTiming, 'retryInitialDelayMs' | 'retryMaxDelayMs'>): number {
-  return Math.min(t.retryMaxDelayMs, t.retryInitialDelayMs * 2 ** Math.max(0, attempt - 1));
-}
-
-/** `Retry-After` in seconds (or an HTTP date), as milliseconds. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function firstLine(s: string): string {

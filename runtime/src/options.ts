@@ -80,7 +80,18 @@ function text(pattern: RegExp, rule: string): Kind<string> {
 const TABLE_NAME = text(/^[A-Za-z][A-Za-z0-9]{2,62}$/, '3–63 letters or digits, starting with a letter');
 const anyText: Kind<string> = { schema: z.string() };
 const url: Kind<string> = { schema: z.url({ error: 'must be an absolute URL' }), bounds: 'an absolute URL' };
-const secret: Kind<string> = { schema: z.string().min(32, { error: 'must be at least 32 characters' }), bounds: '≥ 32 characters' };
+const secret: Kind<string> = {
+  schema: z
+    .string()
+    .min(32, { error: 'must be at least 32 characters' })
+    // The platform leaves a reference it could not resolve as it is: signing with that text would
+    // make every token forgeable by anyone who can read the app's settings.
+    .refine((v) => !/^@Microsoft\.KeyVault\(/i.test(v.trim()), {
+      error:
+        "is a Key Vault reference the platform could not resolve (check the app identity's Key Vault Secrets User role and the secret)",
+    }),
+  bounds: '≥ 32 characters',
+};
 const commaList: Kind<string[]> = {
   schema: z.string().transform((v) =>
     v
@@ -382,13 +393,13 @@ export const OPTIONS = {
   // Server reports (ACIReport).
   REPORT_TOKEN_SECRET: option(secret, {
     shownDefault: '— (the stack generates it; `npm start` makes one per run)',
-    source: { stack: 'a secret it generates' },
+    source: { stack: 'a Key Vault reference to the secret it generates' },
     section: 'reports',
     description: "Signs each server's report token; without it ACIReport answers 503 and nothing is injected.",
   }),
   REPORT_TOKEN_SECRET_PREVIOUS: option(secret, {
     shownDefault: '—',
-    source: 'local',
+    source: { stack: 'a Key Vault reference to the previous secret, during a rotation', from: 'reportTokenGeneration' },
     section: 'reports',
     description: 'The previous secret, still accepted while a rotation is under way (SECURITY.md).',
   }),
@@ -444,6 +455,12 @@ export const OPTIONS = {
     source: { stack: 'its subscription' },
     section: 'azure',
     description: 'Subscription of the container resource groups.',
+  }),
+  AZURE_CLIENT_ID: option(anyText, {
+    shownDefault: '— (the default credential: `az login` locally)',
+    source: { stack: 'the client id of the identity it creates for the app' },
+    section: 'azure',
+    description: "Client id of the app's user-assigned managed identity: ARM, tables and blobs are called as it.",
   }),
   AzureWebJobsStorage__accountName: option(anyText, {
     shownDefault: '—',

@@ -85,7 +85,9 @@ export interface ServiceOverrides {
 export function createServices(settings: FleetSettings, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
   let credential: TokenCredential | undefined;
-  const azureCredential = () => (credential ??= new DefaultAzureCredential());
+  // On Azure the app runs as a user-assigned identity: name it, or the managed identity endpoint has no default.
+  const azureCredential = () =>
+    (credential ??= new DefaultAzureCredential(settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {}));
 
   const store = new TableServerStore(tableClient(settings, azureCredential, overrides.storage));
   const isLocalArm = settings.ARM_ENDPOINT.startsWith('http://');

@@ -1,4 +1,5 @@
-// The app identity's role assignments: one least-privilege role per need, never a broad one.
+// The app identity's role assignments: one least-privilege role per need, never a broad one, the
+// fleet's own container role on each container resource group.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { AppAccess, appRoleGrants } from '../../infra/access';
@@ -6,23 +7,28 @@ import { BROAD_ROLES, ROLES } from '../../infra/invariants';
 import { flush, useMocks } from './support/mocks';
 
 describe('appRoleGrants', () => {
-  const grants = appRoleGrants({
-    storageAccount: 'ST',
-    tableService: 'ST/tableServices/default',
-    appInsights: 'AI',
-    containerResourceGroups: [
-      { name: 'Servers-A', id: 'RG-A' },
-      { name: 'servers-b', id: 'RG-B' },
-    ],
-  });
+  const grants = appRoleGrants(
+    {
+      storageAccount: 'ST',
+      tableService: 'ST/tableServices/default',
+      appInsights: 'AI',
+      keyVault: 'KV',
+      containerResourceGroups: [
+        { name: 'Servers-A', id: 'RG-A' },
+        { name: 'servers-b', id: 'RG-B' },
+      ],
+    },
+    { builtIn: (guid) => guid, containerRole: 'FLEET-CONTAINER-ROLE' },
+  );
 
   const expected: Array<[string, string, string]> = [
     ['blob-data-owner', ROLES.storageBlobDataOwner, 'ST'],
     ['queue-data-contributor', ROLES.storageQueueDataContributor, 'ST'],
     ['table-data-contributor', ROLES.storageTableDataContributor, 'ST/tableServices/default'],
     ['metrics-publisher', ROLES.monitoringMetricsPublisher, 'AI'],
-    ['aci-servers-a', ROLES.containerInstancesContributor, 'RG-A'],
-    ['aci-servers-b', ROLES.containerInstancesContributor, 'RG-B'],
+    ['key-vault-secrets-user', ROLES.keyVaultSecretsUser, 'KV'],
+    ['aci-servers-a', 'FLEET-CONTAINER-ROLE', 'RG-A'],
+    ['aci-servers-b', 'FLEET-CONTAINER-ROLE', 'RG-B'],
   ];
   for (const [key, role, scope] of expected) {
     it(`grants ${key} on ${scope}`, () => {
@@ -34,13 +40,18 @@ describe('appRoleGrants', () => {
     });
   }
 
-  it('grants nothing else, and nothing broad', () => {
+  it('grants nothing else, nothing broad, and not the built-in ACI role (it allows exec)', () => {
     assert.equal(grants.length, expected.length);
-    for (const g of grants) assert.ok(!(g.role in BROAD_ROLES));
+    for (const g of grants) {
+      assert.ok(!(g.role in BROAD_ROLES));
+      assert.notEqual(g.role, ROLES.containerInstancesContributor);
+    }
   });
 });
 
 describe('AppAccess', () => {
+  const scopes = { storageAccount: 'ST', tableService: 'ST/tableServices/default', appInsights: 'AI', keyVault: 'KV' };
+
   it('requires a container resource group before creating any assignment', async () => {
     const seen = await useMocks();
     assert.throws(
@@ -48,7 +59,8 @@ describe('AppAccess', () => {
         new AppAccess('none', {
           principalId: 'p',
           subscriptionId: 'sub',
-          scopes: { storageAccount: 'ST', tableService: 'ST/tableServices/default', appInsights: 'AI', containerResourceGroups: [] },
+          containerRoleId: 'role',
+          scopes: { ...scopes, containerResourceGroups: [] },
         }),
       /at least one container resource group/,
     );

@@ -2,6 +2,7 @@
 // (test/infra/settings.test.ts checks those settings against what the runtime reads.)
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as pulumi from '@pulumi/pulumi';
 import { FunctionApp, appSettings, scmHostName, type AppSettingsInput } from '../../infra/app';
 import { parseConfig } from '../../infra/config';
 import { appInput } from './support/appInput';
@@ -13,24 +14,33 @@ describe('appSettings', () => {
   it('always writes what the stack created or decided, and the two switches', () => {
     assert.deepEqual(appSettings(input), {
       AzureWebJobsStorage__accountName: 'stfleet',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: input.identityClientId,
       AzureWebJobsStorage__blobServiceUri: 'https://stfleet.blob.core.windows.net',
       AzureWebJobsStorage__queueServiceUri: 'https://stfleet.queue.core.windows.net',
       AzureWebJobsStorage__tableServiceUri: 'https://stfleet.table.core.windows.net',
       AzureWebJobsDisableHomepage: 'true',
       APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=0;IngestionEndpoint=https://x/',
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${input.identityClientId};Authorization=AAD`,
       FLEET_NAME: 'fleet',
       FLEET_TABLE_NAME: 'ACIDetails',
       FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
       FLEET_FLEETS_TABLE_NAME: 'FleetSpecs',
       AUTOSCALER_STATE_CONTAINER: 'autoscaler-state',
       AZURE_SUBSCRIPTION_ID: 'sub',
+      AZURE_CLIENT_ID: input.identityClientId,
       FLEET_RESOURCE_GROUPS: 'rg-a,rg-b',
       FLEET_PUBLIC_URL: 'https://fleet.azurewebsites.net',
-      REPORT_TOKEN_SECRET: 's'.repeat(48),
+      REPORT_TOKEN_SECRET: input.reportTokenSecret,
       FLEET_LIST_PUBLIC: 'true',
       AUTOSCALER_ENABLED: 'false',
     });
+  });
+
+  it('writes the previous report-token secret only during a rotation', () => {
+    const previous = '@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/report-token-b/v7)';
+    assert.equal(appSettings({ ...input, reportTokenSecretPrevious: previous }).REPORT_TOKEN_SECRET_PREVIOUS, previous);
+    assert.ok(!('REPORT_TOKEN_SECRET_PREVIOUS' in appSettings(input)));
   });
 
   it('writes each runtime option the stack file sets, and only those', () => {
@@ -174,12 +184,15 @@ describe('FunctionApp', () => {
       location: 'westeurope',
       appName: 'app',
       deploymentContainerUrl: 'https://st.blob.core.windows.net/app-package',
+      identityId: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-fleet',
+      grants: [new pulumi.ComponentResource('test:grant', 'grant')],
       maximumInstanceCount: 40,
       instanceMemoryMB: 2048 as const,
       settings: { ...input },
     };
     assert.throws(() => new FunctionApp('too-many', { ...args, maximumInstanceCount: 5000 }), /maximumInstanceCount must be 1-1000/);
     assert.throws(() => new FunctionApp('bad-memory', { ...args, instanceMemoryMB: 512 as never }), /instanceMemoryMB/);
+    assert.throws(() => new FunctionApp('no-grants', { ...args, grants: [] }), /role assignments in "grants"/);
     await flush();
     assert.deepEqual(
       seen.types.filter((t) => t.startsWith('azure-native:')),

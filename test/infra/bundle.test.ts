@@ -12,7 +12,7 @@ import { appSettings } from '../../infra/app';
 import { readSettings } from '../../runtime/src/options';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import { registrations } from './support/functionsHost';
-import { appInput } from './support/appInput';
+import { appInput, resolvedByPlatform } from './support/appInput';
 
 const root = path.resolve(__dirname, '../..');
 const fixture = {
@@ -138,25 +138,28 @@ describe('buildBundle', () => {
   });
 
   it("registers the runtime's whole function table when started with the stack's settings", { skip }, async () => {
-    // What the stack writes with the autoscaler on, so that every timer is registered too.
-    const settings = appSettings(
-      appInput({
-        containerResourceGroups: ['servers'],
-        publicUrl: 'https://fleet.azurewebsites.net',
-        options: {
-          ...appInput().options,
-          FLEET_LIST_PUBLIC: 'false',
-          AUTOSCALER_ENABLED: 'true',
-          CONTAINER_GROUP_TEMPLATE: JSON.stringify({
-            resourceGroup: 'servers',
-            containerGroup: {
-              location: 'westeurope',
-              osType: 'Linux',
-              containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
-            },
-          }),
-        },
-      }),
+    // What the stack writes with the autoscaler on, so that every timer is registered too, as the
+    // platform hands it to the app (Key Vault references resolved).
+    const settings = resolvedByPlatform(
+      appSettings(
+        appInput({
+          containerResourceGroups: ['servers'],
+          publicUrl: 'https://fleet.azurewebsites.net',
+          options: {
+            ...appInput().options,
+            FLEET_LIST_PUBLIC: 'false',
+            AUTOSCALER_ENABLED: 'true',
+            CONTAINER_GROUP_TEMPLATE: JSON.stringify({
+              resourceGroup: 'servers',
+              containerGroup: {
+                location: 'westeurope',
+                osType: 'Linux',
+                containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+              },
+            }),
+          },
+        }),
+      ),
     );
     const registered = await registrations((await real!).files['index.js'], settings);
     const runtime = readSettings(settings);
@@ -201,5 +204,14 @@ describe('buildBundle', () => {
 
   it('does not load with settings the runtime refuses (the deployment would index nothing)', { skip }, async () => {
     await assert.rejects(registrations((await real!).files['index.js'], { AUTOSCALER_ENABLED: 'true' }), /CONTAINER_GROUP_TEMPLATE/);
+  });
+
+  it('does not load when the platform could not resolve the report-token secret (tokens would be forgeable)', { skip }, async () => {
+    // The platform leaves an unresolved reference as its text, e.g. when the identity lacks Key Vault Secrets User.
+    const unresolved = { ...resolvedByPlatform(appSettings(appInput())), REPORT_TOKEN_SECRET: appInput().reportTokenSecret };
+    await assert.rejects(
+      registrations((await real!).files['index.js'], unresolved),
+      /REPORT_TOKEN_SECRET: is a Key Vault reference the platform could not resolve/,
+    );
   });
 });

@@ -90,6 +90,8 @@ describe('parseConfig', () => {
       instanceMemoryMB: 2048,
       eventDelivery: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
       logRetentionDays: 30,
+      reportTokens: { generation: 0, keepPrevious: true },
+      alertEmail: undefined,
       runtimeDir: 'runtime',
       tags: {},
       // Only what the stack always writes: every other option is left to the runtime's default.
@@ -342,6 +344,19 @@ describe('parseConfig', () => {
     ['a fleet name unfit for DNS', { fleetName: 'My_Fleet' }, /aci-fleet:fleetName/],
     ['an invalid table name', { tableName: '1table' }, /aci-fleet:tableName/],
     ['too many delivery attempts', { eventDelivery: '{"maxDeliveryAttempts":100}' }, /aci-fleet:eventDelivery\.maxDeliveryAttempts/],
+    ['an alert e-mail that is not one', { alertEmail: 'ops at example.com' }, /aci-fleet:alertEmail: must be an e-mail address/],
+    ['an alert e-mail without a domain', { alertEmail: 'ops@' }, /aci-fleet:alertEmail: must be an e-mail address/],
+    [
+      'a negative report-token generation',
+      { reportTokenGeneration: '-1' },
+      /aci-fleet:reportTokenGeneration: must be a whole number from 0/,
+    ],
+    ['a fractional report-token generation', { reportTokenGeneration: '1.5' }, /aci-fleet:reportTokenGeneration: must be a whole number/],
+    [
+      'a keepPrevious that is not a boolean',
+      { reportTokenKeepPrevious: 'maybe' },
+      /aci-fleet:reportTokenKeepPrevious: must be true or false/,
+    ],
   ];
   for (const [what, raw, expected] of invalid) {
     it(`rejects ${what}, naming the key`, () => {
@@ -349,6 +364,15 @@ describe('parseConfig', () => {
       assert.match(problemsOf(withLocation), expected);
     });
   }
+
+  it('reads the alert e-mail and the report-token rotation', () => {
+    const c = parseConfig(
+      { location: 'westeurope', alertEmail: 'ops@example.com', reportTokenGeneration: '3', reportTokenKeepPrevious: 'false' },
+      ctx,
+    );
+    assert.equal(c.alertEmail, 'ops@example.com');
+    assert.deepEqual(c.reportTokens, { generation: 3, keepPrevious: false });
+  });
 
   it('reports every bad key at once', () => {
     const message = problemsOf({ location: 'westeurope', gcSchedule: 'x', maxFunctionInstances: '0' });

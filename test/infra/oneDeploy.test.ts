@@ -1,5 +1,6 @@
 // One Deploy against a local fake of the SCM and ARM endpoints: publish, poll, retry while role
-// assignments propagate, report the platform's own failure message, wait for indexing.
+// assignments propagate (the 400 BlobUploadFailedException of a new Flex app included, for a
+// bounded time), report the platform's own failure message, wait for indexing.
 import { describe, it, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
@@ -7,13 +8,13 @@ import {
   parseDeploymentId,
   isAuthorizationFailure,
   isFinished,
-  backoffMs,
-  retryAfterMs,
-  platformMessage,
+  isStoragePropagationFailure,
   functionName,
   type OneDeployError,
+  type OneDeployTiming,
 } from '../../infra/deploy/oneDeploy';
-import { APP_RESOURCE_ID, FAST, startFakeAzure, type FakeAzure, type FakeScript } from './support/fakeAzure';
+import { backoffMs, platformMessage, retryAfterMs } from '../../infra/deploy/http';
+import { APP_RESOURCE_ID, FAST, manualWaiting, startFakeAzure, type FakeAzure, type FakeScript } from './support/fakeAzure';
 
 const ZIP = Buffer.from('PK\u0003\u0004 not really a zip, the fake does not care');
 
@@ -23,7 +24,12 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function deployWith(script: FakeScript, functions = ['ACIMonitor'], timing: typeof FAST = FAST) {
+async function deployWith(
+  script: FakeScript,
+  functions = ['ACIMonitor'],
+  timing: Partial<OneDeployTiming> = FAST,
+  waiting?: ReturnType<typeof manualWaiting>,
+) {
   fake = await startFakeAzure(script);
   const logs: string[] = [];
   const run = oneDeploy({
@@ -35,9 +41,22 @@ async function deployWith(script: FakeScript, functions = ['ACIMonitor'], timing
     functions,
     timing,
     log: (m) => logs.push(m),
+    waiting,
   });
   return { run, logs, fake };
 }
+
+/**
+ * What the publish endpoint of a new Flex app answers while the app identity's blob role
+ * propagates: a 400 wrapping storage's 403 (the message Kudu's StorageAccessibleCheck reports).
+ */
+const blobUploadFailed = (storageStatus: string) => ({
+  status: 400,
+  body:
+    'InaccessibleStorageException: Failed to access storage account for deployment: BlobUploadFailedException: ' +
+    `Failed to upload blob to storage account: ${storageStatus}`,
+});
+const STORAGE_403 = 'Response status code does not indicate success: 403 (This request is not authorized to perform this operation.).';
 
 const succeeded = { status: 200, body: { id: 'dep-1', status: 4, status_text: '', complete: true } };
 
@@ -135,13 +154,77 @@ describe('oneDeploy', () => {
     assert.ok(!fake.requests.some((r) => r.path.includes('/functions')));
   });
 
-  it('does not retry a request the platform rejects (400) and says why', async () => {
-    const { run, fake } = await deployWith({
-      publish: [{ status: 400, body: { error: { code: 'BadRequest', message: 'Zip file is invalid' } } }],
+  it('retries the 400 BlobUploadFailedException of a new app while its storage role propagates, then succeeds', async () => {
+    const { run, logs, fake } = await deployWith({
+      publish: [
+        blobUploadFailed(STORAGE_403),
+        blobUploadFailed(STORAGE_403),
+        blobUploadFailed(STORAGE_403),
+        { status: 202, body: '"dep-1"' },
+      ],
+      deployments: { 'dep-1': [succeeded] },
+      functions: [['ACIMonitor']],
     });
-    await assert.rejects(run, (e: OneDeployError) => e.code === 'rejected' && /HTTP 400: Zip file is invalid/.test(e.message));
-    assert.equal(fake.requests.length, 1);
+    const result = await run;
+    assert.equal(result.publishAttempts, 4);
+    assert.equal(fake.requests.filter((r) => r.method === 'POST').length, 4);
+    assert.match(logs.join('\n'), /HTTP 400: InaccessibleStorageException.*BlobUploadFailedException.*403.*; retrying/);
   });
+
+  it('retries that 400 for a bounded time, with backoff, however many attempts it takes, then says what to check', async () => {
+    // A manual clock: the waits pass instantly, and the bound is measured on the clock the test controls.
+    const waiting = manualWaiting();
+    const timing = {
+      ...FAST,
+      retryInitialDelayMs: 5_000,
+      retryMaxDelayMs: 60_000,
+      storagePropagationTimeoutMs: 10 * 60_000,
+      deployTimeoutMs: 20 * 60_000,
+    };
+    const { run, fake } = await deployWith({ publish: [blobUploadFailed(STORAGE_403)] }, ['ACIMonitor'], timing, waiting);
+    const error = (await run.then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e,
+    )) as OneDeployError;
+    assert.equal(error.code, 'rejected');
+    assert.match(error.message, /BlobUploadFailedException/);
+    assert.match(error.message, /Storage Blob Data Owner/);
+    assert.match(error.message, /publicNetworkAccess must be Enabled/);
+    // Waits of 5, 10, 20, 40 s, then 60 s each: the attempt that first sees 10 minutes gone is the last.
+    const waits = [5, 10, 20, 40, ...Array.from({ length: 20 }, () => 60)];
+    let elapsed = 0;
+    let attempts = 1;
+    while (elapsed < 600) elapsed += waits[attempts++ - 1];
+    assert.equal(fake.requests.filter((r) => r.method === 'POST').length, attempts);
+    assert.ok(attempts > FAST.maxPublishAttempts, 'the bound is time, not the attempts other refusals get');
+    assert.deepEqual(waiting.slept.slice(0, 5), [5_000, 10_000, 20_000, 40_000, 60_000]);
+    assert.equal(waiting.elapsed(), elapsed * 1000);
+  });
+
+  const finalBadRequests: Array<[string, { status: number; body: unknown }, RegExp]> = [
+    [
+      'an invalid package',
+      { status: 400, body: { error: { code: 'BadRequest', message: 'Zip file is invalid' } } },
+      /HTTP 400: Zip file is invalid/,
+    ],
+    [
+      'a deployment container that does not exist',
+      blobUploadFailed('Response status code does not indicate success: 404 (The specified container does not exist.).'),
+      /404 \(The specified container does not exist/,
+    ],
+    [
+      'a storage account that does not resolve',
+      blobUploadFailed('Name or service not known (stfleet.blob.core.windows.net:443)'),
+      /Name or service not known/,
+    ],
+  ];
+  for (const [what, answer, message] of finalBadRequests) {
+    it(`fails at once on every other 400: ${what}`, async () => {
+      const { run, fake } = await deployWith({ publish: [answer] });
+      await assert.rejects(run, (e: OneDeployError) => e.code === 'rejected' && /was rejected/.test(e.message) && message.test(e.message));
+      assert.equal(fake.requests.length, 1);
+    });
+  }
 
   it('gives up after the last attempt when 403 never goes away', async () => {
     const { run, fake } = await deployWith({ publish: [{ status: 403, body: 'Forbidden' }] });
@@ -205,6 +288,21 @@ describe('oneDeploy decisions', () => {
     for (const [body, id] of cases) assert.equal(parseDeploymentId(body), id, body);
   });
 
+  it('retries a 400 only when it is storage refusing the app identity', () => {
+    const cases: Array<[number, string, boolean]> = [
+      [400, blobUploadFailed(STORAGE_403).body, true],
+      [400, 'BlobUploadFailedException: Failed to upload blob: Forbidden', true],
+      [400, JSON.stringify({ Message: blobUploadFailed(STORAGE_403).body }), true],
+      [400, blobUploadFailed('Response status code does not indicate success: 404 (The specified container does not exist.).').body, false],
+      [400, blobUploadFailed('Name or service not known (x.blob.core.windows.net:443)').body, false],
+      [400, 'Zip file is invalid (403 bytes)', false],
+      [400, '', false],
+      [403, blobUploadFailed(STORAGE_403).body, false],
+      [500, blobUploadFailed(STORAGE_403).body, false],
+    ];
+    for (const [status, body, retried] of cases) assert.equal(isStoragePropagationFailure(status, body), retried, `${status} ${body}`);
+  });
+
   it('treats authorization failures as transient and other failures as final', () => {
     const cases: Array<[string, boolean]> = [
       ['This request is not authorized to perform this operation. AuthorizationPermissionMismatch', true],
@@ -239,6 +337,7 @@ describe('oneDeploy decisions', () => {
     assert.equal(retryAfterMs('7'), 7_000);
     assert.equal(retryAfterMs(null), undefined);
     assert.equal(retryAfterMs('soon'), undefined);
+    assert.equal(retryAfterMs('Wed, 21 Oct 2015 07:28:30 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 30_000);
   });
 
   it('extracts the message from ARM and Kudu error bodies', () => {

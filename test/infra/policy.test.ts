@@ -1,20 +1,29 @@
 // The policy pack's rules against the resources the program records: the stack as built passes
-// every rule, and each rule catches the mistake it exists for. Then the pack itself is started
-// the way `pulumi preview --policy-pack infra/policy` starts it.
+// every rule (resource and stack rules alike), and each rule catches the mistake it exists for.
+// Then the pack itself is started the way `pulumi preview --policy-pack infra/policy` starts it.
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from '@pulumi/policy';
 import {
+  TAGGED_TYPES,
   appInsightsEntraOnly,
   appSettingsKeyless,
+  basicAuthOff,
+  basicAuthOffForEveryApp,
   eventGridDeadLetter,
+  eventGridSubjectFilter,
+  fleetResourceGroups,
   functionAppHttps,
   isAzureType,
   noBroadRoles,
   policies,
+  requiredTags,
+  rolePrincipalType,
+  roleScopesInFleet,
   storageKeyless,
+  storagePublicNetwork,
   storageTls,
 } from '../../infra/policy/rules';
 import { baseConfig, one, recordInChild, type RecordedResource, type Recording } from './support/recording';
@@ -41,6 +50,28 @@ function violations(policy: ResourceValidationPolicy, r: Pick<RecordedResource, 
   return found;
 }
 
+const isResourcePolicy = (p: ResourceValidationPolicy | StackValidationPolicy): p is ResourceValidationPolicy => 'validateResource' in p;
+
+/** Runs a stack policy on a whole stack, as the policy host would after a preview. */
+function stackViolations(policy: StackValidationPolicy, resources: Array<Pick<RecordedResource, 'type' | 'name' | 'inputs'>>): string[] {
+  const found: string[] = [];
+  const args = {
+    resources: resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      urn: `urn:pulumi:dev::aci-fleet::${r.type}::${r.name}`,
+      props: r.inputs,
+    })),
+    stackTags: new Map(),
+    getConfig: () => ({}),
+    notApplicable: () => {
+      throw new Error('not applicable');
+    },
+  } as unknown as StackValidationArgs;
+  policy.validateStack(args, (message) => found.push(message));
+  return found;
+}
+
 /** A deep copy of a recorded resource with its inputs changed. */
 function mutated(r: RecordedResource, change: (inputs: Record<string, any>) => void): RecordedResource {
   const copy = structuredClone(r);
@@ -56,8 +87,27 @@ before(async () => {
 
 describe('policy pack on the recorded stack', () => {
   it('finds no violation anywhere in the stack the program builds', () => {
-    const all = rec.resources.flatMap((r) => policies.flatMap((p) => violations(p, r).map((v) => `${p.name} on ${r.key}: ${v}`)));
+    const all = rec.resources.flatMap((r) =>
+      policies.filter(isResourcePolicy).flatMap((p) => violations(p, r).map((v) => `${p.name} on ${r.key}: ${v}`)),
+    );
     assert.deepEqual(all, []);
+    for (const p of policies) if (!isResourcePolicy(p)) assert.deepEqual(stackViolations(p, rec.resources), [], p.name);
+  });
+
+  it("counts the stack's own resource groups: the ones it creates and the ones it deploys into", () => {
+    assert.deepEqual([...fleetResourceGroups(rec.resources.map((r) => ({ type: r.type, props: r.inputs })))].sort(), [
+      'aci-fleet-dev-app',
+      'aci-fleet-dev-servers',
+    ]);
+  });
+
+  it('checks the tags of every taggable type the stack creates', () => {
+    const tagged = rec.resources.filter((r) => r.inputs && 'tags' in r.inputs && r.type.startsWith('azure-native:'));
+    for (const r of tagged)
+      assert.ok(
+        TAGGED_TYPES.some(([m, n]) => isAzureType(r.type, m, n)),
+        `${r.type} has tags but no rule checks them`,
+      );
   });
 
   it('has mandatory, uniquely named policies', () => {
@@ -168,7 +218,123 @@ describe('each rule catches its mistake', () => {
       change: (i) => delete i.retryPolicy,
       expect: /retry policy is required/,
     },
+    {
+      policy: storagePublicNetwork,
+      type: 'azure-native:storage:StorageAccount',
+      what: 'public network access left to the default',
+      change: (i) => delete i.publicNetworkAccess,
+      expect: /publicNetworkAccess must be stated/,
+    },
+    {
+      policy: storagePublicNetwork,
+      type: 'azure-native:storage:StorageAccount',
+      what: 'an internet-reachable account that takes keys',
+      change: (i) => (i.allowSharedKeyAccess = true),
+      expect: /reachable from the internet must refuse keys/,
+    },
+    {
+      policy: basicAuthOff,
+      type: 'azure-native:web:WebAppScmAllowed',
+      what: 'SCM basic auth on',
+      change: (i) => (i.allow = true),
+      expect: /WebAppScmAllowed: allow must be false/,
+    },
+    {
+      policy: basicAuthOff,
+      type: 'azure-native:web:WebAppFtpAllowed',
+      what: 'FTP basic auth on',
+      change: (i) => delete i.allow,
+      expect: /WebAppFtpAllowed: allow must be false/,
+    },
+    {
+      policy: rolePrincipalType,
+      type: 'azure-native:authorization:RoleAssignment',
+      name: 'access-aci-aci-fleet-dev-servers',
+      what: 'no principal type',
+      change: (i) => delete i.principalType,
+      expect: /principalType must be set/,
+    },
+    {
+      policy: eventGridSubjectFilter,
+      type: 'azure-native:eventgrid:SystemTopicEventSubscription',
+      what: 'no subject filter',
+      change: (i) => delete i.filter.subjectBeginsWith,
+      expect: /subjectBeginsWith is required/,
+    },
+    {
+      policy: requiredTags,
+      type: 'azure-native:keyvault:Vault',
+      what: 'no ownership tag',
+      change: (i) => delete i.tags['aci-fleet'],
+      expect: /Tag aci-fleet is required/,
+    },
+    {
+      policy: requiredTags,
+      type: 'azure-native:web:WebApp',
+      what: 'no tags at all',
+      change: (i) => delete i.tags,
+      expect: /Tag aci-fleet is required/,
+    },
   ];
+
+  /** Stack rules: the recorded stack passes; changed as said, it fails. */
+  const stackCases: Array<{
+    policy: StackValidationPolicy;
+    what: string;
+    change: (resources: RecordedResource[]) => RecordedResource[];
+    expect: RegExp;
+  }> = [
+    {
+      policy: basicAuthOffForEveryApp,
+      what: 'an app whose FTP basic auth the stack does not turn off',
+      change: (rs) => rs.filter((r) => r.type !== 'azure-native:web:WebAppFtpAllowed'),
+      expect: /Function App aci-fleet-dev-abc123: no WebAppFtpAllowed with allow false/,
+    },
+    {
+      policy: basicAuthOffForEveryApp,
+      what: 'an app whose SCM basic auth is turned on',
+      change: (rs) => rs.map((r) => (r.type === 'azure-native:web:WebAppScmAllowed' ? mutated(r, (i) => (i.allow = true)) : r)),
+      expect: /no WebAppScmAllowed with allow false/,
+    },
+    {
+      policy: roleScopesInFleet,
+      what: "a role assignment in another team's resource group",
+      change: (rs) =>
+        rs.map((r) =>
+          r.name === 'access-blob-data-owner'
+            ? mutated(r, (i) => (i.scope = i.scope.replace(/resourceGroups\/[^/]+/, 'resourceGroups/payments-prod')))
+            : r,
+        ),
+      expect: /Role assignment scope \/subscriptions\/[^/]+\/resourceGroups\/payments-prod\/.* is outside the fleet's resource groups/,
+    },
+    {
+      policy: roleScopesInFleet,
+      what: 'a role assignment on the whole subscription',
+      change: (rs) =>
+        rs.map((r) =>
+          r.name === 'access-metrics-publisher' ? mutated(r, (i) => (i.scope = i.scope.replace(/\/resourceGroups\/.*$/, ''))) : r,
+        ),
+      expect: /Role assignment scope \/subscriptions\/[^/ ]+ is outside/,
+    },
+    {
+      policy: roleScopesInFleet,
+      what: 'a custom role assignable anywhere in the subscription',
+      change: (rs) =>
+        rs.map((r) => (r.type === 'azure-native:authorization:RoleDefinition' ? mutated(r, (i) => (i.assignableScopes = [i.scope])) : r)),
+      expect: /Custom role assignable scope \/subscriptions\/[^/ ]+ is outside/,
+    },
+  ];
+
+  for (const c of stackCases) {
+    it(`${c.policy.name}: passes the recorded stack, fails it with ${c.what}`, () => {
+      assert.deepEqual(stackViolations(c.policy, rec.resources), []);
+      const found = stackViolations(c.policy, c.change(structuredClone(rec.resources)));
+      assert.ok(
+        found.some((v) => c.expect.test(v)),
+        `expected ${c.expect}, got ${JSON.stringify(found)}`,
+      );
+    });
+  }
 
   for (const c of cases) {
     it(`${c.policy.name}: passes the recorded ${c.type.split(':').pop()}, fails it with ${c.what}`, () => {
@@ -188,7 +354,7 @@ describe('each rule catches its mistake', () => {
   });
 
   it('every policy is covered by a failing case', () => {
-    const covered = new Set(cases.map((c) => c.policy.name));
+    const covered = new Set([...cases.map((c) => c.policy.name), ...stackCases.map((c) => c.policy.name)]);
     assert.deepEqual(
       policies.map((p) => p.name).filter((n) => !covered.has(n)),
       [],

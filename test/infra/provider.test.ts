@@ -1,5 +1,6 @@
-// The One Deploy dynamic provider, as Pulumi runs it: serialized to text, loaded by plain Node (no
-// TypeScript loader, no access to the repository's files) and driven against the local fake.
+// The dynamic providers (One Deploy, provider registration, the smoke test), as Pulumi runs them:
+// serialized to text, loaded by plain Node (no TypeScript loader, no access to the repository's
+// files) and driven against the local fake.
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { deploymentChanges, oneDeployProvider, type CodeDeploymentInputs } from '../../infra/deploy/provider';
-import { APP_RESOURCE_ID, FAST, startFakeAzure, type FakeAzure } from './support/fakeAzure';
+import { registrationProvider, type RegistrationInputs } from '../../infra/deploy/registrationProvider';
+import { smokeTestProvider, type SmokeTestInputs } from '../../infra/deploy/smokeTestProvider';
+import { APP_RESOURCE_ID, FAST, FUNCTION_KEY, SUBSCRIPTION, startFakeAzure, type FakeAzure } from './support/fakeAzure';
 
 describe('deploymentChanges', () => {
   const olds = { appResourceId: APP_RESOURCE_ID, scmUrl: 'https://app.scm', hash: 'h1', functions: ['ACIMonitor'] };
@@ -38,6 +41,9 @@ describe('serialized provider', () => {
   let fake: FakeAzure;
   let dir: string;
   let providerFile: string;
+  const files = new Map<string, string>();
+  const subscriptionId =
+    '/subscriptions/sub/resourceGroups/servers/providers/Microsoft.EventGrid/systemTopics/t/eventSubscriptions/aci-monitor';
 
   before(async () => {
     fake = await startFakeAzure({
@@ -47,12 +53,22 @@ describe('serialized provider', () => {
       ],
       deployments: { 'dep-7': [{ status: 200, body: { id: 'dep-7', status: 4, complete: true } }] },
       functions: [['ACIMonitor', 'ACIList']],
+      providers: { 'Microsoft.ContainerInstance': ['NotRegistered', 'Registered'] },
+      eventSubscriptions: { [subscriptionId]: ['Succeeded'] },
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-fleet-provider-'));
     // Exactly what pulumi.dynamic.Resource stores in __provider.
-    const serialized = await pulumi.runtime.serializeFunction(() => oneDeployProvider, { allowSecrets: true });
-    providerFile = path.join(dir, 'provider.js');
-    fs.writeFileSync(providerFile, serialized.text);
+    const providers: Array<[string, pulumi.dynamic.ResourceProvider]> = [
+      ['provider.js', oneDeployProvider],
+      ['registration.js', registrationProvider],
+      ['smoke.js', smokeTestProvider],
+    ];
+    for (const [file, provider] of providers) {
+      const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+      fs.writeFileSync(path.join(dir, file), serialized.text);
+      files.set(file, path.join(dir, file));
+    }
+    providerFile = files.get('provider.js')!;
     fs.writeFileSync(path.join(dir, 'package.zip'), Buffer.from('zip bytes'));
   });
   after(async () => {
@@ -62,8 +78,12 @@ describe('serialized provider', () => {
 
   /** Loads the serialized provider in a plain `node` and calls one of its methods. */
   function callInPlainNode(method: 'create' | 'diff', ...args: unknown[]): Promise<any> {
+    return callFileInPlainNode(providerFile, method, ...args);
+  }
+
+  function callFileInPlainNode(file: string, method: 'create' | 'diff', ...args: unknown[]): Promise<any> {
     const runner = `
-      const provider = require(${JSON.stringify(providerFile)}).handler();
+      const provider = require(${JSON.stringify(file)}).handler();
       provider.${method}(...${JSON.stringify(args)}).then(
         (r) => { process.stdout.write('\\n@@RESULT@@' + JSON.stringify(r)); },
         (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`;
@@ -81,10 +101,47 @@ describe('serialized provider', () => {
     });
   }
 
-  it('does not reference repository files or TypeScript', () => {
-    const text = fs.readFileSync(providerFile, 'utf8');
-    assert.doesNotMatch(text, /require\(["']\.{1,2}\//, 'a relative require would not resolve where Pulumi runs the provider');
-    assert.doesNotMatch(text, /\.ts["']/);
+  it('do not reference repository files or TypeScript', () => {
+    for (const file of files.values()) {
+      const text = fs.readFileSync(file, 'utf8');
+      assert.doesNotMatch(text, /require\(["']\.{1,2}\//, `${file}: a relative require would not resolve where Pulumi runs the provider`);
+      assert.doesNotMatch(text, /\.ts["']/, file);
+    }
+  });
+
+  it('registers a resource provider from a plain Node process', async () => {
+    const inputs: RegistrationInputs = {
+      armUrl: fake.url,
+      subscriptionId: SUBSCRIPTION,
+      namespace: 'Microsoft.ContainerInstance',
+      token: 'secret-token',
+      timing: FAST,
+    };
+    const result = await callFileInPlainNode(files.get('registration.js')!, 'create', inputs);
+    assert.equal(result.id, `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.ContainerInstance`);
+    assert.deepEqual(result.outs, {
+      subscriptionId: SUBSCRIPTION,
+      namespace: 'Microsoft.ContainerInstance',
+      registrationState: 'Registered',
+    });
+    assert.ok(fake.requests.some((r) => r.method === 'POST' && r.path.includes('/Microsoft.ContainerInstance/register')));
+  });
+
+  it('runs the smoke test from a plain Node process, keeping the token out of its outputs, on every update', async () => {
+    const inputs: SmokeTestInputs = {
+      armUrl: fake.url,
+      appResourceId: APP_RESOURCE_ID,
+      apiBaseUrl: `${fake.url}/api`,
+      openApiUrl: `${fake.url}/api/openapi.json`,
+      listPublic: false,
+      eventSubscriptionIds: [subscriptionId],
+      token: 'secret-token',
+      timing: { pollIntervalMs: 5, timeoutMs: 60_000, requestTimeoutMs: 60_000 },
+    };
+    const result = await callFileInPlainNode(files.get('smoke.js')!, 'create', inputs);
+    assert.equal(result.outs.functionKey, FUNCTION_KEY);
+    assert.ok(!JSON.stringify(result.outs).includes('secret-token'));
+    assert.equal((await callFileInPlainNode(files.get('smoke.js')!, 'diff', 'id', result.outs, inputs)).changes, true);
   });
 
   it('deploys from a plain Node process, retrying the 403, and keeps the token out of its outputs', async () => {
@@ -104,7 +161,7 @@ describe('serialized provider', () => {
     assert.deepEqual(result.outs.indexedFunctions, ['ACIList', 'ACIMonitor']);
     assert.equal(result.outs.hash, 'h1');
     assert.ok(!JSON.stringify(result.outs).includes('secret-token'));
-    const posts = fake.requests.filter((r) => r.method === 'POST');
+    const posts = fake.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/publish'));
     assert.equal(posts.length, 2);
     assert.equal(posts[1].body.toString(), 'zip bytes');
     assert.equal(posts[1].authorization, 'Bearer secret-token');

@@ -11,6 +11,7 @@ import { ConfigError, OPTION_KEYS, parseConfig } from '../../infra/config';
 import { HOST_SETTINGS, appSettings, type AppSettingsInput } from '../../infra/app';
 import { listStacks } from '../../infra/ci/stacks';
 import { one, recordInChild, stackFileConfig, type Recording } from './support/recording';
+import { resolvedByPlatform } from './support/appInput';
 
 const isHostSetting = (n: string) => Object.hasOwn(HOST_SETTINGS, n);
 const isRuntimeSetting = (n: string) => (SETTING_NAMES as readonly string[]).includes(n);
@@ -27,13 +28,19 @@ const made: Omit<AppSettingsInput, 'options'> = {
   autoscalerStateContainer: 'autoscaler-state',
   subscriptionId: '11111111-2222-3333-4444-555555555555',
   containerResourceGroups: ['aci-fleet-dev-servers'],
-  reportTokenSecret: 's'.repeat(48),
+  identityClientId: '00000000-0000-0000-0000-00000000c11d',
+  reportTokenSecret: '@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/report-token-b/v2)',
+  // A stack in the middle of a rotation writes every setting there is.
+  reportTokenSecretPrevious: '@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/report-token-a/v1)',
   publicUrl: 'https://aci-fleet-dev.azurewebsites.net',
 };
 
-/** The settings infra writes for a stack file's raw `aci-fleet:*` values (parseConfig throws a ConfigError if it refuses them). */
+/**
+ * The settings infra writes for a stack file's raw `aci-fleet:*` values (parseConfig throws a
+ * ConfigError if it refuses them), as the runtime reads them: Key Vault references resolved.
+ */
 const settingsFor = (raw: Record<string, string>) =>
-  appSettings({ ...made, options: parseConfig({ location: 'westeurope', ...raw }, ctx).optionSettings });
+  resolvedByPlatform(appSettings({ ...made, options: parseConfig({ location: 'westeurope', ...raw }, ctx).optionSettings }));
 
 const template = {
   resourceGroup: 'aci-fleet-dev-servers',
@@ -241,7 +248,7 @@ describe('the shipped stack files', () => {
   const settingsOf = (stack: string) => {
     const recording = recordings.get(stack)!;
     assert.equal(recording.error, undefined, `Pulumi.${stack}.yaml: the program failed`);
-    return one(recording, 'azure-native:web:WebAppApplicationSettings').inputs.properties as Record<string, string>;
+    return resolvedByPlatform(one(recording, 'azure-native:web:WebAppApplicationSettings').inputs.properties as Record<string, string>);
   };
 
   it('are dev and eastus2 at least', () => {

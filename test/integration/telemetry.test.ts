@@ -102,6 +102,11 @@ describe('telemetry', () => {
     assert.equal(named('RolloutServerDrained').length, 1);
     assert.match(String(named('RolloutServerDrained')[0]!.server), /^games\/tm-fleet-/);
     assert.equal(typeof named('RolloutCompleted')[0]!.minutes, 'number');
+    // Scaling is reported once, when the fleet got its first server; a rollout's surge and drains are not scale actions.
+    assert.deepEqual(
+      named('FleetScaled').map((r) => [r.direction, r.servers, r.created, r.function]),
+      [['out', 1, 1, 'ACIFleetController']],
+    );
 
     assert.equal((await call(fleet, 'fleets/tm-fleet', undefined, { method: 'DELETE' })).status, 202);
     assert.equal(named('FleetDeleting').length, 1);

@@ -5,6 +5,7 @@ import { FleetError } from '../../runtime/src/domain/core/errors';
 import { reportVariables, signReportToken, tokenFromRequest, verifyReportToken } from '../../runtime/src/domain/reports/tokens';
 import { ServerReports } from '../../runtime/src/domain/reports/serverReports';
 import type { ServerOptions } from '../../runtime/src/domain/servers/serverService';
+import { readSettings } from '../../runtime/src/options';
 
 const secret = `${'a'.repeat(32)}-current`;
 const previous = `${'b'.repeat(32)}-previous`;
@@ -106,4 +107,31 @@ describe('ServerReports.authenticate', () => {
     );
     assert.deepEqual(reports([secret, previous]).authenticate(signReportToken(b, previous)), b);
   });
+});
+
+describe('the report-token secret settings', () => {
+  // On Azure they are Key Vault references; the platform leaves one it cannot resolve as its text.
+  const unresolved = '@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/report-token-a/0123456789abcdef)';
+  const base = { FLEET_RESOURCE_GROUPS: 'games' };
+  const cases: Array<[string, Record<string, string>, boolean]> = [
+    ['a resolved secret', { REPORT_TOKEN_SECRET: secret }, true],
+    ['a resolved current and previous secret', { REPORT_TOKEN_SECRET: secret, REPORT_TOKEN_SECRET_PREVIOUS: previous }, true],
+    ['an unresolved reference as the secret', { REPORT_TOKEN_SECRET: unresolved }, false],
+    ['an unresolved reference as the previous secret', { REPORT_TOKEN_SECRET: secret, REPORT_TOKEN_SECRET_PREVIOUS: unresolved }, false],
+    [
+      'an unresolved reference in another casing',
+      { REPORT_TOKEN_SECRET: ` ${unresolved.replace('@Microsoft.KeyVault', '@microsoft.keyvault')}` },
+      false,
+    ],
+  ];
+  for (const [what, settings, starts] of cases) {
+    it(`${starts ? 'start' : 'stop the app'} with ${what}`, () => {
+      if (starts) assert.doesNotThrow(() => readSettings({ ...base, ...settings }));
+      else
+        assert.throws(
+          () => readSettings({ ...base, ...settings }),
+          /REPORT_TOKEN_SECRET(_PREVIOUS)?: is a Key Vault reference the platform could not resolve/,
+        );
+    });
+  }
 });

@@ -12,7 +12,8 @@ export function appInput(overrides: Partial<AppSettingsInput> = {}): AppSettings
     autoscalerStateContainer: 'autoscaler-state',
     subscriptionId: 'sub',
     containerResourceGroups: ['rg-a', 'rg-b'],
-    reportTokenSecret: 's'.repeat(48),
+    identityClientId: '00000000-0000-0000-0000-00000000c11d',
+    reportTokenSecret: '@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/report-token-a/v1)',
     publicUrl: 'https://fleet.azurewebsites.net/',
     options: {
       FLEET_NAME: 'fleet',
@@ -24,4 +25,17 @@ export function appInput(overrides: Partial<AppSettingsInput> = {}): AppSettings
     },
     ...overrides,
   };
+}
+
+/**
+ * The settings as the runtime sees them on Azure: the platform replaces each Key Vault reference
+ * with the secret's value (here a stand-in of 48 characters, one per reference) before the app starts.
+ */
+export function resolvedByPlatform(settings: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(settings).map(([name, value]) => {
+      const ref = /^@Microsoft\.KeyVault\(SecretUri=(.+)\)$/.exec(value);
+      return [name, ref ? `resolved-${Buffer.from(ref[1]).toString('base64url')}`.padEnd(48, 'x').slice(0, 64) : value];
+    }),
+  );
 }

@@ -1,10 +1,22 @@
 // Runs the Pulumi program (infra/index.ts) under mocks in this process and records the resource
 // graph: every resource's type, name, resolved inputs (and which were secret), parent and explicit
 // dependencies, and the stack outputs. Run as a script by recordInChild (./recording.ts), it reads
-// the config from ACI_FLEET_TEST_CONFIG and prints the recording after a marker line.
+// the config from ACI_FLEET_TEST_CONFIG and prints the recording after a marker line. What the
+// program asks ARM itself (preflight) goes to the local fake (./fakeAzure.ts), scripted by
+// ACI_FLEET_TEST_ARM.
 import * as pulumi from '@pulumi/pulumi';
 import { specialSecretSig, specialSigKey } from '@pulumi/pulumi/runtime/rpc';
-import { APP_PRINCIPAL_ID, FUNCTION_KEY, SUBSCRIPTION_ID, type RecordedResource, type Recording } from './recording';
+import { ARM_URL } from '../../../infra/deploy/armToken';
+import { startFakeAzure, type FakeScript } from './fakeAzure';
+import {
+  APP_CLIENT_ID,
+  APP_PRINCIPAL_ID,
+  FUNCTION_KEY,
+  SUBSCRIPTION_ID,
+  TENANT_ID,
+  type RecordedResource,
+  type Recording,
+} from './recording';
 
 const sub = `/subscriptions/${SUBSCRIPTION_ID}`;
 
@@ -49,7 +61,7 @@ function mockResource(type: string, name: string, inputs: any): { id: string; st
         state: {
           ...inputs,
           defaultHostName: host,
-          identity: { type: 'SystemAssigned', principalId: APP_PRINCIPAL_ID, tenantId: 'tenant' },
+          identity: { type: 'UserAssigned', userAssignedIdentities: { [inputs.identity?.userAssignedIdentities?.[0] ?? '?']: {} } },
           hostNameSslStates: [
             { name: host, hostType: 'Standard' },
             { name: `${inputs.name}.scm.azurewebsites.net`, hostType: 'Repository' },
@@ -57,6 +69,46 @@ function mockResource(type: string, name: string, inputs: any): { id: string; st
         },
       };
     }
+    case 'azure-native:managedidentity:UserAssignedIdentity':
+      return {
+        id: under('Microsoft.ManagedIdentity/userAssignedIdentities', inputs.resourceName),
+        state: { ...inputs, name: inputs.resourceName, principalId: APP_PRINCIPAL_ID, clientId: APP_CLIENT_ID, tenantId: TENANT_ID },
+      };
+    case 'azure-native:authorization:RoleDefinition':
+      return {
+        id: `${inputs.scope}/providers/Microsoft.Authorization/roleDefinitions/${inputs.roleDefinitionId}`,
+        state: { ...inputs, name: inputs.roleDefinitionId },
+      };
+    case 'azure-native:keyvault:Vault':
+      return {
+        id: under('Microsoft.KeyVault/vaults', inputs.vaultName),
+        state: {
+          ...inputs,
+          name: inputs.vaultName,
+          properties: { ...inputs.properties, vaultUri: `https://${inputs.vaultName}.vault.azure.net/` },
+        },
+      };
+    case 'azure-native:keyvault:Secret': {
+      const uri = `https://${inputs.vaultName}.vault.azure.net/secrets/${inputs.secretName}`;
+      return {
+        id: under(`Microsoft.KeyVault/vaults/${inputs.vaultName}/secrets`, inputs.secretName),
+        // The version changes with the value, as Key Vault's does.
+        state: {
+          ...inputs,
+          name: inputs.secretName,
+          properties: { ...inputs.properties, secretUri: uri, secretUriWithVersion: `${uri}/v-${versionOf(inputs.properties?.value)}` },
+        },
+      };
+    }
+    case 'azure-native:eventgrid:SystemTopicEventSubscription':
+      return {
+        id: under(`Microsoft.EventGrid/systemTopics/${inputs.systemTopicName}/eventSubscriptions`, inputs.eventSubscriptionName),
+        state: { ...inputs, name: inputs.eventSubscriptionName, provisioningState: 'Succeeded' },
+      };
+    case 'pulumi-nodejs:dynamic/aci-fleet:SmokeTest':
+      return { id: `${inputs.appResourceId}/smoke-test`, state: { ...inputs, functionKey: FUNCTION_KEY, passed: ['(mocked)'] } };
+    case 'pulumi-nodejs:dynamic/aci-fleet:ResourceProviderRegistration':
+      return { id: `${sub}/providers/${inputs.namespace}`, state: { ...inputs, registrationState: 'Registered' } };
     case 'azure-native:eventgrid:SystemTopic':
       return {
         id: under('Microsoft.EventGrid/systemTopics', name),
@@ -76,11 +128,18 @@ function mockResource(type: string, name: string, inputs: any): { id: string; st
   }
 }
 
+/** A short stand-in for a secret version id, different for each value. */
+function versionOf(value: unknown): string {
+  let h = 0;
+  for (const c of JSON.stringify(value ?? '')) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h.toString(16);
+}
+
 /** Invokes the program may make; any other one fails the test (an unmocked Output invoke would hang). */
 function mockCall(token: string, inputs: any): Record<string, unknown> {
   switch (token) {
     case 'azure-native:authorization:getClientConfig':
-      return { subscriptionId: SUBSCRIPTION_ID, tenantId: 'tenant', clientId: 'client', objectId: 'deployer' };
+      return { subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID, clientId: 'client', objectId: 'deployer' };
     case 'azure-native:authorization:getClientToken':
       return { token: 'arm-token-for-tests' };
     case 'azure-native:resources:getResourceGroup':
@@ -92,8 +151,6 @@ function mockCall(token: string, inputs: any): Record<string, unknown> {
         type: 'Microsoft.Resources/resourceGroups',
         azureApiVersion: '2024-03-01',
       };
-    case 'azure-native:web:listWebAppHostKeys':
-      return { functionKeys: { default: FUNCTION_KEY }, masterKey: 'master-key', systemKeys: {} };
     default:
       throw new Error(`unmocked invoke ${token}(${JSON.stringify(inputs)})`);
   }
@@ -118,11 +175,23 @@ function settle<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => resolve(v)));
 }
 
+/** Sends what the program asks ARM directly (not through the provider) to the fake instead. */
+async function armToFake(script: FakeScript): Promise<() => Promise<void>> {
+  const fake = await startFakeAzure(script);
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = ((url: string | URL | Request, init?: RequestInit) => {
+    const text = String(url instanceof Request ? url.url : url);
+    return realFetch(text.startsWith(ARM_URL) ? fake.url + text.slice(ARM_URL.length) : url, init);
+  }) as typeof fetch;
+  return fake.close;
+}
+
 /** Runs infra/index.ts in this process (once per process) and records it. */
-export async function record(config: Record<string, string>, stack = 'dev'): Promise<Recording> {
+export async function record(config: Record<string, string>, stack = 'dev', arm: FakeScript = {}): Promise<Recording> {
+  const closeFake = await armToFake(arm);
   const resources = new Map<string, RecordedResource>();
   const byObject = new Map<pulumi.Resource, string>();
-  const options = new Map<string, { dependsOn: unknown; parent?: pulumi.Resource }>();
+  const options = new Map<string, { dependsOn: unknown; parent?: pulumi.Resource; aliases?: unknown[] }>();
   const calls: string[] = [];
 
   pulumi.runtime.setAllConfig(config);
@@ -157,15 +226,16 @@ export async function record(config: Record<string, string>, stack = 'dev'): Pro
       pulumi.runtime.registerStackTransformation((args) => {
         const key = `${args.type}::${args.name}`;
         byObject.set(args.resource, key);
-        options.set(key, { dependsOn: args.opts.dependsOn, parent: args.opts.parent });
+        options.set(key, { dependsOn: args.opts.dependsOn, parent: args.opts.parent, aliases: args.opts.aliases as unknown[] | undefined });
         if (!resources.has(key)) {
           resources.set(key, { type: args.type, name: args.name, key, inputs: {}, secretInputs: [], dependsOn: [] });
         }
         return undefined;
       });
-      // The module's exports are the stack outputs, as Outputs (runInPulumiStack returns them resolved).
+      // The program is a function; what it returns is the stack outputs, as Outputs.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      exported = { ...require('../../../infra/index') } as Record<string, unknown>;
+      const program = require('../../../infra/index') as () => Promise<Record<string, unknown>>;
+      exported = { ...(await program()) };
       return exported;
     });
 
@@ -188,17 +258,22 @@ export async function record(config: Record<string, string>, stack = 'dev'): Pro
     const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
     r.dependsOn = list.map((d) => byObject.get(d) ?? '?');
     if (opt.parent) r.parent = byObject.get(opt.parent);
+    // `{ parent: pulumi.rootStackResource }` (undefined) says the old resource had no parent.
+    const aliases = (opt.aliases ?? []).filter((a): a is { name?: string; parent?: unknown } => typeof a === 'object' && a !== null);
+    if (aliases.length > 0)
+      r.aliases = aliases.map((a) => ({ name: a.name, noParent: Object.hasOwn(a, 'parent') && a.parent === undefined }));
   }
+  await closeFake();
   return { resources: [...resources.values()], calls, outputs, error };
 }
 
 if (require.main === module) {
   const config = JSON.parse(process.env.ACI_FLEET_TEST_CONFIG ?? '{}') as Record<string, string>;
-  record(config, process.env.ACI_FLEET_TEST_STACK ?? 'dev').then(
+  const arm = JSON.parse(process.env.ACI_FLEET_TEST_ARM ?? '{}') as FakeScript;
+  record(config, process.env.ACI_FLEET_TEST_STACK ?? 'dev', arm).then(
     (recording) => {
-      process.stdout.write(`\n@@RECORDING@@${JSON.stringify(recording)}`);
-      // Pulumi's runtime keeps handles open; the recording is complete.
-      process.exit(0);
+      // Pulumi's runtime keeps handles open: exit once the recording is written (a pipe may take it in parts).
+      process.stdout.write(`\n@@RECORDING@@${JSON.stringify(recording)}`, () => process.exit(0));
     },
     (e: unknown) => {
       process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);

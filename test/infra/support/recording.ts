@@ -8,8 +8,18 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 export const SUBSCRIPTION_ID = '11111111-2222-3333-4444-555555555555';
-export const APP_PRINCIPAL_ID = 'app-principal-0000';
+export const TENANT_ID = '99999999-8888-7777-6666-555555555555';
+/** The app's user-assigned identity. */
+export const APP_PRINCIPAL_ID = 'aaaaaaaa-0000-0000-0000-000000000001';
+export const APP_CLIENT_ID = 'cccccccc-0000-0000-0000-000000000001';
 export const FUNCTION_KEY = 'function-key-for-tests';
+
+/** The part of the fake's script preflight reads (kept structural: this file imports no Pulumi and no server). */
+export interface FakeScriptForPreflight {
+  flexRegions?: string[];
+  flexRuntimes?: Record<string, Array<[string, string]>>;
+  geoRegions?: { status: number; body?: unknown };
+}
 
 export interface RecordedResource {
   type: string;
@@ -24,6 +34,8 @@ export interface RecordedResource {
   dependsOn: string[];
   /** Key of the parent resource (components included). */
   parent?: string;
+  /** The names it had before (`noParent`: it was a top-level resource then). */
+  aliases?: Array<{ name?: string; noParent: boolean }>;
 }
 
 export interface Recording {
@@ -55,12 +67,21 @@ export function stackFileConfig(stack: string): Record<string, string> {
   return Object.fromEntries(Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
 }
 
-/** Runs the program with `config` in a child process and returns its recording. */
-export function recordInChild(config: Record<string, string>, stack = 'dev'): Promise<Recording> {
+/**
+ * Runs the program with `config` in a child process and returns its recording. `arm` scripts what
+ * ARM answers the program's own questions (preflight): by default every region of the fake's
+ * catalog offers Flex Consumption with Node.js 20 and 22.
+ */
+export function recordInChild(config: Record<string, string>, stack = 'dev', arm: FakeScriptForPreflight = {}): Promise<Recording> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'record.ts')], {
       cwd: path.resolve(__dirname, '../../..'),
-      env: { ...process.env, ACI_FLEET_TEST_CONFIG: JSON.stringify(config), ACI_FLEET_TEST_STACK: stack },
+      env: {
+        ...process.env,
+        ACI_FLEET_TEST_CONFIG: JSON.stringify(config),
+        ACI_FLEET_TEST_STACK: stack,
+        ACI_FLEET_TEST_ARM: JSON.stringify(arm),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

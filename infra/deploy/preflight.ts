@@ -1,0 +1,136 @@
+// Preflight: before the stack creates anything, ask ARM whether the region offers Flex Consumption
+// (`Microsoft.Web/geoRegions?sku=FlexConsumption`) and the app's language version on it (the
+// region's `functionAppStacks`, whose FC1 entries list what Flex runs), so a region that cannot
+// work fails `pulumi preview` with a message naming `aci-fleet:location`. Plain REST, tested
+// against the local fake; the decisions are the pure functions below.
+import { type FetchLike, type HttpClient, describeAnswer, platformCode, sendText } from './http';
+
+export const WEB_API_VERSION = '2024-04-01';
+/** Where a region's problems are reported: the stack key that chose it. */
+const KEY = 'aci-fleet:location';
+
+/** `West Europe` → `westeurope`: geoRegions name regions by display name. */
+export function regionName(displayName: string): string {
+  return displayName.replace(/\s+/g, '').toLowerCase();
+}
+
+interface GeoRegion {
+  name?: string;
+  properties?: { name?: string; displayName?: string };
+}
+
+/** The regions of a geoRegions answer, as programmatic names, sorted. */
+export function regionsOf(body: { value?: GeoRegion[] }): string[] {
+  const names = new Set<string>();
+  for (const r of body.value ?? []) {
+    for (const n of [r.name, r.properties?.name, r.properties?.displayName]) if (n) names.add(regionName(n));
+  }
+  return [...names].sort();
+}
+
+interface StackSku {
+  skuCode?: string;
+  functionAppConfigProperties?: { runtime?: { name?: string; version?: string } };
+}
+interface MinorVersion {
+  stackSettings?: { linuxRuntimeSettings?: { Sku?: StackSku[] | null; sku?: StackSku[] | null } };
+}
+interface FunctionAppStack {
+  properties?: { majorVersions?: Array<{ minorVersions?: MinorVersion[] }> };
+}
+
+/**
+ * The versions of `runtime` Flex Consumption (sku FC1) offers, from a region's functionAppStacks:
+ * the `runtime` each FC1 entry's functionAppConfigProperties names (what a Flex app's
+ * `functionAppConfig.runtime` must say).
+ */
+export function flexRuntimeVersions(body: { value?: FunctionAppStack[] }, runtime: string): string[] {
+  const versions = new Set<string>();
+  for (const stack of body.value ?? []) {
+    for (const major of stack.properties?.majorVersions ?? []) {
+      for (const minor of major.minorVersions ?? []) {
+        const linux = minor.stackSettings?.linuxRuntimeSettings;
+        for (const sku of linux?.Sku ?? linux?.sku ?? []) {
+          const r = sku.functionAppConfigProperties?.runtime;
+          if (sku.skuCode?.toUpperCase() === 'FC1' && r?.name?.toLowerCase() === runtime.toLowerCase() && r.version)
+            versions.add(r.version);
+        }
+      }
+    }
+  }
+  return [...versions].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+export interface PreflightFacts {
+  location: string;
+  runtime: { name: string; version: string };
+  /** The regions offering Flex Consumption; undefined when ARM could not list them yet (Microsoft.Web not registered). */
+  flexRegions?: string[];
+  /** What the region's Flex offers of the runtime; undefined when ARM does not know the region. */
+  runtimeVersions?: string[];
+}
+
+const LANGUAGE: Record<string, string> = { node: 'Node.js', python: 'Python', java: 'Java', powershell: 'PowerShell' };
+
+/** The problems with a region, each naming `aci-fleet:location`. Empty when it works. */
+export function preflightProblems(f: PreflightFacts): string[] {
+  const language = LANGUAGE[f.runtime.name] ?? f.runtime.name;
+  if (f.flexRegions && !f.flexRegions.includes(f.location)) {
+    return [
+      `${KEY}: ${f.location} does not offer Flex Consumption (regions that do: ${f.flexRegions.join(', ') || 'none'}). ` +
+        'Pick one of those for the app; servers can still run in any region ACI offers.',
+    ];
+  }
+  if (f.runtimeVersions === undefined) return [`${KEY}: ${f.location} is not a region Azure Functions knows`];
+  if (f.runtimeVersions.length === 0) return [`${KEY}: Flex Consumption in ${f.location} offers no ${language} version`];
+  if (!f.runtimeVersions.includes(f.runtime.version)) {
+    return [
+      `${KEY}: Flex Consumption in ${f.location} offers ${language} ${f.runtimeVersions.join(', ')}, not ${f.runtime.version} ` +
+        `(the version the app is built for)`,
+    ];
+  }
+  return [];
+}
+
+export interface PreflightOptions {
+  armUrl: string;
+  subscriptionId: string;
+  location: string;
+  runtime: { name: string; version: string };
+  getToken: () => string | Promise<string>;
+  fetch?: FetchLike;
+  requestTimeoutMs?: number;
+}
+
+/** Asks ARM both questions and returns the problems (empty: the region works). Throws when ARM cannot be asked. */
+export async function preflight(opts: PreflightOptions): Promise<string[]> {
+  const client: HttpClient = { getToken: opts.getToken, fetch: opts.fetch, requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
+  const arm = opts.armUrl.replace(/\/+$/, '');
+  const [regions, stacks] = await Promise.all([
+    sendText(
+      client,
+      `${arm}/subscriptions/${opts.subscriptionId}/providers/Microsoft.Web/geoRegions?sku=FlexConsumption&api-version=${WEB_API_VERSION}`,
+    ),
+    sendText(
+      client,
+      `${arm}/providers/Microsoft.Web/locations/${encodeURIComponent(opts.location)}/functionAppStacks` +
+        `?stack=${encodeURIComponent(opts.runtime.name)}&removeHiddenStacks=true&api-version=${WEB_API_VERSION}`,
+    ),
+  ]);
+  const cannotAsk = (what: string, a: { status: number; text: string }) =>
+    new Error(`Preflight could not ask ARM ${what} for ${KEY} ${opts.location}: ${describeAnswer(a.status, a.text)}`);
+
+  let flexRegions: string[] | undefined;
+  if (regions.status === 200) flexRegions = regionsOf(JSON.parse(regions.text));
+  // A new subscription: Microsoft.Web is registered by the stack right after preflight. The
+  // region's stacks (a tenant-wide list) still tell whether it offers Flex.
+  else if (!(regions.status === 409 && platformCode(regions.text) === 'MissingSubscriptionRegistration')) {
+    throw cannotAsk('which regions offer Flex Consumption', regions);
+  }
+
+  let runtimeVersions: string[] | undefined;
+  if (stacks.status === 200) runtimeVersions = flexRuntimeVersions(JSON.parse(stacks.text), opts.runtime.name);
+  else if (stacks.status !== 400 && stacks.status !== 404) throw cannotAsk('which runtimes Flex Consumption offers', stacks);
+
+  return preflightProblems({ location: opts.location, runtime: opts.runtime, flexRegions, runtimeVersions });
+}

@@ -1,0 +1,20 @@
+// Run before the program declares anything: the region must offer Flex Consumption and the app's
+// Node.js version on it (deploy/preflight.ts asks ARM). Otherwise `pulumi preview` stops with a
+// message naming aci-fleet:location, and nothing is created.
+import * as pulumi from '@pulumi/pulumi';
+import * as authorization from '@pulumi/azure-native/authorization';
+import { FLEX_RUNTIME } from './app';
+import { ConfigError } from './config';
+import { ARM_URL } from './deploy/armToken';
+import { preflight } from './deploy/preflight';
+
+export async function checkRegion(location: string, subscriptionId: string): Promise<void> {
+  const { token } = await authorization.getClientToken();
+  let problems: string[];
+  try {
+    problems = await preflight({ armUrl: ARM_URL, subscriptionId, location, runtime: FLEX_RUNTIME, getToken: () => token });
+  } catch (e) {
+    throw new pulumi.RunError((e as Error).message);
+  }
+  if (problems.length > 0) throw new pulumi.RunError(new ConfigError(problems).message);
+}

@@ -1,0 +1,134 @@
+// Preflight against the local fake of ARM: a region without Flex Consumption, or without the app's
+// Node.js version on it, is refused with a message naming aci-fleet:location; a subscription that
+// has not registered Microsoft.Web yet is still checked; ARM refusing to answer stops the run.
+import { describe, it, afterEach } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { flexRuntimeVersions, preflight, preflightProblems, regionName, regionsOf } from '../../infra/deploy/preflight';
+import { FLEX_RUNTIME } from '../../infra/app';
+import { SUBSCRIPTION, functionAppStacksBody, geoRegionsBody, startFakeAzure, type FakeAzure, type FakeScript } from './support/fakeAzure';
+
+let fake: FakeAzure | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function check(location: string, script: FakeScript = {}) {
+  await fake?.close();
+  fake = await startFakeAzure(script);
+  return preflight({ armUrl: fake.url, subscriptionId: SUBSCRIPTION, location, runtime: FLEX_RUNTIME, getToken: () => 'arm-token' });
+}
+
+describe('preflight decisions', () => {
+  it('reads region names from display names', () => {
+    assert.equal(regionName('East US 2'), 'eastus2');
+    assert.deepEqual(regionsOf(geoRegionsBody(['West Europe', 'East US 2', 'west europe'])), ['eastus2', 'westeurope']);
+    assert.deepEqual(regionsOf({}), []);
+  });
+
+  it('reads the versions Flex (FC1) offers of a runtime, and nothing of other plans or runtimes', () => {
+    const body = functionAppStacksBody('westeurope', 'node', [
+      ['node', '20'],
+      ['node', '22'],
+    ]);
+    assert.deepEqual(flexRuntimeVersions(body, 'node'), ['20', '22']);
+    assert.deepEqual(flexRuntimeVersions(body, 'python'), []);
+    // An entry for another plan (no FC1 sku) is not Flex.
+    const consumption = structuredClone(body);
+    for (const major of consumption.value[0].properties.majorVersions) {
+      for (const minor of major.minorVersions) minor.stackSettings.linuxRuntimeSettings.Sku[0].skuCode = 'Y1';
+    }
+    assert.deepEqual(flexRuntimeVersions(consumption, 'node'), []);
+    assert.deepEqual(
+      flexRuntimeVersions({ value: [{ properties: { majorVersions: [{ minorVersions: [{ stackSettings: {} }] }] } }] }, 'node'),
+      [],
+    );
+  });
+
+  const runtime = { name: 'node', version: '22' };
+  const cases: Array<[string, Parameters<typeof preflightProblems>[0], RegExp | undefined]> = [
+    [
+      'a region with Flex and Node 22',
+      { location: 'westeurope', runtime, flexRegions: ['westeurope'], runtimeVersions: ['20', '22'] },
+      undefined,
+    ],
+    [
+      'a region without Flex',
+      { location: 'francecentral', runtime, flexRegions: ['eastus', 'westeurope'], runtimeVersions: ['22'] },
+      /^aci-fleet:location: francecentral does not offer Flex Consumption \(regions that do: eastus, westeurope\)/,
+    ],
+    [
+      'a region whose Flex has only older Node versions',
+      { location: 'uksouth', runtime, flexRegions: ['uksouth'], runtimeVersions: ['18', '20'] },
+      /^aci-fleet:location: Flex Consumption in uksouth offers Node\.js 18, 20, not 22/,
+    ],
+    [
+      'a region whose Flex has no Node at all',
+      { location: 'uksouth', runtime, flexRegions: ['uksouth'], runtimeVersions: [] },
+      /offers no Node\.js version/,
+    ],
+    [
+      'a region ARM does not know',
+      { location: 'moon', runtime, flexRegions: undefined, runtimeVersions: undefined },
+      /^aci-fleet:location: moon is not a region/,
+    ],
+    [
+      'a region checked without the region list (Microsoft.Web unregistered)',
+      { location: 'westeurope', runtime, runtimeVersions: ['22'] },
+      undefined,
+    ],
+  ];
+  for (const [what, facts, problem] of cases) {
+    it(`${problem ? 'refuses' : 'accepts'} ${what}`, () => {
+      const found = preflightProblems(facts);
+      if (problem) {
+        assert.equal(found.length, 1);
+        assert.match(found[0], problem);
+      } else assert.deepEqual(found, []);
+    });
+  }
+});
+
+describe('preflight against ARM', () => {
+  it('accepts a region that offers Flex and Node 22, asking both questions with the token', async () => {
+    assert.deepEqual(await check('westeurope'), []);
+    const paths = fake!.requests.map((r) => r.path).sort();
+    assert.deepEqual(paths, [
+      '/providers/Microsoft.Web/locations/westeurope/functionAppStacks?stack=node&removeHiddenStacks=true&api-version=2024-04-01',
+      `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Web/geoRegions?sku=FlexConsumption&api-version=2024-04-01`,
+    ]);
+    assert.ok(fake!.requests.every((r) => r.authorization === 'Bearer arm-token'));
+  });
+
+  it('refuses a region without Flex Consumption, naming the ones with it', async () => {
+    const [problem] = await check('francecentral', { flexRuntimes: { francecentral: [['node', '22']] } });
+    assert.match(
+      problem,
+      /aci-fleet:location: francecentral does not offer Flex Consumption \(regions that do: eastus, eastus2, northeurope, swedencentral, westeurope\)/,
+    );
+  });
+
+  it('refuses a region whose Flex lacks the Node version the app runs on', async () => {
+    const [problem] = await check('westeurope', { flexRuntimes: { westeurope: [['node', '20']] } });
+    assert.match(problem, /aci-fleet:location: Flex Consumption in westeurope offers Node\.js 20, not 22/);
+  });
+
+  it('still checks the region of a subscription that has not registered Microsoft.Web yet', async () => {
+    const unregistered = {
+      status: 409,
+      body: {
+        error: { code: 'MissingSubscriptionRegistration', message: "The subscription is not registered to use namespace 'Microsoft.Web'." },
+      },
+    };
+    assert.deepEqual(await check('westeurope', { geoRegions: unregistered }), []);
+    const [problem] = await check('atlantis', { geoRegions: unregistered });
+    assert.match(problem, /aci-fleet:location: atlantis is not a region Azure Functions knows/);
+  });
+
+  it('stops with what ARM said when it will not answer', async () => {
+    await assert.rejects(
+      check('westeurope', { geoRegions: { status: 403, body: { error: { code: 'AuthorizationFailed', message: 'no read access' } } } }),
+      /Preflight could not ask ARM which regions offer Flex Consumption for aci-fleet:location westeurope: HTTP 403: no read access/,
+    );
+  });
+});
