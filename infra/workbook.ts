@@ -2,7 +2,7 @@
 // time, allocation misses and autoscaler actions, each a query of Application Insights.
 import * as pulumi from '@pulumi/pulumi';
 import * as applicationinsights from '@pulumi/azure-native/applicationinsights';
-import { SCALED_EVENT } from '../runtime/src/domain/autoscaling/autoscaler';
+import { SCALED_EVENT } from '../runtime/src/domain/fleets/controller';
 import { TELEMETRY, query } from './kql';
 import { stableGuid } from './names';
 

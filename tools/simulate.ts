@@ -1,7 +1,8 @@
 // npm run simulate -- --trace FILE [--policy threshold|buffer|seed[,...]] [--max-sessions N] [--max-instances N]
-//                     [--provision-seconds S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]
-// Replays a trace of sessions against the real allocation and autoscaler code on a simulated clock
-// and prints what the policy would have cost and how many sessions it would have turned away.
+//                     [--provision-seconds S] [--rollout-at S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]
+// Replays a trace of sessions against the real allocation and fleet controller code on a simulated
+// clock and prints what the policy would have cost and how many sessions it would have turned away;
+// with --rollout-at, a rolling update in the middle: sessions cut (must be 0) and its extra server-minutes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,10 @@ import { chartSvg } from './sim/chart';
 import { parseTrace, simulate, type SimulationResult } from './sim/simulator';
 
 const USAGE = `usage: npm run simulate -- --trace FILE [--policy ${POLICIES.join('|')}[,...]] [--max-sessions N] [--max-instances N]
-                            [--provision-seconds S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]`;
+                            [--provision-seconds S] [--rollout-at S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]`;
+
+/** A run with a rollout, next to the same run without one. */
+type Figures = Omit<SimulationResult, 'samples'> & { rolloutExtraServerMinutes?: number };
 
 function parseCommandLine() {
   return parseArgs({
@@ -21,6 +25,7 @@ function parseCommandLine() {
       'max-sessions': { type: 'string', default: '12' },
       'max-instances': { type: 'string', default: '100' },
       'provision-seconds': { type: 'string', default: '30' },
+      'rollout-at': { type: 'string' },
       json: { type: 'boolean', default: false },
       chart: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
@@ -73,27 +78,33 @@ async function main(): Promise<number> {
   const maxSessions = number('max-sessions', args['max-sessions'], 1);
   const maxInstances = number('max-instances', args['max-instances'], 1);
   const provisionSeconds = number('provision-seconds', args['provision-seconds'], 0);
+  const rolloutAtSeconds = args['rollout-at'] === undefined ? undefined : number('rollout-at', args['rollout-at'], 1);
 
   const trace = parseTrace(readFileSync(args.trace, 'utf8'));
   const name = basename(args.trace);
-  const results: SimulationResult[] = [];
+  const figures: Figures[] = [];
   for (const policy of policies) {
-    const result = await simulate(trace, {
-      policy,
-      maxSessions,
-      maxInstances,
-      provisionSeconds,
-      settings,
-      sampleSeconds: args.chart ? 60 : undefined,
-      progress: trace.length > 2_000 ? progressReporter(`${name} ${policy}`) : undefined,
-    });
+    const run = (rollout: number | undefined) =>
+      simulate(trace, {
+        policy,
+        maxSessions,
+        maxInstances,
+        provisionSeconds,
+        settings,
+        rolloutAtSeconds: rollout,
+        sampleSeconds: args.chart ? 60 : undefined,
+        progress: trace.length > 2_000 ? progressReporter(`${name} ${policy}${rollout === undefined ? '' : ' with a rollout'}`) : undefined,
+      });
+    const result = await run(rolloutAtSeconds);
     if (args.chart) {
       writeFileSync(args.chart, chartSvg(result, name));
       console.error(`chart written to ${args.chart}`);
     }
-    results.push(result);
+    const { samples: _, ...rest } = result;
+    // What the rollout cost: the same trace and policy without it, side by side.
+    const baseline = rolloutAtSeconds === undefined ? undefined : await run(undefined);
+    figures.push(baseline ? { ...rest, rolloutExtraServerMinutes: result.serverMinutes - baseline.serverMinutes } : rest);
   }
-  const figures = results.map(({ samples: _, ...rest }) => rest);
   // --json: one JSON object per policy, one per line.
   console.log(args.json ? figures.map((f) => JSON.stringify(f)).join('\n') : table(figures));
   return 0;
@@ -112,8 +123,8 @@ function progressReporter(label: string): (fraction: number) => void {
   };
 }
 
-function table(results: Array<Omit<SimulationResult, 'samples'>>): string {
-  const rows: Array<[string, (r: Omit<SimulationResult, 'samples'>) => string]> = [
+function table(results: Figures[]): string {
+  const rows: Array<[string, (r: Figures) => string]> = [
     ['policy', (r) => r.policy],
     ['sessions', (r) => String(r.sessions)],
     ['rejected', (r) => String(r.rejected)],
@@ -126,7 +137,14 @@ function table(results: Array<Omit<SimulationResult, 'samples'>>): string {
     ['scaleIns', (r) => String(r.scaleIns)],
     ['serversCreated', (r) => String(r.serversCreated)],
     ['serversDrained', (r) => String(r.serversDrained)],
+    ['sessionsCut', (r) => String(r.sessionsCut)],
   ];
+  if (results.some((r) => r.rolloutExtraServerMinutes !== undefined)) {
+    rows.push(
+      ['rolloutMinutes', (r) => (r.rolloutSeconds === undefined ? 'never complete' : (r.rolloutSeconds / 60).toFixed(1))],
+      ['rolloutExtraServerMinutes', (r) => r.rolloutExtraServerMinutes?.toFixed(1) ?? ''],
+    );
+  }
   const cells = rows.map(([label, value]) => [label, ...results.map(value)]);
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   return cells.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');

@@ -14,7 +14,7 @@ export interface RetryOptions {
 export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 10_000 };
 
 export interface CallOptions {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   headers?: Record<string, string>;
   body?: unknown;
   retry: RetryOptions;
@@ -28,6 +28,7 @@ export interface CallOptions {
 export interface CallResult<T> {
   status: number;
   body: T;
+  headers: Headers;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -49,7 +50,7 @@ export async function callFleet<T>(url: string, options: CallOptions): Promise<C
         signal: options.signal ?? timeoutSignal(options.timeoutMs),
       });
       const body = await readBody(response);
-      if (response.ok) return { status: response.status, body: body as T };
+      if (response.ok) return { status: response.status, body: body as T, headers: response.headers };
       error = toError(response, body, attempt);
     } catch (e) {
       if (options.signal?.aborted) throw e; // the caller cancelled: do not retry

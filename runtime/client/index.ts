@@ -6,7 +6,10 @@ import type {
   Allocation,
   CreateRequest,
   CreateResult,
+  Fleet,
+  FleetSpec,
   OperatorState,
+  PutFleetResult,
   ReportResult,
   Server,
   ServerKey,
@@ -105,6 +108,33 @@ export class FleetClient {
     ).body;
   }
 
+  /**
+   * PUT /api/fleets/{name}: creates the fleet or updates it (a changed template is a new revision,
+   * rolled out without cutting a session). The same spec again changes nothing. With `ifMatch`
+   * (an earlier result's etag), only if nobody changed it since: 412 PreconditionFailed otherwise.
+   */
+  async putFleet(name: string, spec: FleetSpec, options: RequestOptions & { ifMatch?: string } = {}): Promise<PutFleetResult> {
+    const headers: Record<string, string> = options.ifMatch ? { 'if-match': options.ifMatch } : {};
+    const { status, body, headers: answer } = await this.call<Fleet>('PUT', fleetPath(name), spec, options, headers);
+    return { created: status === 201, fleet: body, etag: answer.get('etag') ?? '' };
+  }
+
+  /** GET /api/fleets/{name}: the fleet, with its servers per revision and its rollout's state. */
+  async fleet(name: string, options?: RequestOptions): Promise<Fleet> {
+    return (await this.call<Fleet>('GET', fleetPath(name), undefined, options)).body;
+  }
+
+  /** GET /api/fleets: every fleet. */
+  async fleets(options?: RequestOptions): Promise<Fleet[]> {
+    return (await this.call<Fleet[]>('GET', 'api/fleets', undefined, options)).body;
+  }
+
+  /** DELETE /api/fleets/{name}: drains every server (sessions end first); `gone` once none was left. */
+  async deleteFleet(name: string, options?: RequestOptions): Promise<{ gone: boolean; fleet: Fleet }> {
+    const { status, body } = await this.call<Fleet>('DELETE', fleetPath(name), undefined, options);
+    return { gone: status === 200, fleet: body };
+  }
+
   /** The OpenAPI 3.1 document of this deployment. */
   async openapi(options?: RequestOptions): Promise<Record<string, unknown>> {
     return (await this.call<Record<string, unknown>>('GET', 'api/openapi.json', undefined, options)).body;
@@ -115,7 +145,7 @@ export class FleetClient {
   }
 
   private call<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     body: unknown,
     options: RequestOptions = {},
@@ -166,6 +196,8 @@ export async function reportSessions(activeSessions: number, target: ReportTarge
   });
   return body;
 }
+
+const fleetPath = (name: string) => `api/fleets/${encodeURIComponent(name)}`;
 
 const pickKey = (k: ServerKey): ServerKey => ({ resourceGroup: k.resourceGroup, containerGroupName: k.containerGroupName });
 

@@ -23,6 +23,10 @@ export interface Server {
   FailureReason: string | null;
   /** Sessions booked by ACIAllocate that the server has not reported yet (counted in its load). */
   ReservedSessions: number;
+  /** The fleet it belongs to; null when created without one (the default fleet counts those). */
+  Fleet: string | null;
+  /** The fleet revision it was made from; null when created without a fleet. */
+  Revision: number | null;
 }
 
 export interface ServerKey {
@@ -58,8 +62,11 @@ export interface ContainerGroupSpec {
 }
 
 export interface CreateRequest extends ServerKey {
-  containerGroup: ContainerGroupSpec;
+  /** Required unless `fleet` is given: then the server is made from the fleet's current template. */
+  containerGroup?: ContainerGroupSpec;
   maxSessions?: number;
+  /** The fleet the server belongs to (its current revision). */
+  fleet?: string;
 }
 
 export interface CreateResult {
@@ -85,6 +92,8 @@ export interface AllocateRequest {
   sessions?: number;
   location?: string;
   resourceGroup?: string;
+  /** Only this fleet's servers, its current revision first. */
+  fleet?: string;
   /** Makes retries safe: the same id returns the same allocation. Generated when omitted. */
   requestId?: string;
 }
@@ -113,6 +122,106 @@ export interface ReportResult {
   acceptingSessions: boolean;
   /** false when the report was not written (the server is being deleted). */
   recorded: boolean;
+  /** The fleet it belongs to (null: created without one) and the revision it was made from. */
+  fleet: string | null;
+  revision: number | null;
+  /** A newer revision of its fleet exists: a rollout will drain it; wind the players down. */
+  outdated: boolean;
+  /** Drained, or outdated: take players no longer than needed, and let the sessions end. */
+  draining: boolean;
+}
+
+/** A fleet's template: an ACICreate body without containerGroupName, with an optional prefix for its servers' names. */
+export interface FleetTemplate {
+  resourceGroup: string;
+  containerGroup: ContainerGroupSpec;
+  maxSessions?: number;
+  namePrefix?: string;
+}
+
+/** A fleet's own autoscaler settings; each one left out is the deployment's AUTOSCALER_* setting. */
+export interface FleetAutoscaler {
+  policy?: 'buffer' | 'threshold';
+  minimumInstances?: number;
+  maximumInstances?: number;
+  scaleOutThreshold?: number;
+  scaleInThreshold?: number;
+  scaleOutCooldownSeconds?: number;
+  scaleInCooldownSeconds?: number;
+  bufferSlots?: number;
+  bufferPercent?: number;
+  createQuota?: number;
+  createQuotaWindowSeconds?: number;
+  demandWindowSeconds?: number;
+}
+
+/** A count of servers, or a percentage of the fleet's size such as "25%". */
+export type CountOrPercent = number | `${number}%`;
+
+/** The body of PUT /api/fleets/{name}: give replicas or autoscaler (or neither: sized by hand with ACICreate). */
+export interface FleetSpec {
+  template: FleetTemplate;
+  replicas?: number;
+  autoscaler?: FleetAutoscaler;
+  /** Defaults: maxSurge "25%", maxUnavailable 0 (an old server goes only once a new one runs). */
+  rollout?: { maxSurge?: CountOrPercent; maxUnavailable?: CountOrPercent };
+}
+
+export type RolloutState = 'Complete' | 'Progressing' | 'Paused' | 'Deleting';
+
+export interface FleetRevisionStatus {
+  /** null: servers created without a fleet whose template is not known. */
+  Revision: number | null;
+  Current: boolean;
+  Creating: number;
+  Running: number;
+  MarkedForDeletion: number;
+  Deleting: number;
+  Failed: number;
+  ActiveSessions: number;
+}
+
+export interface FleetStatus {
+  /** Complete once no server of an older revision is left; Paused when the new revision fails (the reason says why). */
+  State: RolloutState;
+  Reason: string;
+  Desired: number;
+  /** Running servers of the current revision. */
+  Ready: number;
+  /** Servers of older revisions still there (draining ones included). */
+  Outdated: number;
+  /** Sessions those servers hold: they stay until these end. */
+  OutdatedSessions: number;
+  Servers: FleetRevisionStatus[];
+  RevisionAt: string;
+  CompletedAt: string | null;
+  ObservedAt: string | null;
+}
+
+/** A fleet as the fleets endpoints return it. */
+export interface Fleet {
+  Name: string;
+  Revision: number;
+  /** Secure values are shown as "<redacted>": send the real ones when you PUT. */
+  Template: Record<string, unknown>;
+  Replicas: number | null;
+  /** The settings it runs with, AUTOSCALER_* defaults filled in. */
+  Autoscaler: Record<string, unknown> | null;
+  Rollout: { maxSurge: number | string; maxUnavailable: number | string };
+  /** settings: the default fleet, from CONTAINER_GROUP_TEMPLATE and AUTOSCALER_*. */
+  DefinedBy: 'api' | 'settings';
+  Deleting: boolean;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Status: FleetStatus;
+}
+
+export interface PutFleetResult {
+  /** true: a new fleet (HTTP 201). */
+  created: boolean;
+  fleet: Fleet;
+  /** For `ifMatch` on a later put. */
+  etag: string;
 }
 
 /** Every error code the fleet answers with (others may be added; treat unknown ones by status). */
@@ -124,6 +233,7 @@ export type FleetErrorCode =
   | 'NotFound'
   | 'MethodNotAllowed'
   | 'Conflict'
+  | 'PreconditionFailed'
   | 'InvalidStateTransition'
   | 'NotOwnedByFleet'
   /** FLEET_MAX_SERVERS servers exist already: delete some, or raise the setting. */

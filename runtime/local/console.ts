@@ -1,7 +1,7 @@
 // What `npm start` prints while the fleet runs. By default: one line per step of a server's life
 // (created, running, drained, failed with its reason, deleting, deleted…) and per scale action,
 // plus warnings and errors. --quiet: errors only. --verbose: every log line as it is.
-import { SCALED_EVENT } from '../src/domain/autoscaling/autoscaler';
+import { SCALED_EVENT } from '../src/domain/fleets/controller';
 import { LIFECYCLE_EVENT, type LifecycleEvent } from '../src/domain/servers/lifecycle';
 import { parseTelemetryLine, type TelemetryRecord } from '../src/telemetry';
 import type { LogLevel } from './aci-emulator';

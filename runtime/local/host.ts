@@ -98,14 +98,8 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
     const url = requestUrl(req);
     if (!url) return send(res, errorBody(400, 'ValidationFailed', `The request target ${JSON.stringify(req.url)} is not a path.`));
-    const decoded = decodePath(url.pathname);
-    if (decoded === undefined) {
-      return send(
-        res,
-        errorBody(400, 'ValidationFailed', `The path ${url.pathname} is not valid: every '%' must be followed by two hex digits.`),
-      );
-    }
-    const path = decoded.replace(/\/+$/, '').toLowerCase();
+    const pathname = safeDecode(url.pathname).replace(/\/+$/, '');
+    const path = pathname.toLowerCase();
 
     if (path.startsWith('/admin/functions/')) {
       if (!keyMatches(req, url)) return send(res, unauthorized());
@@ -128,8 +122,10 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       return send(res, environmentResponse(options.containerEnvironment(resourceGroup, name), resourceGroup, name, url));
     }
 
-    const fn = routes.find((r) => r.route.matches(path))?.fn;
-    if (!fn) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    // Parameters keep the caller's spelling (Azure's do): only the literal segments match case-insensitively.
+    const found = routes.map((r) => ({ fn: r.fn, params: r.route.match(pathname) })).find((r) => r.params !== undefined);
+    if (!found) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    const { fn, params } = found;
     // Credentials before bodies: nothing of the body is read for a caller without the key.
     if (fn.authLevel(settings) === 'function' && !keyMatches(req, url)) return send(res, unauthorized());
     const method = (req.method ?? 'GET').toUpperCase();
@@ -149,6 +145,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     const request = new HttpRequest({
       nativeRequest: new Request(url, streamedBody(req, method)),
       query: Object.fromEntries(url.searchParams),
+      params,
     } as HttpRequestInit);
     send(res, await fn.handler(request, context(fn.name), services));
   }
@@ -213,6 +210,15 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/** A path with a malformed %-escape is still a path (Azure answers 404 for it, never 500). */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 /**
@@ -313,15 +319,6 @@ function streamedBody(req: IncomingMessage, method: string): RequestInit {
   // fetch's Request reads an async iterable lazily; `duplex: 'half'` is required for a streamed body.
   const streamed: RequestInit & { duplex: 'half' } = { ...init, body: req as unknown as BodyInit, duplex: 'half' };
   return streamed;
-}
-
-/** The decoded path, or undefined when a %-escape in it is broken (`/api/%`, `/api/%zz`). */
-function decodePath(pathname: string): string | undefined {
-  try {
-    return decodeURIComponent(pathname);
-  } catch {
-    return undefined;
-  }
 }
 
 const unauthorized = () =>

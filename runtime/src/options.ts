@@ -11,6 +11,7 @@ import type { ReconcilePolicy } from './domain/reconcile/plan';
 import type { ReportEndpoint } from './domain/reports/tokens';
 import { containerGroupTemplate } from './domain/servers/requests';
 import type { ServerOptions } from './domain/servers/serverService';
+import type { FleetOptions } from './domain/fleets/fleetService';
 
 // ---- kinds of value ---------------------------------------------------------------------------
 // Each kind parses both forms a value arrives in: app-setting text ("12", "true") and a stack
@@ -187,6 +188,20 @@ export const OPTIONS = {
     description:
       'The table of recent allocation misses and allocation requestIds (created on first use); must differ from the table of servers.',
   }),
+  FLEET_FLEETS_TABLE_NAME: option(TABLE_NAME, {
+    default: 'FleetSpecs',
+    source: { stackKey: 'fleetsTableName', always: true },
+    section: 'fleet',
+    description:
+      'The table of fleets (`PUT /api/fleets/{name}`: one row per fleet, with its revision and rollout; created on first use); must differ from the other tables.',
+  }),
+  FLEET_CONTROLLER_SCHEDULE: option(schedule(), {
+    default: '15,45 * * * * *',
+    source: { stackKey: 'fleetControllerSchedule' },
+    section: 'fleet',
+    description:
+      'When ACIFleetController drives every fleet towards its spec: creates, drains and rolls out (the default fleet: ACIAutoScaler when AUTOSCALER_ENABLED).',
+  }),
   FLEET_RESOURCE_GROUPS: option(commaList, {
     default: [],
     shownDefault: '(any)',
@@ -220,7 +235,7 @@ export const OPTIONS = {
     source: { stackKey: 'maxServers' },
     section: 'servers',
     description:
-      'Most servers the fleet holds at once, in any state: a create beyond it (ACICreate, the autoscaler, any creator) is refused with 409 `ServerLimitReached`. A ceiling against runaway creates; raise it for a bigger fleet.',
+      'Most servers this deployment holds at once, in any state and of every fleet: a create beyond it (ACICreate, the autoscaler, the fleet controller) is refused with 409 `ServerLimitReached`. A ceiling against runaway creates; raise it for a bigger deployment.',
   }),
   FAILED_RETENTION_MINUTES: option(int(1, 30 * 24 * 60), {
     default: 60,
@@ -286,7 +301,8 @@ export const OPTIONS = {
     default: false,
     source: { stackKey: 'autoscaler.enabled', always: true },
     section: 'autoscaler',
-    description: 'Runs ACIAutoScaler; needs CONTAINER_GROUP_TEMPLATE.',
+    description:
+      'Runs ACIAutoScaler, which sizes the default fleet by the policy below (and rolls it out when its template changes); needs CONTAINER_GROUP_TEMPLATE.',
   }),
   AUTOSCALER_POLICY: option(oneOf(['buffer', 'threshold']), {
     default: 'buffer',
@@ -385,7 +401,7 @@ export const OPTIONS = {
     source: { stackKey: 'autoscaler.containerGroupTemplate' },
     section: 'autoscaler',
     description:
-      "What the autoscaler creates servers from: an ACICreate body without `containerGroupName` (one given is ignored, so the original system's template works as it is), with an optional `namePrefix` (JSON; a YAML map in a stack file).",
+      "The template of the fleet named `default`, which the autoscaler sizes: an ACICreate body without `containerGroupName` (one given is ignored, so the original system's template works as it is), with an optional `namePrefix` (JSON; a YAML map in a stack file). A change is a new revision, rolled out.",
   }),
 
   // Server reports (ACIReport).
@@ -584,6 +600,18 @@ const RULES: Array<(s: FleetSettings, n: Naming) => OptionProblem | undefined> =
           message: `must differ from ${n.name('FLEET_TABLE_NAME', 'FLEET_DEMAND_TABLE_NAME')} ("${s.FLEET_TABLE_NAME}")`,
         }
       : undefined,
+  (s, n) => {
+    const other = (['FLEET_TABLE_NAME', 'FLEET_DEMAND_TABLE_NAME'] as const).find(
+      (t) => s[t].toLowerCase() === s.FLEET_FLEETS_TABLE_NAME.toLowerCase(),
+    );
+    return other
+      ? {
+          setting: 'FLEET_FLEETS_TABLE_NAME',
+          path: [],
+          message: `must differ from ${n.name(other, 'FLEET_FLEETS_TABLE_NAME')} ("${s[other]}")`,
+        }
+      : undefined;
+  },
 ];
 
 /** `10`, or `the default 10` when nobody set it: says where a value in a message came from. */
@@ -655,18 +683,20 @@ export function allocatorOptionsFrom(s: FleetSettings): AllocatorOptions {
     attempts: s.FLEET_WRITE_ATTEMPTS * 4,
     retryAfterSeconds: s.ALLOCATION_RETRY_AFTER_SECONDS,
     allowedResourceGroups: s.FLEET_RESOURCE_GROUPS,
-    autoscaler: autoscalerServersFrom(s),
+    defaultFleet: defaultFleetServersFrom(s),
+    defaultMaxSessions: s.FLEET_DEFAULT_MAX_SESSIONS,
   };
 }
 
-/** What the autoscaler adds, when it runs at all: ACIAllocate's 503 says whether anyone is adding servers. */
-function autoscalerServersFrom(s: FleetSettings): AllocatorOptions['autoscaler'] {
+/** The default fleet's servers, from the settings (CONTAINER_GROUP_TEMPLATE; on demand with AUTOSCALER_ENABLED). */
+function defaultFleetServersFrom(s: FleetSettings): AllocatorOptions['defaultFleet'] {
   const template = s.CONTAINER_GROUP_TEMPLATE;
-  if (!s.AUTOSCALER_ENABLED || !template) return undefined;
+  if (!template) return undefined;
   return {
     location: template.containerGroup.location.toLowerCase(),
     resourceGroup: template.resourceGroup,
-    maxSessions: template.maxSessions ?? s.FLEET_DEFAULT_MAX_SESSIONS,
+    maxSessions: template.maxSessions,
+    onDemand: s.AUTOSCALER_ENABLED,
   };
 }
 
@@ -687,6 +717,17 @@ export function scalingConfigFrom(s: FleetSettings): ScalingConfig {
     createQuotaWindowMs: s.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
     demandWindowMs: s.AUTOSCALER_DEMAND_WINDOW_SECONDS * 1000,
     newServerMaxSessions: s.CONTAINER_GROUP_TEMPLATE?.maxSessions ?? s.FLEET_DEFAULT_MAX_SESSIONS,
+  };
+}
+
+/** The fleets: where servers may live, the default fleet the settings define, and what a fleet's autoscaler fields fill in. */
+export function fleetOptionsFrom(s: FleetSettings): FleetOptions {
+  return {
+    allowedResourceGroups: s.FLEET_RESOURCE_GROUPS,
+    writeAttempts: s.FLEET_WRITE_ATTEMPTS,
+    defaultMaxSessions: s.FLEET_DEFAULT_MAX_SESSIONS,
+    autoscalerDefaults: scalingConfigFrom(s),
+    defaultFleet: s.CONTAINER_GROUP_TEMPLATE && { template: s.CONTAINER_GROUP_TEMPLATE, autoscaled: s.AUTOSCALER_ENABLED },
   };
 }
 

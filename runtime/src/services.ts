@@ -7,9 +7,9 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { InvocationContext } from '@azure/functions';
 import {
   allocatorOptionsFrom,
+  fleetOptionsFrom,
   reconcilePolicyFrom,
   reportSecretsFrom,
-  scalingConfigFrom,
   serverOptionsFrom,
   type FleetSettings,
 } from './options';
@@ -27,7 +27,13 @@ import { ServerReports } from './domain/reports/serverReports';
 import { BlobAutoscalerStateStore } from './azure/autoscalerStateStore';
 import { TableDemandStore } from './azure/demandStore';
 import { Allocator } from './domain/allocation/allocator';
-import { Autoscaler, namePrefixFrom } from './domain/autoscaling/autoscaler';
+import { namePrefixFrom } from './domain/servers/names';
+import { DEFAULT_FLEET } from './domain/servers/membership';
+import { TableFleetStore } from './azure/fleetStore';
+import { FleetService } from './domain/fleets/fleetService';
+import { FleetController } from './domain/fleets/controller';
+import type { FleetStore } from './domain/fleets/ports';
+import { CachedFleetRevisions } from './domain/fleets/revisions';
 import type { AutoscalerStateStore } from './domain/autoscaling/ports';
 import type { DemandStore } from './domain/allocation/ports';
 import { RunningServersSnapshot } from './domain/allocation/snapshot';
@@ -51,10 +57,18 @@ export interface Services {
   reports(context: InvocationContext): ServerReports;
   /** Recent allocation misses (ACIAllocate writes, ACIAutoScaler reads). */
   readonly demand: DemandStore;
+  /** The default fleet's lease and last actions (each fleet has its own: fleetState). */
   readonly autoscalerState: AutoscalerStateStore;
+  /** A fleet's lease and last actions (cooldowns, create quota), one blob per fleet. */
+  fleetState(fleet: string): AutoscalerStateStore;
   allocator(context: InvocationContext): Allocator;
-  /** The autoscaler for one run; throws if CONTAINER_GROUP_TEMPLATE is not set. */
-  autoscaler(context: InvocationContext): Autoscaler;
+  /** The fleets table (PUT /api/fleets/{name}). */
+  readonly fleetStore: FleetStore;
+  /** Every fleet's current revision, as recent as ALLOCATION_SNAPSHOT_MAX_AGE_MS (ACIAllocate, ACIReport). */
+  readonly fleetRevisions: CachedFleetRevisions;
+  fleets(context: InvocationContext): FleetService;
+  /** ACIFleetController (and ACIAutoScaler, for the default fleet): drives fleets towards their spec. */
+  fleetController(context: InvocationContext): FleetController;
   /** ACIAllocate's copy of the Running servers, shared by every invocation in this process. */
   readonly allocationSnapshot: RunningServersSnapshot;
   /** requestId → booked server, shared by every instance (ACIAllocate writes, ACIGC prunes). */
@@ -109,12 +123,30 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
   const allocationSnapshot = new RunningServersSnapshot(store, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
   const allocationLedger = new TableAllocationLedger(demandTable, `${settings.FLEET_NAME}.requests`);
-  const autoscalerState = new BlobAutoscalerStateStore(
-    blobClient(settings, azureCredential).getContainerClient(settings.AUTOSCALER_STATE_CONTAINER),
-    `${namePrefixFrom(settings.FLEET_NAME)}.json`,
-  );
+  const stateContainer = blobClient(settings, azureCredential).getContainerClient(settings.AUTOSCALER_STATE_CONTAINER);
+  const prefix = namePrefixFrom(settings.FLEET_NAME);
+  // The default fleet keeps the blob the autoscaler always had, so cooldowns and the quota carry over.
+  const fleetState = (fleet: string) =>
+    new BlobAutoscalerStateStore(stateContainer, fleet === DEFAULT_FLEET ? `${prefix}.json` : `${prefix}.fleet.${fleet}.json`);
+  const autoscalerState = fleetState(DEFAULT_FLEET);
   const allocatorOptions = allocatorOptionsFrom(settings);
-  const scalerConfig = scalingConfigFrom(settings);
+  const fleetOptions = fleetOptionsFrom(settings);
+  const fleetStore = new TableFleetStore(
+    tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_FLEETS_TABLE_NAME }, azureCredential),
+    settings.FLEET_NAME,
+  );
+  const fleetRevisions = new CachedFleetRevisions(fleetStore, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
+  const fleets = (context: InvocationContext) =>
+    new FleetService({
+      store: fleetStore,
+      serverStore: store,
+      servers: servers(context),
+      options: fleetOptions,
+      clock,
+      log: contextLogger(context),
+      telemetry: contextTelemetry(context),
+      onRevision: () => fleetRevisions.invalidate(),
+    });
   return {
     settings,
     clock,
@@ -134,9 +166,30 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         log: contextLogger(context),
         telemetry: contextTelemetry(context),
       }),
-    reports: () => new ServerReports({ store, options, secrets, clock: clock }),
+    reports: () => new ServerReports({ store, options, secrets, clock: clock, revisions: fleetRevisions }),
     demand,
     autoscalerState,
+    fleetState,
+    fleetStore,
+    fleetRevisions,
+    fleets,
+    fleetController: (context) =>
+      new FleetController({
+        fleets: fleets(context),
+        servers: servers(context),
+        serverStore: store,
+        demand,
+        state: fleetState,
+        holder: context.invocationId,
+        // Longer than any run takes, shorter than the schedule's period would make a crash costly.
+        leaseMs: 5 * 60_000,
+        writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
+        deploymentName: settings.FLEET_NAME,
+        createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
+        clock,
+        log: contextLogger(context),
+        telemetry: contextTelemetry(context),
+      }),
     allocator: (context) =>
       new Allocator({
         store,
@@ -146,27 +199,8 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         log: contextLogger(context),
         snapshot: allocationSnapshot,
         ledger: allocationLedger,
+        revisions: fleetRevisions,
       }),
-    autoscaler(context) {
-      const template = settings.CONTAINER_GROUP_TEMPLATE;
-      if (!template) throw new Error('ACIAutoScaler needs CONTAINER_GROUP_TEMPLATE (an ACICreate body without containerGroupName).');
-      return new Autoscaler({
-        servers: servers(context),
-        writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
-        store,
-        demand,
-        state: autoscalerState,
-        config: { ...scalerConfig, newServerMaxSessions: template.maxSessions ?? settings.FLEET_DEFAULT_MAX_SESSIONS },
-        template,
-        namePrefix: namePrefixFrom(settings.FLEET_NAME),
-        holder: context.invocationId,
-        // Longer than any run takes, shorter than the schedule's period would make a crash costly.
-        leaseMs: 5 * 60_000,
-        clock: clock,
-        log: contextLogger(context),
-        telemetry: contextTelemetry(context),
-      });
-    },
     allocationSnapshot,
     allocationLedger,
   };

@@ -11,6 +11,8 @@ import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { browserSkipReason, launchChromium } from '../support/browser';
 import { ManualClock } from '../support/clock';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { newFleet } from '../../runtime/src/domain/fleets/fleet';
+import { fleetSpec } from '../../runtime/src/domain/fleets/requests';
 
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
 const FLEET = '<b>ops<img src=x onerror="window.__pwned=3">';
@@ -169,5 +171,53 @@ describe('the list-servers page of a fleet whose list is public', { skip: browse
     await page.locator('#rows tr[data-server="games/gs-public"]').waitFor();
     assert.equal(await page.locator('#key-panel').isVisible(), false);
     assert.equal(await page.locator('#forget').isVisible(), false);
+  });
+});
+
+describe('the list-servers page during a rollout', { skip: browserSkipReason }, () => {
+  let fleet: LocalFleet;
+  let browser: Browser;
+  before(async () => {
+    fleet = await startTestFleet({ overrides: { clock } });
+    // A fleet at revision 2 with one server of each revision, and one made without a fleet.
+    const spec = fleetSpec.parse({
+      template: {
+        resourceGroup: 'games',
+        containerGroup: {
+          location: 'westeurope',
+          osType: 'Linux',
+          containers: [{ name: 's', image: 'g:2', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+        },
+      },
+      replicas: 2,
+    });
+    await fleet.services.fleetStore.insert({ ...newFleet('web', spec, clock.now()), revision: 2 });
+    await fleet.services.store.insert(record('web-old', 'Running', { fleet: 'web', revision: 1, activeSessions: 3 }));
+    await fleet.services.store.insert(record('web-new', 'Running', { fleet: 'web', revision: 2 }));
+    await fleet.services.store.insert(record('by-hand', 'Running'));
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await fleet?.stop();
+  });
+
+  it("shows each server's fleet and revision, marks the outdated one, and the rollout's progress", async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 720 } });
+    await page.clock.setFixedTime(clock.now());
+    await page.goto(`${fleet.url}/`);
+    await page.fill('#key-input', fleet.key);
+    await page.click('#key-panel button[type=submit]');
+    const fleetCell = (name: string) => page.locator(`#rows tr[data-server="games/${name}"] .sub.fleet`);
+    await fleetCell('web-old').waitFor();
+    assert.equal(await fleetCell('web-old').textContent(), 'games · web r1outdated');
+    assert.equal(await fleetCell('web-new').textContent(), 'games · web r2');
+    assert.equal(await fleetCell('by-hand').textContent(), 'games');
+    const rollout = page.locator('#rollouts .rollout[data-fleet="web"]');
+    assert.equal(await rollout.locator('.title').textContent(), 'web: rolling out revision 2 · 1 / 2 ready · 1 old left');
+    assert.match((await rollout.locator('.why').textContent())!, /holding 3 session/);
+    await page.fill('#search', 'web');
+    assert.equal(await page.locator('#rows tr').count(), 2, 'the search finds servers by fleet');
+    await page.screenshot({ path: '/tmp/aci-fleet-rollout-page.png', fullPage: true }).catch(() => {});
   });
 });

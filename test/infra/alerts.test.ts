@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LOG_ALERTS, actionGroupShortName } from '../../infra/alerts';
 import { WORKBOOK_PANELS, workbookContent } from '../../infra/workbook';
-import { SCALED_EVENT } from '../../runtime/src/domain/autoscaling/autoscaler';
+import { SCALED_EVENT } from '../../runtime/src/domain/fleets/controller';
 import { LIFECYCLE_EVENT, lifecycleEvent } from '../../runtime/src/domain/servers/lifecycle';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { STATES } from '../../runtime/src/domain/servers/states';
@@ -71,7 +71,7 @@ describe('what the queries read', () => {
   });
 
   it("reads the autoscaler's scale events by the fields it sends", () => {
-    const source = fs.readFileSync(path.join(root, 'runtime/src/domain/autoscaling/autoscaler.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(root, 'runtime/src/domain/fleets/controller.ts'), 'utf8');
     for (const field of ['direction', 'servers', 'created', 'restored', 'reason']) assert.match(source, new RegExp(`\\b${field}:`), field);
   });
 });

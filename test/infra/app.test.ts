@@ -26,6 +26,7 @@ describe('appSettings', () => {
       FLEET_NAME: 'fleet',
       FLEET_TABLE_NAME: 'ACIDetails',
       FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
+      FLEET_FLEETS_TABLE_NAME: 'FleetSpecs',
       AUTOSCALER_STATE_CONTAINER: 'autoscaler-state',
       AZURE_SUBSCRIPTION_ID: 'sub',
       AZURE_CLIENT_ID: input.identityClientId,

@@ -76,6 +76,7 @@ describe('parseConfig', () => {
       FLEET_NAME: 'aci-fleet-dev',
       FLEET_TABLE_NAME: 'ACIDetails',
       FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
+      FLEET_FLEETS_TABLE_NAME: 'FleetSpecs',
       FLEET_LIST_PUBLIC: 'false',
       AUTOSCALER_ENABLED: 'false',
     };
@@ -127,7 +128,15 @@ describe('parseConfig', () => {
     assert.equal(c.runtime.FLEET_METRICS_SCHEDULE, '', '"" turns ACIMetrics off');
     assert.equal(c.optionSettings.FLEET_METRICS_SCHEDULE, '');
     assert.equal(c.runtime.CREATING_TIMEOUT_MINUTES, 20);
-    const { FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED, ...set } = c.optionSettings;
+    const {
+      FLEET_NAME,
+      FLEET_TABLE_NAME,
+      FLEET_DEMAND_TABLE_NAME,
+      FLEET_FLEETS_TABLE_NAME,
+      FLEET_LIST_PUBLIC,
+      AUTOSCALER_ENABLED,
+      ...set
+    } = c.optionSettings;
     assert.deepEqual(set, {
       FLEET_METRICS_SCHEDULE: '',
       CREATING_TIMEOUT_MINUTES: '20',
@@ -145,8 +154,8 @@ describe('parseConfig', () => {
       FLEET_WRITE_ATTEMPTS: '12',
     });
     assert.deepEqual(
-      [FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED],
-      ['aci-fleet-dev', 'ACIDetails', 'FleetDemand', 'false', 'false'],
+      [FLEET_NAME, FLEET_TABLE_NAME, FLEET_DEMAND_TABLE_NAME, FLEET_FLEETS_TABLE_NAME, FLEET_LIST_PUBLIC, AUTOSCALER_ENABLED],
+      ['aci-fleet-dev', 'ACIDetails', 'FleetDemand', 'FleetSpecs', 'false', 'false'],
     );
     assert.equal(c.runtime.AUTOSCALER_BUFFER_PERCENT, 7.5);
     assert.equal(c.runtime.FLEET_WRITE_ATTEMPTS, 12);

@@ -280,6 +280,7 @@ describe('program graph', () => {
         'AzureWebJobsStorage__queueServiceUri',
         'AzureWebJobsStorage__tableServiceUri',
         'FLEET_DEMAND_TABLE_NAME',
+        'FLEET_FLEETS_TABLE_NAME',
         'FLEET_LIST_PUBLIC',
         'FLEET_NAME',
         'FLEET_PUBLIC_URL',
@@ -300,6 +301,7 @@ describe('program graph', () => {
     assert.equal(s.FLEET_NAME, 'aci-fleet-dev');
     assert.equal(s.FLEET_TABLE_NAME, 'ACIDetails');
     assert.equal(s.FLEET_DEMAND_TABLE_NAME, 'FleetDemand');
+    assert.equal(s.FLEET_FLEETS_TABLE_NAME, 'FleetSpecs');
     assert.equal(s.AzureWebJobsDisableHomepage, 'true', 'ServerPage is at `/`, not the platform landing page');
     assert.equal(s.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, '1048576', 'the host reads no body larger than a function takes');
     assert.equal(s.AZURE_SUBSCRIPTION_ID, SUBSCRIPTION_ID);

@@ -60,6 +60,7 @@ const everything: Record<string, string> = {
   gcSchedule: '0 */2 * * * *',
   reconcileSchedule: '0 */10 * * * *',
   metricsSchedule: '0 */5 * * * *',
+  fleetControllerSchedule: '10,40 * * * * *',
   creatingTimeoutMinutes: '20',
   heartbeatTimeoutSeconds: '120',
   allocation: JSON.stringify({ reservationTtlSeconds: 90, reportGraceSeconds: 2, retryAfterSeconds: 3, snapshotMaxAgeMs: 250 }),
@@ -99,7 +100,9 @@ describe('the runtime settings the stack can write', () => {
       v.startsWith('{') ? Object.keys(JSON.parse(v)).map((f) => `${k}.${f}`) : [k],
     );
     assert.deepEqual(
-      [...OPTION_KEYS.keys()].filter((k) => !set.includes(k) && !['fleetName', 'tableName', 'demandTableName'].includes(k)),
+      [...OPTION_KEYS.keys()].filter(
+        (k) => !set.includes(k) && !['fleetName', 'tableName', 'demandTableName', 'fleetsTableName'].includes(k),
+      ),
       [],
     );
   });

@@ -1,15 +1,20 @@
-// ACIAutoScaler against Azurite and the ACI emulator: the lease lets one of two concurrent runs
-// act, new servers come from CONTAINER_GROUP_TEMPLATE, misses bring capacity, drains skip booked servers.
+// ACIAutoScaler (the fleet controller on the default fleet) against Azurite and the ACI emulator:
+// the lease lets one of two concurrent runs act, new servers come from CONTAINER_GROUP_TEMPLATE,
+// misses bring capacity, drains skip booked servers.
 // The fleet and the autoscalers share a ManualClock: leases, cooldowns, the demand window and
 // bookings hold exactly as long as the test says, however slow the machine is.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
-import { Autoscaler } from '../../runtime/src/domain/autoscaling/autoscaler';
 import type { ScalingConfig } from '../../runtime/src/domain/autoscaling/policy';
 import type { AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
+import { FleetController } from '../../runtime/src/domain/fleets/controller';
+import { FleetService } from '../../runtime/src/domain/fleets/fleetService';
+import type { FleetStore } from '../../runtime/src/domain/fleets/ports';
+import { DEFAULT_FLEET } from '../../runtime/src/domain/servers/membership';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
-import { scalingConfigFrom } from '../../runtime/src/options';
+import { fleetOptionsFrom } from '../../runtime/src/options';
+import { MemoryFleetStore } from '../../tools/sim/memory';
 import { BlobAutoscalerStateStore } from '../../runtime/src/azure/autoscalerStateStore';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { ManualClock } from '../support/clock';
@@ -39,28 +44,45 @@ const context = (id: string) => new InvocationContext({ functionName: 'ACIAutoSc
 const rowsIn = async (resourceGroup: string) =>
   (await fleet.services.store.list()).map((r) => r.value).filter((r) => r.resourceGroup === resourceGroup);
 
+/** One default fleet per resource group, so each test's template (and so its revision) stays its own. */
+const fleetStores = new Map<string, FleetStore>();
+
 /**
- * An autoscaler over the fleet's real stores that sees only one resource group's servers (so the
- * tests do not see each other's), with its own state blob unless told otherwise.
+ * The controller of the default fleet over the fleet's real stores, seeing only one resource
+ * group's servers (so the tests do not see each other's), with its own state blob unless told otherwise.
  */
 function autoscaler(id: string, options: { config?: Partial<ScalingConfig>; state?: AutoscalerStateStore; resourceGroup?: string } = {}) {
   const services = fleet.services;
   const resourceGroup = options.resourceGroup ?? 'scaled';
   const scoped = Object.create(services.store) as typeof services.store;
   scoped.list = async (filter) => (await services.store.list(filter)).filter((r) => r.value.resourceGroup === resourceGroup);
-  return new Autoscaler({
+  const defaults = fleetOptionsFrom(services.settings);
+  if (!fleetStores.has(resourceGroup)) fleetStores.set(resourceGroup, new MemoryFleetStore());
+  const fleets = new FleetService({
+    store: fleetStores.get(resourceGroup)!,
+    serverStore: scoped,
     servers: services.servers(context(id)),
-    writeAttempts: services.settings.FLEET_WRITE_ATTEMPTS,
-    store: scoped,
-    demand: services.demand,
-    state: options.state ?? services.autoscalerState,
-    config: { ...scalingConfigFrom(services.settings), ...options.config },
-    template: { ...services.settings.CONTAINER_GROUP_TEMPLATE!, resourceGroup },
-    namePrefix: 'auto',
-    holder: id,
-    leaseMs: 60_000,
+    options: {
+      ...defaults,
+      autoscalerDefaults: { ...defaults.autoscalerDefaults, ...options.config },
+      defaultFleet: { template: { ...services.settings.CONTAINER_GROUP_TEMPLATE!, resourceGroup }, autoscaled: true },
+    },
     clock,
   });
+  const controller = new FleetController({
+    fleets,
+    servers: services.servers(context(id)),
+    serverStore: scoped,
+    demand: services.demand,
+    state: () => options.state ?? services.autoscalerState,
+    holder: id,
+    leaseMs: 60_000,
+    writeAttempts: services.settings.FLEET_WRITE_ATTEMPTS,
+    deploymentName: 'auto',
+    createQuotaWindowMs: 300_000,
+    clock,
+  });
+  return { run: async () => (await controller.run({ only: DEFAULT_FLEET }))[0]! };
 }
 
 /** Another state blob in the same container, so a test's cooldowns and quota start clean. */
@@ -91,7 +113,7 @@ describe('ACIAutoScaler', () => {
     const runs = await Promise.all([autoscaler('run-a', { state: racing }).run(), autoscaler('run-b', { state: racing }).run()]);
     assert.deepEqual(runs.map((r) => r.acted).sort(), [false, true]);
     const acted = runs.find((r) => r.acted)!;
-    assert.equal(acted.created.length, 2, acted.decision?.reason); // 8 free slots of 4 each
+    assert.equal(acted.created.length, 2, acted.plan?.reason); // 8 free slots of 4 each
     const rows = await rowsIn('scaled');
     assert.equal(rows.length, 2);
     for (const r of rows) {
@@ -107,7 +129,7 @@ describe('ACIAutoScaler', () => {
     // The next run counts the servers still Creating as capacity on its way: nothing more.
     const next = await autoscaler('run-c').run();
     assert.equal(next.acted, true);
-    assert.equal(next.created.length, 0, next.decision?.reason);
+    assert.equal(next.created.length, 0, next.plan?.reason);
     await eventually(async () => (await rowsIn('scaled')).every((r) => r.state === 'Running'), 'servers Running');
   });
 
@@ -133,7 +155,7 @@ describe('ACIAutoScaler', () => {
     assert.equal(miss.status, 503);
     // 8 slots of buffer + 3 unmet, 4 per server: three servers.
     const run = await autoscaler('run-e', { resourceGroup: rg, state: freshState('demand-test') }).run();
-    assert.equal(run.created.length, 3, run.decision?.reason);
+    assert.equal(run.created.length, 3, run.plan?.reason);
     await eventually(async () => {
       const rows = await rowsIn(rg);
       return rows.length === 3 && rows.every((r) => r.state === 'Running');
@@ -172,9 +194,27 @@ describe('ACIAutoScaler', () => {
     assert.deepEqual(
       run.drained.map((k) => k.containerGroupName),
       ['in-b'],
-      run.decision?.reason,
+      run.plan?.reason,
     );
     const states = Object.fromEntries((await rowsIn(rg)).map((r) => [r.containerGroupName, r.state]));
     assert.deepEqual(states, { 'in-a': 'Running', 'in-b': 'MarkedForDeletion', 'in-c': 'Running', 'in-d': 'Running' });
+  });
+
+  it('is the default fleet: defined by the settings, read-only over HTTP, counting the servers made without a fleet', async () => {
+    const res = await call(fleet, 'fleets/default');
+    assert.equal(res.status, 200);
+    const body = res.body;
+    assert.deepEqual([body.DefinedBy, body.Revision, body.Replicas], ['settings', 1, null]);
+    assert.equal(body.Template.resourceGroup, 'scaled');
+    assert.equal(body.Autoscaler.bufferSlots, 8, 'AUTOSCALER_BUFFER_SLOTS');
+    assert.equal(body.Autoscaler.policy, 'buffer');
+    const unfleeted = (await fleet.services.store.list()).filter((r) => r.value.fleet === undefined).length;
+    const counted = body.Status.Servers.reduce(
+      (n: number, r: any) => n + r.Creating + r.Running + r.MarkedForDeletion + r.Deleting + r.Failed,
+      0,
+    );
+    assert.ok(counted >= unfleeted && unfleeted > 0, `${counted} counted, ${unfleeted} without a fleet`);
+    assert.ok((await call(fleet, 'fleets')).body.some((f: any) => f.Name === 'default'));
+    assert.equal((await call(fleet, 'fleets/default', { template: body.Template }, { method: 'PUT' })).status, 409);
   });
 });

@@ -20,6 +20,9 @@ import type { ServerView } from '../../runtime/src/domain/servers/server';
 import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/domain/core/errors';
 import type { FleetErrorCode as ClientErrorCode, ReportResult as ClientReportResult } from '../../runtime/client';
 import type { ReportResult as ServerReportResult } from '../../runtime/src/domain/reports/serverReports';
+import type { Fleet as ClientFleet, FleetSpec as ClientFleetSpec } from '../../runtime/client';
+import type { FleetView } from '../../runtime/src/domain/fleets/fleet';
+import type { FleetSpecInput } from '../../runtime/src/domain/fleets/requests';
 import { createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 // Compile-time: the client's standalone Server type is exactly the server's view.
@@ -31,6 +34,11 @@ const errorCodesCovered: Same<Exclude<ServerErrorCode, ClientErrorCode>, never> 
 void errorCodesCovered;
 const reportResultsAgree: Same<ClientReportResult, ServerReportResult> = true;
 void reportResultsAgree;
+// Compile-time: the client's fleet is the server's view, and its spec is a body the server accepts.
+const fleetTypesAgree: Same<ClientFleet, FleetView> = true;
+void fleetTypesAgree;
+const specAccepted = (spec: ClientFleetSpec): FleetSpecInput => spec;
+void specAccepted;
 
 const hasFunction = (name: string) => FUNCTIONS.some((f) => f.name === name);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -156,6 +164,28 @@ describe('FleetClient against the local host', () => {
     const unauthorized = await anonymous.list().catch((e) => e);
     assert.ok(isFleetApiError(unauthorized, 'Unauthorized'));
     assert.equal(unauthorized.status, 401);
+  });
+
+  it('puts, reads, lists and deletes a fleet; a stale etag is a typed 412', async () => {
+    const { containerGroupName: _, ...template } = createBody('unused') as any;
+    const first = await client.putFleet('client-fleet', { template, replicas: 0 });
+    assert.deepEqual([first.created, first.fleet.Revision, first.fleet.Status.State], [true, 1, 'Complete']);
+    assert.match(first.etag, /^"1-/);
+    const same = await client.putFleet('client-fleet', { template, replicas: 0 }, { ifMatch: first.etag });
+    assert.deepEqual([same.created, same.etag], [false, first.etag]);
+    const image = {
+      ...template,
+      containerGroup: { ...template.containerGroup, containers: [{ ...template.containerGroup.containers[0], image: 'x:2' }] },
+    };
+    const second = await client.putFleet('client-fleet', { template: image, replicas: 0 });
+    assert.equal(second.fleet.Revision, 2);
+    const stale = await client.putFleet('client-fleet', { template, replicas: 0 }, { ifMatch: first.etag }).catch((e) => e);
+    assert.ok(isFleetApiError(stale, 'PreconditionFailed'));
+    assert.equal(stale.status, 412);
+    assert.equal((await client.fleet('client-fleet')).Revision, 2);
+    assert.ok((await client.fleets()).some((f) => f.Name === 'client-fleet'));
+    assert.deepEqual(await client.deleteFleet('client-fleet').then((r) => r.gone), true, 'a fleet without servers goes at once');
+    assert.ok(isFleetApiError(await client.fleet('client-fleet').catch((e) => e), 'NotFound'));
   });
 
   it('deletes a server', async () => {

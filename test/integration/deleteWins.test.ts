@@ -23,7 +23,10 @@ const hasGroup = (name: string) => fleet.emulator.groups().some((g) => g.name ==
 const groupsWith = (overrides: Partial<ContainerGroups>): ContainerGroups => Object.assign(Object.create(fleet.services.groups), overrides);
 const serviceWith = (groups: ContainerGroups) =>
   new ServerService({ store: fleet.services.store, groups, options: fleet.services.options });
-const createInput = (name: string) => parseRequest(createRequest, createBody(name));
+const createInput = (name: string) => {
+  const input = parseRequest(createRequest, createBody(name));
+  return { ...input, containerGroup: input.containerGroup! }; // without a fleet, the schema requires it
+};
 
 /** The delete won: no group, no row, and a reconcile afterwards adopts nothing back. */
 async function assertDeleteWon(name: string): Promise<void> {

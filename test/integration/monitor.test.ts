@@ -2,10 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
-import { parseRequest } from '../../runtime/src/domain/core/validation';
-import { createRequest } from '../../runtime/src/domain/servers/requests';
 import type { ContainerGroups } from '../../runtime/src/domain/servers/ports';
-import { createBody, eventually, startTestFleet, testContext as context, type LocalFleet } from '../support/localFleet';
+import { eventually, newServer, startTestFleet, testContext as context, type LocalFleet } from '../support/localFleet';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -60,14 +58,14 @@ describe('ACIMonitor', () => {
       eventStatus = await deliver([eventFor(key.containerGroupName)]);
     };
     const service = new ServerService({ store: fleet.services.store, groups, options: fleet.services.options });
-    const result = await service.create(parseRequest(createRequest, createBody('gs-early')));
+    const result = await service.create(newServer('gs-early'));
     assert.equal(eventStatus, 202);
     assert.equal(result.created, true);
     assert.equal((await row('gs-early'))?.state, 'Running');
   });
 
   it('is idempotent: a duplicated event leaves one Running row with the same address', async () => {
-    await fleet.services.servers(context()).create(parseRequest(createRequest, createBody('gs-dup')));
+    await fleet.services.servers(context()).create(newServer('gs-dup'));
     await provisioned('gs-dup');
     assert.equal(await deliver([eventFor('gs-dup'), eventFor('gs-dup')]), 202);
     const first = await row('gs-dup');
@@ -78,7 +76,7 @@ describe('ACIMonitor', () => {
 
   it('ignores a stale write event for a drained server and for a deleted one', async () => {
     const fleetApi = fleet.services.servers(context());
-    await fleetApi.create(parseRequest(createRequest, createBody('gs-stale')));
+    await fleetApi.create(newServer('gs-stale'));
     await provisioned('gs-stale');
     await deliver([eventFor('gs-stale')]);
     await fleetApi.setState({ resourceGroup: 'games', containerGroupName: 'gs-stale', state: 'MarkedForDeletion' });

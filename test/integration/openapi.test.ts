@@ -9,6 +9,7 @@ import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { buildOpenApiDocument } from '../../runtime/src/functions/openApiDocument';
 import { compileRoute } from '../../runtime/src/functions/routes';
 import { createRequest, listQuery, setSessionsRequest } from '../../runtime/src/domain/servers/requests';
+import { fleetSpec } from '../../runtime/src/domain/fleets/requests';
 import { openApiProblems } from '../support/openApiRules';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
 
@@ -42,7 +43,7 @@ describe('GET /api/openapi.json', () => {
       for (const method of fn.methods) {
         const op = operationOf(fn, method);
         assert.ok(op, `${method} ${fn.name} is documented`);
-        assert.equal(op.summary, fn.api.summary);
+        assert.equal(op.summary, fn.api.methods?.[method]?.summary ?? fn.api.summary);
         assert.ok(op.responses['405'] && op.responses['500'], `${fn.name} documents 405 and 500`);
       }
     }
@@ -83,6 +84,25 @@ describe('GET /api/openapi.json', () => {
     assert.deepEqual(setState.responses['409'].content['application/json'].schema.properties.error.properties.code.enum, [
       'InvalidStateTransition',
     ]);
+  });
+
+  it('documents the fleets API: the name as a path parameter, the fleet body, per-method answers, ETags', () => {
+    const item = doc.paths['/api/fleets/{name}'];
+    assert.deepEqual(Object.keys(item).sort(), ['delete', 'get', 'put']);
+    for (const op of Object.values<any>(item)) {
+      const name = op.parameters.find((p: any) => p.in === 'path');
+      assert.deepEqual([name.name, name.required, name.schema.pattern !== undefined], ['name', true, true]);
+    }
+    assert.deepEqual(item.put.requestBody.content['application/json'].schema, inputSchema(fleetSpec));
+    assert.equal(item.get.requestBody, undefined, 'only PUT has a body');
+    assert.equal(item.put.responses['201'].content['application/json'].schema.$ref, '#/components/schemas/Fleet');
+    assert.ok(item.put.responses['200'].headers.ETag);
+    assert.ok(item.put.parameters.some((p: any) => p.in === 'header' && p.name === 'If-Match'));
+    assert.ok(item.put.responses['412'] && item.delete.responses['412'] && !item.get.responses['412']);
+    assert.ok(item.delete.responses['202'] && item.get.responses['404']);
+    assert.equal(doc.paths['/api/fleets'].get.responses['200'].content['application/json'].schema.items.$ref, '#/components/schemas/Fleet');
+    assert.ok(doc.components.schemas.Fleet.properties.Status);
+    assert.ok(doc.components.schemas.Server.required.includes('Fleet') && doc.components.schemas.Server.required.includes('Revision'));
   });
 
   it('states the auth of every function: a key, a server token, or none', () => {

@@ -63,7 +63,18 @@ describe('ACIReport', () => {
   it("records the sessions of the token's server and answers its state", async () => {
     const res = await report(tokenOf('rep-a'), { activeSessions: 3 });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { state: 'Running', activeSessions: 3, maxSessions: 10, acceptingSessions: true, recorded: true });
+    assert.deepEqual(res.body, {
+      state: 'Running',
+      activeSessions: 3,
+      maxSessions: 10,
+      acceptingSessions: true,
+      recorded: true,
+      // Created without a fleet: nothing newer can make it outdated.
+      fleet: null,
+      revision: null,
+      outdated: false,
+      draining: false,
+    });
     const r = (await row('rep-a')).value;
     assert.equal(r.activeSessions, 3);
     assert.ok(r.lastReportAt);

@@ -66,7 +66,8 @@ describe('FLEET_MAX_SERVERS', () => {
       return fleet.services.store.insert(record);
     };
     const service = new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options, clock });
-    const lost = await service.create(parseRequest(createRequest, createBody('late'))).catch((e: unknown) => e);
+    const input = parseRequest(createRequest, createBody('late'));
+    const lost = await service.create({ ...input, containerGroup: input.containerGroup! }).catch((e: unknown) => e);
     assert.ok(raced, 'the race was staged');
     assert.ok(lost instanceof FleetError && lost.code === 'ServerLimitReached', String(lost));
     assert.deepEqual((await rows()).map((r) => r.containerGroupName).sort(), ['pre-1', 'pre-2', 'rival']);

@@ -72,4 +72,68 @@ describe('telemetry', () => {
     assert.equal(metrics.find((m) => m.name === 'MaxSessions' && m.location === 'westeurope')?.value, 6);
     assert.ok(metrics.every((m) => m.function === 'ACIMetrics' && UUID.test(m.invocationId)));
   });
+
+  it('records fleet and rollout events: created, revision, rollout started, servers drained for it, completed, deleted', async () => {
+    const { containerGroupName: _, ...base } = createBody('unused');
+    const withImage = (image: string) => ({
+      ...base,
+      containerGroup: { ...base.containerGroup, containers: [{ ...base.containerGroup.containers[0]!, image }] },
+    });
+    const put = (image: string) => call(fleet, 'fleets/tm-fleet', { template: withImage(image), replicas: 1 }, { method: 'PUT' });
+    const settle = async (done: () => boolean) =>
+      eventually(async () => {
+        await fleet.host.runTimer('ACIFleetController');
+        await fleet.emulator.idle();
+        await fleet.host.runTimer('ACIGC');
+        await fleet.emulator.idle();
+        return done();
+      }, 'the fleet settled');
+    const named = (name: string) => records().filter((r) => r.name === name && r.fleet === 'tm-fleet');
+
+    assert.equal((await put('example/tm:1')).status, 201);
+    assert.equal(named('FleetCreated')[0]?.function, 'Fleet');
+    await settle(() => true);
+    assert.equal((await put('example/tm:2')).status, 200);
+    assert.deepEqual([named('FleetRevisionCreated')[0]?.revision, named('FleetRevisionCreated')[0]?.previous], [2, 1]);
+    await settle(() => named('RolloutCompleted').length > 0);
+    const started = named('RolloutStarted');
+    assert.equal(started.length, 1, 'once per rollout, not once per run');
+    assert.deepEqual([started[0]!.revision, started[0]!.function], [2, 'ACIFleetController']);
+    assert.equal(named('RolloutServerDrained').length, 1);
+    assert.match(String(named('RolloutServerDrained')[0]!.server), /^games\/tm-fleet-/);
+    assert.equal(typeof named('RolloutCompleted')[0]!.minutes, 'number');
+    // Scaling is reported once, when the fleet got its first server; a rollout's surge and drains are not scale actions.
+    assert.deepEqual(
+      named('FleetScaled').map((r) => [r.direction, r.servers, r.created, r.function]),
+      [['out', 1, 1, 'ACIFleetController']],
+    );
+
+    assert.equal((await call(fleet, 'fleets/tm-fleet', undefined, { method: 'DELETE' })).status, 202);
+    assert.equal(named('FleetDeleting').length, 1);
+    await settle(() => named('FleetDeleted').length > 0);
+  });
+
+  it('records a paused rollout with its reason', async () => {
+    const { containerGroupName: _, ...base } = createBody('unused');
+    const template = (image: string) => ({
+      ...base,
+      containerGroup: { ...base.containerGroup, containers: [{ ...base.containerGroup.containers[0]!, image }] },
+    });
+    await call(fleet, 'fleets/tm-bad', { template: template('example/tm:1'), replicas: 1 }, { method: 'PUT' });
+    const turn = async () => {
+      await fleet.host.runTimer('ACIFleetController');
+      await fleet.emulator.idle();
+    };
+    await eventually(async () => {
+      await turn();
+      return (await call(fleet, 'fleets/tm-bad')).body.Status.Ready === 1;
+    }, 'tm-bad up');
+    await call(fleet, 'fleets/tm-bad', { template: template('example/tm:fail'), replicas: 1 }, { method: 'PUT' });
+    await eventually(async () => {
+      await turn();
+      return records().some((r) => r.name === 'RolloutPaused' && r.fleet === 'tm-bad');
+    }, 'RolloutPaused');
+    const paused = records().find((r) => r.name === 'RolloutPaused' && r.fleet === 'tm-bad')!;
+    assert.match(String(paused.reason), /revision 2 failed/);
+  });
 });

@@ -59,6 +59,10 @@ describe('GET /admin/servers/<resourceGroup>/<name>/environment (local host only
       maxSessions: 10,
       acceptingSessions: true,
       recorded: true,
+      fleet: null,
+      revision: null,
+      outdated: false,
+      draining: false,
     });
   });
 

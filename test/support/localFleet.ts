@@ -1,6 +1,8 @@
 // Test helpers: a local fleet (Azurite + ACI emulator + Functions host) and small HTTP calls to it.
 import { InvocationContext } from '@azure/functions';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../runtime/local/fleet';
+import { parseRequest } from '../../runtime/src/domain/core/validation';
+import { createRequest, type NewServer } from '../../runtime/src/domain/servers/requests';
 import type { ManualClock } from './clock';
 
 export type { LocalFleet };
@@ -95,6 +97,10 @@ export function createBody(name: string, overrides: Record<string, unknown> = {}
     ...overrides,
   };
 }
+
+/** createBody as ServerService.create takes it (validated, its spec given). */
+export const newServer = (name: string, overrides: Record<string, unknown> = {}, resourceGroup = 'games'): NewServer =>
+  parseRequest(createRequest, createBody(name, overrides, resourceGroup)) as NewServer;
 
 /** An invocation context for calling the service directly; its logs go nowhere. */
 export const testContext = (functionName = 'test') => new InvocationContext({ functionName, logHandler: () => {} });

@@ -22,7 +22,7 @@ describe('request validation', () => {
   it('accepts the seed-shaped create body and lower-cases the resource group', () => {
     const parsed = parseRequest(createRequest, createBody('gs-1', {}, 'Games'));
     assert.equal(parsed.resourceGroup, 'games');
-    assert.equal(parsed.containerGroup.containers[0]!.image, 'ghcr.io/example/game-server:1.0');
+    assert.equal(parsed.containerGroup!.containers[0]!.image, 'ghcr.io/example/game-server:1.0');
   });
 
   const badNames = ['-gs', 'gs-', 'g--s', 'GS1', 'a'.repeat(64), '', 'gs_1', 'gs.1'];
@@ -150,7 +150,7 @@ describe("ARM's enums and names, as the original clients sent them", () => {
     for (const location of ['West Europe', 'west europe', 'WESTEUROPE', 'westeurope']) {
       const base = createBody('gs-1');
       const parsed = parseRequest(createRequest, { ...base, containerGroup: { ...base.containerGroup, location } });
-      assert.equal(parsed.containerGroup.location, 'westeurope', location);
+      assert.equal(parsed.containerGroup!.location, 'westeurope', location);
       assert.equal(parseRequest(allocateRequest, { location }).location, 'westeurope', location);
     }
   });

@@ -7,6 +7,8 @@ import type { AutoscalerState, AutoscalerStateStore } from '../../runtime/src/do
 import type { ContainerGroupObservation, ContainerGroups, ServerStore } from '../../runtime/src/domain/servers/ports';
 import type { ContainerGroupSpec } from '../../runtime/src/domain/servers/requests';
 import type { ServerState } from '../../runtime/src/domain/servers/states';
+import type { FleetRecord } from '../../runtime/src/domain/fleets/fleet';
+import type { FleetStore } from '../../runtime/src/domain/fleets/ports';
 
 export class MemoryServerStore implements ServerStore {
   private readonly rows = new Map<string, Versioned<ServerRecord>>();
@@ -219,5 +221,42 @@ export class MemoryAllocationLedger implements AllocationLedger {
       }
     }
     return removed;
+  }
+}
+
+/** FleetStore in memory, with Table Storage's ETag rules. */
+export class MemoryFleetStore implements FleetStore {
+  private readonly rows = new Map<string, Versioned<FleetRecord>>();
+  private version = 0;
+
+  private stamp(value: FleetRecord): Versioned<FleetRecord> {
+    const row = { value, etag: `W/"f${++this.version}"` };
+    this.rows.set(value.name, row);
+    return row;
+  }
+
+  async get(name: string) {
+    return this.rows.get(name);
+  }
+
+  async insert(record: FleetRecord) {
+    if (this.rows.has(record.name)) throw new AlreadyExistsError(`fleet ${record.name}`);
+    return this.stamp(record);
+  }
+
+  async replace(record: FleetRecord, etag: string) {
+    if (this.rows.get(record.name)?.etag !== etag) throw new StaleWriteError(`fleet ${record.name}`);
+    return this.stamp(record);
+  }
+
+  async remove(name: string, etag: string) {
+    const row = this.rows.get(name);
+    if (!row) return;
+    if (row.etag !== etag) throw new StaleWriteError(`fleet ${name}`);
+    this.rows.delete(name);
+  }
+
+  async list() {
+    return [...this.rows.values()];
   }
 }

@@ -1,17 +1,20 @@
 // The fleet simulator: replays a trace of sessions, second by second on a simulated clock, against
-// the real Allocator, Autoscaler (and so decide()), Fleet service and monitor logic, over in-memory
-// stores and container groups that take a fixed time to provision.
+// the real Allocator, fleet controller (and so decide() and the rollout plan), server service and
+// monitor logic, over in-memory stores and container groups that take a fixed time to provision.
 import { readSettings } from '../../runtime/src/options';
 import { Allocator } from '../../runtime/src/domain/allocation/allocator';
-import type { ScalingConfig, ScalingPolicy } from '../../runtime/src/domain/autoscaling/policy';
-import { Autoscaler } from '../../runtime/src/domain/autoscaling/autoscaler';
+import type { ScalingPolicy } from '../../runtime/src/domain/autoscaling/policy';
 import { FleetError } from '../../runtime/src/domain/core/errors';
 import type { Clock } from '../../runtime/src/domain/core/ports';
+import { FleetController } from '../../runtime/src/domain/fleets/controller';
+import { FleetService } from '../../runtime/src/domain/fleets/fleetService';
+import { CachedFleetRevisions } from '../../runtime/src/domain/fleets/revisions';
+import { DEFAULT_FLEET } from '../../runtime/src/domain/servers/membership';
 import type { ContainerGroupTemplate } from '../../runtime/src/domain/servers/requests';
 import { describeKey, reservedSessions } from '../../runtime/src/domain/servers/server';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
-import { allocatorOptionsFrom, scalingConfigFrom } from '../../runtime/src/options';
-import { MemoryDemandStore, MemoryServerStore, MemoryStateStore, SimulatedContainerGroups } from './memory';
+import { allocatorOptionsFrom, fleetOptionsFrom } from '../../runtime/src/options';
+import { MemoryDemandStore, MemoryFleetStore, MemoryServerStore, MemoryStateStore, SimulatedContainerGroups } from './memory';
 
 export interface TraceSession {
   /** Seconds from the trace's start. */
@@ -34,6 +37,8 @@ export interface SimulationOptions {
   settings?: Record<string, string>;
   /** One sample per this many seconds for --chart; none when omitted. */
   sampleSeconds?: number;
+  /** A rolling update (a new image) this many seconds into the trace. */
+  rolloutAtSeconds?: number;
   /** Called now and then with the fraction of the trace done. */
   progress?: (fraction: number) => void;
 }
@@ -62,6 +67,10 @@ export interface SimulationResult {
   scaleIns: number;
   serversCreated: number;
   serversDrained: number;
+  /** Sessions whose server was deleted under them: must be 0. */
+  sessionsCut: number;
+  /** With a rollout: seconds from the new revision to no old server left (undefined if it never completed). */
+  rolloutSeconds?: number;
   samples?: Sample[];
 }
 
@@ -112,13 +121,13 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const TEMPLATE = (maxSessions: number): ContainerGroupTemplate => ({
+const TEMPLATE = (maxSessions: number, image = 'example/game-server:sim'): ContainerGroupTemplate => ({
   resourceGroup: 'sim',
   maxSessions,
   containerGroup: {
     location: 'westeurope',
     osType: 'Linux',
-    containers: [{ name: 'server', image: 'example/game-server:sim', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
+    containers: [{ name: 'server', image, resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
   },
 });
 
@@ -126,12 +135,15 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const autoscalerSeconds = options.autoscalerSeconds ?? 30;
   const gcSeconds = options.gcSeconds ?? 60;
   const reportSeconds = options.reportSeconds ?? 5;
+  // `seed` is the simulator's baseline only: no setting selects it, so it is put in after parsing.
   const settings = readSettings({
     AUTOSCALER_MAXIMUM_INSTANCES: String(options.maxInstances),
     // The autoscaler's maximum is the ceiling being simulated; the fleet's own may not be lower.
     FLEET_MAX_SERVERS: String(options.maxInstances),
     FLEET_DEFAULT_MAX_SESSIONS: String(options.maxSessions),
     ...options.settings,
+    AUTOSCALER_ENABLED: 'true',
+    CONTAINER_GROUP_TEMPLATE: JSON.stringify(TEMPLATE(options.maxSessions)),
   });
 
   let t = 0;
@@ -150,19 +162,24 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
       writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
     },
   });
-  const allocator = new Allocator({ store, demand, clock, options: allocatorOptionsFrom(settings), random: seededRandom(1) });
-  const config: ScalingConfig = { ...scalingConfigFrom(settings), policy: options.policy, newServerMaxSessions: options.maxSessions };
-  const autoscaler = new Autoscaler({
+  const fleetStore = new MemoryFleetStore();
+  const fleetOptions = fleetOptionsFrom(settings);
+  fleetOptions.autoscalerDefaults = { ...fleetOptions.autoscalerDefaults, policy: options.policy };
+  const fleets = new FleetService({ store: fleetStore, serverStore: store, servers: fleet, options: fleetOptions, clock });
+  const revisions = new CachedFleetRevisions(fleetStore, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
+  const allocator = new Allocator({ store, demand, clock, options: allocatorOptionsFrom(settings), random: seededRandom(1), revisions });
+  const state = new MemoryStateStore();
+  const controller = new FleetController({
+    fleets,
     servers: fleet,
-    writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
-    store,
+    serverStore: store,
     demand,
-    state: new MemoryStateStore(),
-    config,
-    template: TEMPLATE(options.maxSessions),
-    namePrefix: 'gs',
+    state: () => state,
     holder: 'simulator',
     leaseMs: 60_000,
+    writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
+    deploymentName: 'gs',
+    createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
     clock,
     random: seededRandom(2),
   });
@@ -189,18 +206,32 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
     scaleIns: 0,
     serversCreated: 0,
     serversDrained: 0,
+    sessionsCut: 0,
     samples: options.sampleSeconds ? [] : undefined,
   };
 
   const deliverArmChanges = async () => {
-    for (const key of groups.due(clock.now().getTime())) await fleet.refresh(key); // what ACIMonitor does on each event
+    for (const key of groups.due(clock.now().getTime())) {
+      await fleet.refresh(key); // what ACIMonitor does on each event
+      const name = describeKey(key);
+      if ((await store.get(key)) === undefined && (onServer.get(name) ?? 0) > 0) {
+        result.sessionsCut += onServer.get(name)!; // deleted with players on it: what must never happen
+        onServer.delete(name);
+      }
+    }
   };
+  let rolloutStarted: number | undefined;
   const runAutoscaler = async () => {
-    const run = await autoscaler.run();
-    if (run.created.length + run.restored.length > 0) result.scaleOuts++;
-    if (run.drained.length > 0) result.scaleIns++;
+    const [run] = await controller.run({ only: DEFAULT_FLEET });
+    if (!run?.plan) return;
+    const scaledIn = run.plan.drain.filter((d) => d.cause === 'scale-in' && run.drained.some((k) => describeKey(k) === describeKey(d.key)));
+    if (run.created.length + run.restored.length > 0 && run.plan.state !== 'Progressing') result.scaleOuts++;
+    if (scaledIn.length > 0) result.scaleIns++;
     result.serversCreated += run.created.length;
     result.serversDrained += run.drained.length;
+    if (rolloutStarted !== undefined && result.rolloutSeconds === undefined && run.plan.state === 'Complete') {
+      result.rolloutSeconds = t - rolloutStarted;
+    }
   };
 
   // The fleet is up when the trace starts: the first decision's servers are ready at once.
@@ -216,7 +247,8 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const progressEvery = Math.max(1, Math.floor(end / 100));
   for (t = 0; t < end; t++) {
     for (const name of serverEnds.get(t) ?? []) {
-      onServer.set(name, (onServer.get(name) ?? 1) - 1);
+      if (!onServer.has(name)) continue; // its server is gone (counted as cut)
+      onServer.set(name, onServer.get(name)! - 1);
       dirty.add(name);
     }
     serverEnds.delete(t);
@@ -238,6 +270,11 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
         .map((name) => ({ ...keyOfName(name), activeSessions: onServer.get(name) ?? 0 }));
       dirty.clear();
       if (reports.length > 0) await fleet.setSessions(reports);
+    }
+    if (options.rolloutAtSeconds !== undefined && t === Math.floor(options.rolloutAtSeconds)) {
+      // A new build: the default fleet's template changes, and the next controller run rolls it out.
+      fleetOptions.defaultFleet = { template: TEMPLATE(options.maxSessions, 'example/game-server:sim-2'), autoscaled: true };
+      rolloutStarted = t;
     }
     if (t % autoscalerSeconds === 0 && t > 0) await runAutoscaler();
 

@@ -11,6 +11,7 @@ type LedgerEntity = TableEntity<{
   /** The request's filters ('' = none). */
   Location: string;
   FilterResourceGroup: string;
+  Fleet: string;
   ClaimedAt: string;
   /** The booked server ('' while the claim is pending). */
   ResourceGroup: string;
@@ -85,6 +86,7 @@ export class TableAllocationLedger implements AllocationLedger {
       Sessions: entry.request.sessions,
       Location: entry.request.location ?? '',
       FilterResourceGroup: entry.request.resourceGroup ?? '',
+      Fleet: entry.request.fleet ?? '',
       ClaimedAt: entry.claimedAt,
       ResourceGroup: entry.server?.resourceGroup ?? '',
       ContainerGroupName: entry.server?.containerGroupName ?? '',
@@ -136,7 +138,12 @@ function fromEntity(e: TableEntityResult<LedgerEntity>): Versioned<LedgerEntry> 
     etag: e.etag!,
     value: {
       requestId: e.rowKey!,
-      request: { sessions: Number(e.Sessions ?? 1), location: e.Location || undefined, resourceGroup: e.FilterResourceGroup || undefined },
+      request: {
+        sessions: Number(e.Sessions ?? 1),
+        location: e.Location || undefined,
+        resourceGroup: e.FilterResourceGroup || undefined,
+        fleet: e.Fleet || undefined,
+      },
       claimedAt: e.ClaimedAt ?? '',
       server: e.ContainerGroupName ? { resourceGroup: e.ResourceGroup, containerGroupName: e.ContainerGroupName } : undefined,
       expiresAt: e.ExpiresAt ?? '',

@@ -5,7 +5,14 @@ import { odata, RestError, type TableClient, type TableEntity } from '@azure/dat
 import { storageUnavailable, tableCreator } from './storage';
 import type { DemandMiss, DemandStore } from '../domain/allocation/ports';
 
-type DemandEntity = TableEntity<{ At: string; Sessions: number; RequestId?: string; Location?: string; ResourceGroup?: string }>;
+type DemandEntity = TableEntity<{
+  At: string;
+  Sessions: number;
+  RequestId?: string;
+  Location?: string;
+  ResourceGroup?: string;
+  Fleet?: string;
+}>;
 
 /** At most this many old rows are removed per prune, so one autoscaler run stays short. */
 const PRUNE_BATCH = 500;
@@ -34,6 +41,7 @@ export class TableDemandStore implements DemandStore {
         RequestId: miss.requestId,
         Location: miss.location,
         ResourceGroup: miss.resourceGroup,
+        Fleet: miss.fleet,
       })
       .catch((e) => {
         throw storageUnavailable(e);
@@ -52,6 +60,7 @@ export class TableDemandStore implements DemandStore {
           requestId: e.RequestId || undefined,
           location: e.Location || undefined,
           resourceGroup: e.ResourceGroup || undefined,
+          fleet: e.Fleet || undefined,
         });
       }
     } catch (e) {

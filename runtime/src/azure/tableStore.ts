@@ -31,6 +31,8 @@ type ServerEntity = TableEntity<{
   Incarnation?: string;
   /** JSON array of ACIAllocate's reservations (domain/allocation/booking.ts); absent when there are none. */
   Reservations?: string;
+  Fleet?: string;
+  Revision?: number;
 }>;
 
 export class TableServerStore implements ServerStore {
@@ -188,6 +190,8 @@ export function toEntity(r: ServerRecord): ServerEntity {
     SpecHash: r.specHash,
     Incarnation: r.incarnation,
     Reservations: r.reservations?.length ? JSON.stringify(r.reservations) : undefined,
+    Fleet: r.fleet,
+    Revision: r.revision,
   };
 }
 
@@ -213,6 +217,8 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       specHash: e.SpecHash ?? '',
       incarnation: e.Incarnation || undefined,
       reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,
+      fleet: e.Fleet || undefined,
+      revision: e.Revision === undefined || e.Revision === null ? undefined : Number(e.Revision),
     },
   };
 }

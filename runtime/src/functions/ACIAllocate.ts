@@ -24,15 +24,17 @@ export const ACIAllocate = httpFunction({
     summary: 'Reserve sessions on a Running server, atomically',
     description:
       'Packs servers (the fullest that fits first) so idle ones can drain. No server is ever booked beyond MaxSessions, ' +
-      'however many matchmakers call at once. Send a requestId so a retry returns the same server: one requestId books once, ' +
-      'even when its retries arrive together (409 if it is sent again asking for something else). More sessions than any server ' +
-      'can hold is a 400; 503 NoCapacity says whether the autoscaler is adding servers.',
+      'however many matchmakers call at once. ' +
+      "With `fleet`, only that fleet's servers, and never one of an older revision while one of the current revision has room. " +
+      'Send a requestId so a retry returns the same server: one requestId books once, even when its retries arrive together ' +
+      '(409 if it is sent again asking for something else). More sessions than any server can hold is a 400; ' +
+      '503 NoCapacity says whether the autoscaler is adding servers.',
     tag: 'Matchmaking',
     body: allocateRequest,
     responses: {
       200: { description: 'The server, with the booking made on it.', schema: allocation },
     },
-    errors: ['Forbidden', 'Conflict', 'NoCapacity', 'WriteContention', 'StorageUnavailable'],
+    errors: ['Forbidden', 'NotFound', 'Conflict', 'NoCapacity', 'WriteContention', 'StorageUnavailable'],
   },
   async handle(_request, services, context, body) {
     // Every field is optional, so an empty body is a request for one session anywhere.

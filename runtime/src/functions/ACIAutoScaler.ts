@@ -1,4 +1,6 @@
-// ACIAutoScaler: on a timer (only when AUTOSCALER_ENABLED), read the fleet, decide per policy, act.
+// ACIAutoScaler: on a timer (only when AUTOSCALER_ENABLED), drive the default fleet: size it per
+// AUTOSCALER_POLICY, and roll it out when CONTAINER_GROUP_TEMPLATE changed.
+import { DEFAULT_FLEET } from '../domain/servers/membership';
 import type { TimerFunction } from './definition';
 
 export const ACIAutoScaler: TimerFunction = {
@@ -7,8 +9,8 @@ export const ACIAutoScaler: TimerFunction = {
   schedule: (settings) => settings.AUTOSCALER_SCHEDULE,
   enabled: (settings) => settings.AUTOSCALER_ENABLED,
   async handler(_timer, context, services) {
-    const run = await services.autoscaler(context).run();
-    if (!run.acted) context.log('ACIAutoScaler: another run is acting; skipped');
-    else context.log(`ACIAutoScaler: ${run.decision?.reason}`);
+    const [run] = await services.fleetController(context).run({ only: DEFAULT_FLEET });
+    if (!run?.acted) context.log('ACIAutoScaler: another run is acting; skipped');
+    else context.log(`ACIAutoScaler: ${run.plan?.reason}`);
   },
 };

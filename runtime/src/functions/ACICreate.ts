@@ -11,7 +11,9 @@ export const ACICreate = httpFunction({
   maxBodyBytes: 64 * 1024,
   api: {
     summary: 'Create a server from a container group spec',
-    description: 'Records the server as Creating, then starts the ARM create; ACIMonitor moves it to Running.',
+    description:
+      'Records the server as Creating, then starts the ARM create; ACIMonitor moves it to Running. ' +
+      "With `fleet`, the server belongs to that fleet's current revision, made from its template unless containerGroup is given.",
     tag: 'Servers',
     body: createRequest,
     responses: {
@@ -20,6 +22,7 @@ export const ACICreate = httpFunction({
     },
     errors: [
       'Forbidden',
+      'NotFound',
       'Conflict',
       'NotOwnedByFleet',
       'ServerLimitReached',
@@ -30,7 +33,11 @@ export const ACICreate = httpFunction({
   },
   async handle(_request, services, context, body) {
     const input = parseRequest(createRequest, await body.json());
-    const { created, server } = await services.servers(context).create(input);
+    const { fleet } = input;
+    const { created, server } = fleet
+      ? await services.fleets(context).createServer({ ...input, fleet })
+      : // Without a fleet the schema requires a containerGroup.
+        await services.servers(context).create({ ...input, containerGroup: input.containerGroup! });
     // 202: ARM is still provisioning; ACIMonitor moves the server to Running when it is ready.
     return json(created ? 202 : 200, server);
   },

@@ -12,6 +12,10 @@ const reportResponse = z.object({
   maxSessions: z.number().int(),
   acceptingSessions: z.boolean().describe('false once the server is drained, failed or being deleted: take no new sessions'),
   recorded: z.boolean().describe('false when the report was not written (the server is being deleted)'),
+  fleet: z.string().nullable(),
+  revision: z.number().int().nullable(),
+  outdated: z.boolean().describe('a newer revision of its fleet exists: a rollout will drain it'),
+  draining: z.boolean().describe('drained or outdated: wind the players down and let the sessions end'),
 });
 
 export const ACIReport = httpFunction({

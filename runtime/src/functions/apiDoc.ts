@@ -20,6 +20,12 @@ export interface ApiDoc {
   body?: ZodType;
   /** The query string's schema (the one parseRequest uses). */
   query?: ZodObject;
+  /** The route's parameters (e.g. `{name}`), each one a path segment. */
+  path?: ZodObject;
+  /** What differs per method when one route serves several (GET, PUT, DELETE of one resource). */
+  methods?: { [method: string]: Partial<Omit<ApiDoc, 'methods' | 'path' | 'tag'>> };
+  /** Request headers worth documenting (name → description), e.g. If-Match. */
+  headers?: Record<string, string>;
   /**
    * How callers authenticate when it is not the host's function key: `serverToken` is a
    * per-server bearer token checked by the function itself.

@@ -15,6 +15,8 @@ import { openApiFunction } from './OpenApi';
 import { ServerPage } from './ServerPage';
 import { ACIAllocate } from './ACIAllocate';
 import { ACIAutoScaler } from './ACIAutoScaler';
+import { ACIFleetController } from './ACIFleetController';
+import { Fleet, Fleets } from './Fleets';
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACICreate,
@@ -32,4 +34,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   ACIReconcile,
   ACIAllocate,
   ACIAutoScaler,
+  Fleets,
+  Fleet,
+  ACIFleetController,
 ];

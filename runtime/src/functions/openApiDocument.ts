@@ -5,6 +5,7 @@ import type { FleetSettings } from '../options';
 import { statusOfCode, type FleetErrorCode } from '../domain/core/errors';
 import { serverView } from '../domain/servers/server';
 import { MAX_REQUEST_DEPTH } from '../domain/core/validation';
+import { fleetView } from '../domain/fleets/fleet';
 import type { ApiDoc } from './apiDoc';
 import type { FunctionDefinition, HttpFunction } from './definition';
 import { compileRoute } from './routes';
@@ -12,7 +13,10 @@ import { compileRoute } from './routes';
 type JsonObject = Record<string, unknown>;
 
 /** Schemas that get a name under components.schemas and are referenced wherever they appear. */
-const NAMED_SCHEMAS = new Map<ZodType, string>([[serverView, 'Server']]);
+const NAMED_SCHEMAS = new Map<ZodType, string>([
+  [serverView, 'Server'],
+  [fleetView, 'Fleet'],
+]);
 
 const FUNCTION_KEY_SECURITY = [{ functionKey: [] }, { functionKeyQuery: [] }];
 
@@ -53,7 +57,8 @@ export function buildOpenApiDocument(functions: readonly FunctionDefinition[], s
 }
 
 function operation(fn: HttpFunction, method: string, settings: FleetSettings): JsonObject {
-  const api = fn.api;
+  const { methods, ...shared } = fn.api;
+  const api: ApiDoc = { ...shared, ...methods?.[method] };
   const op: JsonObject = {
     operationId: fn.methods.length > 1 ? `${fn.name}_${method.toLowerCase()}` : fn.name,
     summary: api.summary,
@@ -64,7 +69,18 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
   if (api.auth === 'serverToken') op.security = [{ serverToken: [] }];
   else op.security = needsKey ? FUNCTION_KEY_SECURITY : [];
 
-  if (api.query) op.parameters = queryParameters(api.query);
+  const parameters = [
+    ...(api.path ? parametersOf(api.path, 'path') : []),
+    ...(api.query ? parametersOf(api.query, 'query') : []),
+    ...Object.entries(api.headers ?? {}).map(([name, description]) => ({
+      name,
+      in: 'header',
+      required: false,
+      description,
+      schema: { type: 'string' },
+    })),
+  ];
+  if (parameters.length > 0) op.parameters = parameters;
   if (api.body) {
     op.requestBody = {
       required: true,
@@ -104,7 +120,7 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
 export function errorCodes(api: ApiDoc, authenticated: boolean): FleetErrorCode[] {
   const codes = new Set<FleetErrorCode>(api.errors);
   if (api.body) for (const c of ['InvalidJson', 'ValidationFailed', 'PayloadTooLarge'] as const) codes.add(c);
-  if (api.query) codes.add('ValidationFailed');
+  if (api.query || api.path) codes.add('ValidationFailed');
   if (authenticated) codes.add('Unauthorized');
   codes.add('MethodNotAllowed');
   codes.add('Internal');
@@ -120,12 +136,13 @@ function errorsByStatus(codes: FleetErrorCode[]): Map<number, FleetErrorCode[]> 
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
-function queryParameters(query: z.ZodObject): JsonObject[] {
-  const schema = jsonSchema(query, 'input') as { properties?: Record<string, JsonObject>; required?: string[] };
+function parametersOf(object: z.ZodObject, where: 'query' | 'path'): JsonObject[] {
+  const schema = jsonSchema(object, 'input') as { properties?: Record<string, JsonObject>; required?: string[] };
   return Object.entries(schema.properties ?? {}).map(([name, property]) => ({
     name,
-    in: 'query',
-    required: (schema.required ?? []).includes(name),
+    in: where,
+    // A path parameter is always there (OpenAPI requires saying so).
+    required: where === 'path' || (schema.required ?? []).includes(name),
     schema: property,
   }));
 }

@@ -13,6 +13,8 @@ interface Segment {
 export interface CompiledRoute {
   /** Whether a request path (leading slash, no query) is served by this route; case-insensitive like Azure. */
   matches(path: string): boolean;
+  /** The route's parameters in `path` (as the caller spelt them), or undefined when it is not served here. */
+  match(path: string): Record<string, string> | undefined;
   /** The path a caller uses: parameters that can only be empty disappear (`{x:maxlength(0)?}` → `/`). */
   readonly documentedPath: string;
 }
@@ -45,21 +47,32 @@ export function compileRoute(route: string): CompiledRoute {
     .map((s) => parseSegment(s, route));
   const canOnlyBeEmpty = (s: Segment) => s.name !== undefined && s.optional === true && s.test !== undefined && !s.test('x');
   const documented = segments.filter((s) => !canOnlyBeEmpty(s)).map((s) => s.literal ?? `{${s.name}}`);
+  const match = (path: string): Record<string, string> | undefined => {
+    const parts = path.split('/').filter((p) => p !== '');
+    const params: Record<string, string> = {};
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const part = parts[i];
+      if (segment.catchAll) {
+        const rest = parts.slice(i).join('/');
+        if (!segment.test!(rest)) return undefined;
+        params[segment.name!] = rest;
+        return params;
+      }
+      if (part === undefined) {
+        if (segment.literal !== undefined || !segment.optional) return undefined;
+        continue;
+      }
+      if (segment.literal !== undefined) {
+        if (segment.literal.toLowerCase() !== part.toLowerCase()) return undefined;
+      } else if (segment.test!(part)) params[segment.name!] = part;
+      else return undefined;
+    }
+    return parts.length <= segments.length ? params : undefined;
+  };
   return {
     documentedPath: `/${documented.join('/')}`,
-    matches(path: string) {
-      const parts = path.split('/').filter((p) => p !== '');
-      for (let i = 0; i < segments.length; i++) {
-        const segment = segments[i]!;
-        const part = parts[i];
-        if (segment.catchAll) return segment.test!(parts.slice(i).join('/'));
-        if (part === undefined) {
-          if (segment.literal !== undefined || !segment.optional) return false;
-          continue;
-        }
-        if (segment.literal !== undefined ? segment.literal.toLowerCase() !== part.toLowerCase() : !segment.test!(part)) return false;
-      }
-      return parts.length <= segments.length;
-    },
+    match,
+    matches: (path) => match(path) !== undefined,
   };
 }

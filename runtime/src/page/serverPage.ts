@@ -1,4 +1,5 @@
 // The list-servers page served at `/`: one self-contained HTML document (no CDN, works offline)
+// showing every server with its fleet and revision, and the fleets' rollouts in progress,
 // whose inline style and script are allowed by hash in a strict Content-Security-Policy.
 // The script builds every cell with textContent, so a server's name can never become markup.
 import { createHash } from 'node:crypto';
@@ -62,6 +63,17 @@ td.num{font-variant-numeric:tabular-nums}
 .bar>span{display:block;height:100%;background:var(--accent)}
 .bar.full>span{background:var(--drain)}
 .empty{padding:28px;text-align:center;color:var(--muted)}
+.tag{display:inline-block;margin-left:6px;padding:0 6px;border-radius:4px;font-size:11px;font-weight:600}
+.tag.outdated{color:var(--drain);background:var(--drain-bg)}
+.rollouts{display:flex;flex-direction:column;gap:8px;margin-bottom:14px}
+.rollouts:empty{display:none}
+.rollout{background:var(--panel);border:1px solid var(--line);border-left:4px solid var(--creating);border-radius:8px;padding:10px 14px}
+.rollout.Paused{border-left-color:var(--failed)}
+.rollout.Deleting{border-left-color:var(--deleting)}
+.rollout .title{font-weight:600}
+.rollout .why{color:var(--muted);font-size:12px;white-space:normal}
+.rollout.Paused .why{color:var(--failed)}
+.rollout .bar{width:220px}
 .key{max-width:420px;margin:60px auto;background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:22px 24px}
 .key h2{margin:0 0 6px;font-size:17px}
 .key p{margin:0 0 14px;color:var(--muted)}
@@ -82,6 +94,7 @@ const SCRIPT = `
   const params = new URLSearchParams(location.search);
   const refreshMs = Math.max(500, 1000 * (Number(params.get('refresh')) || Number(document.body.dataset.refreshSeconds) || 10));
   let servers = [];
+  let fleets = [];
   let filter = (location.hash.match(/state=([A-Za-z]+)/) || [])[1] || 'all';
   let timer;
 
@@ -112,8 +125,13 @@ const SCRIPT = `
   async function load() {
     clearTimeout(timer);
     const key = sessionStorage.getItem(KEY_ITEM);
+    const headers = key ? { 'x-functions-key': key } : {};
+    // The fleets need the key even when the list is public: without one the page shows no rollouts.
+    const fleetsLoaded = fetch('api/fleets', { headers, cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : []))
+      .catch(() => []);
     try {
-      const res = await fetch('api/ACIList?state=all', { headers: key ? { 'x-functions-key': key } : {}, cache: 'no-store' });
+      const res = await fetch('api/ACIList?state=all', { headers, cache: 'no-store' });
       if (res.status === 401) {
         sessionStorage.removeItem(KEY_ITEM);
         showKeyForm(key ? 'That key was refused. Check it and try again.' : '');
@@ -122,6 +140,8 @@ const SCRIPT = `
       const body = await res.json().catch(() => undefined);
       if (!res.ok) throw new Error((body && body.error && body.error.message) || 'HTTP ' + res.status);
       servers = Array.isArray(body) ? body : [];
+      const loaded = await fleetsLoaded;
+      fleets = Array.isArray(loaded) ? loaded : [];
       $('status').textContent = '';
       $('key-panel').hidden = true;
       $('app').hidden = false;
@@ -155,13 +175,49 @@ const SCRIPT = `
     });
   }
 
+  const fleetNamed = (name) => fleets.find((f) => f.Name === name);
+
+  /** Fleets whose rollout is under way, paused or being deleted: one line each, with its progress and why. */
+  function renderRollouts() {
+    const box = $('rollouts');
+    box.replaceChildren();
+    fleets
+      .filter((f) => f.Status && f.Status.State !== 'Complete')
+      .forEach((f) => {
+        const st = f.Status;
+        const div = el('div', 'rollout ' + st.State);
+        div.dataset.fleet = f.Name;
+        const title =
+          st.State === 'Paused'
+            ? f.Name + ': rollout to revision ' + f.Revision + ' paused'
+            : st.State === 'Deleting'
+              ? f.Name + ': being deleted'
+              : f.Name + ': rolling out revision ' + f.Revision + ' · ' + st.Ready + ' / ' + st.Desired + ' ready · ' + st.Outdated + ' old left';
+        div.append(el('div', 'title', title));
+        const bar = el('div', 'bar');
+        const fill = el('span');
+        fill.style.width = Math.min(100, Math.round((100 * st.Ready) / Math.max(1, st.Desired))) + '%';
+        bar.append(fill);
+        if (st.State !== 'Deleting') div.append(bar);
+        div.append(el('div', 'why', st.Reason));
+        box.append(div);
+      });
+  }
+
   function row(s) {
     const tr = el('tr');
     tr.dataset.server = s.ResourceGroup + '/' + s.ContainerGroupName;
     const name = el('td');
     const title = el('div', 'name trunc', s.ContainerGroupName);
     title.title = s.ContainerGroupName;
-    name.append(title, el('div', 'sub', s.ResourceGroup));
+    const where = el('div', 'sub fleet', s.ResourceGroup + (s.Fleet ? ' · ' + s.Fleet + ' r' + s.Revision : ''));
+    const fleet = s.Fleet ? fleetNamed(s.Fleet) : undefined;
+    if (fleet && s.Revision !== fleet.Revision) {
+      const tag = el('span', 'tag outdated', 'outdated');
+      tag.title = 'revision ' + s.Revision + ' of ' + fleet.Revision + ': drained as the rollout goes, kept until its sessions end';
+      where.append(tag);
+    }
+    name.append(title, where);
     const state = el('td');
     const badge = el('span', 'badge s-' + s.State, label(s.State));
     badge.title = s.State + ' since ' + (s.StateChangedAt || '?');
@@ -195,11 +251,15 @@ const SCRIPT = `
 
   function render() {
     renderTotals();
+    renderRollouts();
     const text = $('search').value.trim().toLowerCase();
     const shown = servers.filter(
       (s) =>
         (filter === 'all' || s.State === filter) &&
-        (!text || (s.ContainerGroupName + ' ' + s.ResourceGroup + ' ' + (s.PublicIP || '') + ' ' + s.Location).toLowerCase().includes(text)),
+        (!text ||
+          (s.ContainerGroupName + ' ' + s.ResourceGroup + ' ' + (s.PublicIP || '') + ' ' + s.Location + ' ' + (s.Fleet || ''))
+            .toLowerCase()
+            .includes(text)),
     );
     $('rows').replaceChildren(...shown.map(row));
     $('empty').hidden = shown.length > 0;
@@ -281,8 +341,9 @@ export function renderServerPage(options: ServerPageOptions): ServerPage {
   <div id="app">
     <p class="status" id="status" role="status"></p>
     <nav class="totals" id="totals" aria-label="Servers by state"></nav>
+    <section class="rollouts" id="rollouts" aria-label="Rollouts in progress"></section>
     <div class="toolbar">
-      <input id="search" type="search" placeholder="Filter by name, group, IP or region" aria-label="Filter servers">
+      <input id="search" type="search" placeholder="Filter by name, group, fleet, IP or region" aria-label="Filter servers">
       <span class="summary" id="summary"></span>
     </div>
     <div class="card">

@@ -19,6 +19,7 @@ export function appInput(overrides: Partial<AppSettingsInput> = {}): AppSettings
       FLEET_NAME: 'fleet',
       FLEET_TABLE_NAME: 'ACIDetails',
       FLEET_DEMAND_TABLE_NAME: 'FleetDemand',
+      FLEET_FLEETS_TABLE_NAME: 'FleetSpecs',
       FLEET_LIST_PUBLIC: 'true',
       AUTOSCALER_ENABLED: 'false',
     },

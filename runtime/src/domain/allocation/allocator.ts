@@ -11,6 +11,7 @@ import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, ty
 import type { AllocationLedger, DemandStore } from './ports';
 import { RequestClaims, type Claim } from './requestClaims';
 import type { ServerStore } from '../servers/ports';
+import { DEFAULT_FLEET, fleetOf, type FleetRevision, type FleetRevisionSource, type FleetServers } from '../servers/membership';
 import { describeKey, keyOf, toView, type Reservation, type ServerKey, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
@@ -20,16 +21,16 @@ export interface AllocatorOptions extends ReservationTimings {
   retryAfterSeconds: number;
   /** FLEET_RESOURCE_GROUPS: a filter naming another resource group is refused (403), like every other call. */
   allowedResourceGroups?: readonly string[];
-  /** What the autoscaler adds when it runs (AUTOSCALER_ENABLED with its template); undefined = nobody adds servers. */
-  autoscaler?: AutoscalerServers;
+  /**
+   * The default fleet's servers (CONTAINER_GROUP_TEMPLATE; on demand with AUTOSCALER_ENABLED), known
+   * from the settings even before the fleets table has it; other fleets come with their revisions.
+   */
+  defaultFleet?: FleetServers;
+  /** MaxSessions of a server whose template gives none (FLEET_DEFAULT_MAX_SESSIONS). */
+  defaultMaxSessions?: number;
 }
 
-/** Where the autoscaler's new servers go and how many sessions each holds. */
-export interface AutoscalerServers {
-  location: string;
-  resourceGroup: string;
-  maxSessions: number;
-}
+type Revisions = ReadonlyMap<string, FleetRevision>;
 
 export interface AllocatorDeps {
   store: ServerStore;
@@ -44,6 +45,8 @@ export interface AllocatorDeps {
   ledger?: AllocationLedger;
   /** Waits while another call books the same requestId; tests pass their own. */
   sleep?: (ms: number) => Promise<void>;
+  /** Every fleet's current revision (a recent copy): an outdated server is booked only when no current one has room. */
+  revisions?: FleetRevisionSource;
 }
 
 export interface Allocation {
@@ -72,14 +75,15 @@ export class Allocator {
     const arrived = this.clock.now().getTime();
     const { requestId } = req;
     // With a requestId, claim it before booking: of retries arriving together, on any instance, one books.
-    const [view, claimed] = await Promise.all([
+    const [view, claimed, revisions] = await Promise.all([
       this.running(),
       requestId && this.claims ? this.claims.claim(requestId, req, (server) => this.bookingOn(server, requestId)) : undefined,
+      this.deps.revisions?.current(),
     ]);
     if (claimed && 'earlier' in claimed) return claimed.earlier;
     const claim = claimed?.claim;
     try {
-      const allocation = await this.book(req, view, arrived, claim);
+      const allocation = await this.book(req, view, arrived, claim, revisions);
       if (claim) await this.claims!.complete(claim, keyOf(allocation.at), allocation.result.reservation.expiresAt);
       return allocation.result;
     } catch (e) {
@@ -94,6 +98,7 @@ export class Allocator {
     view: SnapshotView,
     arrived: number,
     claim: Claim | undefined,
+    revisions: Revisions | undefined,
   ): Promise<{ result: Allocation; at: ServerRecord }> {
     const { store, options } = this.deps;
     let rows = view.rows;
@@ -113,9 +118,9 @@ export class Allocator {
         if (found)
           return { result: { server: toView(found.row.value, now), reservation: found.reservation, repeated: true }, at: found.row.value };
       }
-      const pick = pickCandidate(bestCandidates(rows.values(), req, now), attempt, this.random);
+      const pick = pickCandidate(bestCandidates(rows.values(), req, now, undefined, revisions), attempt, this.random);
       if (!pick) {
-        if (fresh) return this.noCapacity(req, now, rows);
+        if (fresh) return this.noCapacity(req, now, rows, revisions);
         // The copy predates the request: a server may have started or freed up since. Look once more.
         rows = (await this.running(arrived)).rows;
         fresh = true;
@@ -171,14 +176,28 @@ export class Allocator {
   }
 
   /**
-   * No server has room now. More sessions than any server can hold is the caller's mistake (400,
-   * nothing recorded); otherwise a 503 that says honestly whether anyone is adding servers: room
-   * may still appear as sessions end and bookings expire, so retrying is right either way.
+   * No server has room now. A fleet nobody defined, or more sessions than any server can hold, is
+   * the caller's mistake (404, 400; nothing recorded); otherwise a 503 that says honestly whether
+   * anyone is adding servers: room may still appear as sessions end and bookings expire, so
+   * retrying is right either way.
    */
-  private async noCapacity(req: AllocationRequest, now: Date, running: Map<string, Versioned<ServerRecord>>): Promise<never> {
-    const largest = await this.largestServerFor(req, running);
+  private async noCapacity(
+    req: AllocationRequest,
+    now: Date,
+    running: Map<string, Versioned<ServerRecord>>,
+    revisions: Revisions | undefined,
+  ): Promise<never> {
+    // Servers without a fleet are the default fleet's; a fleet missing from an older copy may be new: read once more.
+    const known = req.fleet && revisions && !revisions.has(req.fleet) ? await this.deps.revisions!.current(now.getTime()) : revisions;
+    if (req.fleet && req.fleet !== DEFAULT_FLEET && known && !known.has(req.fleet)) {
+      throw new FleetError('NotFound', `No fleet '${req.fleet}' is known to this deployment (GET /api/fleets lists them).`, {
+        fleet: req.fleet,
+      });
+    }
+    const fleets = this.fleetsServing(known);
+    const largest = await this.largestServerFor(req, running, fleets);
     if (largest !== undefined && req.sessions > largest) {
-      const message = `${req.sessions} session(s) is more than any server${where(req) ? ` ${where(req)}` : ''} holds: the largest (Running, being created, or made by the autoscaler) holds at most ${largest} (MaxSessions)`;
+      const message = `${req.sessions} session(s) is more than any server${where(req) ? ` ${where(req)}` : ''} holds: the largest (Running, being created, or made by a fleet) holds at most ${largest} (MaxSessions)`;
       throw new FleetError('ValidationFailed', `Invalid request: sessions: ${message}.`, [{ path: 'sessions', message }]);
     }
     // The miss is what tells the autoscaler to add room; losing it must not turn a 503 into a 500.
@@ -189,32 +208,48 @@ export class Allocator {
         requestId: req.requestId,
         location: req.location,
         resourceGroup: req.resourceGroup,
+        fleet: req.fleet,
       })
       .catch((e) => this.log.warn('could not record unmet demand', { error: String(e) }));
-    const scaler = this.deps.options.autoscaler;
-    const autoscaler = !scaler ? 'off' : makesServersFor(scaler, req) ? 'adding' : 'elsewhere';
+    const onDemand = [...fleets].filter(([, f]) => f.onDemand);
+    const adding = onDemand.filter(([name, f]) => makesServersFor(name, f, req));
+    const autoscaler = adding.length > 0 ? 'adding' : onDemand.length > 0 ? 'elsewhere' : 'off';
+    const elsewhere = onDemand.map(([name, f]) => `fleet ${name} in ${f.location} (resource group ${f.resourceGroup})`).join(', ');
     const outlook = {
-      adding: 'the autoscaler adds servers for unmet demand (up to AUTOSCALER_MAXIMUM_INSTANCES); retry after the time in Retry-After',
-      elsewhere: `the autoscaler only adds servers in ${scaler?.location} (resource group ${scaler?.resourceGroup}), so none are being added for this request; room appears only as sessions end or bookings expire`,
-      off: 'the autoscaler is off, so no servers are being added; room appears only as sessions end or bookings expire, or when servers are created (ACICreate)',
+      adding: 'the autoscaler adds servers for unmet demand (up to its maximum); retry after the time in Retry-After',
+      elsewhere: `the autoscaler only adds servers for ${elsewhere}, so none are being added for this request; room appears only as sessions end or bookings expire`,
+      off: 'the autoscaler is off, so no servers are being added; room appears only as sessions end or bookings expire, or when servers are created (ACICreate, a fleet)',
     }[autoscaler];
     throw new FleetError(
       'NoCapacity',
       `No Running server${where(req) ? ` ${where(req)}` : ''} has room for ${req.sessions} session(s) now; ${outlook}.`,
-      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup, autoscaler },
+      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup, fleet: req.fleet, autoscaler },
       this.deps.options.retryAfterSeconds,
     );
   }
 
+  /** The fleets that make servers, by name: the default one as the settings define it, the others from their revisions. */
+  private fleetsServing(revisions: Revisions | undefined): Map<string, FleetServers> {
+    const fleets = new Map<string, FleetServers>();
+    for (const [name, revision] of revisions ?? []) if (revision.servers) fleets.set(name, revision.servers);
+    const { defaultFleet } = this.deps.options;
+    if (defaultFleet) fleets.set(DEFAULT_FLEET, defaultFleet);
+    return fleets;
+  }
+
   /**
    * The most sessions one server that could take this request holds: Running ones (just read),
-   * the autoscaler's new ones, and — only when those are all too small — ones still being created.
+   * those the fleets make, and — only when those are all too small — ones still being created.
    * Undefined when there is none at all.
    */
-  private async largestServerFor(req: AllocationRequest, running: Map<string, Versioned<ServerRecord>>): Promise<number | undefined> {
+  private async largestServerFor(
+    req: AllocationRequest,
+    running: Map<string, Versioned<ServerRecord>>,
+    fleets: Map<string, FleetServers>,
+  ): Promise<number | undefined> {
     const sizes = [...running.values()].filter((r) => inPlace(r.value, req)).map((r) => r.value.maxSessions);
-    const scaler = this.deps.options.autoscaler;
-    if (scaler && makesServersFor(scaler, req)) sizes.push(scaler.maxSessions);
+    for (const [name, f] of fleets)
+      if (makesServersFor(name, f, req)) sizes.push(f.maxSessions ?? this.deps.options.defaultMaxSessions ?? 0);
     if (sizes.length > 0 && Math.max(...sizes) >= req.sessions) return Math.max(...sizes);
     for (const r of await this.deps.store.list({ states: ['Creating'] })) if (inPlace(r.value, req)) sizes.push(r.value.maxSessions);
     return sizes.length > 0 ? Math.max(...sizes) : undefined;
@@ -222,13 +257,22 @@ export class Allocator {
 }
 
 const where = (req: AllocationRequest) =>
-  [req.location && `in ${req.location}`, req.resourceGroup && `in resource group ${req.resourceGroup}`].filter(Boolean).join(' ');
+  [
+    req.fleet && `of fleet ${req.fleet}`,
+    req.location && `in ${req.location}`,
+    req.resourceGroup && `in resource group ${req.resourceGroup}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 
 /** Whether a server is where the request asks (the same filters `fits` applies). */
 const inPlace = (r: ServerRecord, req: AllocationRequest) =>
+  (req.fleet === undefined || fleetOf(r) === req.fleet) &&
   (!req.location || r.location === req.location.toLowerCase()) &&
   (!req.resourceGroup || r.resourceGroup === normalizeResourceGroup(req.resourceGroup));
 
-const makesServersFor = (scaler: AutoscalerServers, req: AllocationRequest) =>
-  (!req.location || scaler.location === req.location.toLowerCase()) &&
-  (!req.resourceGroup || scaler.resourceGroup === normalizeResourceGroup(req.resourceGroup));
+/** Whether fleet `name` makes servers where the request asks. */
+const makesServersFor = (name: string, f: FleetServers, req: AllocationRequest) =>
+  (req.fleet === undefined || name === req.fleet) &&
+  (!req.location || f.location === req.location.toLowerCase()) &&
+  (!req.resourceGroup || f.resourceGroup === normalizeResourceGroup(req.resourceGroup));

@@ -1,14 +1,20 @@
 // Pure decisions for ACIAllocate: how loaded a server is once its bookings count, which server a
 // request should go to (pack the fullest that fits, so idle ones can drain), and the booked row.
 import { normalizeResourceGroup } from '../core/resourceGroups';
+import { fleetOf, isOutdated, type FleetRevision } from '../servers/membership';
 import { reservedSessions, type Reservation, type ServerRecord } from '../servers/server';
 
 export interface AllocationRequest {
   sessions: number;
   location?: string;
   resourceGroup?: string;
+  /** Only this fleet's servers (servers created without a fleet are the default fleet's). */
+  fleet?: string;
   requestId?: string;
 }
+
+/** Every fleet's current revision, by name: servers of another revision are booked only when no current one fits. */
+export type Revisions = ReadonlyMap<string, FleetRevision>;
 
 export interface ReservationTimings {
   /** How long a booking counts at most (ALLOCATION_RESERVATION_TTL_SECONDS). */
@@ -24,33 +30,55 @@ export const freeSlotsOf = (r: ServerRecord, now: Date) => Math.max(0, r.maxSess
 
 export const hasLiveReservations = (r: ServerRecord, now: Date) => reservedSessions(r, now) > 0;
 
-/** Whether `r` can take the request now: Running, in the asked location/resource group, with room. */
+/** Whether `r` can take the request now: Running, in the asked location/resource group/fleet, with room. */
 export function fits(r: ServerRecord, req: AllocationRequest, now: Date): boolean {
   if (r.state !== 'Running') return false;
+  if (req.fleet !== undefined && fleetOf(r) !== req.fleet) return false;
   if (req.location && r.location !== req.location.toLowerCase()) return false;
   if (req.resourceGroup && r.resourceGroup !== normalizeResourceGroup(req.resourceGroup)) return false;
   return freeSlotsOf(r, now) >= req.sessions;
 }
 
 /**
- * The servers that fit, best first: fewest free slots left (the fullest that fits), then the most
- * loaded, then by name so the order is stable. Packing keeps the emptiest servers empty to drain.
+ * The servers that fit, best first: those of their fleet's current revision before any outdated
+ * one, then fewest free slots left (the fullest that fits), then the most loaded, then by name so
+ * the order is stable. Packing keeps the emptiest servers empty to drain.
  */
-export function rankCandidates<T extends { value: ServerRecord }>(rows: readonly T[], req: AllocationRequest, now: Date): T[] {
-  return rows
-    .filter((row) => fits(row.value, req, now))
-    .map((row) => ({ row, free: freeSlotsOf(row.value, now), load: loadOf(row.value, now) }))
-    .sort(byPreference)
-    .map((c) => c.row);
+export function rankCandidates<T extends { value: ServerRecord }>(
+  rows: readonly T[],
+  req: AllocationRequest,
+  now: Date,
+  revisions: Revisions = NO_REVISIONS,
+): T[] {
+  return onlyCurrentIfAny(
+    rows
+      .filter((row) => fits(row.value, req, now))
+      .map((row) => ranked(row, now, revisions))
+      .sort(byPreference),
+  ).map((c) => c.row);
 }
+
+const NO_REVISIONS: Revisions = new Map();
 
 interface Ranked<T> {
   row: T;
+  outdated: boolean;
   free: number;
   load: number;
 }
 
+const ranked = <T extends { value: ServerRecord }>(row: T, now: Date, revisions: Revisions): Ranked<T> => ({
+  row,
+  outdated: isOutdated(row.value, revisions.get(fleetOf(row.value))),
+  free: freeSlotsOf(row.value, now),
+  load: loadOf(row.value, now),
+});
+
+/** An outdated server is never booked while one of the current revision has room: drop them when the best is current. */
+const onlyCurrentIfAny = <T>(sorted: Ranked<T>[]) => (sorted[0] && !sorted[0].outdated ? sorted.filter((c) => !c.outdated) : sorted);
+
 const byPreference = <T extends { value: ServerRecord }>(a: Ranked<T>, b: Ranked<T>) =>
+  Number(a.outdated) - Number(b.outdated) ||
   a.free - b.free ||
   b.load - a.load ||
   a.row.value.resourceGroup.localeCompare(b.row.value.resourceGroup) ||
@@ -60,18 +88,24 @@ const byPreference = <T extends { value: ServerRecord }>(a: Ranked<T>, b: Ranked
  * The first `count` of rankCandidates' order, in one pass without sorting the whole fleet: all the
  * allocator ever tries (see pickCandidate), and a fraction of the cost at 10,000 servers.
  */
-export function bestCandidates<T extends { value: ServerRecord }>(rows: Iterable<T>, req: AllocationRequest, now: Date, count = 3): T[] {
+export function bestCandidates<T extends { value: ServerRecord }>(
+  rows: Iterable<T>,
+  req: AllocationRequest,
+  now: Date,
+  count = 3,
+  revisions: Revisions = NO_REVISIONS,
+): T[] {
   const best: Ranked<T>[] = [];
   for (const row of rows) {
     if (!fits(row.value, req, now)) continue;
-    const c = { row, free: freeSlotsOf(row.value, now), load: loadOf(row.value, now) };
+    const c = ranked(row, now, revisions);
     if (best.length === count && byPreference(c, best[count - 1]!) >= 0) continue;
     let i = Math.min(best.length, count - 1);
     while (i > 0 && byPreference(c, best[i - 1]!) < 0) i--;
     best.splice(i, 0, c);
     if (best.length > count) best.pop();
   }
-  return best.map((c) => c.row);
+  return onlyCurrentIfAny(best).map((c) => c.row);
 }
 
 /**

@@ -11,6 +11,8 @@ export interface DemandMiss {
   requestId?: string;
   location?: string;
   resourceGroup?: string;
+  /** The fleet it asked for: demand for that fleet's autoscaler (none: the default fleet's). */
+  fleet?: string;
 }
 
 /** Recent unmet demand, shared across invocations (Table Storage on Azure, memory in the simulator). */
@@ -28,6 +30,7 @@ export interface AllocationFilters {
   sessions: number;
   location?: string;
   resourceGroup?: string;
+  fleet?: string;
 }
 
 /** The ledger's note about one requestId: claimed by a call that is booking it, then the server booked. */

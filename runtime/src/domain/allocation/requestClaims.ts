@@ -135,14 +135,23 @@ function filtersOf(r: AllocationFilters): AllocationFilters {
     sessions: r.sessions,
     ...(r.location ? { location: r.location.toLowerCase() } : {}),
     ...(r.resourceGroup ? { resourceGroup: normalizeResourceGroup(r.resourceGroup) } : {}),
+    ...(r.fleet ? { fleet: r.fleet } : {}),
   };
 }
 
 const sameFilters = (a: AllocationFilters, b: AllocationFilters) =>
-  a.sessions === b.sessions && (a.location ?? '') === (b.location ?? '') && (a.resourceGroup ?? '') === (b.resourceGroup ?? '');
+  a.sessions === b.sessions &&
+  (a.location ?? '') === (b.location ?? '') &&
+  (a.resourceGroup ?? '') === (b.resourceGroup ?? '') &&
+  (a.fleet ?? '') === (b.fleet ?? '');
 
 const describeFilters = (f: AllocationFilters) =>
-  [`${f.sessions} session(s)`, f.location && `in ${f.location}`, f.resourceGroup && `in resource group ${f.resourceGroup}`]
+  [
+    `${f.sessions} session(s)`,
+    f.fleet && `of fleet ${f.fleet}`,
+    f.location && `in ${f.location}`,
+    f.resourceGroup && `in resource group ${f.resourceGroup}`,
+  ]
     .filter(Boolean)
     .join(' ');
 

@@ -9,6 +9,7 @@ export type FleetErrorCode =
   | 'NotFound'
   | 'MethodNotAllowed'
   | 'Conflict'
+  | 'PreconditionFailed'
   | 'InvalidStateTransition'
   | 'NotOwnedByFleet'
   | 'ServerLimitReached'
@@ -29,6 +30,7 @@ const STATUS: Record<FleetErrorCode, number> = {
   NotFound: 404,
   MethodNotAllowed: 405,
   Conflict: 409,
+  PreconditionFailed: 412,
   InvalidStateTransition: 409,
   NotOwnedByFleet: 409,
   ServerLimitReached: 409,

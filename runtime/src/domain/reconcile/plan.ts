@@ -1,7 +1,7 @@
 // Pure decisions of ACIReconcile: given the table's rows, the groups ARM says this fleet owns
 // and the time, what must be repaired. The reconciler (./reconciler.ts) applies them.
 import { isAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
-import { applyObservation, INCARNATION_TAG, transition, type RowChange } from '../servers/lifecycle';
+import { applyObservation, INCARNATION_TAG, membershipFromTags, transition, type RowChange } from '../servers/lifecycle';
 import type { ContainerGroupObservation } from '../servers/ports';
 import { describeKey, INCARNATION, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 
@@ -115,6 +115,7 @@ export function adoptedRecord(group: ContainerGroupObservation, now: Date, maxSe
     // No create request is known, so a later ACICreate of this name is a Conflict, never a silent match.
     specHash: 'adopted',
     incarnation: incarnation && INCARNATION.test(incarnation) ? incarnation : undefined,
+    ...membershipFromTags(group.tags),
   };
 }
 

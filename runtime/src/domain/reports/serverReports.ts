@@ -10,6 +10,7 @@ import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer } from '../servers/mutate';
 import type { ServerOptions } from '../servers/serverService';
 import type { ServerState } from '../servers/states';
+import { fleetOf, isOutdated, type FleetRevisionSource } from '../servers/membership';
 
 export interface ServerReportsDeps {
   store: ServerStore;
@@ -17,6 +18,8 @@ export interface ServerReportsDeps {
   /** Secrets a token may be signed with: the current one, then the previous during a rotation. Empty = not configured. */
   secrets: readonly string[];
   clock?: Clock;
+  /** Every fleet's current revision (a recent copy), so an outdated server learns it is. */
+  revisions?: FleetRevisionSource;
 }
 
 export interface ReportResult {
@@ -27,6 +30,13 @@ export interface ReportResult {
   acceptingSessions: boolean;
   /** false when the report was not written (the server is being deleted). */
   recorded: boolean;
+  /** The fleet it belongs to (null: created without one) and the revision it was made from. */
+  fleet: string | null;
+  revision: number | null;
+  /** A newer revision of its fleet exists: a rollout will drain it; wind the players down. */
+  outdated: boolean;
+  /** Drained, or outdated: take players no longer than needed, and let the sessions end. */
+  draining: boolean;
 }
 
 const forbidden = (message: string) => new FleetError('Forbidden', message);
@@ -67,6 +77,7 @@ export class ServerReports {
 
     let recorded = false;
     const { store, options } = this.deps;
+    const revisions = this.deps.revisions?.current().catch(() => undefined); // read meanwhile; never fails the report
     const row = await mutateServer(store, options.writeAttempts, key, (r) => {
       assertSameIncarnation(r, key);
       recorded = false;
@@ -82,12 +93,17 @@ export class ServerReports {
     });
     if (!row) throw notFound(key.resourceGroup, key.containerGroupName);
     const r = row.value;
+    const outdated = isOutdated(r, (await revisions)?.get(fleetOf(r)));
     return {
       state: r.state,
       activeSessions: r.activeSessions,
       maxSessions: r.maxSessions,
       acceptingSessions: r.state === 'Running',
       recorded,
+      fleet: r.fleet ?? null,
+      revision: r.revision ?? null,
+      outdated,
+      draining: r.state === 'MarkedForDeletion' || (outdated && r.state === 'Running'),
     };
   }
 }

@@ -10,9 +10,30 @@ import { canTransition, type Actor, type ServerState } from './states';
 export const OWNER_TAG = 'aci-fleet';
 
 /** The tag that carries a group's incarnation, so a row rebuilt by reconcile keeps its server's report token valid. */
-export const INCARNATION_TAG = 'aci-fleet-incarnation';
+export const INCARNATION_TAG = 'aci-fleet.incarnation';
 
 export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) => tags?.[OWNER_TAG] === fleetName;
+
+/** Tags naming a server's fleet and revision, so a reconcile that adopts its group (its row lost) restores them. */
+export const FLEET_TAG = 'aci-fleet.fleet';
+export const REVISION_TAG = 'aci-fleet.revision';
+
+export function membershipTags(r: Pick<ServerRecord, 'fleet' | 'revision'>): Record<string, string> {
+  return {
+    ...(r.fleet !== undefined ? { [FLEET_TAG]: r.fleet } : {}),
+    ...(r.revision !== undefined ? { [REVISION_TAG]: String(r.revision) } : {}),
+  };
+}
+
+/** The fleet and revision a group's tags name, if they are well-formed. */
+export function membershipFromTags(tags: Record<string, string> | undefined): Pick<ServerRecord, 'fleet' | 'revision'> {
+  const fleet = tags?.[FLEET_TAG];
+  const revision = Number(tags?.[REVISION_TAG]);
+  return {
+    ...(fleet ? { fleet } : {}),
+    ...(fleet && Number.isInteger(revision) && revision >= 1 ? { revision } : {}),
+  };
+}
 
 /** Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). */
 export function transition(r: ServerRecord, to: ServerState, actor: Actor, now: Date, reason?: string): ServerRecord {

@@ -171,12 +171,38 @@ export const containerGroupSpec = z
 
 export type ContainerGroupSpec = z.infer<typeof containerGroupSpec>;
 
-export const createRequest = z.object({
+/** A fleet's name (../fleets): it keys the fleets table and starts its servers' names, so it follows their rule. */
+export const fleetName = z.string({ error: 'fleet must be a string' }).regex(/^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, {
+  error: "a fleet name is 1-40 lowercase letters, digits or '-', not starting or ending with '-' and without '--'",
+});
+
+const maxSessions = z.number().int().min(1).max(100_000);
+
+const createFields = z.object({
   ...serverKey,
-  containerGroup: containerGroupSpec,
-  maxSessions: z.number().int().min(1).max(100_000).optional(),
+  containerGroup: containerGroupSpec.optional(),
+  maxSessions: maxSessions.optional(),
+  /** The fleet the server belongs to; without a containerGroup it is made from the fleet's current template. */
+  fleet: fleetName.optional(),
+});
+
+export const createRequest = createFields.superRefine((r, ctx) => {
+  if (!r.containerGroup && !r.fleet) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['containerGroup'],
+      message: 'containerGroup is required (or name a fleet, whose current template the server is made from)',
+    });
+  }
 });
 export type CreateRequest = z.infer<typeof createRequest>;
+
+/** What ServerService.create makes: a create request with its spec resolved (from a fleet's template, when it names one). */
+export type NewServer = Omit<CreateRequest, 'containerGroup'> & {
+  containerGroup: ContainerGroupSpec;
+  /** The fleet revision whose template the server is made from. */
+  revision?: number;
+};
 
 export const serverKeyRequest = z.object(serverKey);
 
@@ -219,8 +245,9 @@ export const listQuery = z.object({
   state: z.enum([...STATES, 'all'], { error: `state must be 'all' or one of ${STATES.join(', ')}` }).default('Running'),
 });
 
-/** CONTAINER_GROUP_TEMPLATE: an ACICreate body without the name (the autoscaler makes names up). */
-export const containerGroupTemplate = createRequest.omit({ containerGroupName: true }).extend({
+/** CONTAINER_GROUP_TEMPLATE, and a fleet's template: an ACICreate body without the name (the fleet makes names up). */
+export const containerGroupTemplate = createFields.omit({ containerGroupName: true, fleet: true }).extend({
+  containerGroup: containerGroupSpec,
   /** Start of the names the autoscaler gives new servers; the fleet's name when absent. */
   namePrefix: z
     .string()

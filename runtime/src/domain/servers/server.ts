@@ -1,6 +1,8 @@
 // A server as the fleet sees it (one table row), and the seed-compatible view callers receive.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { stableHash } from '../core/hash';
+import type { ContainerGroupSpec } from './requests';
 import { STATES, type ServerState } from './states';
 
 /** A reservation counts in the server's load until it expires or a report made late enough covers it. */
@@ -44,6 +46,10 @@ export interface ServerRecord extends ServerKey {
   incarnation?: string;
   /** Sessions booked by ACIAllocate that the server may not have reported yet (see ../allocation/booking.ts). */
   reservations?: Reservation[];
+  /** The fleet it was made for (../fleets); absent for a server created without one. */
+  fleet?: string;
+  /** The fleet's revision whose template it was made from. */
+  revision?: number;
 }
 
 /** One booking made by ACIAllocate; it lives on the server's row so one ETag write checks and books. */
@@ -84,6 +90,8 @@ export const serverView = z.object({
     .int()
     .min(0)
     .describe('sessions booked by ACIAllocate and not yet covered by a report (counted in the load)'),
+  Fleet: z.string().nullable().describe('the fleet it belongs to; null when created without one (the default fleet counts those)'),
+  Revision: z.number().int().min(1).nullable().describe('the fleet revision it was made from; null when created without a fleet'),
 });
 export type ServerView = z.infer<typeof serverView>;
 
@@ -106,6 +114,8 @@ export function toView(r: ServerRecord, now: Date): ServerView {
     FailureReason: r.failureReason ?? null,
     // The bookings themselves stay private: their ids are the matchmakers', and ACIList may be public.
     ReservedSessions: reservedSessions(r, now),
+    Fleet: r.fleet ?? null,
+    Revision: r.revision ?? null,
   };
 }
 
@@ -124,6 +134,13 @@ export function sessionsBeyondCapacity(r: Pick<ServerRecord, 'maxSessions'>, act
 export const INCARNATION = /^[A-Za-z0-9_-]{16}$/;
 
 export const newIncarnation = (): string => randomBytes(12).toString('base64url');
+
+/**
+ * The hash that tells a repeated ACICreate from a different one. A server without a fleet hashes as
+ * it always did, so the default fleet can recognise the servers made from its template before fleets.
+ */
+export const serverSpecHash = (containerGroup: ContainerGroupSpec, maxSessions: number, fleet?: string) =>
+  stableHash({ containerGroup, maxSessions, fleet });
 
 export const keyOf = (r: ServerKey): ServerKey => ({
   resourceGroup: r.resourceGroup,

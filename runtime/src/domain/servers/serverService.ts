@@ -1,7 +1,6 @@
 // The fleet's use cases: every function is a thin adapter over one method here. The service
 // reads and writes through the ports (Table Storage, ARM) and asks the pure modules what to do.
 import { FleetError, notFound } from '../core/errors';
-import { stableHash } from '../core/hash';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
 import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
@@ -10,6 +9,7 @@ import {
   INCARNATION_TAG,
   isCollectable,
   isOwnedBy,
+  membershipTags,
   OWNER_TAG,
   trackLifecycle,
   transition,
@@ -28,11 +28,12 @@ import {
 } from '../core/ports';
 import type { ContainerGroups, ServerStore } from './ports';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
-import type { ContainerGroupSpec, CreateRequest, DetailsRequest, SessionReport, SetStateRequest } from './requests';
+import type { ContainerGroupSpec, DetailsRequest, NewServer, SessionReport, SetStateRequest } from './requests';
 import {
   describeKey,
   keyOf,
   newIncarnation,
+  serverSpecHash,
   sessionsBeyondCapacity,
   toView,
   type ServerKey,
@@ -92,11 +93,11 @@ export class ServerService {
     this.telemetry = deps.telemetry ?? silentTelemetry;
   }
 
-  async create(req: CreateRequest): Promise<CreateResult> {
+  async create(req: NewServer): Promise<CreateResult> {
     const key = keyOf(req);
     this.assertAllowed(key);
     const maxSessions = req.maxSessions ?? this.options.defaultMaxSessions;
-    const specHash = stableHash({ containerGroup: req.containerGroup, maxSessions });
+    const specHash = serverSpecHash(req.containerGroup, maxSessions, req.fleet);
 
     const existing = await this.store.get(key);
     if (existing) return this.repeatedCreate(existing.value, specHash);
@@ -127,6 +128,8 @@ export class ServerService {
       stateChangedAt: now,
       specHash,
       incarnation: newIncarnation(),
+      fleet: req.fleet,
+      revision: req.revision,
     };
     let row: Versioned<ServerRecord>;
     try {
@@ -205,7 +208,7 @@ export class ServerService {
     if (servers - own < limit) return;
     throw new FleetError(
       'ServerLimitReached',
-      `${describeKey(key)} was not created: the fleet holds its maximum of ${limit} servers (FLEET_MAX_SERVERS). Delete servers (Failed ones are deleted after FAILED_RETENTION_MINUTES) or raise the setting.`,
+      `${describeKey(key)} was not created: this deployment holds its maximum of ${limit} servers (FLEET_MAX_SERVERS). Delete servers (Failed ones are deleted after FAILED_RETENTION_MINUTES) or raise the setting.`,
       { limit, setting: 'FLEET_MAX_SERVERS' },
     );
   }
@@ -236,7 +239,12 @@ export class ServerService {
     const injectedNames = new Set(injected.map((v) => v.name));
     return {
       ...spec,
-      tags: { ...spec.tags, [OWNER_TAG]: this.options.fleetName, ...(server.incarnation ? { [INCARNATION_TAG]: server.incarnation } : {}) },
+      tags: {
+        ...spec.tags,
+        [OWNER_TAG]: this.options.fleetName,
+        ...membershipTags(server),
+        ...(server.incarnation ? { [INCARNATION_TAG]: server.incarnation } : {}),
+      },
       containers: spec.containers.map((c) => ({
         ...c,
         environmentVariables: [...(c.environmentVariables ?? []).filter((v) => !injectedNames.has(v.name)), ...injected],

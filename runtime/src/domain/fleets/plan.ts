@@ -1,0 +1,231 @@
+// The fleet controller's decision, pure: from a fleet, its servers and how big it should be, which
+// servers to create, drain and bring back, and where its rollout stands. No session is ever cut:
+// a drain only stops new bookings (ACIGC deletes a drained server once its sessions reach 0).
+import { loadOf, hasLiveReservations } from '../allocation/booking';
+import type { Decision } from '../autoscaling/policy';
+import { isOutdated, revisionOf } from '../servers/membership';
+import { describeKey, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
+import { STATES } from '../servers/states';
+import { resolveRollout, revisionInfo, type FleetRecord, type FleetStatus, type RolloutState } from './fleet';
+
+/** How many servers the fleet should have, as its spec says. */
+export type Sizing =
+  /** `replicas`: exactly this many. */
+  | { kind: 'replicas'; replicas: number }
+  /** Neither replicas nor autoscaler: as many as ACICreate made; a rollout replaces them one for one. */
+  | { kind: 'manual' }
+  /** `autoscaler`: the policy's decision (../autoscaling/policy.ts) on the fleet's census (see censusForPolicy). */
+  | { kind: 'autoscaler'; decision: Decision };
+
+export type DrainCause = 'rollout' | 'scale-in' | 'failed' | 'fleet-deleted';
+
+export interface FleetPlan {
+  create: number;
+  drain: Array<{ key: ServerKey; cause: DrainCause }>;
+  /** Drained servers of the current revision to put back in service (the autoscaler's choice). */
+  restore: ServerKey[];
+  state: RolloutState;
+  reason: string;
+  /** Servers the fleet should have. */
+  desired: number;
+}
+
+const alive = (s: ServerRecord) => s.state === 'Creating' || s.state === 'Running';
+
+/** The fleet's servers sorted by revision, and what they say about the rollout. */
+export interface Assessment {
+  current: ServerRecord[];
+  outdated: ServerRecord[];
+  /** Servers of the current revision that failed, while old ones still serve or none of it ever ran: a bad revision. */
+  failing: ServerRecord[];
+  paused: boolean;
+}
+
+export function assess(fleet: FleetRecord, servers: readonly ServerRecord[]): Assessment {
+  const info = revisionInfo(fleet);
+  const current = servers.filter((s) => !isOutdated(s, info));
+  const outdated = servers.filter((s) => isOutdated(s, info));
+  // Only servers known to be of this revision tell about it (not one made by hand before fleets).
+  const failed = current.filter((s) => s.state === 'Failed' && revisionOf(s, info) === fleet.revision);
+  const rolling = outdated.some(alive);
+  // A failure of the new revision pauses a rollout (old servers keep serving); a fleet whose
+  // current revision has never run pauses too, rather than create failing servers forever.
+  const paused = !fleet.deletingSince && failed.length > 0 && (rolling || !current.some((s) => s.state === 'Running'));
+  return { current, outdated, failing: paused ? failed : [], paused };
+}
+
+/**
+ * The census the autoscaler's policy decides on: the fleet's servers, less the outdated ones that
+ * no longer serve (they are leaving and must never be brought back).
+ */
+export function censusForPolicy(fleet: FleetRecord, servers: readonly ServerRecord[]): ServerRecord[] {
+  const info = revisionInfo(fleet);
+  return servers.filter((s) => !isOutdated(s, info) || alive(s));
+}
+
+/** Drain order: not serving yet first (costs no capacity), then the emptiest, the oldest revision, the name. */
+function drainOrder(fleet: FleetRecord, now: Date) {
+  const info = revisionInfo(fleet);
+  return (a: ServerRecord, b: ServerRecord) =>
+    Number(a.state === 'Running') - Number(b.state === 'Running') ||
+    loadOf(a, now) - loadOf(b, now) ||
+    (revisionOf(a, info) ?? 0) - (revisionOf(b, info) ?? 0) ||
+    describeKey(a).localeCompare(describeKey(b));
+}
+
+export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerRecord[]; sizing: Sizing; now: Date }): FleetPlan {
+  const { fleet, servers, sizing, now } = input;
+  const { current, outdated, failing, paused } = assess(fleet, servers);
+
+  if (fleet.deletingSince) {
+    const drain = servers.filter((s) => alive(s) || s.state === 'Failed').map((s) => ({ key: keyOf(s), cause: 'fleet-deleted' as const }));
+    const left = servers.length;
+    return {
+      create: 0,
+      drain,
+      restore: [],
+      state: 'Deleting',
+      desired: 0,
+      reason: left === 0 ? 'every server is gone' : `${left} server(s) left; each goes once its sessions end`,
+    };
+  }
+
+  const currentAlive = current.filter(alive);
+  const outdatedAlive = outdated.filter(alive);
+  const rolling = outdatedAlive.length > 0;
+  const before = fleet.observed?.desired ?? currentAlive.length + outdatedAlive.length;
+  const byKey = new Map(servers.map((s) => [describeKey(s), s]));
+  const drained = new Set<string>();
+  const drain: FleetPlan['drain'] = [];
+  const drainOne = (s: ServerRecord, cause: DrainCause) => {
+    if (drained.has(describeKey(s))) return;
+    drained.add(describeKey(s));
+    drain.push({ key: keyOf(s), cause });
+  };
+
+  // How many servers the fleet should have. During a rollout the autoscaler may add, never take
+  // away (its scale-in waits for the rollout to finish), and a fleet sized by hand keeps its size.
+  let desired: number;
+  let restore: ServerKey[] = [];
+  if (sizing.kind === 'replicas') desired = sizing.replicas;
+  else if (sizing.kind === 'manual') desired = rolling ? before : currentAlive.length;
+  else {
+    restore = sizing.decision.restore.filter((k) => {
+      const s = byKey.get(describeKey(k));
+      return s !== undefined && s.state === 'MarkedForDeletion' && !outdated.includes(s);
+    });
+    const added = sizing.decision.create + restore.length;
+    desired = rolling ? before + added : Math.max(0, currentAlive.length + added - sizing.decision.drain.length);
+  }
+
+  // Cleanup: failed servers are drained (ACIGC deletes them), except the failing ones of a paused
+  // revision, which say why it is paused until a corrected PUT makes them outdated.
+  const info = revisionInfo(fleet);
+  for (const s of outdated) if (s.state === 'Failed') drainOne(s, 'failed');
+  if (!paused) for (const s of current) if (s.state === 'Failed' && revisionOf(s, info) === fleet.revision) drainOne(s, 'failed');
+
+  const { maxSurge, maxUnavailable } = resolveRollout(fleet.spec.rollout, desired);
+  let currentCount = currentAlive.length + restore.length;
+  const currentReady = current.filter((s) => s.state === 'Running').length + restore.length;
+  let outdatedCount = outdatedAlive.length;
+
+  if (!paused) {
+    // Old servers give way only as far as the fleet stays available: at least desired − maxUnavailable Running.
+    const minAvailable = Math.max(0, desired - maxUnavailable);
+    let ready = currentReady + outdatedAlive.filter((s) => s.state === 'Running').length;
+    for (const s of [...outdatedAlive].sort(drainOrder(fleet, now))) {
+      if (s.state === 'Running') {
+        if (ready - 1 < minAvailable) break;
+        ready--;
+      }
+      drainOne(s, 'rollout');
+      outdatedCount--;
+    }
+
+    // Too many of the current revision: the autoscaler names its own; replicas drain the extras.
+    let extra: ServerRecord[] = [];
+    if (sizing.kind === 'autoscaler' && !rolling) {
+      extra = sizing.decision.drain.map((k) => byKey.get(describeKey(k))).filter((s): s is ServerRecord => !!s && alive(s));
+    } else if (sizing.kind === 'replicas' && currentCount > desired) {
+      // Never one a player was just booked onto: it stays until the next run looks again.
+      const candidates = currentAlive.filter((s) => !hasLiveReservations(s, now)).sort(drainOrder(fleet, now));
+      extra = candidates.slice(0, currentCount - desired);
+    }
+    for (const s of extra) {
+      drainOne(s, 'scale-in');
+      currentCount--;
+    }
+  }
+
+  let create = 0;
+  if (!paused) {
+    if (sizing.kind === 'autoscaler' && !rolling) create = sizing.decision.create;
+    else create = Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount));
+  }
+
+  const state: RolloutState = paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
+  return { create, drain, restore, state, desired, reason: reasonFor(fleet, state, { current, outdated, failing, desired, now }) };
+}
+
+function reasonFor(
+  fleet: FleetRecord,
+  state: RolloutState,
+  s: { current: ServerRecord[]; outdated: ServerRecord[]; failing: ServerRecord[]; desired: number; now: Date },
+): string {
+  const ready = s.current.filter((r) => r.state === 'Running').length;
+  if (state === 'Paused') {
+    const first = s.failing[0]!;
+    return (
+      `revision ${fleet.revision} failed (${describeKey(first)}: ${first.failureReason ?? 'Failed'}); ` +
+      `old servers are kept. PUT a corrected template, or drain the failed server${s.failing.length > 1 ? 's' : ''} to try again`
+    );
+  }
+  if (state === 'Progressing') {
+    const sessions = s.outdated.reduce((n, r) => n + loadOf(r, s.now), 0);
+    return (
+      `${ready} of ${s.desired} server(s) on revision ${fleet.revision} running; ${s.outdated.length} of older revisions left` +
+      (sessions > 0 ? ` (holding ${sessions} session(s): they stay until these end)` : '')
+    );
+  }
+  return `every server is on revision ${fleet.revision} (${ready} of ${s.desired} running)`;
+}
+
+/** The fleet's status for GET: servers per revision and state, and where the rollout stands. */
+export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord[], desired: number, now: Date): FleetStatus {
+  const info = revisionInfo(fleet);
+  const { current, outdated, failing, paused } = assess(fleet, servers);
+  const state: RolloutState = fleet.deletingSince ? 'Deleting' : paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
+  const byRevision = new Map<number | null, ServerRecord[]>();
+  for (const s of servers) {
+    const revision = revisionOf(s, info) ?? null;
+    byRevision.set(revision, [...(byRevision.get(revision) ?? []), s]);
+  }
+  const rows = [...byRevision]
+    .sort(([a], [b]) => (b ?? 0) - (a ?? 0))
+    .map(([revision, list]) => ({
+      Revision: revision,
+      Current: revision === fleet.revision || (revision === null && list.every((s) => !isOutdated(s, info))),
+      ...(Object.fromEntries(STATES.map((st) => [st, list.filter((s) => s.state === st).length])) as Record<
+        (typeof STATES)[number],
+        number
+      >),
+      ActiveSessions: list.reduce((n, s) => n + s.activeSessions, 0),
+    }));
+  const reason =
+    state === 'Deleting'
+      ? `${servers.length} server(s) left; each goes once its sessions end`
+      : reasonFor(fleet, state, { current, outdated, failing, desired, now });
+  const completed = fleet.observed?.revision === fleet.revision ? fleet.observed.completedAt : undefined;
+  return {
+    State: state,
+    Reason: reason,
+    Desired: desired,
+    Ready: current.filter((s) => s.state === 'Running').length,
+    Outdated: outdated.length,
+    OutdatedSessions: outdated.reduce((n, s) => n + s.activeSessions, 0),
+    Servers: rows,
+    RevisionAt: fleet.revisionAt,
+    CompletedAt: state === 'Complete' ? (completed ?? null) : null,
+    ObservedAt: fleet.observed?.at ?? null,
+  };
+}
