@@ -189,7 +189,14 @@ async function main(): Promise<void> {
   });
 
   log('Starting a local fleet (Azurite + ACI emulator + host)…');
-  const fleet = await startLocalFleet({ provisioningMs: 30, timers: false, env: {}, overrides: { arm: { pollIntervalMs: 10 } } });
+  const fleet = await startLocalFleet({
+    provisioningMs: 30,
+    timers: false,
+    env: {},
+    // 10,000 servers are seeded: the ceiling on servers must leave room for the report targets created after them.
+    settings: { FLEET_MAX_SERVERS: '100000' },
+    overrides: { arm: { pollIntervalMs: 10 } },
+  });
   try {
     /** Matchmakers booking one session each, 8 at a time, against the fleet as seeded so far. */
     const measureAllocate = async (servers: number) => {
