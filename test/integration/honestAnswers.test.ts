@@ -69,6 +69,19 @@ describe('ACIAllocate with the autoscaler on', () => {
     assert.match(tooBig.body.error.message, /holds at most 12/);
   });
 
+  it("reads every fleet's servers: a fleet defined through the API counts with its own size and autoscaler", async () => {
+    const spec = { template: JSON.parse(template(30)), autoscaler: { minimumInstances: 0 } };
+    assert.equal((await call(fleet, 'fleets/big', spec, { method: 'PUT' })).status, 201);
+    const fits = await call(fleet, 'ACIAllocate', { sessions: 20, fleet: 'big' });
+    assert.equal(fits.status, 503, JSON.stringify(fits.body));
+    assert.equal(fits.body.error.details.autoscaler, 'adding');
+    const tooBig = await call(fleet, 'ACIAllocate', { sessions: 31, fleet: 'big' });
+    assert.equal(tooBig.status, 400);
+    assert.match(tooBig.body.error.message, /holds at most 30/);
+    // The default fleet's servers hold 12, the API fleet's 30: without a fleet, 30 is the largest.
+    assert.equal((await call(fleet, 'ACIAllocate', { sessions: 25 })).status, 503);
+  });
+
   it('says so when the autoscaler adds servers elsewhere than the request asks', async () => {
     const res = await call(fleet, 'ACIAllocate', { sessions: 1, location: 'eastus' });
     assert.equal(res.status, 503);
