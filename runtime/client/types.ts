@@ -239,6 +239,7 @@ export type FleetErrorCode =
   /** FLEET_MAX_SERVERS servers exist already: delete some, or raise the setting. */
   | 'ServerLimitReached'
   | 'PayloadTooLarge'
+  | 'HeadersTooLarge'
   | 'NoCapacity'
   | 'AzureRequestRejected'
   | 'AzureUnavailable'

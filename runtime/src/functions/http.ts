@@ -49,12 +49,7 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
     maxBodyBytes: spec.maxBodyBytes,
     async handler(request, context, services) {
       try {
-        if (!spec.methods.includes(request.method.toUpperCase())) {
-          const response = errorResponse(
-            new FleetError('MethodNotAllowed', `${spec.name} accepts ${spec.methods.join(', ')}, not ${request.method}.`),
-          );
-          return { ...response, headers: { ...response.headers, Allow: spec.methods.join(', ') } };
-        }
+        if (!spec.methods.includes(request.method.toUpperCase())) return methodNotAllowed(spec.name, spec.methods, request.method);
         const body: RequestBody = { json: (options) => readJson(request, spec.maxBodyBytes, options) };
         return await spec.handle(request, services, context, body);
       } catch (e) {
@@ -78,6 +73,12 @@ export function errorResponse(e: FleetError): HttpResponseInit & { headers: Reco
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.details !== undefined) error.details = e.details;
   return { status: e.status, headers, jsonBody: { error } };
+}
+
+/** 405 with the methods the function does accept (the local host answers it too, for methods fetch cannot carry). */
+export function methodNotAllowed(name: string, methods: readonly string[], method: string): HttpResponseInit {
+  const response = errorResponse(new FleetError('MethodNotAllowed', `${name} accepts ${methods.join(', ')}, not ${method}.`));
+  return { ...response, headers: { ...response.headers, Allow: methods.join(', ') } };
 }
 
 export const json = (status: number, body: unknown): HttpResponseInit => ({

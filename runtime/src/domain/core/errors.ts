@@ -14,6 +14,7 @@ export type FleetErrorCode =
   | 'NotOwnedByFleet'
   | 'ServerLimitReached'
   | 'PayloadTooLarge'
+  | 'HeadersTooLarge'
   | 'NoCapacity'
   | 'AzureRequestRejected'
   | 'AzureUnavailable'
@@ -35,6 +36,7 @@ const STATUS: Record<FleetErrorCode, number> = {
   NotOwnedByFleet: 409,
   ServerLimitReached: 409,
   PayloadTooLarge: 413,
+  HeadersTooLarge: 431,
   NoCapacity: 503,
   AzureRequestRejected: 400,
   AzureUnavailable: 503,
