@@ -744,9 +744,18 @@ export function reconcilePolicyFrom(s: FleetSettings): ReconcilePolicy {
  * local host learns its own URL only after it listens.
  */
 export function reportEndpointFrom(s: FleetSettings): ReportEndpoint | undefined {
-  const base = s.FLEET_PUBLIC_URL ?? (s.WEBSITE_HOSTNAME && `https://${s.WEBSITE_HOSTNAME}`);
+  const base = publicUrlFrom(s);
   if (!base || !s.REPORT_TOKEN_SECRET) return undefined;
-  return { url: `${base.replace(/\/+$/, '')}/api/ACIReport`, secret: s.REPORT_TOKEN_SECRET };
+  return { url: `${base}/api/ACIReport`, secret: s.REPORT_TOKEN_SECRET };
+}
+
+/**
+ * The app's own URL (no trailing slash) as the settings know it, never as a caller's Host header
+ * claims it: FLEET_PUBLIC_URL, else the platform's WEBSITE_HOSTNAME over https.
+ */
+export function publicUrlFrom(s: FleetSettings): string | undefined {
+  const base = s.FLEET_PUBLIC_URL ?? (s.WEBSITE_HOSTNAME && `https://${s.WEBSITE_HOSTNAME}`);
+  return base ? base.replace(/\/+$/, '') : undefined;
 }
 
 /** Secrets a report token may be signed with: the current one, then the previous during a rotation. */
