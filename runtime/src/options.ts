@@ -447,13 +447,13 @@ export const OPTIONS = {
     default: 2,
     source: { stackKey: 'retries.storageMaxRetries' },
     section: 'retries',
-    description: 'Table Storage retries…',
+    description: 'Table and Blob Storage retries…',
   }),
   STORAGE_TIMEOUT_MS: option(int(100, 120_000), {
     default: 10_000,
     source: { stackKey: 'retries.storageTimeoutMs' },
     section: 'retries',
-    description: '…and per-request timeout, so an outage answers 503 instead of hanging.',
+    description: "…and per-attempt timeout (the answer's body included), so an outage or a hung account answers 503 instead of hanging.",
   }),
   FLEET_WRITE_ATTEMPTS: option(int(1, 50), {
     default: 8,
