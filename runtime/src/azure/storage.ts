@@ -83,15 +83,14 @@ async function createTable(table: TableClient): Promise<void> {
 }
 
 /**
- * Whether a storage error says the table itself does not exist (rather than a row). Table
- * Storage answers 404 `TableNotFound`; the code arrives as the error's code, in the
- * `x-ms-error-code` header, or only inside the OData body (Azurite), so all three are read.
+ * Whether a storage error says the table itself does not exist (rather than a row): 404
+ * `TableNotFound`, read from the error code, never from the message text. Table Storage sends the
+ * code in `x-ms-error-code` (every version since 2017-07-29; Azurite too), which the SDK leaves
+ * in the response; for a batch it sets the error's `code` from the failed operation instead.
  */
 export function isTableMissing(e: unknown): boolean {
   if (!(e instanceof RestError) || e.statusCode !== 404) return false;
-  return (
-    e.code === 'TableNotFound' || e.response?.headers.get('x-ms-error-code') === 'TableNotFound' || e.message.includes('TableNotFound')
-  );
+  return (e.code ?? e.response?.headers.get('x-ms-error-code')) === 'TableNotFound';
 }
 
 /**
