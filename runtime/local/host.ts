@@ -193,7 +193,12 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     }
     const type = header(req, 'aeg-event-type');
     if (type === 'SubscriptionValidation') {
-      const code = (events[0]?.data as { validationCode?: string } | undefined)?.validationCode;
+      const code = (events[0] as { data?: { validationCode?: unknown } } | null | undefined)?.data?.validationCode;
+      if (typeof code !== 'string' || code === '')
+        return send(
+          res,
+          refuse('ValidationFailed', 'A SubscriptionValidation delivery carries the code to echo as data.validationCode (a string).'),
+        );
       return send(res, { status: 200, jsonBody: { validationResponse: code } });
     }
     if (type !== 'Notification') {

@@ -318,6 +318,15 @@ describe('bodies: credentials first, then at most what each function needs', () 
   });
 });
 
+describe('a UTF-8 byte order mark before the JSON', () => {
+  it('is read past, as PowerShell and .NET clients send it', async () => {
+    const body = JSON.stringify({ resourceGroup: 'games', containerGroupName: 'bom-nobody', state: 'MarkedForDeletion' });
+    const res = await call(fleet, 'ACISetState', `\uFEFF${body}`);
+    assert.equal(res.status, 404, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'NotFound');
+  });
+});
+
 describe('deeply nested JSON', () => {
   /** `body` as JSON text with `"$DEEP"` replaced by `depth` nested arrays (JSON.stringify itself would overflow). */
   const withDeep = (body: unknown, depth: number) => JSON.stringify(body).replace('"$DEEP"', `${'['.repeat(depth)}${']'.repeat(depth)}`);

@@ -105,6 +105,25 @@ describe('malformed Event Grid deliveries', () => {
     });
   }
 
+  it("answers Event Grid's validation handshake with its code, and refuses one without a code", async () => {
+    const handshake = (body: string) =>
+      fetch(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor`, {
+        method: 'POST',
+        headers: { 'aeg-event-type': 'SubscriptionValidation', 'x-functions-key': fleet.key },
+        body,
+      });
+    const ok = await handshake(
+      JSON.stringify([{ id: 'v', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'abc-123' } }]),
+    );
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { validationResponse: 'abc-123' });
+    for (const body of ['[]', '[null]', '[{"data":{}}]', '[{"data":{"validationCode":5}}]', '{"data":null}']) {
+      const res = await handshake(body);
+      assert.equal(res.status, 400, body);
+      assert.equal(((await res.json()) as any).error.code, 'ValidationFailed', body);
+    }
+  });
+
   it('refuses a delivery that is not JSON with a 400 (dead-lettered, never retried)', async () => {
     assert.equal(await deliver('{not json'), 400);
   });

@@ -89,7 +89,8 @@ export const json = (status: number, body: unknown): HttpResponseInit => ({
 
 /** Reads the body as JSON, at most `limit` bytes of it: too large → 413, not JSON → 400 that says where it broke. */
 async function readJson(request: HttpRequest, limit: number, options: { whenEmpty?: unknown } = {}): Promise<unknown> {
-  const text = (await readBytes(request, limit)).toString('utf8');
+  // A UTF-8 byte order mark (PowerShell and .NET clients send one) is not part of the JSON text.
+  const text = (await readBytes(request, limit)).toString('utf8').replace(/^\uFEFF/, '');
   if (text.trim() === '') {
     if ('whenEmpty' in options) return options.whenEmpty;
     throw new FleetError('InvalidJson', 'The request body is empty; send a JSON document.');
