@@ -117,7 +117,7 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
+    // Like Azure, the function sees the URL the caller used (host included; OpenAPI's servers come from the settings).
     const url = requestUrl(req);
     if ('refused' in url) return send(res, url.refused);
     const pathname = safeDecode(url.pathname).replace(/\/+$/, '');
