@@ -1,6 +1,7 @@
 // One HTTP call with the fleet's conventions: JSON in and out, typed errors, and retries on
 // 429/503 (and network failures) that honour Retry-After, with a cap and jitter.
 import { FleetApiError } from './errors';
+import type { FleetErrorCode } from './types';
 
 export interface RetryOptions {
   /** Attempts in all, the first included (default 4; 1 = never retry). */
@@ -83,6 +84,12 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
 }
 
+/**
+ * Answers the Functions host on Azure gives itself, before any function runs, without the fleet's
+ * JSON: a missing or wrong key (401) and a body over the host's limit (413). Same code as locally.
+ */
+const BODILESS: Partial<Record<number, FleetErrorCode>> = { 401: 'Unauthorized', 413: 'PayloadTooLarge' };
+
 function toError(response: Response, body: unknown, attempt: number): FleetApiError {
   const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
   const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
@@ -90,7 +97,14 @@ function toError(response: Response, body: unknown, attempt: number): FleetApiEr
     return new FleetApiError(response.status, e.code, String(e.message ?? e.code), e.details, retryAfter, attempt);
   }
   const text = typeof body === 'string' && body ? `: ${body.slice(0, 200)}` : '';
-  return new FleetApiError(response.status, 'HttpError', `HTTP ${response.status}${text}`, undefined, retryAfter, attempt);
+  return new FleetApiError(
+    response.status,
+    BODILESS[response.status] ?? 'HttpError',
+    `HTTP ${response.status}${text}`,
+    undefined,
+    retryAfter,
+    attempt,
+  );
 }
 
 async function readBody(response: Response): Promise<unknown> {

@@ -19,6 +19,7 @@ import type {
 } from './types';
 
 export { FleetApiError, isFleetApiError } from './errors';
+export { API_ERROR_CODES, ERROR_STATUS, type ApiErrorCode } from './errorCodes';
 export { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, type RetryOptions } from './http';
 export type * from './types';
 

@@ -1,5 +1,6 @@
 // The shapes the fleet API speaks, for callers. Standalone on purpose (no import from the
 // server code); test/integration/client.test.ts fails to compile if they drift from the server's.
+import type { ApiErrorCode } from './errorCodes';
 
 export type ServerState = 'Creating' | 'Running' | 'MarkedForDeletion' | 'Deleting' | 'Failed';
 
@@ -224,28 +225,13 @@ export interface PutFleetResult {
   etag: string;
 }
 
-/** Every error code the fleet answers with (others may be added; treat unknown ones by status). */
+/**
+ * Every error code a call can fail with: the fleet's own (ERROR_STATUS, with their statuses),
+ * and two for answers that are not the fleet's JSON error.
+ */
 export type FleetErrorCode =
-  | 'InvalidJson'
-  | 'ValidationFailed'
-  | 'Unauthorized'
-  | 'Forbidden'
-  | 'NotFound'
-  | 'MethodNotAllowed'
-  | 'Conflict'
-  | 'PreconditionFailed'
-  | 'InvalidStateTransition'
-  | 'NotOwnedByFleet'
-  /** FLEET_MAX_SERVERS servers exist already: delete some, or raise the setting. */
-  | 'ServerLimitReached'
-  | 'PayloadTooLarge'
-  | 'NoCapacity'
-  | 'AzureRequestRejected'
-  | 'AzureUnavailable'
-  | 'StorageUnavailable'
-  | 'WriteContention'
-  | 'Internal'
-  | 'ReportingNotConfigured'
-  /** The answer was not the fleet's JSON error (a proxy, a network failure): see `status`. */
+  | ApiErrorCode
+  /** The answer was not the fleet's JSON error (a proxy, a gateway): see `status`. */
   | 'HttpError'
+  /** No answer arrived (network failure, timeout): `status` is 0. */
   | 'NetworkError';

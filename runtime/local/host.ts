@@ -2,7 +2,8 @@
 // the same routes and key rules, runs timers on their schedules, and accepts Event Grid
 // deliveries on the extension's webhook. Azure Functions Core Tools cannot be installed here.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import {
   HttpRequest,
@@ -13,7 +14,9 @@ import {
   type Timer,
 } from '@azure/functions';
 import { Cron } from 'croner';
-import type { FunctionDefinition, HttpFunction, TimerFunction } from '../src/functions/definition';
+import { FleetError, type FleetErrorCode } from '../src/domain/core/errors';
+import { ALL_METHODS, type FunctionDefinition, type HttpFunction, type TimerFunction } from '../src/functions/definition';
+import { errorResponse, methodNotAllowed } from '../src/functions/http';
 import { compileRoute } from '../src/functions/routes';
 import type { Services } from '../src/services';
 import type { Log, LogLevel } from './aci-emulator';
@@ -88,24 +91,43 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     void track(
       handle(req, res).catch((e) => {
         log(`host error: ${(e as Error).stack ?? e}`, 'error');
-        if (!res.headersSent) send(res, { status: 500, jsonBody: { error: { code: 'Internal', message: 'The local host failed.' } } });
+        if (!res.headersSent) send(res, refuse('Internal', 'The local host failed.'));
         else res.end();
       }),
     );
   });
+  // Requests Node answers before any handler runs get the same JSON errors: a CONNECT (no proxy
+  // here) and a request that is not HTTP at all (a broken request line, header or framing).
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.end(rawResponse(methodNotAllowedHere('CONNECT')));
+  });
+  server.on('clientError', (e: Error & { code?: string }, socket: Duplex) => {
+    if (!socket.writable || e.code === 'ECONNRESET') return void socket.destroy();
+    const tooLarge = e.code === 'HPE_HEADER_OVERFLOW';
+    socket.end(
+      rawResponse(
+        tooLarge
+          ? refuse('HeadersTooLarge', 'The request headers are larger than the host accepts (16 KiB in all); send fewer or shorter ones.')
+          : refuse(
+              'ValidationFailed',
+              `The request is not valid HTTP/1.1 (${e.code ?? e.message}); check its request line, headers and framing.`,
+            ),
+      ),
+    );
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Like Azure, the function sees the URL the caller used (host included), e.g. for OpenAPI's servers.
+    // Like Azure, the function sees the URL the caller used (host included; OpenAPI's servers come from the settings).
     const url = requestUrl(req);
-    if (!url) return send(res, errorBody(400, 'ValidationFailed', `The request target ${JSON.stringify(req.url)} is not a path.`));
+    if ('refused' in url) return send(res, url.refused);
     const pathname = safeDecode(url.pathname).replace(/\/+$/, '');
     const path = pathname.toLowerCase();
 
     if (path.startsWith('/admin/functions/')) {
       if (!keyMatches(req, url)) return send(res, unauthorized());
-      if (req.method !== 'POST') return send(res, errorBody(405, 'MethodNotAllowed', 'Use POST to run a function.'));
+      if (req.method !== 'POST') return send(res, refuse('MethodNotAllowed', 'Use POST to run a function.'));
       const name = path.slice('/admin/functions/'.length);
-      if (!timers.some((t) => t.name.toLowerCase() === name)) return send(res, errorBody(404, 'NotFound', `No timer function '${name}'.`));
+      if (!timers.some((t) => t.name.toLowerCase() === name)) return send(res, refuse('NotFound', `No timer function '${name}'.`));
       await drain(req);
       // Azure answers 202 before the run ends; locally the run finishes first so callers can rely on it.
       await runTimer(name);
@@ -117,23 +139,25 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     const environment = /^\/admin\/servers\/([^/]+)\/([^/]+)\/environment$/.exec(path);
     if (environment && options.containerEnvironment) {
       if (!keyMatches(req, url)) return send(res, unauthorized());
-      if (req.method !== 'GET') return send(res, errorBody(405, 'MethodNotAllowed', 'Use GET.'));
+      if (req.method !== 'GET') return send(res, refuse('MethodNotAllowed', 'Use GET.'));
       const [, resourceGroup, name] = environment as unknown as [string, string, string];
       return send(res, environmentResponse(options.containerEnvironment(resourceGroup, name), resourceGroup, name, url));
     }
 
     // Parameters keep the caller's spelling (Azure's do): only the literal segments match case-insensitively.
     const found = routes.map((r) => ({ fn: r.fn, params: r.route.match(pathname) })).find((r) => r.params !== undefined);
-    if (!found) return send(res, errorBody(404, 'NotFound', `Nothing is served at ${url.pathname}.`));
+    if (!found) return send(res, refuse('NotFound', `Nothing is served at ${url.pathname}.`));
     const { fn, params } = found;
     // Credentials before bodies: nothing of the body is read for a caller without the key.
     if (fn.authLevel(settings) === 'function' && !keyMatches(req, url)) return send(res, unauthorized());
     const method = (req.method ?? 'GET').toUpperCase();
+    // Methods fetch's Request cannot carry (TRACE, TRACK) are never registered on Azure either.
+    if (!(ALL_METHODS as readonly string[]).includes(method)) return send(res, methodNotAllowed(fn.name, fn.methods, method));
     const declared = Number(header(req, 'content-length') ?? 0);
     if (fn.methods.includes(method) && declared > fn.maxBodyBytes) {
       return send(
         res,
-        errorBody(413, 'PayloadTooLarge', `The request body is ${declared} bytes; the limit of ${fn.name} is ${fn.maxBodyBytes} bytes.`, {
+        refuse('PayloadTooLarge', `The request body is ${declared} bytes; the limit of ${fn.name} is ${fn.maxBodyBytes} bytes.`, {
           limit: fn.maxBodyBytes,
         }),
       );
@@ -154,32 +178,38 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     if (!keyMatches(req, url)) return send(res, unauthorized());
     const name = url.searchParams.get('functionName') ?? '';
     const fn = functions.find((f) => f.trigger === 'eventGrid' && f.name.toLowerCase() === name.toLowerCase());
-    if (fn?.trigger !== 'eventGrid') return send(res, errorBody(404, 'NotFound', `No Event Grid function '${name}'.`));
+    if (fn?.trigger !== 'eventGrid') return send(res, refuse('NotFound', `No Event Grid function '${name}'.`));
+    if (req.method !== 'POST') return send(res, refuse('MethodNotAllowed', 'Event Grid delivers with POST.'));
     const body = await readBody(req, EVENT_GRID_BODY_LIMIT);
     // 400 and 413 are the answers Event Grid never retries: a delivery that cannot be read never will be.
     if (body === undefined)
-      return send(res, errorBody(413, 'PayloadTooLarge', `Event Grid deliveries are at most ${EVENT_GRID_BODY_LIMIT} bytes.`));
+      return send(res, refuse('PayloadTooLarge', `Event Grid deliveries are at most ${EVENT_GRID_BODY_LIMIT} bytes.`));
     let events: EventGridEvent[];
     try {
       const parsed: unknown = JSON.parse(body.toString('utf8'));
       events = (Array.isArray(parsed) ? parsed : [parsed]) as EventGridEvent[];
     } catch {
-      return send(res, errorBody(400, 'InvalidJson', 'Event Grid deliveries are a JSON array of events.'));
+      return send(res, refuse('InvalidJson', 'Event Grid deliveries are a JSON array of events.'));
     }
     const type = header(req, 'aeg-event-type');
     if (type === 'SubscriptionValidation') {
-      const code = (events[0]?.data as { validationCode?: string } | undefined)?.validationCode;
+      const code = (events[0] as { data?: { validationCode?: unknown } } | null | undefined)?.data?.validationCode;
+      if (typeof code !== 'string' || code === '')
+        return send(
+          res,
+          refuse('ValidationFailed', 'A SubscriptionValidation delivery carries the code to echo as data.validationCode (a string).'),
+        );
       return send(res, { status: 200, jsonBody: { validationResponse: code } });
     }
     if (type !== 'Notification') {
-      return send(res, errorBody(400, 'BadRequest', "Expected the header 'aeg-event-type: Notification'."));
+      return send(res, refuse('ValidationFailed', "Expected the header 'aeg-event-type: Notification'."));
     }
     try {
       for (const event of events) await fn.handler(event, context(fn.name), services);
     } catch (e) {
       // Like the extension: a failed function is a failed delivery, which Event Grid retries.
       log(`[${fn.name}] failed: ${(e as Error).message}`, 'error');
-      return send(res, errorBody(500, 'FunctionFailed', (e as Error).message));
+      return send(res, e instanceof FleetError ? errorResponse(e) : refuse('Internal', (e as Error).message));
     }
     send(res, { status: 202 });
   }
@@ -231,31 +261,45 @@ function environmentResponse(
   name: string,
   url: URL,
 ): HttpResponseInit {
-  if (!environment) return errorBody(404, 'NotFound', `The emulator has no container group ${resourceGroup}/${name}.`);
+  if (!environment) return refuse('NotFound', `The emulator has no container group ${resourceGroup}/${name}.`);
   if (url.searchParams.get('format') !== 'sh') return { status: 200, jsonBody: environment };
   const container = url.searchParams.get('container') ?? Object.keys(environment)[0] ?? '';
   const variables = environment[container];
-  if (!variables) return errorBody(404, 'NotFound', `${resourceGroup}/${name} has no container '${container}'.`);
+  if (!variables) return refuse('NotFound', `${resourceGroup}/${name} has no container '${container}'.`);
   const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
   const lines = Object.entries(variables).map(([k, v]) => `export ${k}=${quote(v)}\n`);
   return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: lines.join('') };
 }
 
 /**
- * The URL the caller used. The request target is always a path here (never resolved against the
- * host: `//x/api/…` is the path `//x/api/…`, not a URL with host `x`); undefined if it cannot be one.
+ * A Host header as RFC 9110 has it: a name or an IP literal and an optional port. No userinfo
+ * (`a@b`), path, query or fragment, which would otherwise change the URL the function sees.
  */
-function requestUrl(req: IncomingMessage): URL | undefined {
-  const target = req.url ?? '/';
+const HOST_HEADER = /^(?:[a-z0-9_.~-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * The URL the caller used. The request target is always a path here (never resolved against the
+ * host: `//x/api/…` is the path `//x/api/…`, not a URL with host `x`), but for the absolute form.
+ * A Host that is not a host is a 400, as RFC 9112 requires; an HTTP/1.0 request without one gets
+ * the host's own address.
+ */
+function requestUrl(req: IncomingMessage): URL | { refused: HttpResponseInit } {
+  let target = req.url ?? '/';
+  let host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
+  // The absolute form (`GET http://host/path`, as sent to proxies) names the host itself (RFC 9112 §3.2.2).
+  const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
+  if (absolute) [, host, target] = absolute as unknown as [string, string, string];
   const path = target.startsWith('/') ? target : `/${target}`;
-  for (const host of [req.headers.host ?? 'localhost', 'localhost']) {
-    try {
-      return new URL(`http://${host}${path}`);
-    } catch {
-      // a malformed Host header: try without it
-    }
+  const refused = refuse(
+    'ValidationFailed',
+    `The Host header ${JSON.stringify(host)} is not a host name or address with an optional port.`,
+  );
+  if (!HOST_HEADER.test(host)) return { refused };
+  try {
+    return new URL(`http://${host}${path}`);
+  } catch {
+    return { refused }; // e.g. a port over 65535
   }
-  return undefined;
 }
 
 function timerInfo(): Timer {
@@ -308,8 +352,23 @@ function send(res: ServerResponse, response: HttpResponseInit): void {
   res.end(body);
 }
 
-function errorBody(status: number, code: string, message: string, details?: unknown): HttpResponseInit {
-  return { status, jsonBody: { error: { code, message, ...(details === undefined ? {} : { details }) } } };
+/** The host's own refusals, from the one table of error codes (and the one function that maps them). */
+function refuse(code: FleetErrorCode, message: string, details?: unknown): HttpResponseInit {
+  return errorResponse(new FleetError(code, message, details));
+}
+
+/** A 405 for a method the host itself answers before any function runs (CONNECT). */
+const methodNotAllowedHere = (method: string) =>
+  refuse('MethodNotAllowed', `${method} is not served here; use the methods each function lists (GET /api/openapi.json).`);
+
+/** A whole HTTP/1.1 response as bytes, for a socket no ServerResponse exists for; the connection closes after it. */
+function rawResponse(response: HttpResponseInit): string {
+  const body = JSON.stringify(response.jsonBody ?? null);
+  const status = response.status ?? 500;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
 }
 
 /** A Request's init with the body as the incoming stream (GET and HEAD have none), read only when pulled. */
@@ -322,8 +381,4 @@ function streamedBody(req: IncomingMessage, method: string): RequestInit {
 }
 
 const unauthorized = () =>
-  errorBody(
-    401,
-    'Unauthorized',
-    "This function needs the function key: send it as the 'x-functions-key' header or the 'code' query parameter.",
-  );
+  refuse('Unauthorized', "This function needs the function key: send it as the 'x-functions-key' header or the 'code' query parameter.");

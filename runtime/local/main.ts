@@ -5,6 +5,7 @@
 // PORT (default 7071) and LOCAL_FUNCTION_KEY choose the port and the key.
 import { resolve } from 'node:path';
 import { FUNCTIONS } from '../src/functions';
+import { bannerText } from './banner';
 import { consoleLine, type ConsoleMode } from './console';
 import { startLocalFleet } from './fleet';
 
@@ -43,26 +44,18 @@ async function main(): Promise<void> {
     },
   });
 
-  const api = `${fleet.url}/api`;
-  // Listed from the function table, so this banner never misses a function.
-  const keyed = FUNCTIONS.filter((f) => f.trigger === 'http' && f.authLevel(fleet.settings) === 'function').map((f) => f.name);
-  const timers = FUNCTIONS.filter((f) => f.trigger === 'timer' && (f.enabled?.(fleet.settings) ?? true)).map((f) => f.name);
-  console.log(`
-aci-fleet is running.
-  API            ${api}/<FunctionName>   (${keyed.join(', ')})
-  Server page    ${fleet.url}/   (asks for the function key)
-  OpenAPI        ${api}/openapi.json
-  Server reports ${api}/ACIReport   (no key: each container's own token, ACI_REPORT_TOKEN)
-  A server's env curl -H "x-functions-key: ${key}" ${fleet.url}/admin/servers/<resourceGroup>/<name>/environment   (local only: its ACI_REPORT_TOKEN…)
-  Function key   ${key}${process.env.LOCAL_FUNCTION_KEY ? '' : '   (default; set LOCAL_FUNCTION_KEY to choose one)'}
-  Run a timer    curl -X POST -H "x-functions-key: ${key}" ${fleet.url}/admin/functions/ACIGC   (timers: ${timers.join(', ')})
-  Event Grid     ${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor
-  ACI emulator   ${fleet.emulator.url}  (subscription ${fleet.emulator.subscriptionId})
-  Table Storage  http://127.0.0.1:${fleet.azurite.ports.table}
-
-Try:  curl -H "x-functions-key: ${key}" "${api}/ACIList?state=all"
-Press Ctrl-C to stop${mode === 'normal' ? '; servers being created, running, drained, failed and deleted are shown below' : ''}.
-`);
+  console.log(
+    bannerText({
+      functions: FUNCTIONS,
+      settings: fleet.settings,
+      url: fleet.url,
+      key,
+      defaultKey: !process.env.LOCAL_FUNCTION_KEY,
+      emulator: fleet.emulator,
+      tableUrl: `http://127.0.0.1:${fleet.azurite.ports.table}`,
+      showsLifecycle: mode === 'normal',
+    }),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -447,13 +447,13 @@ export const OPTIONS = {
     default: 2,
     source: { stackKey: 'retries.storageMaxRetries' },
     section: 'retries',
-    description: 'Table Storage retries…',
+    description: 'Table and Blob Storage retries…',
   }),
   STORAGE_TIMEOUT_MS: option(int(100, 120_000), {
     default: 10_000,
     source: { stackKey: 'retries.storageTimeoutMs' },
     section: 'retries',
-    description: '…and per-request timeout, so an outage answers 503 instead of hanging.',
+    description: "…and per-attempt timeout (the answer's body included), so an outage or a hung account answers 503 instead of hanging.",
   }),
   FLEET_WRITE_ATTEMPTS: option(int(1, 50), {
     default: 8,
@@ -744,9 +744,18 @@ export function reconcilePolicyFrom(s: FleetSettings): ReconcilePolicy {
  * local host learns its own URL only after it listens.
  */
 export function reportEndpointFrom(s: FleetSettings): ReportEndpoint | undefined {
-  const base = s.FLEET_PUBLIC_URL ?? (s.WEBSITE_HOSTNAME && `https://${s.WEBSITE_HOSTNAME}`);
+  const base = publicUrlFrom(s);
   if (!base || !s.REPORT_TOKEN_SECRET) return undefined;
-  return { url: `${base.replace(/\/+$/, '')}/api/ACIReport`, secret: s.REPORT_TOKEN_SECRET };
+  return { url: `${base}/api/ACIReport`, secret: s.REPORT_TOKEN_SECRET };
+}
+
+/**
+ * The app's own URL (no trailing slash) as the settings know it, never as a caller's Host header
+ * claims it: FLEET_PUBLIC_URL, else the platform's WEBSITE_HOSTNAME over https.
+ */
+export function publicUrlFrom(s: FleetSettings): string | undefined {
+  const base = s.FLEET_PUBLIC_URL ?? (s.WEBSITE_HOSTNAME && `https://${s.WEBSITE_HOSTNAME}`);
+  return base ? base.replace(/\/+$/, '') : undefined;
 }
 
 /** Secrets a report token may be signed with: the current one, then the previous during a rotation. */

@@ -1,8 +1,7 @@
 // The composition root: builds the Azure adapters from the settings once per process and hands
 // each invocation a Fleet that logs through that invocation's context.
 import { TableClient } from '@azure/data-tables';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { InvocationContext } from '@azure/functions';
 import {
@@ -16,7 +15,7 @@ import {
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
-import { selfHealingTable } from './azure/storage';
+import { attemptDeadlinePolicy, selfHealingTable } from './azure/storage';
 import { systemClock, type Clock, type Telemetry } from './domain/core/ports';
 import type { ContainerGroups, ServerStore } from './domain/servers/ports';
 import { ServerService, type ServerOptions } from './domain/servers/serverService';
@@ -123,11 +122,14 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
   const allocationSnapshot = new RunningServersSnapshot(store, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
   const allocationLedger = new TableAllocationLedger(demandTable, `${settings.FLEET_NAME}.requests`);
-  const stateContainer = blobClient(settings, azureCredential).getContainerClient(settings.AUTOSCALER_STATE_CONTAINER);
+  const blobs = blobClient(settings, azureCredential, overrides.storage);
+  const stateContainer = blobs.client.getContainerClient(settings.AUTOSCALER_STATE_CONTAINER);
   const prefix = namePrefixFrom(settings.FLEET_NAME);
   // The default fleet keeps the blob the autoscaler always had, so cooldowns and the quota carry over.
   const fleetState = (fleet: string) =>
-    new BlobAutoscalerStateStore(stateContainer, fleet === DEFAULT_FLEET ? `${prefix}.json` : `${prefix}.fleet.${fleet}.json`);
+    new BlobAutoscalerStateStore(stateContainer, fleet === DEFAULT_FLEET ? `${prefix}.json` : `${prefix}.fleet.${fleet}.json`, {
+      deadlineMs: blobs.deadlineMs,
+    });
   const autoscalerState = fleetState(DEFAULT_FLEET);
   const allocatorOptions = allocatorOptionsFrom(settings);
   const fleetOptions = fleetOptionsFrom(settings);
@@ -213,7 +215,7 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
   const { timeoutMs = settings.STORAGE_TIMEOUT_MS, ...retry } = storage;
   const options = {
     retryOptions: { maxRetries: settings.STORAGE_MAX_RETRIES, retryDelayInMs: 200, maxRetryDelayInMs: 2000, ...retry },
-    additionalPolicies: [{ policy: requestTimeoutPolicy(timeoutMs), position: 'perRetry' as const }],
+    additionalPolicies: [{ policy: attemptDeadlinePolicy(timeoutMs), position: 'perRetry' as const }],
   };
   if (settings.FLEET_STORAGE_CONNECTION_STRING) {
     // Azurite speaks plain http locally.
@@ -231,9 +233,26 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
   return selfHealingTable(new TableClient(url, table, credential(), options));
 }
 
-function blobClient(settings: FleetSettings, credential: () => TokenCredential): BlobServiceClient {
+/**
+ * The Blob client with the same bounds as the tables: STORAGE_MAX_RETRIES retries with short
+ * backoff (the SDK's default waits up to 2 minutes between its 4 tries, with no client-side
+ * timeout at all), and `deadlineMs`, within which each adapter call ends, retries included.
+ */
+function blobClient(
+  settings: FleetSettings,
+  credential: () => TokenCredential,
+  storage: ServiceOverrides['storage'] = {},
+): { client: BlobServiceClient; deadlineMs: number } {
+  const { timeoutMs = settings.STORAGE_TIMEOUT_MS, maxRetries = settings.STORAGE_MAX_RETRIES } = storage;
+  const retryDelayInMs = storage.retryDelayInMs ?? 200;
+  const maxRetryDelayInMs = storage.maxRetryDelayInMs ?? 2000;
+  const options: StoragePipelineOptions = {
+    // tryTimeoutInMs is the server-side timeout of each try; the deadline below is the client's.
+    retryOptions: { maxTries: maxRetries + 1, retryDelayInMs, maxRetryDelayInMs, tryTimeoutInMs: Math.max(1000, timeoutMs) },
+  };
+  const deadlineMs = timeoutMs * (maxRetries + 1) + maxRetryDelayInMs * maxRetries;
   if (settings.FLEET_STORAGE_CONNECTION_STRING) {
-    return BlobServiceClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING);
+    return { client: BlobServiceClient.fromConnectionString(settings.FLEET_STORAGE_CONNECTION_STRING, options), deadlineMs };
   }
   const account = settings.AzureWebJobsStorage__accountName;
   const url = settings.AzureWebJobsStorage__blobServiceUri ?? (account && `https://${account}.blob.core.windows.net`);
@@ -242,16 +261,5 @@ function blobClient(settings: FleetSettings, credential: () => TokenCredential):
       'Set AzureWebJobsStorage__accountName (Azure) or FLEET_STORAGE_CONNECTION_STRING (local) so the fleet can reach Blob Storage.',
     );
   }
-  return new BlobServiceClient(url, credential());
-}
-
-/** Gives every storage request a timeout unless the SDK call set one. */
-function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
-  return {
-    name: 'fleetRequestTimeout',
-    sendRequest: (request, next) => {
-      if (!request.timeout) request.timeout = timeoutMs;
-      return next(request);
-    },
-  };
+  return { client: new BlobServiceClient(url, credential(), options), deadlineMs };
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
 import {
+  API_ERROR_CODES,
+  ERROR_STATUS,
   FleetApiError,
   FleetClient,
   isFleetApiError,
@@ -17,7 +19,9 @@ import {
 } from '../../runtime/client';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { ServerView } from '../../runtime/src/domain/servers/server';
-import type { FleetErrorCode as ServerErrorCode } from '../../runtime/src/domain/core/errors';
+import { FleetError, statusOfCode, type FleetErrorCode as ServerErrorCode } from '../../runtime/src/domain/core/errors';
+import type { HttpFunction } from '../../runtime/src/functions/definition';
+import { errorCodes } from '../../runtime/src/functions/openApiDocument';
 import type { FleetErrorCode as ClientErrorCode, ReportResult as ClientReportResult } from '../../runtime/client';
 import type { ReportResult as ServerReportResult } from '../../runtime/src/domain/reports/serverReports';
 import type { Fleet as ClientFleet, FleetSpec as ClientFleetSpec } from '../../runtime/client';
@@ -29,9 +33,9 @@ import { createBody, eventually, startTestFleet, type LocalFleet } from '../supp
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const serverTypesAgree: Same<Server, ServerView> = true;
 void serverTypesAgree;
-// Compile-time: every error code the server can answer with is one the client's type names.
-const errorCodesCovered: Same<Exclude<ServerErrorCode, ClientErrorCode>, never> = true;
-void errorCodesCovered;
+// Compile-time: the client names exactly the codes the server answers with, plus its own two.
+const errorCodesAgree: Same<ServerErrorCode, Exclude<ClientErrorCode, 'HttpError' | 'NetworkError'>> = true;
+void errorCodesAgree;
 const reportResultsAgree: Same<ClientReportResult, ServerReportResult> = true;
 void reportResultsAgree;
 // Compile-time: the client's fleet is the server's view, and its spec is a body the server accepts.
@@ -320,6 +324,36 @@ describe('the client package', () => {
     const inputs = Object.keys(result.metafile!.inputs);
     assert.ok(inputs.length > 0);
     for (const input of inputs) assert.match(input, /^runtime\/client\//, `${input} is part of the client`);
+  });
+
+  it('exposes every error code the API answers with, with its status, for a matchmaker to switch on', () => {
+    assert.ok(API_ERROR_CODES.length >= 15);
+    for (const code of API_ERROR_CODES) {
+      assert.equal(new FleetError(code, 'x').status, ERROR_STATUS[code], code);
+      assert.equal(statusOfCode(code), ERROR_STATUS[code], code);
+    }
+    // Every code a function may answer (its OpenAPI errors) is in the client's list.
+    for (const fn of FUNCTIONS.filter((f): f is HttpFunction => f.trigger === 'http'))
+      for (const code of errorCodes(fn.api, true)) assert.ok(API_ERROR_CODES.includes(code), `${fn.name}: ${code}`);
+  });
+
+  it("reads the Azure Functions host's own answers (no JSON body) as the codes the fleet uses: 401, 413", async () => {
+    for (const [status, code] of [
+      [401, 'Unauthorized'],
+      [413, 'PayloadTooLarge'],
+      [502, 'HttpError'],
+    ] as const) {
+      const client = new FleetClient({
+        baseUrl: 'https://fleet.example',
+        functionKey: 'wrong',
+        retry: { maxAttempts: 1 },
+        fetch: async () => new Response(null, { status }),
+      });
+      const e = await client.list().catch((err) => err);
+      assert.ok(isFleetApiError(e), String(e));
+      assert.equal(e.status, status);
+      assert.equal(e.code, code);
+    }
   });
 
   it('waits as Retry-After says, capped, with jitter; else backs off exponentially', () => {

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createContainerInstanceClient } from '../../runtime/src/azure/armClient';
-import { call, createBody, eventually, startTestFleet, type LocalFleet } from '../support/localFleet';
+import type { ServerStore } from '../../runtime/src/domain/servers/ports';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
+import { call, createBody, eventually, newServer, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -53,6 +55,37 @@ describe('ACICreate', () => {
     const other = await call(fleet, 'ACICreate', createBody('gs-idem', { maxSessions: 99 }));
     assert.equal(other.status, 409);
     assert.equal(other.body.error.code, 'Conflict');
+  });
+
+  it('is idempotent under a race too: a repeat that read no row before the first create reached ARM is a 200, not a 409', async () => {
+    // Staged: the repeat's first read of the row comes just before the original create writes
+    // its row and its group, so the repeat then finds the group in ARM (20 repeats at once did this).
+    const name = 'gs-idem-race';
+    let staged = false;
+    const store: ServerStore = Object.create(fleet.services.store);
+    store.get = async (key) => {
+      if (!staged && key.containerGroupName === name) {
+        staged = true;
+        assert.equal((await call(fleet, 'ACICreate', createBody(name))).status, 202);
+        return undefined;
+      }
+      return fleet.services.store.get(key);
+    };
+    const repeat = await new ServerService({ store, groups: fleet.services.groups, options: fleet.services.options }).create(
+      newServer(name),
+    );
+    assert.ok(staged, 'the race was staged');
+    assert.equal(repeat.created, false);
+    assert.equal(repeat.server.ContainerGroupName, name);
+    // A group of this fleet with no row at all is still refused.
+    const other = await new ServerService({
+      store: Object.assign(Object.create(fleet.services.store) as ServerStore, { get: async () => undefined }),
+      groups: fleet.services.groups,
+      options: fleet.services.options,
+    })
+      .create(newServer(name))
+      .catch((e) => e);
+    assert.equal(other.code, 'Conflict');
   });
 
   it('ends Failed, with the reason, when the image cannot start', async () => {

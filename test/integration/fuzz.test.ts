@@ -8,6 +8,9 @@ import fc from 'fast-check';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { compileRoute } from '../../runtime/src/functions/routes';
+import { buildOpenApiDocument } from '../../runtime/src/functions/openApiDocument';
+import { readSettings } from '../../runtime/src/options';
+import { ERROR_STATUS, type ApiErrorCode } from '../../runtime/client';
 import { signReportToken } from '../../runtime/src/domain/reports/tokens';
 import { allocateRequest } from '../../runtime/src/domain/allocation/request';
 import { createBody, eventually, call, startTestFleet, type LocalFleet } from '../support/localFleet';
@@ -209,6 +212,28 @@ async function send(fn: HttpFunction, probe: Probe): Promise<{ status: number; t
   return { status: res.status, text: await res.text(), html: (res.headers.get('content-type') ?? '').startsWith('text/html') };
 }
 
+const DOCUMENT = buildOpenApiDocument(FUNCTIONS, readSettings({ FLEET_RESOURCE_GROUPS: 'games' })) as {
+  paths: Record<string, Record<string, { responses: Record<string, any> }>>;
+};
+
+/**
+ * Every error answered is one of the API's codes (the list the client is typed from), with the
+ * status that list gives it, and one the OpenAPI document lists for this function at that status.
+ */
+function answered(fn: HttpFunction, method: string, status: number, code: string, where: string): void {
+  assert.ok(code in ERROR_STATUS, `${code} is not in the API's error codes (runtime/client/errorCodes.ts): ${where}`);
+  assert.equal(ERROR_STATUS[code as ApiErrorCode], status, `${code} answered with ${status}: ${where}`);
+  const operations = DOCUMENT.paths[compileRoute(fn.route).documentedPath] ?? {};
+  const documented = operations[method.toLowerCase()] ? [operations[method.toLowerCase()]!] : Object.values(operations);
+  const codes = documented.flatMap(
+    (op) => op.responses[String(status)]?.content?.['application/json']?.schema?.properties?.error?.properties?.code?.enum ?? [],
+  );
+  assert.ok(
+    codes.includes(code),
+    `${fn.name} ${method} answered ${status} ${code}, which its OpenAPI operation does not list (${codes.join(', ')}): ${where}`,
+  );
+}
+
 async function fuzz(fn: HttpFunction, probes: Probe[]): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   for (let i = 0; i < probes.length; i += CONCURRENCY) {
@@ -222,7 +247,10 @@ async function fuzz(fn: HttpFunction, probes: Probe[]): Promise<Map<number, numb
         // "No capacity" is ACIAllocate's answer to a valid request, not a failure.
         const expected503 = status === 503 && parsed?.error?.code === 'NoCapacity';
         assert.ok(status < 500 || expected503, `${status} for ${where}: ${text.slice(0, 300)}`);
-        if (status >= 400) assert.equal(typeof parsed?.error?.code, 'string', where);
+        if (status >= 400) {
+          assert.equal(typeof parsed?.error?.code, 'string', where);
+          answered(fn, probe.method, status, parsed.error.code, where);
+        }
       }),
     );
   }

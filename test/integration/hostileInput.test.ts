@@ -3,10 +3,12 @@
 // gets a 4xx JSON error, nothing is written, and no unauthenticated body is read.
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { LARGEST_BODY_BYTES } from '../../runtime/src/functions/http';
+import { compileRoute } from '../../runtime/src/functions/routes';
 import { call, createBody, startTestFleet, type LocalFleet } from '../support/localFleet';
 
 let fleet: LocalFleet;
@@ -90,6 +92,121 @@ const snapshot = async () =>
 
 const HTTP = FUNCTIONS.filter((f): f is HttpFunction => f.trigger === 'http');
 const limitOf = (name: string) => HTTP.find((f) => f.name === name)!.maxBodyBytes;
+
+/**
+ * Sends `head` (request line and headers, CRLF-separated, without the blank line) byte for byte
+ * on a new connection and reads the answer until the host closes it: what no HTTP client sends.
+ */
+function rawExchange(head: string, body = ''): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+  const { hostname, port } = new URL(fleet.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(`${head}\r\nconnection: close\r\n\r\n${body}`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [top = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...headerLines] = top.split('\r\n');
+      const headers = Object.fromEntries(
+        headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
+      const bodyText = headers['transfer-encoding'] === 'chunked' ? unchunked(rest.join('\r\n\r\n')) : rest.join('\r\n\r\n');
+      let parsed: unknown = bodyText;
+      try {
+        parsed = bodyText ? JSON.parse(bodyText) : undefined;
+      } catch {
+        /* keep the text */
+      }
+      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, body: parsed });
+    });
+  });
+}
+
+/** A chunked body's data (`<hex size>\r\n<data>\r\n` … `0\r\n\r\n`). */
+function unchunked(text: string): string {
+  let out = '';
+  for (let at = 0; ; ) {
+    const end = text.indexOf('\r\n', at);
+    const size = Number.parseInt(text.slice(at, end), 16);
+    if (!(size > 0)) return out;
+    out += text.slice(end + 2, end + 2 + size);
+    at = end + 2 + size + 2;
+  }
+}
+
+describe('methods nobody registers and Host headers that are not hosts', () => {
+  const routeOf = (fn: HttpFunction) => compileRoute(fn.route).documentedPath.replace(/\{\w+\}/g, 'some-fleet');
+
+  for (const method of ['TRACE', 'PROPFIND', 'MKCOL', 'LOCK']) {
+    it(`${method} to every HTTP function is a 405 JSON error naming the methods it takes, and writes nothing`, async () => {
+      const before = await snapshot();
+      for (const fn of HTTP) {
+        const res = await rawExchange(`${method} ${routeOf(fn)} HTTP/1.1\r\nhost: localhost\r\nx-functions-key: ${fleet.key}`);
+        assert.equal(res.status, 405, `${method} ${fn.name}: ${res.status} ${JSON.stringify(res.body)}`);
+        assert.equal(res.body?.error?.code, 'MethodNotAllowed', fn.name);
+        assert.equal(res.headers.allow, fn.methods.join(', '), fn.name);
+      }
+      assert.equal(await snapshot(), before);
+    });
+  }
+
+  it('CONNECT is a 405 JSON error (the host is no proxy)', async () => {
+    const res = await rawExchange('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443');
+    assert.equal(res.status, 405);
+    assert.equal(res.body?.error?.code, 'MethodNotAllowed');
+  });
+
+  it('TRACE and GET to the Event Grid webhook are 405, not a delivery', async () => {
+    for (const method of ['TRACE', 'GET']) {
+      const res = await rawExchange(
+        `${method} /runtime/webhooks/eventgrid?functionName=ACIMonitor HTTP/1.1\r\nhost: localhost\r\nx-functions-key: ${fleet.key}\r\naeg-event-type: Notification`,
+      );
+      assert.equal(res.status, 405, method);
+      assert.equal(res.body?.error?.code, 'MethodNotAllowed');
+    }
+  });
+
+  // Userinfo, a path, a query or a fragment in Host used to reach the URL the function sees:
+  // `a@b` was a 500, and `x?y` turned /api/openapi.json into the page at `/`.
+  const notHosts = ['a@b', 'user:pw@localhost', '', 'x/y', 'x?y', 'x#y', 'a:b:c', '[::1', 'localhost:99999', 'local host'];
+  for (const host of notHosts) {
+    it(`Host: ${JSON.stringify(host)} is a 400 JSON error for every function and the webhooks, and writes nothing`, async () => {
+      const before = await snapshot();
+      const paths = [...HTTP.map(routeOf), '/runtime/webhooks/eventgrid?functionName=ACIMonitor', '/admin/functions/ACIGC'];
+      for (const path of paths) {
+        const res = await rawExchange(`POST ${path} HTTP/1.1\r\nhost: ${host}\r\nx-functions-key: ${fleet.key}\r\ncontent-length: 2`, '{}');
+        assert.equal(res.status, 400, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
+        assert.equal(res.body?.error?.code, 'ValidationFailed', path);
+        assert.match(res.body.error.message, /Host/);
+      }
+      assert.equal(await snapshot(), before);
+    });
+  }
+
+  it('serves hosts as they come: names, addresses, IPv6 literals, ports, the absolute form and HTTP/1.0 without Host', async () => {
+    for (const host of ['localhost', 'fleet.example.com', 'fleet.example.com.', '127.0.0.1:7071', '[::1]', '[::1]:8080']) {
+      const res = await rawExchange(`GET /api/openapi.json HTTP/1.1\r\nhost: ${host}`);
+      assert.equal(res.status, 200, host);
+    }
+    const absolute = await rawExchange('GET http://fleet.example.com/api/openapi.json HTTP/1.1\r\nhost: other');
+    assert.equal(absolute.status, 200);
+    const old = await rawExchange('GET /api/openapi.json HTTP/1.0');
+    assert.equal(old.status, 200);
+  });
+
+  it('a request that is not HTTP, or whose headers are too large, is a 4xx JSON error', async () => {
+    const garbage = await rawExchange('NOT HTTP AT ALL');
+    assert.equal(garbage.status, 400);
+    assert.equal(garbage.body?.error?.code, 'ValidationFailed');
+    const framing = await rawExchange('POST /api/ACISetState HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\ncontent-length: 6');
+    assert.equal(framing.status, 400);
+    assert.equal(framing.body?.error?.code, 'ValidationFailed');
+    const huge = await rawExchange(`GET /api/ACIList HTTP/1.1\r\nhost: localhost\r\nx-padding: ${'a'.repeat(20_000)}`);
+    assert.equal(huge.status, 431);
+    assert.equal(huge.body?.error?.code, 'HeadersTooLarge');
+  });
+});
 
 describe('a broken %-escape in the path', () => {
   for (const path of ['/api/%', '/api/%zz', '/api/ACIList%', '/admin/functions/%E0%A4%A', '/runtime/webhooks/eventgrid%']) {
@@ -198,6 +315,15 @@ describe('bodies: credentials first, then at most what each function needs', () 
     }));
     const res = await call(fleet, 'ACISetSessions', batch);
     assert.equal(res.status, 404, JSON.stringify(res.body).slice(0, 200));
+  });
+});
+
+describe('a UTF-8 byte order mark before the JSON', () => {
+  it('is read past, as PowerShell and .NET clients send it', async () => {
+    const body = JSON.stringify({ resourceGroup: 'games', containerGroupName: 'bom-nobody', state: 'MarkedForDeletion' });
+    const res = await call(fleet, 'ACISetState', `\uFEFF${body}`);
+    assert.equal(res.status, 404, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'NotFound');
   });
 });
 

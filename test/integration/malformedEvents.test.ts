@@ -74,6 +74,56 @@ describe('malformed Event Grid deliveries', () => {
     });
   }
 
+  // ARM never allows these names, so no event about them is real: a table key with '/', '#' or '?'
+  // (or over 1 KiB) is one Table Storage refuses, which must not turn into a retried delivery.
+  const impossibleNames: Array<[string, string, string]> = [
+    ['a container group name with an encoded slash', 'games', 'eg-a%2Fx'],
+    ['a container group name with an encoded #', 'games', 'eg%23x'],
+    ['a container group name with an encoded ?', 'games', 'eg%3Fx'],
+    ['a container group name with an encoded backslash', 'games', 'eg%5Cx'],
+    ['a container group name with an encoded control character', 'games', 'eg%00x'],
+    ['a container group name with an encoded space', 'games', 'eg%20x'],
+    ['a container group name of 64 characters', 'games', 'a'.repeat(64)],
+    ['a container group name of 2,000 characters', 'games', 'a'.repeat(2000)],
+    ['a container group name with a double dash', 'games', 'eg--a'],
+    ['a resource group name with an encoded slash', 'gam%2Fes', 'eg-a'],
+    ['a resource group name of 91 characters', 'g'.repeat(91), 'eg-a'],
+    ['a resource group name ending in a period', 'games.', 'eg-a'],
+  ];
+  for (const [what, resourceGroup, name] of impossibleNames) {
+    it(`acknowledges and logs an event naming ${what}, and writes no row`, async () => {
+      const subject = `/subscriptions/${fleet.emulator.subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerInstance/containerGroups/${name}`;
+      const rowsBefore = (await fleet.services.store.list()).length;
+      const before = lines.length;
+      const status = await deliver(JSON.stringify([writeEvent(`evt-name-${name.length}`, subject)]));
+      assert.ok(status >= 200 && status < 300, `${status}: Event Grid would retry an event that can never be processed`);
+      assert.ok(
+        lines.slice(before).some((l) => /malformed/i.test(l) && /name/i.test(l)),
+        `nothing was logged about the name: ${lines.slice(before).join(' | ')}`,
+      );
+      assert.equal((await fleet.services.store.list()).length, rowsBefore);
+    });
+  }
+
+  it("answers Event Grid's validation handshake with its code, and refuses one without a code", async () => {
+    const handshake = (body: string) =>
+      fetch(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor`, {
+        method: 'POST',
+        headers: { 'aeg-event-type': 'SubscriptionValidation', 'x-functions-key': fleet.key },
+        body,
+      });
+    const ok = await handshake(
+      JSON.stringify([{ id: 'v', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'abc-123' } }]),
+    );
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { validationResponse: 'abc-123' });
+    for (const body of ['[]', '[null]', '[{"data":{}}]', '[{"data":{"validationCode":5}}]', '{"data":null}']) {
+      const res = await handshake(body);
+      assert.equal(res.status, 400, body);
+      assert.equal(((await res.json()) as any).error.code, 'ValidationFailed', body);
+    }
+  });
+
   it('refuses a delivery that is not JSON with a 400 (dead-lettered, never retried)', async () => {
     assert.equal(await deliver('{not json'), 400);
   });

@@ -2,6 +2,7 @@
 // the schemas that validate requests, with each function's errors and auth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { readSettings } from '../../runtime/src/options';
 import { FUNCTIONS } from '../../runtime/src/functions';
@@ -118,6 +119,37 @@ describe('GET /api/openapi.json', () => {
     }
     assert.deepEqual(doc.paths['/'].get.security, []);
     assert.notDeepEqual(doc.paths['/api/ACIList'].get.security, []);
+  });
+
+  it("names the app's own URL as its server, whatever Host the caller sends", async () => {
+    // `fetch` keeps its own Host, so the header goes over a raw request.
+    const { request } = await import('node:http');
+    const { port } = new URL(fleet.url);
+    for (const host of ['evil.example', 'evil.example:443', `127.0.0.1:${port}`]) {
+      const served = await new Promise<any>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/openapi.json', headers: { host } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual(served.servers, [{ url: fleet.url }], host);
+    }
+  });
+
+  it('takes its server from FLEET_PUBLIC_URL, else https://WEBSITE_HOSTNAME, else the origin it is served from', async () => {
+    const served = async (settings: Record<string, string>) => {
+      const fn = FUNCTIONS.find((f): f is HttpFunction => f.trigger === 'http' && f.name === 'OpenApi')!;
+      const services = { settings: readSettings(settings) } as never;
+      const request = new HttpRequest({ method: 'GET', url: 'http://evil.example/api/openapi.json' });
+      const res = await fn.handler(request, new InvocationContext({ functionName: 'OpenApi' }), services);
+      return (res.jsonBody as any).servers;
+    };
+    assert.deepEqual(await served({ FLEET_PUBLIC_URL: 'https://fleet.example.com/' }), [{ url: 'https://fleet.example.com' }]);
+    assert.deepEqual(await served({ WEBSITE_HOSTNAME: 'app.azurewebsites.net' }), [{ url: 'https://app.azurewebsites.net' }]);
+    assert.deepEqual(await served({}), [{ url: '/' }]);
   });
 
   it('shows ACIList as anonymous when the stack makes the list public', () => {

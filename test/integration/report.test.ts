@@ -97,8 +97,19 @@ describe('ACIReport', () => {
     assert.equal(res.body.acceptingSessions, false);
   });
 
+  it('answers a report without any token with the 401 every function gives a caller without its credential', async () => {
+    const before = await etags();
+    const res = await report(undefined, { activeSessions: 9 });
+    const keyless = await call(fleet, 'ACIList', undefined, { key: null });
+    assert.equal(res.status, 401);
+    assert.equal(keyless.status, 401);
+    assert.deepEqual(Object.keys(res.body.error), Object.keys(keyless.body.error));
+    assert.equal(res.body.error.code, keyless.body.error.code);
+    assert.match(res.body.error.message, /ACI_REPORT_TOKEN/);
+    assert.deepEqual(await etags(), before);
+  });
+
   const refusals: Array<[string, () => string | undefined, unknown]> = [
-    ['no token', () => undefined, { activeSessions: 9 }],
     ['a garbage token', () => 'not-a-token', { activeSessions: 9 }],
     [
       "a forged token (B's name, A's signature)",
@@ -149,7 +160,7 @@ describe('ACIReport', () => {
       headers: { 'x-functions-key': fleet.key },
       body: '{"activeSessions":1}',
     });
-    assert.equal(res.status, 403);
+    assert.equal(res.status, 401);
   });
 });
 

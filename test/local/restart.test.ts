@@ -42,7 +42,7 @@ async function npmStart(cwd: string, key: string): Promise<StartedFleet> {
   );
   const url = await eventually(async () => {
     if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-    return /API\s+(http:\/\/127\.0\.0\.1:\d+)\/api\//.exec(output)?.[1];
+    return /aci-fleet is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   }, 'npm start to print its URL');
   return { child, url, output: () => output, exited };
 }

@@ -156,10 +156,14 @@ describe('ServerReports.authenticate', () => {
     );
   });
 
-  it('answers 403 for a missing or bad token, and names the server for a good one', () => {
+  it('answers 401 for a missing token (as for a missing function key), 403 for a bad one, and names the server for a good one', () => {
     assert.deepEqual(
       codeOf(() => reports([secret]).authenticate(undefined)),
-      ['Forbidden', 403],
+      ['Unauthorized', 401],
+    );
+    assert.deepEqual(
+      codeOf(() => reports([secret]).authenticate('')),
+      ['Unauthorized', 401],
     );
     assert.deepEqual(
       codeOf(() => reports([secret]).authenticate('v1.x.y')),

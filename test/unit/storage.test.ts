@@ -2,13 +2,24 @@
 // runs once more; a table that cannot be created yet is a 503; other 4xx surface as they are.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { RestError, type TableClient } from '@azure/data-tables';
 import { isTableMissing, selfHealingTable } from '../../runtime/src/azure/storage';
 import { FleetError } from '../../runtime/src/domain/core/errors';
 
+/** A 404 as Table Storage sends it: the code in x-ms-error-code (every version since 2017-07-29) and in the body. */
+const notFound = (code: string, message = `{"odata.error":{"code":"${code}"}}`) =>
+  new RestError(message, {
+    statusCode: 404,
+    response: {
+      status: 404,
+      headers: createHttpHeaders({ 'x-ms-error-code': code }),
+      request: createPipelineRequest({ url: 'https://account.table.core.windows.net/Fake' }),
+    },
+  });
 const tableNotFound = () =>
-  new RestError('{"odata.error":{"code":"TableNotFound","message":{"value":"The table specified does not exist."}}}', { statusCode: 404 });
-const rowNotFound = () => new RestError('{"odata.error":{"code":"ResourceNotFound"}}', { statusCode: 404 });
+  notFound('TableNotFound', '{"odata.error":{"code":"TableNotFound","message":{"value":"The table specified does not exist."}}}');
+const rowNotFound = () => notFound('ResourceNotFound');
 
 /** A TableClient stand-in whose table is missing until createTable runs (which fails with `createError`, if given). */
 function fakeTable(options: { createError?: RestError } = {}) {
@@ -76,5 +87,11 @@ describe('selfHealingTable', () => {
     assert.equal(isTableMissing(new RestError('x', { statusCode: 404, code: 'TableNotFound' })), true);
     assert.equal(isTableMissing(rowNotFound()), false);
     assert.equal(isTableMissing(new RestError('x', { statusCode: 500, code: 'TableNotFound' })), false);
+  });
+
+  it('reads the error code, never the message text', () => {
+    // A missing row whose message happens to mention the words is still a missing row.
+    assert.equal(isTableMissing(notFound('ResourceNotFound', 'Row TableNotFound of partition p does not exist.')), false);
+    assert.equal(isTableMissing(new RestError('{"odata.error":{"code":"TableNotFound"}}', { statusCode: 404 })), false);
   });
 });

@@ -1,7 +1,7 @@
 // AutoscalerStateStore on Blob Storage: one small JSON blob per fleet, written only with the
 // ETag it was read with (or only if absent), so two autoscaler runs can never both take the lease.
 import type { ContainerClient } from '@azure/storage-blob';
-import { storageUnavailable } from './storage';
+import { storageUnavailable, timedOut } from './storage';
 import { FleetError } from '../domain/core/errors';
 import { StaleWriteError, type Versioned } from '../domain/core/ports';
 import type { AutoscalerState, AutoscalerStateStore } from '../domain/autoscaling/ports';
@@ -12,12 +12,24 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
   constructor(
     private readonly container: ContainerClient,
     private readonly blobName: string,
+    /** Each call ends within this, its retries included: a hung storage account answers 503, never hangs a run. */
+    private readonly bounds: { deadlineMs: number } = { deadlineMs: 30_000 },
   ) {}
+
+  /** Runs one storage call under the deadline; running out of it is StorageUnavailable with Retry-After. */
+  private async bounded<T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(this.bounds.deadlineMs);
+    try {
+      return await call(deadline);
+    } catch (e) {
+      if (deadline.aborted) throw timedOut('Blob Storage', this.bounds.deadlineMs);
+      throw e;
+    }
+  }
 
   /** Creates the container on first use (the stack creates it on Azure, where this may be forbidden: fine). */
   private ensureContainer(): Promise<void> {
-    this.ready ??= this.container
-      .createIfNotExists()
+    this.ready ??= this.bounded((abortSignal) => this.container.createIfNotExists({ abortSignal }))
       .then(() => undefined)
       .catch((e) => {
         if (statusOf(e) === 403) return;
@@ -31,8 +43,11 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
     await this.ensureContainer();
     try {
       const blob = this.container.getBlobClient(this.blobName);
-      const response = await blob.download();
-      const text = await streamToString(response.readableStreamBody);
+      // The body is read under the same deadline: a download can stall after its headers.
+      const { response, text } = await this.bounded(async (abortSignal) => {
+        const response = await blob.download(0, undefined, { abortSignal });
+        return { response, text: await streamToString(response.readableStreamBody) };
+      });
       const parsed = JSON.parse(text) as Partial<AutoscalerState>;
       return { value: { ...parsed, creates: Array.isArray(parsed.creates) ? parsed.creates : [] }, etag: response.etag! };
     } catch (e) {
@@ -64,10 +79,13 @@ export class BlobAutoscalerStateStore implements AutoscalerStateStore {
     await this.ensureContainer();
     const body = JSON.stringify(state);
     try {
-      const response = await this.container.getBlockBlobClient(this.blobName).upload(body, Buffer.byteLength(body), {
-        conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-      });
+      const response = await this.bounded((abortSignal) =>
+        this.container.getBlockBlobClient(this.blobName).upload(body, Buffer.byteLength(body), {
+          conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+          abortSignal,
+        }),
+      );
       return { value: state, etag: response.etag! };
     } catch (e) {
       const status = statusOf(e);

@@ -1,6 +1,7 @@
 // What every Table and Blob Storage adapter shares: creating its table on first use (and again
 // when storage comes back without it), and turning storage trouble into an error the caller can act on.
 import { RestError, type TableClient } from '@azure/data-tables';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { FleetError } from '../domain/core/errors';
 
 /**
@@ -82,15 +83,14 @@ async function createTable(table: TableClient): Promise<void> {
 }
 
 /**
- * Whether a storage error says the table itself does not exist (rather than a row). Table
- * Storage answers 404 `TableNotFound`; the code arrives as the error's code, in the
- * `x-ms-error-code` header, or only inside the OData body (Azurite), so all three are read.
+ * Whether a storage error says the table itself does not exist (rather than a row): 404
+ * `TableNotFound`, read from the error code, never from the message text. Table Storage sends the
+ * code in `x-ms-error-code` (every version since 2017-07-29; Azurite too), which the SDK leaves
+ * in the response; for a batch it sets the error's `code` from the failed operation instead.
  */
 export function isTableMissing(e: unknown): boolean {
   if (!(e instanceof RestError) || e.statusCode !== 404) return false;
-  return (
-    e.code === 'TableNotFound' || e.response?.headers.get('x-ms-error-code') === 'TableNotFound' || e.message.includes('TableNotFound')
-  );
+  return (e.code ?? e.response?.headers.get('x-ms-error-code')) === 'TableNotFound';
 }
 
 /**
@@ -103,3 +103,35 @@ export function storageUnavailable(e: unknown, service = 'Table Storage'): unkno
   if (status !== undefined && status < 500 && status !== 408 && status !== 429) return e;
   return new FleetError('StorageUnavailable', `${service} is unavailable: ${(e as Error).message}`, undefined, 2);
 }
+
+/**
+ * Ends each attempt of a storage request after `timeoutMs`, its answer's body included (the SDK's
+ * own `timeout` stops waiting once the headers arrive, so a body that stalls would hang the call).
+ */
+export function attemptDeadlinePolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: 'fleetAttemptDeadline',
+    async sendRequest(request, next) {
+      const outer = request.abortSignal;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      const relay = () => controller.abort();
+      outer?.addEventListener('abort', relay);
+      request.abortSignal = controller.signal;
+      try {
+        return await next(request);
+      } catch (e) {
+        if (controller.signal.aborted && !outer?.aborted) throw timedOut('Table Storage', timeoutMs);
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', relay);
+        request.abortSignal = outer;
+      }
+    },
+  };
+}
+
+/** A storage call that got no (complete) answer in time: an outage to the caller, who may retry. */
+export const timedOut = (service: string, ms: number) =>
+  new FleetError('StorageUnavailable', `${service} did not answer within ${ms} ms.`, undefined, 2);

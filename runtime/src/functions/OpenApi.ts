@@ -2,6 +2,7 @@
 import type { FunctionDefinition, HttpFunction } from './definition';
 import { httpFunction, json } from './http';
 import { buildOpenApiDocument } from './openApiDocument';
+import { publicUrlFrom } from '../options';
 
 /**
  * The function that serves the document of `table`. The table is passed in (read at the first
@@ -21,9 +22,11 @@ export function openApiFunction(table: () => readonly FunctionDefinition[]): Htt
       responses: { 200: { description: 'The document.', contentType: 'application/json' } },
       errors: [],
     },
-    async handle(request, services) {
+    async handle(_request, services) {
       document ??= buildOpenApiDocument(table(), services.settings);
-      return json(200, { ...document, servers: [{ url: new URL(request.url).origin }] });
+      // From the settings, never the Host header (which would let a caller point the document
+      // elsewhere); without one, `/` is the origin the document was fetched from (OpenAPI 3.1).
+      return json(200, { ...document, servers: [{ url: publicUrlFrom(services.settings) ?? '/' }] });
     },
   });
 }

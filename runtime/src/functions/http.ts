@@ -49,12 +49,7 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
     maxBodyBytes: spec.maxBodyBytes,
     async handler(request, context, services) {
       try {
-        if (!spec.methods.includes(request.method.toUpperCase())) {
-          const response = errorResponse(
-            new FleetError('MethodNotAllowed', `${spec.name} accepts ${spec.methods.join(', ')}, not ${request.method}.`),
-          );
-          return { ...response, headers: { ...response.headers, Allow: spec.methods.join(', ') } };
-        }
+        if (!spec.methods.includes(request.method.toUpperCase())) return methodNotAllowed(spec.name, spec.methods, request.method);
         const body: RequestBody = { json: (options) => readJson(request, spec.maxBodyBytes, options) };
         return await spec.handle(request, services, context, body);
       } catch (e) {
@@ -80,6 +75,12 @@ export function errorResponse(e: FleetError): HttpResponseInit & { headers: Reco
   return { status: e.status, headers, jsonBody: { error } };
 }
 
+/** 405 with the methods the function does accept (the local host answers it too, for methods fetch cannot carry). */
+export function methodNotAllowed(name: string, methods: readonly string[], method: string): HttpResponseInit {
+  const response = errorResponse(new FleetError('MethodNotAllowed', `${name} accepts ${methods.join(', ')}, not ${method}.`));
+  return { ...response, headers: { ...response.headers, Allow: methods.join(', ') } };
+}
+
 export const json = (status: number, body: unknown): HttpResponseInit => ({
   status,
   jsonBody: body,
@@ -88,7 +89,8 @@ export const json = (status: number, body: unknown): HttpResponseInit => ({
 
 /** Reads the body as JSON, at most `limit` bytes of it: too large → 413, not JSON → 400 that says where it broke. */
 async function readJson(request: HttpRequest, limit: number, options: { whenEmpty?: unknown } = {}): Promise<unknown> {
-  const text = (await readBytes(request, limit)).toString('utf8');
+  // A UTF-8 byte order mark (PowerShell and .NET clients send one) is not part of the JSON text.
+  const text = (await readBytes(request, limit)).toString('utf8').replace(/^\uFEFF/, '');
   if (text.trim() === '') {
     if ('whenEmpty' in options) return options.whenEmpty;
     throw new FleetError('InvalidJson', 'The request body is empty; send a JSON document.');

@@ -20,7 +20,7 @@ const NAMED_SCHEMAS = new Map<ZodType, string>([
 
 const FUNCTION_KEY_SECURITY = [{ functionKey: [] }, { functionKeyQuery: [] }];
 
-export function buildOpenApiDocument(functions: readonly FunctionDefinition[], settings: FleetSettings, serverUrl?: string): JsonObject {
+export function buildOpenApiDocument(functions: readonly FunctionDefinition[], settings: FleetSettings): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
   for (const fn of functions) {
     if (fn.trigger !== 'http') continue;
@@ -40,7 +40,6 @@ export function buildOpenApiDocument(functions: readonly FunctionDefinition[], s
         'Fleet manager for stateful containers (game servers) on Azure Container Instances. ' +
         'Errors are always `{"error":{"code","message","details"}}`; 503 answers carry Retry-After.',
     },
-    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths,
     components: {
       schemas: {

@@ -1,48 +1,11 @@
 // Errors are values with a code. The domain throws them; one function (functions/http.ts)
 // turns them into HTTP responses, so no handler builds its own error JSON.
+import { type ApiErrorCode, ERROR_STATUS } from '../../../client/errorCodes';
 
-export type FleetErrorCode =
-  | 'InvalidJson'
-  | 'ValidationFailed'
-  | 'Unauthorized'
-  | 'Forbidden'
-  | 'NotFound'
-  | 'MethodNotAllowed'
-  | 'Conflict'
-  | 'PreconditionFailed'
-  | 'InvalidStateTransition'
-  | 'NotOwnedByFleet'
-  | 'ServerLimitReached'
-  | 'PayloadTooLarge'
-  | 'NoCapacity'
-  | 'AzureRequestRejected'
-  | 'AzureUnavailable'
-  | 'StorageUnavailable'
-  | 'WriteContention'
-  | 'Internal'
-  | 'ReportingNotConfigured';
+/** The codes and their statuses are the API's one list, shipped with the client. */
+export type FleetErrorCode = ApiErrorCode;
 
-const STATUS: Record<FleetErrorCode, number> = {
-  InvalidJson: 400,
-  ValidationFailed: 400,
-  Unauthorized: 401,
-  Forbidden: 403,
-  NotFound: 404,
-  MethodNotAllowed: 405,
-  Conflict: 409,
-  PreconditionFailed: 412,
-  InvalidStateTransition: 409,
-  NotOwnedByFleet: 409,
-  ServerLimitReached: 409,
-  PayloadTooLarge: 413,
-  NoCapacity: 503,
-  AzureRequestRejected: 400,
-  AzureUnavailable: 503,
-  StorageUnavailable: 503,
-  WriteContention: 503,
-  Internal: 500,
-  ReportingNotConfigured: 503,
-};
+const STATUS: Readonly<Record<FleetErrorCode, number>> = ERROR_STATUS;
 
 export class FleetError extends Error {
   constructor(

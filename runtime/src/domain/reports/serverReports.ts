@@ -58,9 +58,11 @@ export class ServerReports {
         60,
       );
     }
+    // No credential at all is a 401, as a missing function key is elsewhere; one that fails is a 403.
     if (!token)
-      throw forbidden(
-        "Send the server's report token as 'Authorization: Bearer <token>' or '?token='. It is in the container's ACI_REPORT_TOKEN.",
+      throw new FleetError(
+        'Unauthorized',
+        "ACIReport needs the server's report token: send it as 'Authorization: Bearer <token>' or '?token='. It is in the container's ACI_REPORT_TOKEN.",
       );
     const key = verifyReportToken(token, this.deps.secrets);
     if (!key) throw forbidden('The report token is not valid for this fleet.');

@@ -1,5 +1,6 @@
 // Reading Azure Resource Manager events (Event Grid, resource-group topic) about container groups.
 import { z } from 'zod';
+import { containerGroupName, resourceGroupName } from './requests';
 import type { ServerKey } from './server';
 
 export interface ResourceEvent {
@@ -35,10 +36,31 @@ export function readResourceEvent(raw: unknown): { event: ResourceEvent } | { ma
   }
   const event = parsed.data;
   for (const uri of [event.subject, event.data?.resourceUri]) {
-    if (uri !== undefined && decoded(uri) === undefined) return { malformed: `'${uri}' has a broken %-escape` };
+    if (uri === undefined) continue;
+    if (decoded(uri) === undefined) return { malformed: `'${shortened(uri)}' has a broken %-escape` };
+    const names = namesIn(uri);
+    // ARM never allows these names, so no such group exists; as table keys they may be refused
+    // ('/', '#', '?', over 1 KiB), which would make Event Grid retry the event for 24 hours.
+    if (names && !resourceGroupName.safeParse(names.resourceGroup).success)
+      return { malformed: `'${shortened(names.resourceGroup)}' is not a resource group name ARM allows` };
+    if (names && !containerGroupName.safeParse(names.containerGroupName).success)
+      return { malformed: `'${shortened(names.containerGroupName)}' is not a container group name ARM allows` };
   }
   return { event };
 }
+
+/** The decoded names in a container group's resource id (the group's name in lower case, as ARM compares it). */
+function namesIn(uri: string): { resourceGroup: string; containerGroupName: string } | undefined {
+  const match = CONTAINER_GROUP_ID.exec(uri.replace(/\/+$/, ''));
+  const resourceGroup = match && decoded(match[1]!);
+  const name = match && decoded(match[2]!);
+  return typeof resourceGroup === 'string' && typeof name === 'string'
+    ? { resourceGroup, containerGroupName: name.toLowerCase() }
+    : undefined;
+}
+
+/** At most 200 characters of `text` for a log line (a subject can be as long as a delivery). */
+export const shortened = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}… (${text.length} characters)` : text);
 
 /**
  * The server an event is about, or undefined when it is not about a container group (the
@@ -48,12 +70,9 @@ export function readResourceEvent(raw: unknown): { event: ResourceEvent } | { ma
 export function containerGroupOf(event: ResourceEvent): ServerKey | undefined {
   const data = (event.data ?? {}) as { resourceUri?: unknown };
   const uri = typeof data.resourceUri === 'string' ? data.resourceUri : event.subject;
-  const match = typeof uri === 'string' ? CONTAINER_GROUP_ID.exec(uri.replace(/\/+$/, '')) : null;
-  if (!match) return undefined;
-  const resourceGroup = decoded(match[1]!);
-  const containerGroupName = decoded(match[2]!);
-  if (resourceGroup === undefined || containerGroupName === undefined) return undefined;
-  return { resourceGroup: resourceGroup.toLowerCase(), containerGroupName: containerGroupName.toLowerCase() };
+  const names = typeof uri === 'string' ? namesIn(uri) : undefined;
+  if (!names) return undefined;
+  return { resourceGroup: names.resourceGroup.toLowerCase(), containerGroupName: names.containerGroupName };
 }
 
 function decoded(text: string): string | undefined {

@@ -104,6 +104,10 @@ export class ServerService {
 
     const inArm = await this.groups.get(key);
     if (inArm) {
+      // A concurrent create of the same name may have written its row and reached ARM since our
+      // read: that group is a server of this fleet, and this call is a repeat of that create.
+      const raced = isOwnedBy(inArm.tags, this.options.fleetName) ? await this.store.get(key) : undefined;
+      if (raced) return this.repeatedCreate(raced.value, specHash);
       throw new FleetError(
         isOwnedBy(inArm.tags, this.options.fleetName) ? 'Conflict' : 'NotOwnedByFleet',
         `A container group '${describeKey(key)}' already exists in Azure and is not a server of this fleet; choose another name.`,
