@@ -27,6 +27,10 @@ const BASE: ScalingConfig = {
   createQuotaWindowMs: 5 * 60_000,
   demandWindowMs: 60_000,
   newServerMaxSessions: 12,
+  serviceLevel: 0.999,
+  provisioningMs: 30_000,
+  periodMs: 30_000,
+  bookingLifetimeMs: 60_000,
 };
 
 let counter = 0;

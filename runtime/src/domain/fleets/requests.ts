@@ -50,7 +50,13 @@ const fraction = (what: string, open: 'low' | 'high') => {
  */
 export const fleetAutoscaler = z
   .object({
-    policy: z.enum(['buffer', 'threshold'], { error: 'policy must be buffer or threshold' }).optional(),
+    policy: z.enum(['rate', 'buffer', 'threshold'], { error: 'policy must be rate, buffer or threshold' }).optional(),
+    serviceLevel: z
+      .number({ error: 'serviceLevel must be a number' })
+      .gt(0, { error: 'serviceLevel must be above 0 and below 1 (0 would never scale out for demand, 1 would need unbounded free slots)' })
+      .lt(1, { error: 'serviceLevel must be above 0 and below 1 (0 would never scale out for demand, 1 would need unbounded free slots)' })
+      .optional(),
+    provisioningSeconds: whole('provisioningSeconds', 1, 3600).optional(),
     minimumInstances: whole('minimumInstances', 0, 1000).optional(),
     maximumInstances: whole('maximumInstances', 1, 1000).optional(),
     scaleOutThreshold: fraction('scaleOutThreshold', 'low').optional(),
