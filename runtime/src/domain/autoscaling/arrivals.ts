@@ -8,7 +8,7 @@ import type { ServerRecord } from '../servers/server';
 export interface ArrivalEstimate {
   /** When it was made (the deciding run's clock). */
   at: string;
-  /** Sessions a second: rises within a run or two of a surge, decays slowly (see RISE_SECONDS, FALL_SECONDS). */
+  /** Sessions a second, averaged over about STEADY_SECONDS; a surge shows within RISE_SECONDS. */
   perSecond: number;
   /** Sessions the fleet's servers reported then, in every state: the next run's "reports rising". */
   reported: number;
@@ -25,10 +25,15 @@ export interface ArrivalSettings {
   maxPerSecond: number;
 }
 
-/** Time constant of a rise: a surge shows in full within a few minutes, a single lucky run does not double the fleet. */
-export const RISE_SECONDS = 90;
-/** Time constant of a fall: the evening's last hour still counts at night, so the fleet shrinks smoothly, not in steps. */
-export const FALL_SECONDS = 15 * 60;
+/**
+ * Time constant of the estimate: long enough that chance (a few players more in one window than the
+ * rate says) averages out and the fleet shrinks smoothly, short enough to follow an evening's ramp.
+ */
+export const STEADY_SECONDS = 10 * 60;
+/** Time constant of a rise too large to be chance (see SURGE_LEVEL): a surge shows in full within minutes. */
+export const RISE_SECONDS = 60;
+/** A window's arrivals above this quantile of what the estimate expects are a surge, not noise. */
+export const SURGE_LEVEL = 0.999;
 
 export interface ArrivalObservation {
   estimate: ArrivalEstimate;
@@ -93,7 +98,9 @@ export function observeArrivals(
   if (prev && !(gap > 0))
     perSecond = Math.max(prev.perSecond, sample); // skewed clocks: keep what is known
   else if (prev) {
-    const keep = Math.exp(-gap / 1000 / (sample > prev.perSecond ? RISE_SECONDS : FALL_SECONDS));
+    // A symmetric average, so noise does not ratchet it up; only a rise beyond chance is followed fast.
+    const surge = arrivals > poissonQuantile(prev.perSecond * windowSeconds, SURGE_LEVEL);
+    const keep = Math.exp(-gap / 1000 / (surge ? RISE_SECONDS : STEADY_SECONDS));
     perSecond = prev.perSecond * keep + sample * (1 - keep);
   }
   return {

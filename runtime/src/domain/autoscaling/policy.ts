@@ -229,14 +229,16 @@ function decideBuffer(fleet: Census, config: ScalingConfig, now: Date, last: Las
   // undone minutes later costs a create and a server that lingers until its last session ends.
   return scaleIn(
     { fleet, config, now, last },
-    { enough: (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, why: describeFree },
+    { enough: (freeAfter, _, held) => freeAfter - held >= wanted + config.newServerMaxSessions, why: describeFree },
   );
 }
 
 /**
  * Keep free what the next lead time brings at the service level, plus what was asked for and
- * missed. Drain only with a whole server to spare beyond that (the hysteresis), and with no
- * cooldown: the slowly falling estimate is what keeps the fleet from flapping.
+ * missed. Scale out when the free slots fall below that; drain a server only when the free slots
+ * of the servers kept still cover it. Between the two the fleet rests: a band one server's free
+ * slots wide (the hysteresis), with no cooldown. The averaged estimate keeps it from following
+ * chance, and a drained server that is needed again comes back at once, without provisioning.
  */
 function decideRate(fleet: Census, config: ScalingConfig, now: Date, last: LastActions, perSecond: number): Decision {
   const load = sum(fleet.running.map((r) => loadOf(r, now)));
@@ -249,10 +251,7 @@ function decideRate(fleet: Census, config: ScalingConfig, now: Date, last: LastA
     (fleet.unmet ? ` + ${fleet.unmet} unmet` : '');
   if (free < wanted || shortfall > 0)
     return scaleOut({ fleet, config, now, last }, { deficit: wanted - free, shortfall, why: describeFree });
-  return scaleIn(
-    { fleet, config, now, last },
-    { enough: (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, why: describeFree, cooldownMs: 0 },
-  );
+  return scaleIn({ fleet, config, now, last }, { enough: (freeAfter) => freeAfter >= wanted, why: describeFree, cooldownMs: 0 });
 }
 
 /**
@@ -283,7 +282,7 @@ function scaleOut({ fleet, config, now, last }: Situation, step: { deficit: numb
 }
 
 /**
- * Drains the emptiest Running servers while `enough(freeAfter, capacityAfter)` still holds, the
+ * Drains the emptiest Running servers while `enough(freeAfter, capacityAfter, held)` still holds, the
  * remaining servers can absorb what the drained ones hold, and the minimum stays. Never a server
  * with live reservations (a player is on the way), never while servers are still being created.
  */
@@ -293,7 +292,12 @@ function scaleIn(
     enough,
     why,
     cooldownMs = config.scaleInCooldownMs,
-  }: { enough: (freeAfter: number, capacityAfter: number) => boolean; why: string; cooldownMs?: number },
+  }: {
+    /** Whether the fleet would still have enough: free slots and capacity left on the servers kept, and what the drained ones hold. */
+    enough: (freeAfter: number, capacityAfter: number, heldByDrained: number) => boolean;
+    why: string;
+    cooldownMs?: number;
+  },
 ): Decision {
   if (fleet.creating.length > 0) return nothing(`${why}; servers are still being created`);
   if (fleet.instances <= config.minInstances) return nothing(`${why}; at the minimum of ${config.minInstances}`);
@@ -312,7 +316,7 @@ function scaleIn(
     const freeAfter = free - freeSlotsOf(r, now);
     const capacityAfter = capacity - r.maxSessions;
     const load = loadOf(r, now);
-    if (!enough(freeAfter - absorbed - load, capacityAfter) || absorbed + load > freeAfter) break;
+    if (!enough(freeAfter, capacityAfter, absorbed + load) || absorbed + load > freeAfter) break;
     drain.push(keyOf(r));
     free = freeAfter;
     capacity = capacityAfter;
