@@ -7,6 +7,7 @@
 // --family runs the policies (the default, the old `buffer` and the original's `seed`) over the
 // generated family of traces (tools/sim/traces.ts) and prints a chart per trace and one table.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICIES, type ScalingPolicy } from '../runtime/src/domain/autoscaling/policy';
@@ -191,7 +192,7 @@ async function runFamily(run: FamilyRun): Promise<number> {
       series.push({ mark: MARKS[policy], label: policy, samples: samples ?? [] });
       if (run.chartDir) writeFileSync(join(run.chartDir, `${member.name}-${policy}.svg`), chartSvg(result, member.name));
       console.error(
-        `${member.name} ${policy}: ${trace.length} sessions in ${seconds.toFixed(1)} s (${Math.round(trace.length / seconds)} sessions/s)`,
+        `${member.name} ${policy}: ${trace.length} sessions in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s of CPU; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
       );
     }
     if (!run.json) console.log(`\n${member.name} — ${member.about}\n${asciiChart(series, run.maxSessions)}\n`);
