@@ -213,6 +213,7 @@ async function runFamily(run: FamilyRun): Promise<number> {
     'scale ins',
     'cut',
     'run time',
+    'CPU',
   ];
   const cells = rows.map((r) => [
     r.trace,

@@ -97,8 +97,8 @@ export const FAMILY: FamilyTrace[] = [
     name: 'small-diurnal',
     scale: 'small',
     shape: 'diurnal',
-    spec: { seconds: 24 * HOUR, concurrency: diurnal(5, 45), seed: 102 },
-    about: '5 concurrent at 06:00 to 45 at 18:00 (peak 4 servers)',
+    spec: { seconds: 24 * HOUR, concurrency: diurnal(4, 38), seed: 102 },
+    about: '4 concurrent at 06:00 to 38 at 18:00 (peak 4–5 servers)',
   },
   {
     name: 'mid-flat',
