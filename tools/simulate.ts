@@ -180,6 +180,7 @@ async function runFamily(run: FamilyRun): Promise<number> {
         provisionSeconds: run.provisionSeconds,
         settings: run.settings,
         warmupSeconds: FAMILY_WARMUP_SECONDS,
+        untilSeconds: member.spec.seconds,
         sampleSeconds: 60,
         progress: trace.length > 20_000 ? progressReporter(`${member.name} ${policy} (${trace.length} sessions)`) : undefined,
       });
@@ -231,7 +232,7 @@ async function runFamily(run: FamilyRun): Promise<number> {
   ]);
   console.log(markdownTable(header, cells));
   console.log(
-    `\n${run.maxSessions} sessions a server, ${run.provisionSeconds} s provisioning, at most ${run.maxInstances} servers; the first ${FAMILY_WARMUP_SECONDS / 60} minutes of each trace (from an empty fleet) are left out of the figures. Total ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+    `\n${run.maxSessions} sessions a server, ${run.provisionSeconds} s provisioning, at most ${run.maxInstances} servers; the first ${FAMILY_WARMUP_SECONDS / 60} minutes of each trace (from an empty fleet) and the time after its last arrival (its last sessions ending) are left out of the figures. Total ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   );
   return 0;
 }

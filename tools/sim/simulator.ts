@@ -44,6 +44,8 @@ export interface SimulationOptions {
   progress?: (fraction: number) => void;
   /** The first this many seconds run but are left out of every figure (the fleet starts empty). */
   warmupSeconds?: number;
+  /** Figures stop here (the last arrival of a generated trace): the hour its last sessions take to end is no day's. */
+  untilSeconds?: number;
 }
 
 export interface Sample {
@@ -97,7 +99,7 @@ export function parseTrace(csv: string): TraceSession[] {
 }
 
 /** The least any policy could pay: the integral of ceil(concurrent sessions / max sessions), in server-minutes (from `from` seconds on). */
-export function oracleServerMinutes(sessions: readonly TraceSession[], maxSessions: number, from = 0): number {
+export function oracleServerMinutes(sessions: readonly TraceSession[], maxSessions: number, from = 0, until = Infinity): number {
   const events: Array<[number, number]> = [];
   for (const s of sessions) events.push([s.start, 1], [s.start + s.duration, -1]);
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // ends before starts at the same instant
@@ -105,7 +107,7 @@ export function oracleServerMinutes(sessions: readonly TraceSession[], maxSessio
   let last = 0;
   let area = 0;
   for (const [t, delta] of events) {
-    area += Math.max(0, t - Math.max(last, from)) * Math.ceil(concurrent / maxSessions);
+    area += Math.max(0, Math.min(t, until) - Math.max(last, from)) * Math.ceil(concurrent / maxSessions);
     concurrent += delta;
     last = t;
   }
@@ -209,13 +211,14 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const keyOfName = (name: string) => ({ resourceGroup: 'sim', containerGroupName: name.slice('sim/'.length) });
 
   const warmup = options.warmupSeconds ?? 0;
+  const until = options.untilSeconds ?? Infinity;
   const result: SimulationResult = {
     policy: options.policy,
     sessions: sessions.filter((s) => s.start >= warmup).length,
     rejected: 0,
     rejectedRatio: 0,
     serverMinutes: 0,
-    oracleServerMinutes: oracleServerMinutes(sessions, options.maxSessions, warmup),
+    oracleServerMinutes: oracleServerMinutes(sessions, options.maxSessions, warmup, until),
     costRatio: 0,
     peakServers: 0,
     scaleOuts: 0,
@@ -315,7 +318,7 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
     }
 
     const rows = store.all();
-    if (t >= warmup) serverSeconds += rows.length;
+    if (t >= warmup && t < until) serverSeconds += rows.length;
     result.peakServers = Math.max(result.peakServers, rows.length);
     if (options.sampleSeconds && t % options.sampleSeconds === 0) {
       const capacity = rows.filter((r) => r.state === 'Running').reduce((n, r) => n + r.maxSessions, 0);
