@@ -68,6 +68,9 @@ describe('fleetSpec', () => {
       { template: template(), autoscaler: { scaleInThreshold: 0.9, scaleOutThreshold: 0.8 } },
       'autoscaler.scaleInThreshold',
     ],
+    ['a service level of 1', { template: template(), autoscaler: { policy: 'rate', serviceLevel: 1 } }, 'autoscaler.serviceLevel'],
+    ['a service level of 0', { template: template(), autoscaler: { serviceLevel: 0 } }, 'autoscaler.serviceLevel'],
+    ['a provisioning time of 0', { template: template(), autoscaler: { provisioningSeconds: 0 } }, 'autoscaler.provisioningSeconds'],
     ['a containerGroupName in the template', { template: { ...template(), containerGroupName: 'gs-1' } }, 'template'],
   ];
   for (const [what, body, path] of bad) {
