@@ -1,18 +1,26 @@
-// npm run simulate -- --trace FILE [--policy threshold|buffer|seed[,...]] [--max-sessions N] [--max-instances N]
+// npm run simulate -- --trace FILE [--policy rate|threshold|buffer|seed[,...]] [--max-sessions N] [--max-instances N]
 //                     [--provision-seconds S] [--rollout-at S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]
+// npm run simulate -- --family [--only NAME[,...]] [--policy ...] [--chart-dir DIR] [--json] [--set ...]
 // Replays a trace of sessions against the real allocation and fleet controller code on a simulated
 // clock and prints what the policy would have cost and how many sessions it would have turned away;
 // with --rollout-at, a rolling update in the middle: sessions cut (must be 0) and its extra server-minutes.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+// --family runs the policies (the default, the old `buffer` and the original's `seed`) over the
+// generated family of traces (tools/sim/traces.ts) and prints a chart per trace and one table.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICIES, type ScalingPolicy } from '../runtime/src/domain/autoscaling/policy';
 import { isSettingName, readSettings } from '../runtime/src/options';
+import { asciiChart } from './sim/asciiChart';
 import { chartSvg } from './sim/chart';
 import { parseTrace, simulate, type SimulationResult } from './sim/simulator';
+import { FAMILY, FAMILY_WARMUP_SECONDS, generate } from './sim/traces';
 
 const USAGE = `usage: npm run simulate -- --trace FILE [--policy ${POLICIES.join('|')}[,...]] [--max-sessions N] [--max-instances N]
-                            [--provision-seconds S] [--rollout-at S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]`;
+                            [--provision-seconds S] [--rollout-at S] [--json] [--chart FILE.svg] [--set SETTING=VALUE ...]
+       npm run simulate -- --family [--only ${FAMILY.map((f) => f.name).join('|')}[,...]] [--policy ...]
+                            [--max-sessions N] [--provision-seconds S] [--chart-dir DIR] [--json] [--set SETTING=VALUE ...]`;
 
 /** A run with a rollout, next to the same run without one. */
 type Figures = Omit<SimulationResult, 'samples'> & { rolloutExtraServerMinutes?: number };
@@ -23,11 +31,14 @@ function parseCommandLine() {
       trace: { type: 'string' },
       policy: { type: 'string' },
       'max-sessions': { type: 'string', default: '12' },
-      'max-instances': { type: 'string', default: '100' },
+      'max-instances': { type: 'string' },
       'provision-seconds': { type: 'string', default: '30' },
       'rollout-at': { type: 'string' },
       json: { type: 'boolean', default: false },
       chart: { type: 'string' },
+      family: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'chart-dir': { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
@@ -46,8 +57,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!args.trace) {
-    console.error(`--trace is required\n${USAGE}`);
+  if (!args.trace === !args.family) {
+    console.error(`give --trace or --family\n${USAGE}`);
     return 2;
   }
   const settings = Object.fromEntries(
@@ -60,7 +71,10 @@ async function main(): Promise<number> {
     }),
   );
   // Several policies (comma-separated) run one after another and print side by side.
-  const policies = (args.policy ?? readSettings(settings).AUTOSCALER_POLICY).split(',').map((p) => p.trim()) as ScalingPolicy[];
+  const defaultPolicy = readSettings(settings).AUTOSCALER_POLICY;
+  const policies = (args.policy ?? (args.family ? [...new Set([defaultPolicy, 'buffer', 'seed'])].join(',') : defaultPolicy))
+    .split(',')
+    .map((p) => p.trim()) as ScalingPolicy[];
   const unknown = policies.find((p) => !POLICIES.includes(p));
   if (unknown !== undefined) {
     console.error(`--policy must be one of ${POLICIES.join(', ')} (or several, comma-separated), not '${unknown}'`);
@@ -76,12 +90,24 @@ async function main(): Promise<number> {
     return n;
   };
   const maxSessions = number('max-sessions', args['max-sessions'], 1);
-  const maxInstances = number('max-instances', args['max-instances'], 1);
+  // The family's large fleets need room: 1000 is the most AUTOSCALER_MAXIMUM_INSTANCES takes.
+  const maxInstances = number('max-instances', args['max-instances'] ?? (args.family ? '1000' : '100'), 1);
   const provisionSeconds = number('provision-seconds', args['provision-seconds'], 0);
+  if (args.family)
+    return runFamily({
+      policies,
+      maxSessions,
+      maxInstances,
+      provisionSeconds,
+      settings,
+      only: args.only,
+      chartDir: args['chart-dir'],
+      json: args.json,
+    });
   const rolloutAtSeconds = args['rollout-at'] === undefined ? undefined : number('rollout-at', args['rollout-at'], 1);
 
-  const trace = parseTrace(readFileSync(args.trace, 'utf8'));
-  const name = basename(args.trace);
+  const trace = parseTrace(readFileSync(args.trace!, 'utf8'));
+  const name = basename(args.trace!);
   const figures: Figures[] = [];
   for (const policy of policies) {
     const run = (rollout: number | undefined) =>
@@ -108,6 +134,130 @@ async function main(): Promise<number> {
   // --json: one JSON object per policy, one per line.
   console.log(args.json ? figures.map((f) => JSON.stringify(f)).join('\n') : table(figures));
   return 0;
+}
+
+interface FamilyRun {
+  policies: ScalingPolicy[];
+  maxSessions: number;
+  maxInstances: number;
+  provisionSeconds: number;
+  settings: Record<string, string>;
+  only?: string;
+  chartDir?: string;
+  json: boolean;
+}
+
+const MARKS: Record<ScalingPolicy, string> = { rate: 'r', buffer: 'b', seed: 's', threshold: 't' };
+
+/** Every trace of the family under every policy: a chart per trace as it finishes, then one table. */
+async function runFamily(run: FamilyRun): Promise<number> {
+  const names = run.only?.split(',').map((n) => n.trim());
+  const unknown = names?.find((n) => !FAMILY.some((f) => f.name === n));
+  if (unknown !== undefined) {
+    console.error(`--only takes trace names of the family (${FAMILY.map((f) => f.name).join(', ')}), not '${unknown}'`);
+    return 2;
+  }
+  if (run.chartDir) mkdirSync(run.chartDir, { recursive: true });
+  const rows: Array<{
+    trace: string;
+    about: string;
+    oracleMax: number;
+    result: Omit<SimulationResult, 'samples'>;
+    seconds: number;
+    cpuSeconds: number;
+  }> = [];
+  const started = performance.now();
+  for (const member of FAMILY.filter((f) => !names || names.includes(f.name))) {
+    const trace = generate(member.spec);
+    const series = [];
+    for (const policy of run.policies) {
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const result = await simulate(trace, {
+        policy,
+        maxSessions: run.maxSessions,
+        maxInstances: run.maxInstances,
+        provisionSeconds: run.provisionSeconds,
+        settings: run.settings,
+        warmupSeconds: FAMILY_WARMUP_SECONDS,
+        untilSeconds: member.spec.seconds,
+        sampleSeconds: 60,
+        progress: trace.length > 20_000 ? progressReporter(`${member.name} ${policy} (${trace.length} sessions)`) : undefined,
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      const { samples, ...figures } = result;
+      const oracleMax = Math.max(...(samples ?? []).map((s) => Math.ceil(s.demand / run.maxSessions)));
+      rows.push({ trace: member.name, about: member.about, oracleMax, result: figures, seconds, cpuSeconds });
+      series.push({ mark: MARKS[policy], label: policy, samples: samples ?? [] });
+      if (run.chartDir) writeFileSync(join(run.chartDir, `${member.name}-${policy}.svg`), chartSvg(result, member.name));
+      console.error(
+        `${member.name} ${policy}: ${trace.length} sessions in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s of CPU; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+      );
+    }
+    // Each trace's figures as soon as it is done: the whole family takes minutes.
+    const own = rows.filter((r) => r.trace === member.name).map(familyCells);
+    if (!run.json)
+      console.log(`\n${member.name} — ${member.about}\n${asciiChart(series, run.maxSessions)}\n\n${markdownTable(FAMILY_HEADER, own)}\n`);
+  }
+  if (run.json) {
+    console.log(rows.map((r) => JSON.stringify({ trace: r.trace, seconds: r.seconds, cpuSeconds: r.cpuSeconds, ...r.result })).join('\n'));
+    return 0;
+  }
+  console.log(markdownTable(FAMILY_HEADER, rows.map(familyCells)));
+  console.log(
+    `\n${run.maxSessions} sessions a server, ${run.provisionSeconds} s provisioning, at most ${run.maxInstances} servers; the first ${FAMILY_WARMUP_SECONDS / 60} minutes of each trace (from an empty fleet) and the time after its last arrival (its last sessions ending) are left out of the figures. Total ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+  );
+  return 0;
+}
+
+const FAMILY_HEADER = [
+  'trace',
+  'peak need',
+  'policy',
+  'sessions',
+  'turned away',
+  'cost × oracle',
+  'peak servers',
+  'scale outs',
+  'scale ins',
+  'cut',
+  'run time',
+  'CPU',
+];
+
+function familyCells(r: {
+  trace: string;
+  oracleMax: number;
+  result: Omit<SimulationResult, 'samples'>;
+  seconds: number;
+  cpuSeconds: number;
+}) {
+  return [
+    r.trace,
+    String(r.oracleMax),
+    r.result.policy,
+    String(r.result.sessions),
+    `${(r.result.rejectedRatio * 100).toFixed(3)} %`,
+    r.result.costRatio.toFixed(3),
+    String(r.result.peakServers),
+    String(r.result.scaleOuts),
+    String(r.result.scaleIns),
+    String(r.result.sessionsCut),
+    `${r.seconds.toFixed(1)} s`,
+    `${r.cpuSeconds.toFixed(1)} s`,
+  ];
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i < 3 ? `${'-'.repeat(w + 1)}-` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /** Progress on stderr: a live percentage on a terminal, a line per tenth otherwise (CI logs). */

@@ -3,6 +3,7 @@
 // The runtime parses its settings from this table, the Pulumi program reads stack config and writes
 // app settings from it (infra/config.ts), and the settings tables in the README and docs/deploy.md
 // are generated from it (npm run docs). At the bottom: what each option means to the domain.
+import { Cron } from 'croner';
 import { z } from 'zod';
 import type { AllocatorOptions } from './domain/allocation/allocator';
 import type { ScalingConfig } from './domain/autoscaling/policy';
@@ -47,6 +48,12 @@ function fraction(open: 'low' | 'high'): Kind<number> {
     bounds: open === 'low' ? '0 < x ≤ 1' : '0 ≤ x < 1',
   };
 }
+
+/** A fraction with both ends open: (0, 1). */
+const openFraction: Kind<number> = (() => {
+  const error = 'must be a fraction above 0 and below 1 (0 would never scale out for demand, 1 would need unbounded free slots)';
+  return { schema: z.preprocess(fromText, z.number({ error }).gt(0, { error }).lt(1, { error })), bounds: '0 < x < 1' };
+})();
 
 const bool: Kind<boolean> = {
   schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' }),
@@ -304,11 +311,26 @@ export const OPTIONS = {
     description:
       'Runs ACIAutoScaler, which sizes the default fleet by the policy below (and rolls it out when its template changes); needs CONTAINER_GROUP_TEMPLATE.',
   }),
-  AUTOSCALER_POLICY: option(oneOf(['buffer', 'threshold']), {
-    default: 'buffer',
+  AUTOSCALER_POLICY: option(oneOf(['rate', 'buffer', 'threshold']), {
+    default: 'rate',
     source: { stackKey: 'autoscaler.policy' },
     section: 'autoscaler',
-    description: '`buffer` keeps free slots ready; `threshold` keeps utilisation in a band.',
+    description:
+      '`rate` keeps the free slots the arrivals of one lead time need (docs/autoscaling.md); `buffer` keeps a fixed number of free slots ready; `threshold` keeps utilisation in a band.',
+  }),
+  AUTOSCALER_SERVICE_LEVEL: option(openFraction, {
+    default: 0.999,
+    source: { stackKey: 'autoscaler.serviceLevel' },
+    section: 'autoscaler',
+    description:
+      '`rate`: the share of lead times (provisioning plus one autoscaler period) whose arrivals the free slots cover: 0.999 turns away about one session in a thousand of a sudden rise, none of a steady load.',
+  }),
+  AUTOSCALER_PROVISIONING_SECONDS: option(int(1, 3600), {
+    default: 30,
+    source: { stackKey: 'autoscaler.provisioningSeconds' },
+    section: 'autoscaler',
+    description:
+      '`rate`: how long a new server takes from create to Running (ACI: 10–35 s for a small Linux image, 60–120 s for a large one).',
   }),
   AUTOSCALER_SCHEDULE: option(schedule(), {
     default: '*/30 * * * * *',
@@ -577,6 +599,21 @@ const RULES: Array<(s: FleetSettings, n: Naming) => OptionProblem | undefined> =
     const message = `must not exceed ${n.name('FLEET_MAX_SERVERS', 'AUTOSCALER_MAXIMUM_INSTANCES')} (${s.AUTOSCALER_MAXIMUM_INSTANCES} > ${shownValue(s, n, 'FLEET_MAX_SERVERS')})`;
     return { setting: 'AUTOSCALER_MAXIMUM_INSTANCES', path: [], message };
   },
+  (s, n) => {
+    // The rate policy counts the bookings and misses made since its last run: a run that comes later
+    // than they are kept would never see some of them, and the fleet would not grow for them.
+    if (s.AUTOSCALER_POLICY !== 'rate') return undefined;
+    const period = Math.max(schedulePeriodMs(s.AUTOSCALER_SCHEDULE), schedulePeriodMs(s.FLEET_CONTROLLER_SCHEDULE)) / 1000;
+    const kept = (['ALLOCATION_RESERVATION_TTL_SECONDS', 'AUTOSCALER_DEMAND_WINDOW_SECONDS'] as const).find((k) => s[k] < period);
+    if (!kept) return undefined;
+    const blamed =
+      n.isSet('AUTOSCALER_SCHEDULE') || !n.isSet('FLEET_CONTROLLER_SCHEDULE') ? 'AUTOSCALER_SCHEDULE' : 'FLEET_CONTROLLER_SCHEDULE';
+    return {
+      setting: blamed,
+      path: [],
+      message: `runs up to ${period} s apart, longer than ${n.name(kept, blamed)} (${shownValue(s, n, kept)} s) keeps what the rate policy counts: it would miss arrivals and never scale for them (run it more often, or keep them longer)`,
+    };
+  },
   (s, n) =>
     s.AUTOSCALER_ENABLED && !s.CONTAINER_GROUP_TEMPLATE
       ? {
@@ -717,7 +754,20 @@ export function scalingConfigFrom(s: FleetSettings): ScalingConfig {
     createQuotaWindowMs: s.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
     demandWindowMs: s.AUTOSCALER_DEMAND_WINDOW_SECONDS * 1000,
     newServerMaxSessions: s.CONTAINER_GROUP_TEMPLATE?.maxSessions ?? s.FLEET_DEFAULT_MAX_SESSIONS,
+    serviceLevel: s.AUTOSCALER_SERVICE_LEVEL,
+    provisioningMs: s.AUTOSCALER_PROVISIONING_SECONDS * 1000,
+    // ACIAutoScaler sizes the default fleet, ACIFleetController the others: the slower of the two covers both.
+    periodMs: Math.max(schedulePeriodMs(s.AUTOSCALER_SCHEDULE), schedulePeriodMs(s.FLEET_CONTROLLER_SCHEDULE)),
+    bookingLifetimeMs: s.ALLOCATION_RESERVATION_TTL_SECONDS * 1000,
   };
+}
+
+/** The longest gap between two runs of an NCRONTAB schedule, over its next hundred runs. */
+export function schedulePeriodMs(schedule: string): number {
+  const runs = new Cron(schedule, { paused: true }).nextRuns(101, new Date(Date.UTC(2026, 0, 5)));
+  let longest = 0;
+  for (let i = 1; i < runs.length; i++) longest = Math.max(longest, runs[i]!.getTime() - runs[i - 1]!.getTime());
+  return longest || 24 * 3600_000;
 }
 
 /** The fleets: where servers may live, the default fleet the settings define, and what a fleet's autoscaler fields fill in. */

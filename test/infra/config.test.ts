@@ -100,9 +100,9 @@ describe('parseConfig', () => {
     });
   });
 
-  it("takes the runtime's own default policy (buffer) when none is set", () => {
+  it("takes the runtime's own default policy (rate) when none is set", () => {
     const c = parseConfig({ location: 'westeurope' }, ctx);
-    assert.equal(c.runtime.AUTOSCALER_POLICY, 'buffer');
+    assert.equal(c.runtime.AUTOSCALER_POLICY, 'rate');
     assert.equal(c.optionSettings.AUTOSCALER_POLICY, undefined);
   });
 
@@ -244,6 +244,17 @@ describe('parseConfig', () => {
       'a buffer percentage above 95',
       { autoscaler: '{"bufferPercent":96}' },
       /aci-fleet:autoscaler\.bufferPercent: must be a number from 0 to 95/,
+    ],
+    [
+      'a service level of 1',
+      { autoscaler: '{"serviceLevel":1}' },
+      /aci-fleet:autoscaler\.serviceLevel: must be a fraction above 0 and below 1/,
+    ],
+    ['a service level of 0', { autoscaler: '{"serviceLevel":0}' }, /aci-fleet:autoscaler\.serviceLevel: must be a fraction above 0/],
+    [
+      'the rate policy run less often than bookings are kept',
+      { autoscaler: '{"schedule":"0 */2 * * * *"}' },
+      /aci-fleet:autoscaler\.schedule: runs up to 120 s apart, longer than .*reservationTtlSeconds \(the default 60 s\)/,
     ],
     ['a create quota of 0', { autoscaler: '{"createQuota":0}' }, /aci-fleet:autoscaler\.createQuota: must be a whole number from 1/],
     [

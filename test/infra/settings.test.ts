@@ -80,6 +80,8 @@ const everything: Record<string, string> = {
     createQuota: 80,
     createQuotaWindowSeconds: 300,
     demandWindowSeconds: 90,
+    serviceLevel: 0.99,
+    provisioningSeconds: 60,
     containerGroupTemplate: template,
   }),
   retries: JSON.stringify({
@@ -156,7 +158,7 @@ describe('the runtime settings the stack can write', () => {
     for (const [group, fields] of groups) defaults[group] = JSON.stringify(fields);
     const explicit = readSettings(settingsFor({ ...defaults, fleetName: 'aci-fleet-dev' }));
     assert.deepEqual(explicit, unset);
-    assert.equal(unset.AUTOSCALER_POLICY, 'buffer');
+    assert.equal(unset.AUTOSCALER_POLICY, 'rate');
   });
 });
 

@@ -31,6 +31,8 @@ describe('the local fleet’s console', () => {
       log: (line, level = 'info') => lines.push({ line, level }),
       settings: {
         AUTOSCALER_ENABLED: 'true',
+        // `buffer` with no buffer: exactly the missed sessions' servers (the rate policy would also cover more like them).
+        AUTOSCALER_POLICY: 'buffer',
         AUTOSCALER_MINIMUM_INSTANCES: '0',
         AUTOSCALER_BUFFER_SLOTS: '0',
         AUTOSCALER_BUFFER_PERCENT: '0',

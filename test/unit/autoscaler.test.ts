@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { readSettings } from '../../runtime/src/options';
+import { readSettings, scalingConfigFrom, schedulePeriodMs } from '../../runtime/src/options';
 import { freeSlotsOf, hasLiveReservations, loadOf } from '../../runtime/src/domain/allocation/booking';
 import { decide, type ScalingConfig, type LastActions } from '../../runtime/src/domain/autoscaling/policy';
 import type { DemandMiss } from '../../runtime/src/domain/allocation/ports';
@@ -27,6 +27,10 @@ const BASE: ScalingConfig = {
   createQuotaWindowMs: 5 * 60_000,
   demandWindowMs: 60_000,
   newServerMaxSessions: 12,
+  serviceLevel: 0.999,
+  provisioningMs: 30_000,
+  periodMs: 30_000,
+  bookingLifetimeMs: 60_000,
 };
 
 let counter = 0;
@@ -296,6 +300,14 @@ describe('autoscaler settings', () => {
     assert.equal(s.AUTOSCALER_SCALE_IN_THRESHOLD, 0.6);
     assert.equal(s.AUTOSCALER_COOLDOWN_IN_MINUTES, 10);
     assert.equal(s.ALLOCATION_RESERVATION_TTL_SECONDS, 60);
+    assert.equal(s.AUTOSCALER_POLICY, 'rate');
+    assert.equal(s.AUTOSCALER_SERVICE_LEVEL, 0.999);
+  });
+
+  it('reads how often the policy runs from the schedules (the slower of ACIAutoScaler and ACIFleetController)', () => {
+    assert.equal(scalingConfigFrom(readSettings({})).periodMs, 30_000);
+    assert.equal(scalingConfigFrom(readSettings({ FLEET_CONTROLLER_SCHEDULE: '0,10,50 * * * * *' })).periodMs, 40_000);
+    assert.equal(schedulePeriodMs('0 0 * * * *'), 3600_000);
   });
 
   it('parses CONTAINER_GROUP_TEMPLATE as an ACICreate body without the name', () => {
@@ -321,6 +333,18 @@ describe('autoscaler settings', () => {
       /CONTAINER_GROUP_TEMPLATE: containerGroup\.containers/,
     ],
     ['an unknown policy', { AUTOSCALER_POLICY: 'magic' }, /AUTOSCALER_POLICY/],
+    ['a service level of 1', { AUTOSCALER_SERVICE_LEVEL: '1' }, /AUTOSCALER_SERVICE_LEVEL: must be a fraction above 0 and below 1/],
+    ['a service level of 0', { AUTOSCALER_SERVICE_LEVEL: '0' }, /AUTOSCALER_SERVICE_LEVEL: must be a fraction above 0 and below 1/],
+    [
+      'a rate policy that runs less often than bookings are kept',
+      { AUTOSCALER_SCHEDULE: '0 */5 * * * *' },
+      /AUTOSCALER_SCHEDULE: runs up to 300 s apart, longer than ALLOCATION_RESERVATION_TTL_SECONDS \(the default 60 s\)/,
+    ],
+    [
+      'a rate policy that forgets misses before its next run',
+      { FLEET_CONTROLLER_SCHEDULE: '0 * * * * *', AUTOSCALER_DEMAND_WINDOW_SECONDS: '45', ALLOCATION_RESERVATION_TTL_SECONDS: '90' },
+      /FLEET_CONTROLLER_SCHEDULE: runs up to 60 s apart, longer than AUTOSCALER_DEMAND_WINDOW_SECONDS \(45 s\)/,
+    ],
     [
       'a scale-in threshold above the scale-out one',
       { AUTOSCALER_SCALE_IN_THRESHOLD: '0.9' },

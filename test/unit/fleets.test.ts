@@ -68,6 +68,9 @@ describe('fleetSpec', () => {
       { template: template(), autoscaler: { scaleInThreshold: 0.9, scaleOutThreshold: 0.8 } },
       'autoscaler.scaleInThreshold',
     ],
+    ['a service level of 1', { template: template(), autoscaler: { policy: 'rate', serviceLevel: 1 } }, 'autoscaler.serviceLevel'],
+    ['a service level of 0', { template: template(), autoscaler: { serviceLevel: 0 } }, 'autoscaler.serviceLevel'],
+    ['a provisioning time of 0', { template: template(), autoscaler: { provisioningSeconds: 0 } }, 'autoscaler.provisioningSeconds'],
     ['a containerGroupName in the template', { template: { ...template(), containerGroupName: 'gs-1' } }, 'template'],
   ];
   for (const [what, body, path] of bad) {
@@ -93,10 +96,12 @@ describe('fleetSpec', () => {
       createQuota: 'AUTOSCALER_CREATE_QUOTA',
       createQuotaWindowSeconds: 'AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS',
       demandWindowSeconds: 'AUTOSCALER_DEMAND_WINDOW_SECONDS',
+      serviceLevel: 'AUTOSCALER_SERVICE_LEVEL',
+      provisioningSeconds: 'AUTOSCALER_PROVISIONING_SECONDS',
     };
     const fields = Object.keys(fleetAutoscaler.shape);
     assert.deepEqual(fields.filter((f) => f !== 'policy').sort(), Object.keys(settingOf).sort(), 'every field has its setting');
-    const probes = [-1, 0, 0.5, 1, 2, 94.5, 95, 96, 999, 1000, 1001, 3600, 86_400, 86_401, 100_000, 100_001];
+    const probes = [-1, 0, 0.5, 0.999, 1, 2, 94.5, 95, 96, 999, 1000, 1001, 3600, 86_400, 86_401, 100_000, 100_001];
     for (const [field, setting] of Object.entries(settingOf)) {
       for (const value of probes) {
         const asOption = OPTIONS[setting].kind.schema.safeParse(value).success;
@@ -105,6 +110,7 @@ describe('fleetSpec', () => {
       }
     }
     assert.ok(fleetAutoscaler.safeParse({ policy: 'threshold' }).success && !fleetAutoscaler.safeParse({ policy: 'seed' }).success);
+    assert.ok(fleetAutoscaler.safeParse({ policy: 'rate' }).success);
   });
 });
 

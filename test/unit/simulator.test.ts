@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { oracleServerMinutes, parseTrace, simulate } from '../../tools/sim/simulator';
+import { asciiChart } from '../../tools/sim/asciiChart';
+import { oracleServerMinutes, parseTrace, simulate, type TraceSession } from '../../tools/sim/simulator';
+import { FAMILY, generate } from '../../tools/sim/traces';
 
 const close = (actual: number, expected: number, what: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
@@ -61,10 +63,87 @@ describe('the simulator on tiny traces (figures worked out by hand)', () => {
       'oracle',
     );
     assert.equal(oracleServerMinutes([], 12), 0);
+    // From 30 s on: 2 servers for 30 s, then 1 for 60 s.
+    close(
+      oracleServerMinutes(
+        [
+          { start: 0, duration: 60 },
+          { start: 0, duration: 120 },
+          { start: 30, duration: 30 },
+        ],
+        2,
+        30,
+      ),
+      (30 * 2 + 60) / 60,
+      'oracle after a warm-up',
+    );
+  });
+
+  it('leaves the warm-up out of every figure', async () => {
+    // seed, 2 sessions a server: the third session at 1 s is turned away, inside the 10 s warm-up;
+    // after it, one server for 50 s. The oracle serves all three: 2 servers to 31 s, then 1 to 60 s.
+    const trace = parseTrace('start,duration\n0,60\n0,60\n1,30\n');
+    const r = await simulate(trace, { policy: 'seed', maxSessions: 2, maxInstances: 100, provisionSeconds: 30, warmupSeconds: 10 });
+    assert.equal(r.sessions, 0, 'no session starts after the warm-up');
+    assert.equal(r.rejected, 0);
+    close(r.serverMinutes, 50 / 60, 'serverMinutes');
+    close(r.oracleServerMinutes, (21 * 2 + 29) / 60, 'oracleServerMinutes');
   });
 
   it('refuses a trace without its header or with a bad row, naming the line', () => {
     assert.throws(() => parseTrace('0,60\n'), /first line must be 'start,duration'/);
     assert.throws(() => parseTrace('start,duration\n0,60\n5,-1\n'), /line 3/);
+  });
+});
+
+/** The most sessions at once in a trace. */
+function peakConcurrency(sessions: readonly TraceSession[]): number {
+  const events = sessions.flatMap(
+    (s): Array<[number, number]> => [
+      [s.start, 1],
+      [s.start + s.duration, -1],
+    ],
+  );
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of events) {
+    now += d;
+    peak = Math.max(peak, now);
+  }
+  return peak;
+}
+
+describe('the family of traces', () => {
+  it('is the same on every run (seeded), and each trace is at the scale its name says (12 sessions a server)', () => {
+    const servers = { small: [1, 5], mid: [25, 60], large: [300, 800] } as const;
+    for (const member of FAMILY) {
+      const sessions = generate(member.spec);
+      assert.deepEqual(generate(member.spec).slice(0, 50), sessions.slice(0, 50), `${member.name} repeats`);
+      const peak = Math.ceil(peakConcurrency(sessions) / 12);
+      const [low, high] = servers[member.scale];
+      assert.ok(peak >= low && peak <= high, `${member.name}: peak of ${peak} servers, not ${low}–${high}`);
+    }
+    const shapes = new Set(FAMILY.map((f) => f.shape));
+    assert.deepEqual([...shapes].sort(), ['diurnal', 'flat', 'spikes', 'weekend']);
+  });
+
+  it('charts servers against what a clairvoyant fleet needs, and where sessions were turned away', () => {
+    const samples = [0, 60, 120, 180].map((t, i) => ({
+      t,
+      demand: [12, 24, 36, 12][i]!,
+      capacity: 0,
+      servers: [2, 2, 4, 3][i]!,
+      rejected: i === 2 ? 1 : 0,
+    }));
+    const chart = asciiChart([{ mark: 'r', label: 'rate', samples }], 12, 8, 5);
+    const rows = chart.split('\n');
+    assert.equal(rows[0], '    4 ┤     r  ', 'the peak of 4 servers on the top row, at 120 s of 180');
+    assert.equal(rows[1], '      ┤     · r', 'the 3 servers 36 sessions need, under it; 3 servers at the end');
+    assert.ok(
+      rows.some((r) => r.startsWith('r away') && r.includes('x')),
+      chart,
+    );
+    assert.match(chart, /r rate; · what a clairvoyant fleet needs/);
   });
 });

@@ -3,6 +3,7 @@
 // monitor logic, over in-memory stores and container groups that take a fixed time to provision.
 import { readSettings } from '../../runtime/src/options';
 import { Allocator } from '../../runtime/src/domain/allocation/allocator';
+import { RunningServersSnapshot } from '../../runtime/src/domain/allocation/snapshot';
 import type { ScalingPolicy } from '../../runtime/src/domain/autoscaling/policy';
 import { FleetError } from '../../runtime/src/domain/core/errors';
 import type { Clock } from '../../runtime/src/domain/core/ports';
@@ -41,6 +42,10 @@ export interface SimulationOptions {
   rolloutAtSeconds?: number;
   /** Called now and then with the fraction of the trace done. */
   progress?: (fraction: number) => void;
+  /** The first this many seconds run but are left out of every figure (the fleet starts empty). */
+  warmupSeconds?: number;
+  /** Figures stop here (the last arrival of a generated trace): the hour its last sessions take to end is no day's. */
+  untilSeconds?: number;
 }
 
 export interface Sample {
@@ -93,8 +98,8 @@ export function parseTrace(csv: string): TraceSession[] {
   return sessions.sort((a, b) => a.start - b.start);
 }
 
-/** The least any policy could pay: the integral of ceil(concurrent sessions / max sessions), in server-minutes. */
-export function oracleServerMinutes(sessions: readonly TraceSession[], maxSessions: number): number {
+/** The least any policy could pay: the integral of ceil(concurrent sessions / max sessions), in server-minutes (from `from` seconds on). */
+export function oracleServerMinutes(sessions: readonly TraceSession[], maxSessions: number, from = 0, until = Infinity): number {
   const events: Array<[number, number]> = [];
   for (const s of sessions) events.push([s.start, 1], [s.start + s.duration, -1]);
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // ends before starts at the same instant
@@ -102,7 +107,7 @@ export function oracleServerMinutes(sessions: readonly TraceSession[], maxSessio
   let last = 0;
   let area = 0;
   for (const [t, delta] of events) {
-    area += (t - last) * Math.ceil(concurrent / maxSessions);
+    area += Math.max(0, Math.min(t, until) - Math.max(last, from)) * Math.ceil(concurrent / maxSessions);
     concurrent += delta;
     last = t;
   }
@@ -167,7 +172,19 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   fleetOptions.autoscalerDefaults = { ...fleetOptions.autoscalerDefaults, policy: options.policy };
   const fleets = new FleetService({ store: fleetStore, serverStore: store, servers: fleet, options: fleetOptions, clock });
   const revisions = new CachedFleetRevisions(fleetStore, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
-  const allocator = new Allocator({ store, demand, clock, options: allocatorOptionsFrom(settings), random: seededRandom(1), revisions });
+  // The instance's copy of the Running servers, at most 1 ms old: on the simulated clock, that is one
+  // read per simulated second, after that second's reports, drains and GC; in between, the
+  // allocator's own bookings keep it exact (as they keep an instance's copy).
+  const snapshot = new RunningServersSnapshot(store, 1, clock);
+  const allocator = new Allocator({
+    store,
+    demand,
+    clock,
+    options: allocatorOptionsFrom(settings),
+    random: seededRandom(1),
+    revisions,
+    snapshot,
+  });
   const state = new MemoryStateStore();
   const controller = new FleetController({
     fleets,
@@ -193,13 +210,15 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const dirty = new Set<string>();
   const keyOfName = (name: string) => ({ resourceGroup: 'sim', containerGroupName: name.slice('sim/'.length) });
 
+  const warmup = options.warmupSeconds ?? 0;
+  const until = options.untilSeconds ?? Infinity;
   const result: SimulationResult = {
     policy: options.policy,
-    sessions: sessions.length,
+    sessions: sessions.filter((s) => s.start >= warmup).length,
     rejected: 0,
     rejectedRatio: 0,
     serverMinutes: 0,
-    oracleServerMinutes: oracleServerMinutes(sessions, options.maxSessions),
+    oracleServerMinutes: oracleServerMinutes(sessions, options.maxSessions, warmup, until),
     costRatio: 0,
     peakServers: 0,
     scaleOuts: 0,
@@ -293,13 +312,13 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
         else serverEnds.set(ends, [name]);
       } catch (e) {
         if (!(e instanceof FleetError) || e.code !== 'NoCapacity') throw e;
-        result.rejected++;
+        if (t >= warmup) result.rejected++;
         rejectedSinceSample++;
       }
     }
 
     const rows = store.all();
-    serverSeconds += rows.length;
+    if (t >= warmup && t < until) serverSeconds += rows.length;
     result.peakServers = Math.max(result.peakServers, rows.length);
     if (options.sampleSeconds && t % options.sampleSeconds === 0) {
       const capacity = rows.filter((r) => r.state === 'Running').reduce((n, r) => n + r.maxSessions, 0);

@@ -2,6 +2,7 @@
 // record's ETag (or only if absent), so of two runs that read it at once only one gets it. The
 // record also remembers the last actions, for cooldowns and ACI's create quota.
 import { StaleWriteError, type Logger, type Versioned } from '../core/ports';
+import type { ArrivalEstimate } from './arrivals';
 import type { AutoscalerState, AutoscalerStateStore } from './ports';
 
 /** The lease for `holder`, or undefined when another run holds an unexpired one or took it first. */
@@ -38,6 +39,8 @@ export interface RunOutcome {
   createTimes: readonly string[];
   scaledOut: boolean;
   scaledIn: boolean;
+  /** The arrival rate the run's decision estimated; the last one is kept when the run decided nothing. */
+  arrivals?: ArrivalEstimate;
 }
 
 /** Gives the lease back and remembers what the run did; creates older than `quotaWindowMs` are forgotten. */
@@ -56,6 +59,7 @@ export async function releaseLease(
     creates: [...lease.value.creates, ...outcome.createTimes].filter((t) => now.getTime() - Date.parse(t) < quotaWindowMs),
     lastScaleOutAt: outcome.scaledOut ? now.toISOString() : lease.value.lastScaleOutAt,
     lastScaleInAt: outcome.scaledIn ? now.toISOString() : lease.value.lastScaleInAt,
+    arrivals: outcome.arrivals ?? lease.value.arrivals,
   };
   try {
     await store.write(state, lease.etag);

@@ -2,11 +2,15 @@
 // settings, the time and what it did lately, how many servers to create, which to drain and
 // which drained ones to bring back. ACIAutoScaler and the simulator (tools/simulate.ts) both call it.
 import { freeSlotsOf, hasLiveReservations, loadOf } from '../allocation/booking';
+import { observeArrivals, poissonQuantile, type ArrivalEstimate } from './arrivals';
 import type { DemandMiss } from '../allocation/ports';
 import { keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 
-export const POLICIES = ['threshold', 'buffer', 'seed'] as const;
+export const POLICIES = ['rate', 'threshold', 'buffer', 'seed'] as const;
 /**
+ * - `rate`: keep the free slots that cover the sessions expected to arrive before a server created
+ *   now could take them (provisioning plus one autoscaler period), at a service level; the arrival
+ *   rate is estimated from bookings, reports and misses (./arrivals.ts). The default.
  * - `threshold`: the original's utilisation thresholds, but it steps straight to the needed count,
  *   counts servers still Creating as capacity on the way, and has separate out/in cooldowns.
  * - `buffer`: keep a number (or percentage) of free session slots ready, plus recent unmet demand.
@@ -38,6 +42,14 @@ export interface ScalingConfig {
   demandWindowMs: number;
   /** MaxSessions of the servers the autoscaler creates. */
   newServerMaxSessions: number;
+  /** `rate`: the share of lead times whose arrivals the free slots cover (0.999). */
+  serviceLevel: number;
+  /** `rate`: how long a new server takes from create to Running. */
+  provisioningMs: number;
+  /** How often the policy runs (the longest gap its schedule leaves): a decision holds until the next one. */
+  periodMs: number;
+  /** How long a booking stays visible on its server (ALLOCATION_RESERVATION_TTL_SECONDS). */
+  bookingLifetimeMs: number;
 }
 
 export interface LastActions {
@@ -45,6 +57,8 @@ export interface LastActions {
   lastScaleInAt?: string;
   /** When recent creates were sent (for the quota). */
   creates: readonly string[];
+  /** The arrival rate the last run estimated (every policy keeps it, so a switch to `rate` starts warm). */
+  arrivals?: ArrivalEstimate;
 }
 
 export interface Decision {
@@ -53,6 +67,8 @@ export interface Decision {
   /** Drained servers to put back in service: capacity at once, without provisioning. */
   restore: ServerKey[];
   reason: string;
+  /** The arrival rate as of this decision, to keep for the next. */
+  arrivals?: ArrivalEstimate;
 }
 
 const nothing = (reason: string): Decision => ({ create: 0, drain: [], restore: [], reason });
@@ -86,7 +102,14 @@ export function decide(
   last: LastActions,
 ): Decision {
   const fleet = describe(snapshot, demand, config, now, last);
+  const { estimate } = observeArrivals(snapshot, demand, arrivalSettings(config), now, last.arrivals);
+  return { ...decideBy(fleet, config, now, last, estimate.perSecond), arrivals: estimate };
+}
+
+function decideBy(fleet: Census, config: ScalingConfig, now: Date, last: LastActions, perSecond: number): Decision {
   switch (config.policy) {
+    case 'rate':
+      return decideRate(fleet, config, now, last, perSecond);
     case 'seed':
       return decideSeed(fleet, config, now, last);
     case 'threshold':
@@ -94,6 +117,24 @@ export function decide(
     case 'buffer':
       return decideBuffer(fleet, config, now, last);
   }
+}
+
+/** Seconds from a decision to a server it creates taking sessions: what the free slots must bridge. */
+export const leadSecondsOf = (c: ScalingConfig) => (c.provisioningMs + c.periodMs) / 1000;
+
+function arrivalSettings(c: ScalingConfig) {
+  return {
+    periodMs: c.periodMs,
+    bookingLifetimeMs: c.bookingLifetimeMs,
+    demandWindowMs: c.demandWindowMs,
+    // Arrivals that would fill the largest fleet within one lead time: any more would change nothing.
+    maxPerSecond: (c.maxInstances * c.newServerMaxSessions) / Math.max(1, leadSecondsOf(c)),
+  };
+}
+
+/** The free slots `rate` keeps: the arrivals of one lead time at the service level. */
+export function slotsToCover(perSecond: number, config: ScalingConfig): number {
+  return poissonQuantile(perSecond * leadSecondsOf(config), config.serviceLevel);
 }
 
 function describe(
@@ -188,8 +229,29 @@ function decideBuffer(fleet: Census, config: ScalingConfig, now: Date, last: Las
   // undone minutes later costs a create and a server that lingers until its last session ends.
   return scaleIn(
     { fleet, config, now, last },
-    { enough: (freeAfter) => freeAfter >= wanted + config.newServerMaxSessions, why: describeFree },
+    { enough: (freeAfter, _, held) => freeAfter - held >= wanted + config.newServerMaxSessions, why: describeFree },
   );
+}
+
+/**
+ * Keep free what the next lead time brings at the service level, plus what was asked for and
+ * missed. Scale out when the free slots fall below that; drain a server only when the free slots
+ * of the servers kept still cover it. Between the two the fleet rests: a band one server's free
+ * slots wide (the hysteresis), with no cooldown. The averaged estimate keeps it from following
+ * chance, and a drained server that is needed again comes back at once, without provisioning.
+ */
+function decideRate(fleet: Census, config: ScalingConfig, now: Date, last: LastActions, perSecond: number): Decision {
+  const load = sum(fleet.running.map((r) => loadOf(r, now)));
+  const free = sum(fleet.running.map((r) => freeSlotsOf(r, now))) + sum(fleet.creating.map((r) => r.maxSessions));
+  const cover = slotsToCover(perSecond, config);
+  const wanted = cover + fleet.unmet;
+  const shortfall = Math.max(0, config.minInstances - fleet.instances);
+  const describeFree =
+    `${free} free slot(s), ${load} in use, for ${cover} (${(perSecond * 60).toFixed(1)} arrivals/min over ${leadSecondsOf(config)} s at ${config.serviceLevel})` +
+    (fleet.unmet ? ` + ${fleet.unmet} unmet` : '');
+  if (free < wanted || shortfall > 0)
+    return scaleOut({ fleet, config, now, last }, { deficit: wanted - free, shortfall, why: describeFree });
+  return scaleIn({ fleet, config, now, last }, { enough: (freeAfter) => freeAfter >= wanted, why: describeFree, cooldownMs: 0 });
 }
 
 /**
@@ -220,17 +282,26 @@ function scaleOut({ fleet, config, now, last }: Situation, step: { deficit: numb
 }
 
 /**
- * Drains the emptiest Running servers while `enough(freeAfter, capacityAfter)` still holds, the
+ * Drains the emptiest Running servers while `enough(freeAfter, capacityAfter, held)` still holds, the
  * remaining servers can absorb what the drained ones hold, and the minimum stays. Never a server
  * with live reservations (a player is on the way), never while servers are still being created.
  */
 function scaleIn(
   { fleet, config, now, last }: Situation,
-  { enough, why }: { enough: (freeAfter: number, capacityAfter: number) => boolean; why: string },
+  {
+    enough,
+    why,
+    cooldownMs = config.scaleInCooldownMs,
+  }: {
+    /** Whether the fleet would still have enough: free slots and capacity left on the servers kept, and what the drained ones hold. */
+    enough: (freeAfter: number, capacityAfter: number, heldByDrained: number) => boolean;
+    why: string;
+    cooldownMs?: number;
+  },
 ): Decision {
   if (fleet.creating.length > 0) return nothing(`${why}; servers are still being created`);
   if (fleet.instances <= config.minInstances) return nothing(`${why}; at the minimum of ${config.minInstances}`);
-  if (since(now, latest(last.lastScaleOutAt, last.lastScaleInAt)) < config.scaleInCooldownMs) return nothing(`${why}; cooling down`);
+  if (since(now, latest(last.lastScaleOutAt, last.lastScaleInAt)) < cooldownMs) return nothing(`${why}; cooling down`);
 
   let free = sum(fleet.running.map((r) => freeSlotsOf(r, now)));
   let capacity = sum(fleet.running.map((r) => r.maxSessions));
@@ -245,7 +316,7 @@ function scaleIn(
     const freeAfter = free - freeSlotsOf(r, now);
     const capacityAfter = capacity - r.maxSessions;
     const load = loadOf(r, now);
-    if (!enough(freeAfter - absorbed - load, capacityAfter) || absorbed + load > freeAfter) break;
+    if (!enough(freeAfter, capacityAfter, absorbed + load) || absorbed + load > freeAfter) break;
     drain.push(keyOf(r));
     free = freeAfter;
     capacity = capacityAfter;

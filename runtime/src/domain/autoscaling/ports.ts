@@ -1,5 +1,6 @@
 // What the autoscaler remembers between runs, and where (Blob Storage on Azure, memory in the simulator).
 import type { Versioned } from '../core/ports';
+import type { ArrivalEstimate } from './arrivals';
 
 /** What the autoscaler remembers between runs: who is acting now, and what it did lately. */
 export interface AutoscalerState {
@@ -10,6 +11,8 @@ export interface AutoscalerState {
   lastScaleInAt?: string;
   /** When each recent create was sent, for ACI's create quota. */
   creates: string[];
+  /** The `rate` policy's estimate of arrivals, as of the last run that decided (./arrivals.ts). */
+  arrivals?: ArrivalEstimate;
 }
 
 export interface AutoscalerStateStore {

@@ -27,6 +27,8 @@ export function scalingConfigFor(
     createQuotaWindowMs: seconds(own.createQuotaWindowSeconds, defaults.createQuotaWindowMs),
     demandWindowMs: seconds(own.demandWindowSeconds, defaults.demandWindowMs),
     newServerMaxSessions: template.maxSessions ?? defaultMaxSessions,
+    serviceLevel: own.serviceLevel ?? defaults.serviceLevel,
+    provisioningMs: seconds(own.provisioningSeconds, defaults.provisioningMs),
   };
 }
 
@@ -34,6 +36,8 @@ export function scalingConfigFor(
 export function autoscalerFieldsOf(c: ScalingConfig): Record<string, unknown> {
   return {
     policy: c.policy,
+    serviceLevel: c.serviceLevel,
+    provisioningSeconds: c.provisioningMs / 1000,
     minimumInstances: c.minInstances,
     maximumInstances: c.maxInstances,
     scaleOutThreshold: c.scaleOutThreshold,

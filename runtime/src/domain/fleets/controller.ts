@@ -3,6 +3,7 @@
 // servers are created only through ServerService.create, drained with ETag-conditional writes,
 // and what the run saw is noted on the fleet's row. ACIGC deletes drained servers at 0 sessions.
 import type { DemandMiss, DemandStore } from '../allocation/ports';
+import type { ArrivalEstimate } from '../autoscaling/arrivals';
 import { releaseLease, takeLease } from '../autoscaling/lease';
 import { decide } from '../autoscaling/policy';
 import type { AutoscalerStateStore } from '../autoscaling/ports';
@@ -107,9 +108,11 @@ export class FleetController {
     const createTimes: string[] = [];
     const config = fleet.spec.autoscaler ? this.deps.fleets.scalingConfig(fleet.spec) : undefined;
     let plan: FleetPlan | undefined;
+    let arrivals: ArrivalEstimate | undefined;
     try {
       const now = this.clock.now();
       const sizing = await this.sizing(fleet, members, config, lease.value, now);
+      if (sizing.kind === 'autoscaler') arrivals = sizing.decision.arrivals;
       plan = planFleet({ fleet, servers: members, sizing, now });
       run.plan = plan;
 
@@ -148,7 +151,7 @@ export class FleetController {
       await releaseLease(
         state,
         lease,
-        { createTimes, scaledOut, scaledIn },
+        { createTimes, scaledOut, scaledIn, arrivals },
         config?.createQuotaWindowMs ?? this.deps.createQuotaWindowMs,
         this.clock.now(),
         log,

@@ -44,13 +44,22 @@ const fraction = (what: string, open: 'low' | 'high') => {
   return open === 'low' ? n.gt(0, { error }).max(1, { error }) : n.min(0, { error }).lt(1, { error });
 };
 
+const SERVICE_LEVEL_RULE =
+  'serviceLevel must be above 0 and below 1 (0 would never scale out for demand, 1 would need unbounded free slots)';
+
 /**
  * A fleet's own autoscaler settings; each one left out is the deployment's AUTOSCALER_* setting.
  * The bounds are the options table's (runtime/src/options.ts; a unit test keeps them equal).
  */
 export const fleetAutoscaler = z
   .object({
-    policy: z.enum(['buffer', 'threshold'], { error: 'policy must be buffer or threshold' }).optional(),
+    policy: z.enum(['rate', 'buffer', 'threshold'], { error: 'policy must be rate, buffer or threshold' }).optional(),
+    serviceLevel: z
+      .number({ error: 'serviceLevel must be a number' })
+      .gt(0, { error: SERVICE_LEVEL_RULE })
+      .lt(1, { error: SERVICE_LEVEL_RULE })
+      .optional(),
+    provisioningSeconds: whole('provisioningSeconds', 1, 3600).optional(),
     minimumInstances: whole('minimumInstances', 0, 1000).optional(),
     maximumInstances: whole('maximumInstances', 1, 1000).optional(),
     scaleOutThreshold: fraction('scaleOutThreshold', 'low').optional(),

@@ -7,8 +7,20 @@ import { STATES, type ServerState } from './states';
 
 /** A reservation counts in the server's load until it expires or a report made late enough covers it. */
 export function isCounted(res: Reservation, r: Pick<ServerRecord, 'lastReportAt'>, now: Date): boolean {
-  if (Date.parse(res.expiresAt) <= now.getTime()) return false;
-  return !(r.lastReportAt && Date.parse(r.lastReportAt) >= Date.parse(res.reportAfter));
+  if (timeOf(res.expiresAt) <= now.getTime()) return false;
+  return !(r.lastReportAt && timeOf(r.lastReportAt) >= timeOf(res.reportAfter));
+}
+
+// Every allocation weighs every booking of every server: the same few timestamps, parsed once.
+const parsedTimes = new Map<string, number>();
+function timeOf(iso: string): number {
+  let t = parsedTimes.get(iso);
+  if (t === undefined) {
+    if (parsedTimes.size >= 50_000) parsedTimes.clear();
+    t = Date.parse(iso);
+    parsedTimes.set(iso, t);
+  }
+  return t;
 }
 
 /** Sessions booked on `r` that its own reports do not include yet. */
