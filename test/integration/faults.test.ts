@@ -60,6 +60,9 @@ describe('ARM throttling and transient failures', () => {
 
   it('hands a long Retry-After back to the caller as 503 instead of holding the request', async () => {
     await call(fleet, 'ACICreate', createBody('details-throttled'));
+    // The one 429 must meet ACIDetails' GET, not the monitor's GET of the create's events.
+    await eventually(async () => (await row('details-throttled'))?.state === 'Running', 'Running');
+    await fleet.emulator.idle();
     fleet.emulator.faults.set({ failRequests: { status: 429, count: 1, methods: ['GET'], retryAfterSeconds: 120 } });
     const res = await call(fleet, 'ACIDetails', key('details-throttled'));
     fleet.emulator.faults.clear();
