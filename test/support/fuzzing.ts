@@ -2,6 +2,8 @@
 // are covered too): at least 1,000 generated malformed bodies, query strings and header sets
 // each. Never a 5xx, always a JSON answer, and nothing is ever written (table and ARM compared
 // before and after). Inputs come from fast-check with a fixed seed, so a failure reproduces.
+// The suite is run in shards (test/integration/fuzz*.test.ts), each its own process and fleet,
+// so no one file comes near the runner's per-file time limit on a loaded machine.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -13,7 +15,7 @@ import { readSettings } from '../../runtime/src/options';
 import { ERROR_STATUS, type ApiErrorCode } from '../../runtime/client';
 import { signReportToken } from '../../runtime/src/domain/reports/tokens';
 import { allocateRequest } from '../../runtime/src/domain/allocation/request';
-import { createBody, eventually, call, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { createBody, eventually, call, startTestFleet, type LocalFleet } from './localFleet';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
@@ -64,17 +66,6 @@ const wellFormed: Record<string, (text: string) => boolean> = {
 let fleet: LocalFleet;
 /** A token that verifies, for a server in a forbidden resource group: ACIReport gets past the token to its body. */
 let ghostToken: string;
-
-before(async () => {
-  fleet = await startTestFleet({ settings: { FLEET_RESOURCE_GROUPS: 'games' } });
-  ghostToken = signReportToken({ resourceGroup: 'elsewhere', containerGroupName: 'fz-ghost' }, fleet.settings.REPORT_TOKEN_SECRET!);
-  // Real servers, so a write would have something to hit.
-  await call(fleet, 'ACICreate', createBody('fz-a'));
-  await call(fleet, 'ACICreate', createBody('fz-b'));
-  await eventually(async () => (await fleet.services.store.list({ states: ['Running'] })).length === 2, 'servers Running');
-  await fleet.emulator.idle();
-});
-after(() => fleet?.stop());
 
 async function snapshot(): Promise<string> {
   const rows = (await fleet.services.store.list()).map((r) => `${r.value.resourceGroup}/${r.value.containerGroupName}@${r.etag}`).sort();
@@ -262,64 +253,80 @@ const isGet = (fn: HttpFunction) => methodOf(fn) === 'GET';
 /** What ACIReport needs to get past its token to the body; other functions use the key. */
 const authFor = (fn: HttpFunction): Record<string, string> => (fn.name === 'ACIReport' ? { authorization: `Bearer ${ghostToken}` } : {});
 
-describe(`fuzzing the host's paths (${RUNS} runs, seed ${SEED})`, () => {
-  it('broken %-escapes and odd characters in any path, with or without the key, never give a 5xx or a write', async () => {
-    const before = await snapshot();
-    const prefixes = ['/api/', '/admin/functions/', '/runtime/webhooks/', '/', ...HTTP.map((f) => `/${f.route}`)];
-    const paths = fc.sample(fc.tuple(fc.constantFrom(...prefixes), fc.stringMatching(/^[%A-Za-z0-9./_~-]{0,16}$/), fc.boolean()), {
-      numRuns: RUNS,
-      seed: SEED - 1,
-    });
-    for (let i = 0; i < paths.length; i += CONCURRENCY) {
-      await Promise.all(
-        paths.slice(i, i + CONCURRENCY).map(async ([prefix, tail, withKey]) => {
-          const res = await fetch(`${fleet.url}${prefix}${tail}`, {
-            method: 'POST',
-            headers: withKey ? { 'x-functions-key': fleet.key } : {},
-            // Not JSON: a path that does reach a function (ACIAllocate books on any `{}`) is refused, never served.
-            body: '{"not json',
-          });
-          const text = await res.text();
-          assert.ok(res.status < 500, `${res.status} for ${prefix}${tail}: ${text.slice(0, 200)}`);
-        }),
-      );
-    }
-    assert.equal(await snapshot(), before);
+/** One shard of the suite: function `index` runs in shard `index % shards`; `paths` adds the path fuzzing. */
+export function fuzzSuite(part: { shard: number; shards: number; paths: boolean }): void {
+  before(async () => {
+    fleet = await startTestFleet({ settings: { FLEET_RESOURCE_GROUPS: 'games' } });
+    ghostToken = signReportToken({ resourceGroup: 'elsewhere', containerGroupName: 'fz-ghost' }, fleet.settings.REPORT_TOKEN_SECRET!);
+    // Real servers, so a write would have something to hit.
+    await call(fleet, 'ACICreate', createBody('fz-a'));
+    await call(fleet, 'ACICreate', createBody('fz-b'));
+    await eventually(async () => (await fleet.services.store.list({ states: ['Running'] })).length === 2, 'servers Running');
+    await fleet.emulator.idle();
   });
-});
+  after(() => fleet?.stop());
 
-describe(`fuzzing every HTTP function (${RUNS} runs per kind, seed ${SEED})`, () => {
-  HTTP.forEach((fn, index) => {
-    const seed = SEED + 10 * index;
-    it(`${fn.name}: malformed bodies, query strings and headers never give a 5xx or a write`, async (t) => {
-      const before = await snapshot();
-      const valid = baseBody(fn.name);
-      const validText = typeof valid === 'string' ? valid : JSON.stringify(valid);
+  if (part.paths)
+    describe(`fuzzing the host's paths (${RUNS} runs, seed ${SEED})`, () => {
+      it('broken %-escapes and odd characters in any path, with or without the key, never give a 5xx or a write', async () => {
+        const before = await snapshot();
+        const prefixes = ['/api/', '/admin/functions/', '/runtime/webhooks/', '/', ...HTTP.map((f) => `/${f.route}`)];
+        const paths = fc.sample(fc.tuple(fc.constantFrom(...prefixes), fc.stringMatching(/^[%A-Za-z0-9./_~-]{0,16}$/), fc.boolean()), {
+          numRuns: RUNS,
+          seed: SEED - 1,
+        });
+        for (let i = 0; i < paths.length; i += CONCURRENCY) {
+          await Promise.all(
+            paths.slice(i, i + CONCURRENCY).map(async ([prefix, tail, withKey]) => {
+              const res = await fetch(`${fleet.url}${prefix}${tail}`, {
+                method: 'POST',
+                headers: withKey ? { 'x-functions-key': fleet.key } : {},
+                // Not JSON: a path that does reach a function (ACIAllocate books on any `{}`) is refused, never served.
+                body: '{"not json',
+              });
+              const text = await res.text();
+              assert.ok(res.status < 500, `${res.status} for ${prefix}${tail}: ${text.slice(0, 200)}`);
+            }),
+          );
+        }
+        assert.equal(await snapshot(), before);
+      });
+    });
 
-      const bodyProbes: Probe[] = isGet(fn)
-        ? fc.sample(queryValue, { numRuns: RUNS, seed }).map((state) => ({ method: 'GET', query: { state } }))
-        : fc
-            .sample(
-              bodies(valid).filter((text) => !wellFormed[fn.name]?.(text)),
-              { numRuns: RUNS, seed },
-            )
-            .map((body) => ({ method: methodOf(fn), body, headers: authFor(fn) }));
-      const queryProbes: Probe[] = fc
-        .sample(queries, { numRuns: RUNS, seed: seed + 1 })
-        .map((query) => ({ method: methodOf(fn), query, body: validText }));
-      const headerProbes: Probe[] = fc
-        .sample(fc.tuple(headerSets, fc.constantFrom(...fn.methods, 'PUT', 'DELETE', 'PATCH')), { numRuns: RUNS, seed: seed + 2 })
-        .map(([headers, method]) => ({ method, headers, body: validText }));
+  describe(`fuzzing every HTTP function (${RUNS} runs per kind, seed ${SEED})`, () => {
+    HTTP.forEach((fn, index) => {
+      if (index % part.shards !== part.shard) return;
+      const seed = SEED + 10 * index;
+      it(`${fn.name}: malformed bodies, query strings and headers never give a 5xx or a write`, async (t) => {
+        const before = await snapshot();
+        const valid = baseBody(fn.name);
+        const validText = typeof valid === 'string' ? valid : JSON.stringify(valid);
 
-      const seen = new Map<number, number>();
-      for (const probes of [bodyProbes, queryProbes, headerProbes]) {
-        assert.ok(probes.length >= RUNS);
-        for (const [status, n] of await fuzz(fn, probes)) seen.set(status, (seen.get(status) ?? 0) + n);
-      }
-      assert.equal(await snapshot(), before, `${fn.name} wrote something`);
-      t.diagnostic(`${fn.name} statuses: ${JSON.stringify(Object.fromEntries(seen))}`);
-      // The fuzzing reached past the front door: some answers are validation failures.
-      if (!isGet(fn)) assert.ok((seen.get(400) ?? 0) > 0, `${fn.name}: no 400 among ${JSON.stringify([...seen])}`);
+        const bodyProbes: Probe[] = isGet(fn)
+          ? fc.sample(queryValue, { numRuns: RUNS, seed }).map((state) => ({ method: 'GET', query: { state } }))
+          : fc
+              .sample(
+                bodies(valid).filter((text) => !wellFormed[fn.name]?.(text)),
+                { numRuns: RUNS, seed },
+              )
+              .map((body) => ({ method: methodOf(fn), body, headers: authFor(fn) }));
+        const queryProbes: Probe[] = fc
+          .sample(queries, { numRuns: RUNS, seed: seed + 1 })
+          .map((query) => ({ method: methodOf(fn), query, body: validText }));
+        const headerProbes: Probe[] = fc
+          .sample(fc.tuple(headerSets, fc.constantFrom(...fn.methods, 'PUT', 'DELETE', 'PATCH')), { numRuns: RUNS, seed: seed + 2 })
+          .map(([headers, method]) => ({ method, headers, body: validText }));
+
+        const seen = new Map<number, number>();
+        for (const probes of [bodyProbes, queryProbes, headerProbes]) {
+          assert.ok(probes.length >= RUNS);
+          for (const [status, n] of await fuzz(fn, probes)) seen.set(status, (seen.get(status) ?? 0) + n);
+        }
+        assert.equal(await snapshot(), before, `${fn.name} wrote something`);
+        t.diagnostic(`${fn.name} statuses: ${JSON.stringify(Object.fromEntries(seen))}`);
+        // The fuzzing reached past the front door: some answers are validation failures.
+        if (!isGet(fn)) assert.ok((seen.get(400) ?? 0) > 0, `${fn.name}: no 400 among ${JSON.stringify([...seen])}`);
+      });
     });
   });
-});
+}

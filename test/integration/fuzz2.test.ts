@@ -1,0 +1,4 @@
+// Fuzzing, shard 2 of 3 (the suite and why it is sharded: test/support/fuzzing.ts).
+import { fuzzSuite } from '../support/fuzzing';
+
+fuzzSuite({ shard: 1, shards: 3, paths: false });
