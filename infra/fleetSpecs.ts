@@ -43,7 +43,10 @@ export function checkStackFleets(
   keys: FleetKeyNames,
 ): { fleets: Record<string, StackFleet>; problems: string[] } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { fleets: {}, problems: [`${keys.fleets}: must be a YAML map from fleet name to its body ({template, replicas?, autoscaler?, rollout?})`] };
+    return {
+      fleets: {},
+      problems: [`${keys.fleets}: must be a YAML map from fleet name to its body ({template, replicas?, autoscaler?, rollout?})`],
+    };
   }
   const problems: string[] = [];
   const fleets: Record<string, StackFleet> = {};
@@ -79,9 +82,7 @@ export function checkStackFleets(
       const problem = scalingConfigProblem(scaling);
       if (problem) problems.push(`${at}.autoscaler.${problem[0]}: ${problem[1]}`);
       if (scaling.maxInstances > settings.FLEET_MAX_SERVERS)
-        problems.push(
-          `${at}.autoscaler.maximumInstances: ${scaling.maxInstances} is more servers than ${maxServers} lets the app create`,
-        );
+        problems.push(`${at}.autoscaler.maximumInstances: ${scaling.maxInstances} is more servers than ${maxServers} lets the app create`);
     }
     if (spec.replicas !== undefined && spec.replicas > settings.FLEET_MAX_SERVERS) {
       problems.push(`${at}.replicas: ${spec.replicas} is more servers than ${maxServers} lets the app create`);

@@ -68,7 +68,7 @@ export async function putFleet(opts: FleetApiOptions, name: string, body: unknow
   const { status, text } = await call(opts, 'PUT', name, JSON.stringify(body));
   if (status !== 200 && status !== 201) throw fleetError(opts, 'PUT', name, status, `an unexpected HTTP ${status}`);
   const revision = (parse(text) as { Revision?: unknown } | undefined)?.Revision;
-  if (typeof revision !== 'number') throw fleetError(opts, 'PUT', name, status, 'an answer without the fleet\'s Revision');
+  if (typeof revision !== 'number') throw fleetError(opts, 'PUT', name, status, "an answer without the fleet's Revision");
   opts.log?.(`fleet ${name}: ${status === 201 ? 'created' : 'updated'}, revision ${revision}`);
   return { status, revision };
 }
@@ -139,7 +139,7 @@ const codeOf = (text: string) => {
 };
 
 function fleetError(opts: FleetApiOptions, method: string, name: string, status: number | undefined, what: string, code?: string) {
-  const hint = status === 401 || status === 403 ? ' (was the function key rotated? `pulumi up` reads it again on its next run)' : '';
+  const hint = status === 401 || status === 403 ? ' (the app refused the function key; `pulumi up` reads it again on its next run)' : '';
   const message = `${method} ${opts.apiBaseUrl.replace(/\/+$/, '')}/fleets/${name} failed: ${what}${hint}`;
   return Object.assign(new Error(scrub(message, opts.secrets)), { name: 'FleetApiError', status, code }) as FleetApiError;
 }

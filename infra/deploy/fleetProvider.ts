@@ -55,7 +55,11 @@ export function bodyDigest(salt: string, body: unknown): string {
               .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
           )
         : v;
-  return crypto.createHash('sha256').update(salt).update(JSON.stringify(canonical(body))).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(salt)
+    .update(JSON.stringify(canonical(body)))
+    .digest('hex');
 }
 
 /**
@@ -115,9 +119,6 @@ export const fleetProvider: pulumi.dynamic.ResourceProvider = {
   },
   // Drains the fleet: each server keeps its sessions until they end, then ACIGC deletes it.
   async delete(_id: string, olds: FleetOutputs) {
-    await deleteFleet(
-      { apiBaseUrl: olds.apiBaseUrl, functionKey: olds.functionKey, log: (m) => console.log(`[fleets] ${m}`) },
-      olds.name,
-    );
+    await deleteFleet({ apiBaseUrl: olds.apiBaseUrl, functionKey: olds.functionKey, log: (m) => console.log(`[fleets] ${m}`) }, olds.name);
   },
 };

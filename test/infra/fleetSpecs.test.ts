@@ -78,11 +78,20 @@ describe('aci-fleet:fleets at preview', () => {
     ],
     [
       'a container without an image',
-      { game: { template: template({}, { containers: [{ name: 'server', image: '', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] }) } },
+      {
+        game: {
+          template: template({}, { containers: [{ name: 'server', image: '', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] }),
+        },
+      },
       {},
       /^aci-fleet:fleets\.game\.template\.containerGroup\.containers\[0\]\.image: image is required$/,
     ],
-    ['negative replicas', { game: { template: template(), replicas: -1 } }, {}, /^aci-fleet:fleets\.game\.replicas: replicas cannot be negative$/],
+    [
+      'negative replicas',
+      { game: { template: template(), replicas: -1 } },
+      {},
+      /^aci-fleet:fleets\.game\.replicas: replicas cannot be negative$/,
+    ],
     [
       'both replicas and an autoscaler',
       { game: { template: template(), replicas: 2, autoscaler: {} } },

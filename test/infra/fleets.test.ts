@@ -61,7 +61,7 @@ describe('stack fleets', () => {
       assert.deepEqual(f.dependsOn, [smoke.key], 'written only once the deployed app answered the smoke test');
       assert.equal(f.parent, 'aci-fleet:infra:StackFleets::fleets');
       assert.equal(f.inputs.apiBaseUrl, 'https://aci-fleet-dev-abc123.azurewebsites.net/api');
-      assert.equal(f.inputs.functionKey, FUNCTION_KEY, "the key the smoke test read");
+      assert.equal(f.inputs.functionKey, FUNCTION_KEY, 'the key the smoke test read');
       assert.equal(typeof f.inputs.__provider, 'string', 'the provider serialized into the state');
     }
   });

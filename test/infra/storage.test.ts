@@ -39,7 +39,10 @@ describe('FleetStorage', () => {
     assert.throws(() => new FleetStorage('bad-demand', { ...args, demandTableName: '1st' }), /invalid table name "1st"/);
     assert.throws(() => new FleetStorage('same', { ...args, demandTableName: 'acidetails' }), /must differ/);
     assert.throws(() => new FleetStorage('bad-fleets', { ...args, fleetsTableName: 'x' }), /invalid table name "x"/);
-    assert.throws(() => new FleetStorage('same-fleets', { ...args, fleetsTableName: 'FLEETDEMAND' }), /must differ, got "FLEETDEMAND" twice/);
+    assert.throws(
+      () => new FleetStorage('same-fleets', { ...args, fleetsTableName: 'FLEETDEMAND' }),
+      /must differ, got "FLEETDEMAND" twice/,
+    );
     await flush();
     assert.deepEqual(
       seen.types.filter((t) => t.startsWith('azure-native:')),
