@@ -7,30 +7,14 @@ import * as assert from 'node:assert/strict';
 import { DEFAULT_FLEET_API_TIMING, deleteFleet, putFleet, scrub, type FleetApiError } from '../../infra/deploy/fleetApi';
 import { bodyDigest, fleetChanges, fleetProvider, type FleetInputs, type FleetOutputs } from '../../infra/deploy/fleetProvider';
 import { manualWaiting } from './support/fakeAzure';
+import { FLEET_SECRET, fleetTemplate } from './support/fleetBodies';
 import { FLEETS_KEY, startFakeFleetsApi, type FakeFleetsApi } from './support/fakeFleetsApi';
 
 const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
-const SECRET = 'env-s3cret-value';
+const SECRET = FLEET_SECRET;
 const FAST = { requestTimeoutMs: 10_000, maxAttempts: 4, retryInitialDelayMs: 1, retryMaxDelayMs: 5 };
 
-const body = (image: string, replicas = 2) => ({
-  replicas,
-  template: {
-    resourceGroup: 'servers',
-    containerGroup: {
-      location: 'westeurope',
-      osType: 'Linux',
-      containers: [
-        {
-          name: 'server',
-          image,
-          resources: { requests: { cpu: 1, memoryInGB: 1 } },
-          environmentVariables: [{ name: 'TOKEN', secureValue: SECRET }],
-        },
-      ],
-    },
-  },
-});
+const body = (image: string, replicas = 2) => ({ replicas, template: fleetTemplate(image, 'servers') });
 
 const redacted = (b: ReturnType<typeof body>) => JSON.parse(JSON.stringify(b).replace(SECRET, '<redacted>')) as Record<string, unknown>;
 

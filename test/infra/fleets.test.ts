@@ -4,6 +4,7 @@
 // table: program.test.ts; bad fleets at preview: fleetSpecs.test.ts.)
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { FLEET_SECRET, fleetTemplate } from './support/fleetBodies';
 import { FUNCTION_KEY, baseConfig, ofType, one, recordInChild, type Recording } from './support/recording';
 
 const T = {
@@ -11,27 +12,10 @@ const T = {
   smoke: 'pulumi-nodejs:dynamic/aci-fleet:SmokeTest',
 };
 
-const template = (image: string, extra: Record<string, unknown> = {}) => ({
-  resourceGroup: 'aci-fleet-dev-servers',
-  maxSessions: 8,
-  containerGroup: {
-    location: 'westeurope',
-    osType: 'Linux',
-    containers: [
-      {
-        name: 'server',
-        image,
-        resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
-        environmentVariables: [
-          { name: 'MODE', value: 'ranked' },
-          { name: 'API_TOKEN', secureValue: 'token-s3cret' },
-        ],
-      },
-    ],
+const template = (image: string) =>
+  fleetTemplate(image, 'aci-fleet-dev-servers', {
     imageRegistryCredentials: [{ server: 'example.azurecr.io', username: 'pull', password: 'registry-s3cret' }],
-    ...extra,
-  },
-});
+  });
 
 const FLEETS = {
   game: { template: template('example/game:1'), replicas: 3, rollout: { maxSurge: 1 } },
@@ -70,9 +54,9 @@ describe('stack fleets', () => {
     const game = one(plain, T.fleet, 'fleets-game');
     assert.deepEqual(game.inputs.body, FLEETS.game);
     assert.deepEqual([...game.secretInputs].sort(), ['body', 'functionKey', 'secrets']);
-    assert.deepEqual([...game.inputs.secrets].sort(), ['registry-s3cret', 'token-s3cret']);
+    assert.deepEqual([...game.inputs.secrets].sort(), [FLEET_SECRET, 'registry-s3cret'].sort());
     const shown = JSON.stringify(game.inputs.spec);
-    assert.ok(!shown.includes('s3cret'), shown);
+    assert.ok(!shown.includes(FLEET_SECRET) && !shown.includes('registry-s3cret'), shown);
     const group = game.inputs.spec.template.containerGroup;
     assert.deepEqual(group.containers[0].environmentVariables, [
       { name: 'MODE', value: 'ranked' },

@@ -9,6 +9,7 @@ import { deleteFleet, putFleet, type FleetApiError } from '../../infra/deploy/fl
 import { fleetProvider, type FleetInputs, type FleetOutputs } from '../../infra/deploy/fleetProvider';
 import { checkStackFleets } from '../../infra/fleetSpecs';
 import { call, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { FLEET_SECRET, fleetTemplate } from '../infra/support/fleetBodies';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -19,26 +20,7 @@ after(() => fleet?.stop());
 const KEYS = { fleets: 'aci-fleet:fleets', maxServers: 'aci-fleet:maxServers' };
 const FAST = { requestTimeoutMs: 30_000, maxAttempts: 3, retryInitialDelayMs: 5, retryMaxDelayMs: 20 };
 
-const body = (image: string, over: Record<string, unknown> = {}) => ({
-  replicas: 0,
-  template: {
-    resourceGroup: 'games',
-    maxSessions: 4,
-    containerGroup: {
-      location: 'westeurope',
-      osType: 'Linux',
-      containers: [
-        {
-          name: 'server',
-          image,
-          resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
-          environmentVariables: [{ name: 'TOKEN', secureValue: 'stack-s3cret' }],
-        },
-      ],
-    },
-  },
-  ...over,
-});
+const body = (image: string, over: Record<string, unknown> = {}) => ({ replicas: 0, template: fleetTemplate(image, 'games'), ...over });
 
 /** The fleet resource's inputs, as the program makes them from a checked stack fleet. */
 function inputsOf(name: string, b: Record<string, unknown>): FleetInputs {
@@ -64,7 +46,8 @@ describe('the stack fleet resource on the local fleet', () => {
     assert.equal(again.outs.revision, 1, 'the same body again: the same revision');
     const viewed = await call(fleet, 'fleets/arena');
     assert.equal(viewed.body.Revision, 1);
-    assert.equal(viewed.body.Template.containerGroup.containers[0].environmentVariables[0].secureValue, '<redacted>');
+    assert.equal(viewed.body.Template.containerGroup.containers[0].environmentVariables[1].secureValue, '<redacted>');
+    assert.ok(!JSON.stringify(viewed.body).includes(FLEET_SECRET));
     assert.equal(
       ((await fleetProvider.diff!('id', again.outs, inputsOf('arena', body('example/game:1')))) as { changes: boolean }).changes,
       false,
