@@ -8,6 +8,7 @@ import { redact } from '../runtime/src/azure/containerGroups';
 import { FleetError } from '../runtime/src/domain/core/errors';
 import { parseRequest } from '../runtime/src/domain/core/validation';
 import { scalingConfigFor, scalingConfigProblem } from '../runtime/src/domain/fleets/autoscaling';
+import { resolveRollout } from '../runtime/src/domain/fleets/fleet';
 import { REDACTED, fleetName, fleetSpecFor, type FleetSpec } from '../runtime/src/domain/fleets/requests';
 import { DEFAULT_FLEET } from '../runtime/src/domain/servers/membership';
 import { Fleet } from '../runtime/src/functions/Fleets';
@@ -34,7 +35,8 @@ export interface FleetKeyNames {
 /**
  * Checks every fleet as PUT /api/fleets/{name} would on this stack's app (its container resource
  * groups, its AUTOSCALER_* settings filling in a fleet's own), plus what the app would only find out
- * later: more replicas than FLEET_MAX_SERVERS lets it create. One problem per line, each naming its
+ * later: more servers than FLEET_MAX_SERVERS lets it create (for one fleet, for all of them, or for a
+ * rollout with no room to surge that may not drain first). One problem per line, each naming its
  * key path (`aci-fleet:fleets.game.template.containerGroup.containers[0].image: ...`).
  */
 export function checkStackFleets(
@@ -50,7 +52,8 @@ export function checkStackFleets(
   }
   const problems: string[] = [];
   const fleets: Record<string, StackFleet> = {};
-  const specs: Array<[string, FleetSpec]> = [];
+  // Servers each fleet keeps at the least, against the one ceiling: [who, how many].
+  const least: Array<[string, number]> = [];
   const options = fleetOptionsFrom(settings);
   const maxServers = `${keys.maxServers} (FLEET_MAX_SERVERS: ${settings.FLEET_MAX_SERVERS})`;
 
@@ -83,24 +86,44 @@ export function checkStackFleets(
       if (problem) problems.push(`${at}.autoscaler.${problem[0]}: ${problem[1]}`);
       if (scaling.maxInstances > settings.FLEET_MAX_SERVERS)
         problems.push(`${at}.autoscaler.maximumInstances: ${scaling.maxInstances} is more servers than ${maxServers} lets the app create`);
+      least.push([name, scaling.minInstances]);
     }
-    if (spec.replicas !== undefined && spec.replicas > settings.FLEET_MAX_SERVERS) {
-      problems.push(`${at}.replicas: ${spec.replicas} is more servers than ${maxServers} lets the app create`);
+    if (spec.replicas !== undefined) {
+      least.push([name, spec.replicas]);
+      problems.push(...replicaProblems(at, spec, settings.FLEET_MAX_SERVERS, maxServers));
     }
     const bytes = Buffer.byteLength(JSON.stringify(body));
     if (bytes > Fleet.maxBodyBytes) {
       problems.push(`${at}: the body is ${bytes} bytes; PUT /api/fleets/{name} takes at most ${Fleet.maxBodyBytes}`);
     }
-    specs.push([name, spec]);
     fleets[name] = { body: body as Record<string, unknown>, ...redactedBody(body as Record<string, unknown>) };
   }
 
-  // Every fleet's servers count against one ceiling: together they must fit under it too.
-  const least = specs.reduce((n, [, s]) => n + (s.replicas ?? 0), 0);
-  if (specs.length > 1 && least > settings.FLEET_MAX_SERVERS) {
-    problems.push(`${keys.fleets}: the fleets' replicas add up to ${least}, more servers than ${maxServers} lets the app create`);
+  // Every fleet's servers count against one ceiling, the default fleet's too: together they must fit under it.
+  if (settings.AUTOSCALER_ENABLED && settings.CONTAINER_GROUP_TEMPLATE)
+    least.push([`${DEFAULT_FLEET} (autoscaler.minimumInstances)`, settings.AUTOSCALER_MINIMUM_INSTANCES]);
+  const total = least.reduce((n, [, count]) => n + count, 0);
+  if (least.length > 1 && total > settings.FLEET_MAX_SERVERS) {
+    const each = least.map(([who, count]) => `${who} ${count}`).join(', ');
+    problems.push(
+      `${keys.fleets}: the fleets keep at least ${total} servers together (${each}), more than ${maxServers} lets the app create`,
+    );
   }
   return { fleets, problems };
+}
+
+/**
+ * A fixed-size fleet under the ceiling: more replicas than it allows, or a rollout that could never
+ * start (no room to surge beyond the size, and maxUnavailable 0 drains no server first).
+ */
+function replicaProblems(at: string, spec: FleetSpec, max: number, maxServers: string): string[] {
+  const replicas = spec.replicas ?? 0;
+  if (replicas > max) return [`${at}.replicas: ${replicas} is more servers than ${maxServers} lets the app create`];
+  const { maxSurge, maxUnavailable } = resolveRollout(spec.rollout, replicas);
+  if (maxUnavailable > 0 || replicas === 0 || replicas + maxSurge <= max) return [];
+  return [
+    `${at}.rollout: a rollout needs ${replicas} + ${maxSurge} (maxSurge) servers at once, more than ${maxServers} lets the app create, and maxUnavailable 0 drains none first: lower replicas, raise the ceiling, or allow maxUnavailable`,
+  ];
 }
 
 /** The body with the template's secrets replaced (the paths ACIDetails redacts), and the values replaced. */

@@ -149,7 +149,22 @@ describe('aci-fleet:fleets at preview', () => {
       'fleets that together need more than FLEET_MAX_SERVERS',
       { game: { template: template(), replicas: 6 }, lobby: { template: template(), replicas: 6 } },
       { maxServers: '10' },
-      /^aci-fleet:fleets: the fleets' replicas add up to 12, more servers than aci-fleet:maxServers \(FLEET_MAX_SERVERS: 10\)/,
+      /^aci-fleet:fleets: the fleets keep at least 12 servers together \(game 6, lobby 6\), more than aci-fleet:maxServers \(FLEET_MAX_SERVERS: 10\)/,
+    ],
+    [
+      "fleets that together with the default fleet's minimum need more than FLEET_MAX_SERVERS",
+      {
+        game: { template: template(), replicas: 6 },
+        lobby: { template: template(), autoscaler: { minimumInstances: 3, maximumInstances: 10 } },
+      },
+      { maxServers: '10', autoscaler: JSON.stringify({ enabled: true, minimumInstances: 2, containerGroupTemplate: template() }) },
+      /^aci-fleet:fleets: the fleets keep at least 11 servers together \(game 6, lobby 3, default \(autoscaler\.minimumInstances\) 2\)/,
+    ],
+    [
+      'a rollout with no room to surge that may not drain first',
+      { game: { template: template(), replicas: 10, rollout: { maxSurge: 1, maxUnavailable: 0 } } },
+      { maxServers: '10' },
+      /^aci-fleet:fleets\.game\.rollout: a rollout needs 10 \+ 1 \(maxSurge\) servers at once, more than aci-fleet:maxServers \(FLEET_MAX_SERVERS: 10\)/,
     ],
     [
       'an autoscaler allowed more servers than FLEET_MAX_SERVERS',
@@ -194,6 +209,11 @@ describe('aci-fleet:fleets at preview', () => {
     );
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.match(problems[0], /^aci-fleet:fleets\.default: /);
+  });
+
+  it('takes a fleet that fills the ceiling when its rollout may drain first', () => {
+    const fleets = { game: { template: template(), replicas: 10, rollout: { maxSurge: 0, maxUnavailable: 1 } } };
+    assert.deepEqual(Object.keys(parseConfig(raw(fleets, { maxServers: '10' }), ctx).fleets), ['game']);
   });
 
   it('lists every problem of every fleet at once', () => {
