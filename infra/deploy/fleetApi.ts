@@ -1,6 +1,6 @@
 // The deployed app's fleets API as `pulumi up` calls it: PUT /api/fleets/{name} (create or update:
-// a changed template is a new revision, rolled out without cutting a session) and DELETE (drain).
-// Both are idempotent, so throttling, the platform's 5xx and lost connections are asked again with
+// a changed template is a new revision, rolled out without cutting a session), DELETE (drain), and
+// GET for `pulumi refresh`. All are idempotent, so throttling, the platform's 5xx and lost connections are asked again with
 // bounded backoff; any other 4xx fails at once with the runtime's own message. A secret of the body
 // never reaches a message. Plain REST, serialized into a dynamic provider (fleetProvider.ts): only
 // the plain ./http module is imported.
@@ -50,6 +50,15 @@ export interface PutResult {
   /** 201: the fleet was created (revision 1); 200: updated, or already so. */
   status: number;
   revision: number;
+  /** The fleet's spec version: it changes with every PUT the app accepts, and only then. */
+  etag?: string;
+}
+
+export interface GetResult {
+  /** 200, or 404 when the app does not know the fleet. */
+  status: number;
+  revision?: number;
+  etag?: string;
 }
 
 export interface DeleteResult {
@@ -65,12 +74,21 @@ export interface FleetApiError extends Error {
 
 /** Creates or updates fleet `name` with `body`; resolves with the fleet's revision. */
 export async function putFleet(opts: FleetApiOptions, name: string, body: unknown): Promise<PutResult> {
-  const { status, text } = await call(opts, 'PUT', name, JSON.stringify(body));
+  const { status, text, headers } = await call(opts, 'PUT', name, JSON.stringify(body));
   if (status !== 200 && status !== 201) throw fleetError(opts, 'PUT', name, status, `an unexpected HTTP ${status}`);
   const revision = (parse(text) as { Revision?: unknown } | undefined)?.Revision;
   if (typeof revision !== 'number') throw fleetError(opts, 'PUT', name, status, "an answer without the fleet's Revision");
   opts.log?.(`fleet ${name}: ${status === 201 ? 'created' : 'updated'}, revision ${revision}`);
-  return { status, revision };
+  return { status, revision, etag: headers.get('etag') ?? undefined };
+}
+
+/** Reads fleet `name`: its revision and ETag, or 404. */
+export async function getFleet(opts: FleetApiOptions, name: string): Promise<GetResult> {
+  const { status, text, headers } = await call(opts, 'GET', name, undefined, [404]);
+  if (status === 404) return { status };
+  const revision = (parse(text) as { Revision?: unknown } | undefined)?.Revision;
+  if (status !== 200 || typeof revision !== 'number') throw fleetError(opts, 'GET', name, status, `an unexpected HTTP ${status}`);
+  return { status, revision, etag: headers.get('etag') ?? undefined };
 }
 
 /** Deletes fleet `name`: its servers drain (each keeps its sessions until they end); one that is not there is no error. */
@@ -85,11 +103,11 @@ export async function deleteFleet(opts: FleetApiOptions, name: string): Promise<
 /** One request, asked again while the answer is transient; a 4xx other than `accepted` throws at once. */
 async function call(
   opts: FleetApiOptions,
-  method: 'PUT' | 'DELETE',
+  method: 'PUT' | 'DELETE' | 'GET',
   name: string,
   body: string | undefined,
   accepted: number[] = [],
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; headers: Headers }> {
   const t: FleetApiTiming = { ...DEFAULT_FLEET_API_TIMING, ...opts.timing };
   const waiting = opts.waiting ?? realWaiting();
   const client: HttpClient = { fetch: opts.fetch, requestTimeoutMs: t.requestTimeoutMs };

@@ -7,7 +7,7 @@
 // digest of the whole body (a secret output). The diff compares that digest with the new body's,
 // so nothing is updated while the spec stays the same, and no secret is ever kept in clear text.
 import type * as pulumi from '@pulumi/pulumi';
-import { deleteFleet, putFleet } from './fleetApi';
+import { deleteFleet, getFleet, putFleet } from './fleetApi';
 
 export interface FleetInputs {
   /** `https://<app>/api`. */
@@ -36,6 +36,8 @@ export interface FleetOutputs {
   salt: string;
   /** Kept for the DELETE when the fleet leaves the stack (a secret output). */
   functionKey: string;
+  /** The fleet's ETag after the last PUT: `pulumi refresh` tells a change made by hand by it. */
+  etag?: string;
 }
 
 /** What a preview passes for a value not known yet (the SDK's rpc.unknownValue). */
@@ -78,7 +80,7 @@ export function fleetChanges(olds: Partial<FleetOutputs>, news: FleetInputs): { 
 }
 
 async function put(inputs: FleetInputs, salt: string): Promise<FleetOutputs> {
-  const { revision } = await putFleet(
+  const { revision, etag } = await putFleet(
     {
       apiBaseUrl: inputs.apiBaseUrl,
       functionKey: inputs.functionKey,
@@ -97,7 +99,23 @@ async function put(inputs: FleetInputs, salt: string): Promise<FleetOutputs> {
     bodyDigest: bodyDigest(salt, inputs.body),
     salt,
     functionKey: inputs.functionKey,
+    etag,
   };
+}
+
+/**
+ * `pulumi refresh`: a fleet the app no longer knows is gone (the next `pulumi up` creates it again);
+ * one whose ETag moved was changed by hand, so the digest is dropped and the next `pulumi up` puts
+ * the stack's spec back.
+ */
+export async function readFleet(id: string, olds: FleetOutputs): Promise<{ id: string; props: Partial<FleetOutputs> }> {
+  const live = await getFleet(
+    { apiBaseUrl: olds.apiBaseUrl, functionKey: olds.functionKey, log: (m) => console.log(`[fleets] ${m}`) },
+    olds.name,
+  );
+  if (live.status === 404) return { id: '', props: {} };
+  const changedByHand = live.etag !== undefined && olds.etag !== undefined && live.etag !== olds.etag;
+  return { id, props: { ...olds, revision: live.revision ?? olds.revision, ...(changedByHand ? { bodyDigest: '' } : {}) } };
 }
 
 function newSalt(): string {
@@ -117,6 +135,7 @@ export const fleetProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id: string, olds: FleetOutputs, news: FleetInputs) {
     return { outs: await put(news, olds.salt || newSalt()) };
   },
+  read: readFleet,
   // Drains the fleet: each server keeps its sessions until they end, then ACIGC deletes it.
   async delete(_id: string, olds: FleetOutputs) {
     await deleteFleet({ apiBaseUrl: olds.apiBaseUrl, functionKey: olds.functionKey, log: (m) => console.log(`[fleets] ${m}`) }, olds.name);

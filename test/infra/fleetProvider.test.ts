@@ -167,7 +167,7 @@ describe('fleet provider', () => {
       'game',
       body('game:1'),
     );
-    assert.deepEqual(result, { status: 201, revision: 1 });
+    assert.deepEqual(result, { status: 201, revision: 1, etag: '"1-0"' });
     assert.equal(api.requests.length, 3);
     assert.deepEqual(waiting.slept, [1_000, 7_000]);
     assert.ok(
@@ -211,6 +211,26 @@ describe('fleet provider', () => {
     );
     assert.match(error.message, /HTTP 500 StorageUnavailable: storage is down, still after 5 attempts$/);
     assert.deepEqual(waited.slept, [100, 200, 250, 250], 'doubling, capped, four waits between five attempts');
+  });
+
+  it('refreshes: an unchanged fleet stays quiet, one changed by hand is put back by the next update, one gone is gone', async () => {
+    const created = await create(inputs(body('game:1')));
+    assert.ok(created.outs.etag, 'the ETag of the PUT is kept');
+    const same = (await fleetProvider.read!('id', created.outs)) as { id: string; props: FleetOutputs };
+    assert.deepEqual(same, { id: 'id', props: created.outs });
+
+    // Someone PUTs another image through the API by hand: a new revision and ETag.
+    const byHand = await putFleet({ apiBaseUrl: api.apiBaseUrl, functionKey: FLEETS_KEY, timing: FAST }, 'game', body('game:hotfix'));
+    assert.equal(byHand.revision, 2);
+    const drifted = (await fleetProvider.read!('id', created.outs)) as { id: string; props: FleetOutputs };
+    assert.equal(drifted.props.revision, 2);
+    assert.deepEqual(fleetChanges(drifted.props, inputs(body('game:1'))).changes, ['body'], 'the stack wins on the next up');
+    const restored = await update(drifted.props, inputs(body('game:1')));
+    assert.equal(restored.outs.revision, 3);
+    assert.equal(JSON.parse(api.fleets.get('game')!.body).template.containerGroup.containers[0].image, 'game:1');
+
+    api.fleets.clear();
+    assert.deepEqual(await fleetProvider.read!('id', restored.outs), { id: '', props: {} }, 'gone: the next up creates it');
   });
 
   it('deletes the fleet (its servers drain), and counts a fleet already gone (404) as deleted', async () => {

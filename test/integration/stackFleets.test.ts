@@ -62,6 +62,25 @@ describe('the stack fleet resource on the local fleet', () => {
     await fleetProvider.delete!('id', rolled.outs); // 404: already gone, no error
   });
 
+  it("refreshes by the runtime's ETag: quiet while untouched, a change by hand put back on the next update", async () => {
+    const created = (await fleetProvider.create!(inputsOf('lobby', body('example/lobby:1')))) as { outs: FleetOutputs };
+    assert.match(created.outs.etag ?? '', /^"1-/);
+    const same = (await fleetProvider.read!('id', created.outs)) as { props: FleetOutputs };
+    assert.deepEqual(same.props, created.outs, 'the ETag did not move: nothing to do');
+    const byHand = await call(fleet, 'fleets/lobby', body('example/lobby:hotfix'), { method: 'PUT' });
+    assert.equal(byHand.body.Revision, 2);
+    const drifted = (await fleetProvider.read!('id', created.outs)) as { props: FleetOutputs };
+    assert.equal(drifted.props.revision, 2);
+    const diff = (await fleetProvider.diff!('id', drifted.props, inputsOf('lobby', body('example/lobby:1')))) as { changes: boolean };
+    assert.equal(diff.changes, true, 'the stack puts its own spec back');
+    const restored = (await fleetProvider.update!('id', drifted.props, inputsOf('lobby', body('example/lobby:1')))) as {
+      outs: FleetOutputs;
+    };
+    assert.equal(restored.outs.revision, 3);
+    await fleetProvider.delete!('id', restored.outs);
+    assert.deepEqual(await fleetProvider.read!('id', restored.outs), { id: '', props: {} });
+  });
+
   // Bodies the preview refuses: the API refuses each too (400 or 409), naming the same field.
   const refused: Array<[string, string, Record<string, unknown>, string]> = [
     [

@@ -1,7 +1,7 @@
-// A local stand-in for the deployed app's fleets API (PUT / DELETE /api/fleets/{name}), on
+// A local stand-in for the deployed app's fleets API (PUT / GET / DELETE /api/fleets/{name}), on
 // 127.0.0.1: the runtime's answers in shape (201 with revision 1, 200 with the same revision for the
-// same body, a new revision for a changed template, 202 while a deleted fleet drains, 404 for an
-// unknown one, `{error:{code,message,details}}` for the rest), with scripted answers taking
+// same body, a new revision for a changed template, an ETag that moves with every accepted change,
+// 202 while a deleted fleet drains, 404 for an unknown one, `{error:{code,message,details}}` for the rest), with scripted answers taking
 // precedence, consumed in order, to inject faults. The real runtime is exercised by
 // test/integration/stackFleets.test.ts.
 import * as http from 'node:http';
@@ -22,7 +22,7 @@ export interface FakeFleetsApi {
   apiBaseUrl: string;
   requests: SeenFleetRequest[];
   /** Fleets as stored: their body and revision. */
-  fleets: Map<string, { body: string; template: string; revision: number }>;
+  fleets: Map<string, { body: string; template: string; revision: number; version?: number }>;
   /** Answers given before the fleet logic, one per request, by method. */
   script: { PUT: Answer[]; DELETE: Answer[] };
   close(): Promise<void>;
@@ -53,16 +53,21 @@ export async function startFakeFleetsApi(): Promise<FakeFleetsApi> {
       if (!name) return send({ status: 404, body: { error: { code: 'NotFound', message: 'no such route' } } });
       const fleet = fleets.get(name);
       const view = (revision: number) => ({ Name: name, Revision: revision, Status: { State: 'Progressing' } });
+      const etag = (f: { revision: number; version?: number }) => ({ ETag: `"${f.revision}-${f.version ?? 0}"` });
+      if (method === 'GET') return fleet ? send({ status: 200, body: view(fleet.revision), headers: etag(fleet) }) : send({ status: 404 });
       if (method === 'PUT') {
         const parsed = JSON.parse(body) as { template?: unknown };
         const template = JSON.stringify(parsed.template);
         if (!fleet) {
-          fleets.set(name, { body, template, revision: 1 });
-          return send({ status: 201, body: view(1), headers: { ETag: '"1-x"' } });
+          const created = { body, template, revision: 1, version: 0 };
+          fleets.set(name, created);
+          return send({ status: 201, body: view(1), headers: etag(created) });
         }
+        if (fleet.body === body) return send({ status: 200, body: view(fleet.revision), headers: etag(fleet) });
         const revision = fleet.template === template ? fleet.revision : fleet.revision + 1;
-        fleets.set(name, { body, template, revision });
-        return send({ status: 200, body: view(revision) });
+        const updated = { body, template, revision, version: (fleet.version ?? 0) + 1 };
+        fleets.set(name, updated);
+        return send({ status: 200, body: view(revision), headers: etag(updated) });
       }
       if (method === 'DELETE') {
         if (!fleet) return send({ status: 404, body: { error: { code: 'NotFound', message: `No fleet '${name}' is known.` } } });
