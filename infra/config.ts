@@ -4,6 +4,7 @@
 // options table (runtime/src/options.ts): read with its schemas, checked with its rules, and written
 // to the app as the row's app setting.
 import * as pulumi from '@pulumi/pulumi';
+import * as pulumiConfig from '@pulumi/pulumi/runtime/config';
 import { z } from 'zod';
 import {
   OPTIONS,
@@ -15,6 +16,7 @@ import {
   type OptionProblem,
   type SettingName,
 } from '../runtime/src/options';
+import { checkStackFleets, type StackFleet } from './fleetSpecs';
 
 export { isNcrontab };
 
@@ -48,6 +50,10 @@ export interface FleetConfig {
   /** Folder holding the Functions app (`src/index.ts` + `host.json`), relative to the project. */
   runtimeDir: string;
   tags: Record<string, string>;
+  /** The fleets the stack writes through the API (`aci-fleet:fleets`), checked with the runtime's rules. */
+  fleets: Record<string, StackFleet>;
+  /** `aci-fleet:fleets` holds a value set with `--secret`: all that is shown of a fleet stays secret too. */
+  fleetsSecret: boolean;
   /** The runtime's settings as the app will parse them (the runtime's defaults fill what the stack file leaves unset). */
   runtime: FleetSettings;
   /**
@@ -170,6 +176,14 @@ export const STACK_KEYS = {
     structured: true,
     description: 'Extra tags on every resource.',
   },
+  fleets: {
+    // Checked once the runtime's settings are known (checkStackFleets): the rules depend on them.
+    schema: z.record(z.string(), z.unknown(), { error: 'must be a YAML map from fleet name to its body' }).default({}),
+    shownDefault: '`{}`',
+    structured: true,
+    description:
+      'Fleets `pulumi up` writes through the API (`PUT /api/fleets/{name}` after the deployment): a map from fleet name to `{template, replicas?, autoscaler?, rollout?}`; a fleet removed here is deleted (drained). See [Fleets in the stack](#fleets-in-the-stack).',
+  },
   runtimeDir: {
     schema: z.string().min(1).default('runtime'),
     shownDefault: '`runtime`',
@@ -220,6 +234,8 @@ export interface ConfigContext {
   stack: string;
   /** `azure-native:location`, used when `aci-fleet:location` is not set. */
   providerLocation?: string;
+  /** Keys (without the namespace) whose value holds a secret (`pulumi config set --secret`). */
+  secretKeys?: readonly string[];
 }
 
 /**
@@ -285,7 +301,16 @@ export function parseConfig(raw: Record<string, string | undefined>, ctx: Config
     { name: relativeKey },
   );
   problems.push(...runtime.problems.map(describeProblem));
-  if (problems.length > 0 || !parsed.data || !runtime.settings) throw new ConfigError(problems);
+  // The fleets as the app's PUT would take them (its resource groups and settings), and what it would refuse later.
+  const fleets =
+    parsed.data && runtime.settings
+      ? checkStackFleets(parsed.data.fleets, runtime.settings, {
+          fleets: `${CONFIG_NAMESPACE}:fleets`,
+          maxServers: `${CONFIG_NAMESPACE}:${stackKeyOf('FLEET_MAX_SERVERS')}`,
+        })
+      : undefined;
+  problems.push(...(fleets?.problems ?? []));
+  if (problems.length > 0 || !parsed.data || !runtime.settings || !fleets) throw new ConfigError(problems);
 
   const data = parsed.data;
   return {
@@ -301,6 +326,8 @@ export function parseConfig(raw: Record<string, string | undefined>, ctx: Config
     alertEmail: data.alertEmail,
     runtimeDir: data.runtimeDir,
     tags: data.tags,
+    fleets: fleets.fleets,
+    fleetsSecret: ctx.secretKeys?.includes('fleets') ?? false,
     runtime: runtime.settings,
     optionSettings: optionSettings(options, runtime.settings),
   };
@@ -339,19 +366,34 @@ export function checkContainerResourceGroups(groups: ContainerResourceGroupConfi
  * Reads the stack's configuration. `all` is Pulumi's flat config map (`{"aci-fleet:location": ...}`);
  * keys of other namespaces are ignored, except `azure-native:location` which serves as a default.
  */
-export function readConfig(all: Record<string, string>, project: string, stack: string): FleetConfig {
+export function readConfig(
+  all: Record<string, string>,
+  project: string,
+  stack: string,
+  isSecret: (key: string) => boolean = () => false,
+): FleetConfig {
   const prefix = `${CONFIG_NAMESPACE}:`;
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(all)) {
     if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
   }
-  return parseConfig(raw, { project, stack, providerLocation: all['azure-native:location'] });
+  const secretKeys = Object.keys(raw).filter((k) => isSecret(`${prefix}${k}`));
+  return parseConfig(raw, { project, stack, providerLocation: all['azure-native:location'], secretKeys });
+}
+
+/**
+ * Whether a key holds a value set with `--secret`. The SDK knows (PULUMI_CONFIG_SECRET_KEYS) but
+ * leaves the function out of its types; should it ever go, every key counts as secret (the safe side).
+ */
+function isConfigSecret(key: string): boolean {
+  const known = (pulumiConfig as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+  return known ? known(key) : true;
 }
 
 /** The running stack's configuration; a bad value stops the program with a message naming the key. */
 export function loadConfig(): FleetConfig {
   try {
-    return readConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+    return readConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack(), isConfigSecret);
   } catch (e) {
     // RunError: Pulumi prints the message alone, without a stack trace.
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);

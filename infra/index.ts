@@ -22,6 +22,7 @@ import { ContainerEvents } from './events';
 import { FleetAlerts } from './alerts';
 import { FleetWorkbook } from './workbook';
 import { SmokeTest } from './smokeTest';
+import { StackFleets } from './fleets';
 
 /** The Event Grid function: the deployment waits for it, the subscriptions deliver to it. */
 const MONITOR_FUNCTION = 'ACIMonitor';
@@ -53,6 +54,7 @@ export = async () => {
     accountName: suffix.result.apply((s) => storageAccountName(config.fleetName, s)),
     tableName: config.runtime.FLEET_TABLE_NAME,
     demandTableName: config.runtime.FLEET_DEMAND_TABLE_NAME,
+    fleetsTableName: config.runtime.FLEET_FLEETS_TABLE_NAME,
     tags,
   });
 
@@ -182,6 +184,15 @@ export = async () => {
     after: [deployment.resource, ...events.subscriptions],
   });
 
+  // The stack file's fleets, written through the API once it answers: a new image tag is a rolling update.
+  const fleets = new StackFleets('fleets', {
+    fleets: config.fleets,
+    secretConfig: config.fleetsSecret,
+    apiBaseUrl: app.apiBaseUrl,
+    functionKey: smoke.functionKey,
+    after: [smoke.resource],
+  });
+
   return {
     /** Every API function is `<apiBaseUrl>/<Name>`, e.g. `<apiBaseUrl>/ACIList`. */
     apiBaseUrl: app.apiBaseUrl,
@@ -201,5 +212,7 @@ export = async () => {
     smokeTest: smoke.passed,
     /** The default function key (send it as `x-functions-key`), read by the smoke test. */
     functionKey: smoke.functionKey,
+    /** `{ <fleet>: <revision> }` of the stack file's fleets: a changed template shows its new revision here. */
+    fleetRevisions: fleets.revisions,
   };
 };

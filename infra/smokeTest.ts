@@ -30,6 +30,8 @@ export class SmokeTest extends pulumi.ComponentResource {
   /** Read by the smoke test (it needs it for ACIList): the stack's `functionKey` output. */
   readonly functionKey: pulumi.Output<string>;
   readonly passed: pulumi.Output<string[]>;
+  /** The resource to depend on for "the fleet answers". */
+  readonly resource: pulumi.Resource;
 
   constructor(name: string, args: SmokeTestArgs, opts?: pulumi.ComponentResourceOptions) {
     super('aci-fleet:infra:SmokeTest', name, {}, opts);
@@ -47,6 +49,7 @@ export class SmokeTest extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: args.after, additionalSecretOutputs: ['functionKey'] },
     );
+    this.resource = test;
     this.functionKey = pulumi.secret(test.functionKey);
     this.passed = test.passed;
     this.registerOutputs({ passed: this.passed });

@@ -1,5 +1,5 @@
-// The fleet's storage account: Functions host storage, the deployment package, the fleet and
-// demand tables, the autoscaler's state and Event Grid's dead letters. No key can be used against it.
+// The fleet's storage account: Functions host storage, the deployment package, the servers, demand
+// and fleets tables, the autoscaler's state and Event Grid's dead letters. No key can be used against it.
 import * as pulumi from '@pulumi/pulumi';
 import * as storage from '@pulumi/azure-native/storage';
 
@@ -22,6 +22,8 @@ export interface FleetStorageArgs {
   tableName: string;
   /** Recent allocation misses, the autoscaler's demand signal (FLEET_DEMAND_TABLE_NAME). */
   demandTableName: string;
+  /** One row per fleet, with its revisions and rollout (FLEET_FLEETS_TABLE_NAME). */
+  fleetsTableName: string;
   tags?: Record<string, string>;
 }
 
@@ -46,6 +48,7 @@ export class FleetStorage extends pulumi.ComponentResource {
   readonly tableEndpoint: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
   readonly demandTableName: pulumi.Output<string>;
+  readonly fleetsTableName: pulumi.Output<string>;
   /** The table service (`<account id>/tableServices/default`): the scope of the app's table role. */
   readonly tableServiceId: pulumi.Output<string>;
   /** Container name by purpose. */
@@ -55,13 +58,13 @@ export class FleetStorage extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super('aci-fleet:infra:FleetStorage', name, {}, opts);
-    for (const table of [args.tableName, args.demandTableName]) {
+    const tables = [args.tableName, args.demandTableName, args.fleetsTableName];
+    for (const table of tables) {
       if (!TABLE_NAME.test(table)) throw new Error(`FleetStorage ${name}: invalid table name "${table}"`);
     }
     // Table names are case-insensitive.
-    if (args.tableName.toLowerCase() === args.demandTableName.toLowerCase()) {
-      throw new Error(`FleetStorage ${name}: the fleet and demand tables must differ, got "${args.tableName}" twice`);
-    }
+    const twice = tables.find((t, i) => tables.findIndex((u) => u.toLowerCase() === t.toLowerCase()) !== i);
+    if (twice) throw new Error(`FleetStorage ${name}: the servers, demand and fleets tables must differ, got "${twice}" twice`);
 
     const account = new storage.StorageAccount(
       `${name}-account`,
@@ -113,6 +116,11 @@ export class FleetStorage extends pulumi.ComponentResource {
       { accountName: account.name, resourceGroupName: args.resourceGroupName, tableName: args.demandTableName },
       { parent: this },
     );
+    const fleetsTable = new storage.Table(
+      `${name}-fleets-table`,
+      { accountName: account.name, resourceGroupName: args.resourceGroupName, tableName: args.fleetsTableName },
+      { parent: this },
+    );
 
     this.accountName = account.name;
     this.accountId = account.id;
@@ -121,11 +129,17 @@ export class FleetStorage extends pulumi.ComponentResource {
     this.tableEndpoint = account.primaryEndpoints.table;
     this.tableName = table.name;
     this.demandTableName = demandTable.name;
+    this.fleetsTableName = fleetsTable.name;
     this.tableServiceId = pulumi.interpolate`${account.id}/tableServices/default`;
     this.containers = { deployment: deployment.name, autoscalerState: autoscalerState.name, deadLetters: deadLetters.name };
     this.deploymentContainerUrl = pulumi.interpolate`${withoutTrailingSlash(account.primaryEndpoints.blob)}/${deployment.name}`;
 
-    this.registerOutputs({ accountName: this.accountName, tableName: this.tableName, demandTableName: this.demandTableName });
+    this.registerOutputs({
+      accountName: this.accountName,
+      tableName: this.tableName,
+      demandTableName: this.demandTableName,
+      fleetsTableName: this.fleetsTableName,
+    });
   }
 }
 

@@ -94,6 +94,8 @@ describe('parseConfig', () => {
       alertEmail: undefined,
       runtimeDir: 'runtime',
       tags: {},
+      fleets: {},
+      fleetsSecret: false,
       // Only what the stack always writes: every other option is left to the runtime's default.
       optionSettings: always,
       runtime: readSettings({ ...always, FLEET_RESOURCE_GROUPS: 'aci-fleet-dev-servers' }),

@@ -118,6 +118,7 @@ describe('program graph', () => {
       'ResourceProviders',
       'RuntimeBundle',
       'SmokeTest',
+      'StackFleets',
     ]);
     const orphans = dev.resources.filter(
       (r) => (r.type.startsWith('azure-native:') || r.type.startsWith('pulumi-nodejs:')) && !r.parent?.startsWith('aci-fleet:infra:'),
@@ -199,12 +200,12 @@ describe('program graph', () => {
     assert.match(account.accountName, /^[a-z0-9]{3,24}$/);
   });
 
-  it('creates the fleet and demand tables and private containers for the package, the autoscaler state and dead letters', () => {
+  it('creates the servers, demand and fleets tables and private containers for the package, the autoscaler state and dead letters', () => {
     assert.deepEqual(
       ofType(dev, T.table)
         .map((r) => r.inputs.tableName)
         .sort(),
-      ['ACIDetails', 'FleetDemand'],
+      ['ACIDetails', 'FleetDemand', 'FleetSpecs'],
     );
     const containers = ofType(dev, T.container).map((r) => [r.inputs.containerName, r.inputs.publicAccess]);
     assert.deepEqual(containers.sort(), [
@@ -570,6 +571,8 @@ describe('operations', () => {
     assert.equal(o.keyVault.value, 'kv-aci-fleet-dev-abc123');
     assert.deepEqual(o.containerResourceGroupNames.value, ['aci-fleet-dev-servers']);
     assert.deepEqual(o.functionKey, { value: FUNCTION_KEY, secret: true });
+    assert.deepEqual(o.fleetRevisions, { value: {}, secret: false }, 'no fleets in the stack file: none written');
+    assert.equal(ofType(dev, 'pulumi-nodejs:dynamic/aci-fleet:Fleet').length, 0);
     for (const [name, out] of Object.entries(o)) {
       if (name !== 'functionKey') assert.equal(out.secret, false, `${name} is not secret`);
     }

@@ -1,4 +1,4 @@
-// The dynamic providers (One Deploy, provider registration, the smoke test), as Pulumi runs them:
+// The dynamic providers (One Deploy, provider registration, the smoke test, fleets), as Pulumi runs them:
 // serialized to text, loaded by plain Node (no TypeScript loader, no access to the repository's
 // files) and driven against the local fake.
 import { describe, it, before, after } from 'node:test';
@@ -11,6 +11,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { deploymentChanges, oneDeployProvider, type CodeDeploymentInputs } from '../../infra/deploy/provider';
 import { registrationProvider, type RegistrationInputs } from '../../infra/deploy/registrationProvider';
 import { smokeTestProvider, type SmokeTestInputs } from '../../infra/deploy/smokeTestProvider';
+import { fleetProvider, type FleetInputs } from '../../infra/deploy/fleetProvider';
+import { FLEETS_KEY, startFakeFleetsApi, type FakeFleetsApi } from './support/fakeFleetsApi';
 import { APP_RESOURCE_ID, FAST, FUNCTION_KEY, SUBSCRIPTION, startFakeAzure, type FakeAzure } from './support/fakeAzure';
 
 describe('deploymentChanges', () => {
@@ -39,6 +41,7 @@ describe('deploymentChanges', () => {
 
 describe('serialized provider', () => {
   let fake: FakeAzure;
+  let fleetsApi: FakeFleetsApi;
   let dir: string;
   let providerFile: string;
   const files = new Map<string, string>();
@@ -62,6 +65,7 @@ describe('serialized provider', () => {
       ['provider.js', oneDeployProvider],
       ['registration.js', registrationProvider],
       ['smoke.js', smokeTestProvider],
+      ['fleet.js', fleetProvider],
     ];
     for (const [file, provider] of providers) {
       const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
@@ -69,10 +73,12 @@ describe('serialized provider', () => {
       files.set(file, path.join(dir, file));
     }
     providerFile = files.get('provider.js')!;
+    fleetsApi = await startFakeFleetsApi();
     fs.writeFileSync(path.join(dir, 'package.zip'), Buffer.from('zip bytes'));
   });
   after(async () => {
     await fake.close();
+    await fleetsApi.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,11 +87,11 @@ describe('serialized provider', () => {
     return callFileInPlainNode(providerFile, method, ...args);
   }
 
-  function callFileInPlainNode(file: string, method: 'create' | 'diff', ...args: unknown[]): Promise<any> {
+  function callFileInPlainNode(file: string, method: 'create' | 'diff' | 'delete', ...args: unknown[]): Promise<any> {
     const runner = `
       const provider = require(${JSON.stringify(file)}).handler();
       provider.${method}(...${JSON.stringify(args)}).then(
-        (r) => { process.stdout.write('\\n@@RESULT@@' + JSON.stringify(r)); },
+        (r) => { process.stdout.write('\\n@@RESULT@@' + JSON.stringify(r ?? null)); },
         (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`;
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['-e', runner], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -142,6 +148,35 @@ describe('serialized provider', () => {
     assert.equal(result.outs.functionKey, FUNCTION_KEY);
     assert.ok(!JSON.stringify(result.outs).includes('secret-token'));
     assert.equal((await callFileInPlainNode(files.get('smoke.js')!, 'diff', 'id', result.outs, inputs)).changes, true);
+  });
+
+  it('writes a fleet from a plain Node process: PUT with the key, no secret in its outputs, a quiet diff, then DELETE', async () => {
+    const body = {
+      replicas: 1,
+      template: {
+        resourceGroup: 'rg',
+        containerGroup: { containers: [{ name: 's', environmentVariables: [{ name: 'T', secureValue: 'fleet-secret' }] }] },
+      },
+    };
+    const inputs: FleetInputs = {
+      apiBaseUrl: fleetsApi.apiBaseUrl,
+      name: 'game',
+      spec: JSON.parse(JSON.stringify(body).replace('fleet-secret', '<redacted>')),
+      body,
+      secrets: ['fleet-secret'],
+      functionKey: FLEETS_KEY,
+      timing: { maxAttempts: 2, retryInitialDelayMs: 1, retryMaxDelayMs: 1 },
+    };
+    const fleetFile = files.get('fleet.js')!;
+    const result = await callFileInPlainNode(fleetFile, 'create', inputs);
+    assert.equal(result.outs.revision, 1);
+    assert.ok(!JSON.stringify(result.outs).includes('fleet-secret'));
+    const put = fleetsApi.requests.find((r) => r.method === 'PUT')!;
+    assert.equal(put.functionKey, FLEETS_KEY);
+    assert.ok(put.body.includes('fleet-secret'));
+    assert.equal((await callFileInPlainNode(fleetFile, 'diff', 'id', result.outs, inputs)).changes, false);
+    await callFileInPlainNode(fleetFile, 'delete', 'id', result.outs);
+    assert.equal(fleetsApi.fleets.size, 0);
   });
 
   it('deploys from a plain Node process, retrying the 403, and keeps the token out of its outputs', async () => {

@@ -279,6 +279,17 @@ describe('the shipped stack files', () => {
     });
   }
 
+  it('Pulumi.dev.yaml declares one example fleet, written through the API, its revision an output', () => {
+    const recording = recordings.get('dev')!;
+    assert.equal(recording.error, undefined);
+    const fleets = recording.resources.filter((r) => r.type === 'pulumi-nodejs:dynamic/aci-fleet:Fleet');
+    assert.deepEqual(
+      fleets.map((f) => f.inputs.name),
+      ['game'],
+    );
+    assert.deepEqual(recording.outputs.fleetRevisions, { value: { game: 1 }, secret: false });
+  });
+
   it('Pulumi.eastus2.yaml runs the autoscaler, with a template the runtime accepts', () => {
     const s = readSettings(settingsOf('eastus2'));
     assert.equal(s.AUTOSCALER_ENABLED, true);

@@ -1,4 +1,4 @@
-// Storage decisions: a valid, unique account name; one private container per purpose; two distinct tables.
+// Storage decisions: a valid, unique account name; one private container per purpose; three distinct tables.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { BLOB_CONTAINERS, FleetStorage, storageAccountName } from '../../infra/storage';
@@ -33,10 +33,16 @@ describe('FleetStorage', () => {
       accountName: 'st',
       tableName: 'ACIDetails',
       demandTableName: 'FleetDemand',
+      fleetsTableName: 'FleetSpecs',
     };
     assert.throws(() => new FleetStorage('bad', { ...args, tableName: 'no-hyphens' }), /invalid table name "no-hyphens"/);
     assert.throws(() => new FleetStorage('bad-demand', { ...args, demandTableName: '1st' }), /invalid table name "1st"/);
     assert.throws(() => new FleetStorage('same', { ...args, demandTableName: 'acidetails' }), /must differ/);
+    assert.throws(() => new FleetStorage('bad-fleets', { ...args, fleetsTableName: 'x' }), /invalid table name "x"/);
+    assert.throws(
+      () => new FleetStorage('same-fleets', { ...args, fleetsTableName: 'FLEETDEMAND' }),
+      /must differ, got "FLEETDEMAND" twice/,
+    );
     await flush();
     assert.deepEqual(
       seen.types.filter((t) => t.startsWith('azure-native:')),

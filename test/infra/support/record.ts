@@ -118,6 +118,8 @@ function mockResource(type: string, name: string, inputs: any): { id: string; st
       return { id: name, state: { ...inputs, result: 'abc123' } };
     case 'random:index/randomPassword:RandomPassword':
       return { id: name, state: { ...inputs, result: 'p'.repeat(inputs.length ?? 32) } };
+    case 'pulumi-nodejs:dynamic/aci-fleet:Fleet':
+      return { id: `${inputs.apiBaseUrl}/fleets/${inputs.name}`, state: { ...inputs, revision: 1 } };
     case 'pulumi-nodejs:dynamic/aci-fleet:OneDeploy':
       return {
         id: `${inputs.appResourceId}/deployments/aci-fleet`,
@@ -187,14 +189,19 @@ async function armToFake(script: FakeScript): Promise<() => Promise<void>> {
 }
 
 /** Runs infra/index.ts in this process (once per process) and records it. */
-export async function record(config: Record<string, string>, stack = 'dev', arm: FakeScript = {}): Promise<Recording> {
+export async function record(
+  config: Record<string, string>,
+  stack = 'dev',
+  arm: FakeScript = {},
+  secretKeys: string[] = [],
+): Promise<Recording> {
   const closeFake = await armToFake(arm);
   const resources = new Map<string, RecordedResource>();
   const byObject = new Map<pulumi.Resource, string>();
   const options = new Map<string, { dependsOn: unknown; parent?: pulumi.Resource; aliases?: unknown[] }>();
   const calls: string[] = [];
 
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -270,7 +277,8 @@ export async function record(config: Record<string, string>, stack = 'dev', arm:
 if (require.main === module) {
   const config = JSON.parse(process.env.ACI_FLEET_TEST_CONFIG ?? '{}') as Record<string, string>;
   const arm = JSON.parse(process.env.ACI_FLEET_TEST_ARM ?? '{}') as FakeScript;
-  record(config, process.env.ACI_FLEET_TEST_STACK ?? 'dev', arm).then(
+  const secretKeys = JSON.parse(process.env.ACI_FLEET_TEST_SECRET_KEYS ?? '[]') as string[];
+  record(config, process.env.ACI_FLEET_TEST_STACK ?? 'dev', arm, secretKeys).then(
     (recording) => {
       // Pulumi's runtime keeps handles open: exit once the recording is written (a pipe may take it in parts).
       process.stdout.write(`\n@@RECORDING@@${JSON.stringify(recording)}`, () => process.exit(0));

@@ -70,9 +70,16 @@ export function stackFileConfig(stack: string): Record<string, string> {
 /**
  * Runs the program with `config` in a child process and returns its recording. `arm` scripts what
  * ARM answers the program's own questions (preflight): by default every region of the fake's
- * catalog offers Flex Consumption with Node.js 20 and 22.
+ * catalog offers Flex Consumption with Node.js 20 and 22. `secretKeys` are the keys Pulumi says
+ * hold a secret.
  */
-export function recordInChild(config: Record<string, string>, stack = 'dev', arm: FakeScriptForPreflight = {}): Promise<Recording> {
+export function recordInChild(
+  config: Record<string, string>,
+  stack = 'dev',
+  arm: FakeScriptForPreflight = {},
+  /** Config keys set with `--secret` (`aci-fleet:fleets`). */
+  secretKeys: string[] = [],
+): Promise<Recording> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'record.ts')], {
       cwd: path.resolve(__dirname, '../../..'),
@@ -81,6 +88,7 @@ export function recordInChild(config: Record<string, string>, stack = 'dev', arm
         ACI_FLEET_TEST_CONFIG: JSON.stringify(config),
         ACI_FLEET_TEST_STACK: stack,
         ACI_FLEET_TEST_ARM: JSON.stringify(arm),
+        ACI_FLEET_TEST_SECRET_KEYS: JSON.stringify(secretKeys),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
