@@ -8,7 +8,7 @@ import { decide } from '../autoscaling/policy';
 import type { AutoscalerStateStore } from '../autoscaling/ports';
 import { silentLogger, silentTelemetry, systemClock, type Clock, type Logger, type Telemetry, type Versioned } from '../core/ports';
 import { trackLifecycle, transition } from '../servers/lifecycle';
-import { DEFAULT_FLEET } from '../servers/membership';
+import { fleetOf } from '../servers/membership';
 import { mutateServer } from '../servers/mutate';
 import { namePrefixFrom, newServerName } from '../servers/names';
 import type { ServerStore } from '../servers/ports';
@@ -280,9 +280,8 @@ function sizing(plan: FleetPlan | undefined, fleet: FleetRecord): boolean {
  */
 export function isDemandFor(fleet: FleetRecord, m: DemandMiss): boolean {
   const template = fleet.spec.template;
-  const named = m.fleet ?? DEFAULT_FLEET;
   return (
-    named === fleet.name &&
+    fleetOf(m) === fleet.name &&
     (!m.location || m.location === template.containerGroup.location.toLowerCase()) &&
     (!m.resourceGroup || m.resourceGroup === template.resourceGroup)
   );

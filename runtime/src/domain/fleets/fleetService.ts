@@ -17,7 +17,7 @@ import {
 } from '../core/ports';
 import { parseRequest } from '../core/validation';
 import { trackLifecycle, transition } from '../servers/lifecycle';
-import { DEFAULT_FLEET, fleetOf } from '../servers/membership';
+import { DEFAULT_FLEET, fleetOf, unknownFleet } from '../servers/membership';
 import { mutateServer, writeContention } from '../servers/mutate';
 import type { ServerStore } from '../servers/ports';
 import type { ContainerGroupTemplate, CreateRequest } from '../servers/requests';
@@ -45,6 +45,8 @@ export interface FleetOptions {
   writeAttempts: number;
   /** MaxSessions of a server whose template gives none. */
   defaultMaxSessions: number;
+  /** FLEET_MAX_SERVERS: a fleet asking for more servers than the deployment may hold is refused. */
+  maxServers?: number;
   /** The AUTOSCALER_* settings: what a fleet's own autoscaler fields fill in. */
   autoscalerDefaults: ScalingConfig;
   /** The default fleet, when CONTAINER_GROUP_TEMPLATE is set; `autoscaled` with AUTOSCALER_ENABLED. */
@@ -76,9 +78,6 @@ export interface PutResult {
   fleet: FleetView;
   etag: string;
 }
-
-const unknownFleet = (name: string) =>
-  new FleetError('NotFound', `No fleet '${name}' is known to this deployment (GET /api/fleets lists them).`, { fleet: name });
 
 export class FleetService {
   private readonly clock: Clock;
@@ -303,13 +302,18 @@ export class FleetService {
 
   private parseSpec(body: unknown): FleetSpec {
     const spec = parseRequest(fleetSpecFor(this.deps.options.allowedResourceGroups), body);
+    const invalid = (path: string, message: string) =>
+      new FleetError('ValidationFailed', `Invalid request: ${path}: ${message}`, [{ path, message }]);
+    const limit = this.deps.options.maxServers;
+    const beyondLimit = (n: number) => `must be at most ${limit}, the most servers this deployment holds (FLEET_MAX_SERVERS); ${n} is more`;
+    if (limit !== undefined && spec.replicas !== undefined && spec.replicas > limit) throw invalid('replicas', beyondLimit(spec.replicas));
     if (spec.autoscaler) {
+      const config = this.scalingConfig(spec);
+      if (limit !== undefined && config.maxInstances > limit)
+        throw invalid('autoscaler.maximumInstances', beyondLimit(config.maxInstances));
       // Rules across settings hold for the merged ones: a fleet's minimum may clash with the deployment's maximum.
-      const problem = scalingConfigProblem(this.scalingConfig(spec));
-      if (problem) {
-        const path = `autoscaler.${problem[0]}`;
-        throw new FleetError('ValidationFailed', `Invalid request: ${path}: ${problem[1]}`, [{ path, message: problem[1] }]);
-      }
+      const problem = scalingConfigProblem(config);
+      if (problem) throw invalid(`autoscaler.${problem[0]}`, problem[1]);
     }
     return spec;
   }

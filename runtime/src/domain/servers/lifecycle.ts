@@ -3,20 +3,21 @@
 import { FleetError } from '../core/errors';
 import type { Telemetry } from '../core/ports';
 import type { ContainerGroupObservation } from './ports';
+import { RESERVED_TAG_PREFIX } from './requests';
 import { describeKey, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';
 
 /** The ownership tag put on every container group this fleet creates. */
-export const OWNER_TAG = 'aci-fleet';
+export const OWNER_TAG = RESERVED_TAG_PREFIX;
 
 /** The tag that carries a group's incarnation, so a row rebuilt by reconcile keeps its server's report token valid. */
-export const INCARNATION_TAG = 'aci-fleet.incarnation';
+export const INCARNATION_TAG = `${RESERVED_TAG_PREFIX}.incarnation`;
 
 export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) => tags?.[OWNER_TAG] === fleetName;
 
 /** Tags naming a server's fleet and revision, so a reconcile that adopts its group (its row lost) restores them. */
-export const FLEET_TAG = 'aci-fleet.fleet';
-export const REVISION_TAG = 'aci-fleet.revision';
+export const FLEET_TAG = `${RESERVED_TAG_PREFIX}.fleet`;
+export const REVISION_TAG = `${RESERVED_TAG_PREFIX}.revision`;
 
 export function membershipTags(r: Pick<ServerRecord, 'fleet' | 'revision'>): Record<string, string> {
   return {

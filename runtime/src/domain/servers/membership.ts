@@ -1,5 +1,6 @@
 // Which fleet a server belongs to and whether it runs its fleet's current revision: the one rule
 // the fleet controller, ACIAllocate's ranking and ACIReport's answer all ask (no I/O here).
+import { FleetError } from '../core/errors';
 import type { ServerRecord } from './server';
 
 /** The fleet CONTAINER_GROUP_TEMPLATE and the AUTOSCALER_* settings define; servers created without a fleet count as its. */
@@ -27,6 +28,10 @@ export interface FleetServers {
   /** Whether the fleet adds servers for unmet demand (its autoscaler), rather than keeping a set number. */
   onDemand: boolean;
 }
+
+/** The one answer to a request naming a fleet nobody defined (ACICreate, ACIAllocate, the fleets API). */
+export const unknownFleet = (name: string) =>
+  new FleetError('NotFound', `No fleet '${name}' is known to this deployment (GET /api/fleets lists them).`, { fleet: name });
 
 export const fleetOf = (r: Pick<ServerRecord, 'fleet'>): string => r.fleet ?? DEFAULT_FLEET;
 

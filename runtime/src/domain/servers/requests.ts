@@ -167,7 +167,24 @@ export const containerGroupSpec = z
     const names = group.containers.map((c) => c.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', path: ['containers'], message: `container name '${dup}' is used twice` });
+    for (const key of Object.keys(group.tags ?? {})) {
+      if (isReservedTag(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tags', key],
+          message: `tag '${key}' is the fleet's own (every tag starting '${RESERVED_TAG_PREFIX}' is: ownership, fleet, revision, incarnation); remove it`,
+        });
+      }
+    }
   });
+
+/** Tags the fleet sets on its groups (lifecycle.ts): a caller's tag of that name could move a server to another fleet or revision. */
+export const RESERVED_TAG_PREFIX = 'aci-fleet';
+/** ARM compares tag names without regard to case. */
+export const isReservedTag = (key: string) => {
+  const k = key.toLowerCase();
+  return k === RESERVED_TAG_PREFIX || k.startsWith(`${RESERVED_TAG_PREFIX}.`);
+};
 
 export type ContainerGroupSpec = z.infer<typeof containerGroupSpec>;
 
