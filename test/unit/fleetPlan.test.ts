@@ -211,6 +211,15 @@ describe('planFleet: sizes', () => {
     assert.deepEqual([step.desired, step.create, drained(step)], [2, 1, ['old-1:rollout']]);
   });
 
+  it('by hand: a rollout keeps capacity even when the controller never saw the servers ACICreate added', () => {
+    // The fleet was empty when the controller last ran (desired 0); three servers were then made by hand, and a new revision PUT.
+    const stale = fleet(2, {}, { observed: { state: 'Complete', reason: '', desired: 0, at: NOW.toISOString(), revision: 1 } });
+    const first = plan(stale, oldRunning(3), { kind: 'manual' });
+    assert.deepEqual([first.desired, first.create, drained(first)], [3, 1, []], 'one surge server; no old one drained yet');
+    const later = plan(stale, [...oldRunning(3), server('new-1', 2, 'Running')], { kind: 'manual' });
+    assert.deepEqual([later.desired, later.create, drained(later)], [3, 1, ['old-1:rollout']], 'then one for one');
+  });
+
   const decision = (d: Partial<Decision>): Sizing => ({
     kind: 'autoscaler',
     decision: { create: 0, drain: [], restore: [], reason: 'test', ...d },

@@ -93,7 +93,9 @@ export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerR
   const currentAlive = current.filter(alive);
   const outdatedAlive = outdated.filter(alive);
   const rolling = outdatedAlive.length > 0;
-  const before = fleet.observed?.desired ?? currentAlive.length + outdatedAlive.length;
+  // The size a rollout keeps: what the controller last decided, and never less than the old servers
+  // serving now (ones made by hand since its last run count too, or they would all be drained at once).
+  const before = Math.max(fleet.observed?.desired ?? currentAlive.length + outdatedAlive.length, outdatedAlive.length);
   const byKey = new Map(servers.map((s) => [describeKey(s), s]));
   const drained = new Set<string>();
   const drain: FleetPlan['drain'] = [];
