@@ -185,7 +185,6 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         leaseMs: 5 * 60_000,
         writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
         deploymentName: settings.FLEET_NAME,
-        createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
         clock,
         log: contextLogger(context),
         telemetry: contextTelemetry(context),

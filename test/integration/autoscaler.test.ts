@@ -79,7 +79,6 @@ function autoscaler(id: string, options: { config?: Partial<ScalingConfig>; stat
     leaseMs: 60_000,
     writeAttempts: services.settings.FLEET_WRITE_ATTEMPTS,
     deploymentName: 'auto',
-    createQuotaWindowMs: 300_000,
     clock,
   });
   return { run: async () => (await controller.run({ only: DEFAULT_FLEET }))[0]! };

@@ -179,9 +179,7 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
     leaseMs: 60_000,
     writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
     deploymentName: 'gs',
-    createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
     clock,
-    random: seededRandom(2),
   });
 
   const sessions = [...trace].sort((a, b) => a.start - b.start);

@@ -243,7 +243,10 @@ export class FleetService {
         if (r.state !== 'Running' && r.state !== 'Creating' && r.state !== 'Failed') return undefined;
         if (options.unlessBooked && hasLiveReservations(r, this.clock.now())) return undefined;
         drained = true;
-        return transition(r, 'MarkedForDeletion', 'operator', this.clock.now());
+        const next = transition(r, 'MarkedForDeletion', 'operator', this.clock.now());
+        // A Failed container holds no live session: what its row last said would keep it from ACIGC
+        // forever (and a rollout from completing). A server that is alive after all reports again.
+        return r.state === 'Failed' ? { ...next, activeSessions: 0, reservations: undefined } : next;
       },
       undefined,
       (before, after) => trackLifecycle(this.telemetry, before, after),

@@ -73,8 +73,15 @@ function drainOrder(fleet: FleetRecord, now: Date) {
     describeKey(a).localeCompare(describeKey(b));
 }
 
-export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerRecord[]; sizing: Sizing; now: Date }): FleetPlan {
-  const { fleet, servers, sizing, now } = input;
+export function planFleet(input: {
+  fleet: FleetRecord;
+  servers: readonly ServerRecord[];
+  sizing: Sizing;
+  now: Date;
+  /** Creates ACI's create quota still allows in its window (the autoscaler's decision is capped by it already). */
+  createsLeft?: number;
+}): FleetPlan {
+  const { fleet, servers, sizing, now, createsLeft = Number.POSITIVE_INFINITY } = input;
   const { current, outdated, failing, paused } = assess(fleet, servers);
 
   if (fleet.deletingSince) {
@@ -163,6 +170,7 @@ export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerR
   if (!paused) {
     if (sizing.kind === 'autoscaler' && !rolling) create = sizing.decision.create;
     else create = Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount));
+    create = Math.min(create, createsLeft);
   }
 
   const state: RolloutState = paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
