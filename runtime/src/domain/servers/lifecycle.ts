@@ -3,7 +3,7 @@
 import { FleetError } from '../core/errors';
 import type { Telemetry } from '../core/ports';
 import type { ContainerGroupObservation } from './ports';
-import { RESERVED_TAG_PREFIX } from './requests';
+import { MAX_SESSIONS, RESERVED_TAG_PREFIX } from './requests';
 import { describeKey, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';
 
@@ -24,6 +24,17 @@ export function membershipTags(r: Pick<ServerRecord, 'fleet' | 'revision'>): Rec
     ...(r.fleet !== undefined ? { [FLEET_TAG]: r.fleet } : {}),
     ...(r.revision !== undefined ? { [REVISION_TAG]: String(r.revision) } : {}),
   };
+}
+
+/** The tag that carries a server's MaxSessions, so a row rebuilt by reconcile holds what the server was made to hold. */
+export const MAX_SESSIONS_TAG = `${RESERVED_TAG_PREFIX}.maxSessions`;
+
+/** MaxSessions as a group's tag names it, if it is a whole number a server may hold. */
+export function maxSessionsFromTags(tags: Record<string, string> | undefined): number | undefined {
+  const value = tags?.[MAX_SESSIONS_TAG];
+  if (value === undefined || !/^[1-9]\d{0,5}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n <= MAX_SESSIONS ? n : undefined;
 }
 
 /** The fleet and revision a group's tags name, if they are well-formed. */

@@ -193,7 +193,9 @@ export const fleetName = z.string({ error: 'fleet must be a string' }).regex(/^(
   error: "a fleet name is 1-40 lowercase letters, digits or '-', not starting or ending with '-' and without '--'",
 });
 
-const maxSessions = z.number().int().min(1).max(100_000);
+/** The most sessions one server may hold. */
+export const MAX_SESSIONS = 100_000;
+const maxSessions = z.number().int().min(1).max(MAX_SESSIONS);
 
 const createFields = z.object({
   ...serverKey,

@@ -9,6 +9,7 @@ import {
   INCARNATION_TAG,
   isCollectable,
   isOwnedBy,
+  MAX_SESSIONS_TAG,
   membershipTags,
   OWNER_TAG,
   trackLifecycle,
@@ -244,6 +245,7 @@ export class ServerService {
         [OWNER_TAG]: this.options.fleetName,
         ...membershipTags(server),
         ...(server.incarnation ? { [INCARNATION_TAG]: server.incarnation } : {}),
+        [MAX_SESSIONS_TAG]: String(server.maxSessions),
       },
       containers: spec.containers.map((c) => ({
         ...c,
