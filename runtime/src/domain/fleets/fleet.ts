@@ -5,7 +5,8 @@ import { stableHash } from '../core/hash';
 import { DEFAULT_FLEET, type FleetRevision } from '../servers/membership';
 import { serverSpecHash } from '../servers/server';
 import { STATES } from '../servers/states';
-import { REDACTED, type FleetSpec, type RolloutSpec } from './requests';
+import { redactSecrets } from '../core/secrets';
+import type { FleetSpec, RolloutSpec } from './requests';
 
 /** Where the rollout of a fleet stands. */
 export const ROLLOUT_STATES = ['Complete', 'Progressing', 'Paused', 'Deleting'] as const;
@@ -114,22 +115,9 @@ export function resolveRollout(rollout: RolloutSpec, size: number): { maxSurge: 
   return { maxSurge, maxUnavailable };
 }
 
-/** The template as GET shows it: secure values replaced, so the API never hands a secret out. */
+/** The template as the fleets API shows it: every secret redacted (the list ACIDetails uses), so the API never hands one out. */
 export function redactTemplate(template: FleetSpec['template']): FleetSpec['template'] {
-  return {
-    ...template,
-    containerGroup: {
-      ...template.containerGroup,
-      containers: template.containerGroup.containers.map((c) => ({
-        ...c,
-        ...(c.environmentVariables
-          ? {
-              environmentVariables: c.environmentVariables.map((v) => (v.secureValue !== undefined ? { ...v, secureValue: REDACTED } : v)),
-            }
-          : {}),
-      })),
-    },
-  };
+  return { ...template, containerGroup: redactSecrets(template.containerGroup) };
 }
 
 export const isDefaultFleet = (name: string) => name === DEFAULT_FLEET;
