@@ -161,3 +161,46 @@ describe('fleet controller: servers that failed holding sessions', () => {
     assert.equal(status.OutdatedSessions, 0);
   });
 });
+
+describe('fleet controller: a DELETE racing a create', () => {
+  it("drains the server of a create that lost to the fleet's DELETE, and a fleet made again under the name never takes it in", async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1') });
+    const before = (await w.fleets.load('web'))!.value; // ACICreate {fleet} read the fleet
+    const deleted = await w.fleets.delete('web'); // then the DELETE ran to the end: no servers, the fleet is gone
+    assert.equal(deleted.gone, true);
+    await assert.rejects(
+      w.fleets.createFrom(before, { resourceGroup: 'games', containerGroupName: 'late-1' }),
+      (e: Error & { code?: string }) => e.code === 'Conflict',
+      'the create is told the fleet is gone',
+    );
+    assert.equal((await w.store.get({ resourceGroup: 'games', containerGroupName: 'late-1' }))?.value.state, 'MarkedForDeletion');
+
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 1 });
+    await w.controller('a').run();
+    await w.settle();
+    const again = (await w.fleets.get('web')).fleet;
+    assert.deepEqual(
+      again.Status.Servers.map((r) => [r.Revision, r.Running, r.Creating, r.MarkedForDeletion]),
+      [[1, 1, 0, 0]],
+      'the new fleet counts only its own server',
+    );
+  });
+
+  it('drains a server whose fleet is gone even when its creator died before it could (the controller sweeps them)', async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1') }); // sized by hand: nothing is scaled in
+    await w.fleets.createServer({ resourceGroup: 'games', containerGroupName: 'mine-1', fleet: 'web' });
+    await w.settle();
+    const [mine] = await w.rows('web');
+    // A server made for an earlier fleet named 'web' (its incarnation is not this fleet's).
+    await w.store.insert({ ...mine!, containerGroupName: 'stray-1', fleetIncarnation: 'AAAAAAAAAAAAAAAA', incarnation: undefined });
+    await w.controller('b').run();
+    assert.equal((await w.store.get({ resourceGroup: 'games', containerGroupName: 'stray-1' }))?.value.state, 'MarkedForDeletion');
+    assert.equal((await w.store.get(mine!))?.value.state, 'Running', "the fleet's own server is untouched");
+    assert.deepEqual(
+      (await w.fleets.get('web')).fleet.Status.Servers.map((r) => r.Running),
+      [1],
+    );
+  });
+});

@@ -73,10 +73,11 @@ export class FleetController {
    * up another's.
    */
   async run(options: { only?: string; skip?: string } = {}): Promise<FleetRun[]> {
-    const fleets = (await this.deps.fleets.fleets()).filter(
-      (f) => (options.only === undefined || f.value.name === options.only) && f.value.name !== options.skip,
-    );
-    if (fleets.length === 0) return [];
+    const all = await this.deps.fleets.fleets();
+    const fleets = all.filter((f) => (options.only === undefined || f.value.name === options.only) && f.value.name !== options.skip);
+    // A run over every fleet also drains the servers no fleet drives (see FleetService.orphansOf).
+    const sweep = options.only === undefined;
+    if (fleets.length === 0 && !sweep) return [];
     const leases = await Promise.all(
       fleets.map((f) =>
         takeLease(this.deps.state(f.value.name), this.deps.holder, this.deps.leaseMs, this.clock.now(), this.fleetLog(f.value.name)).catch(
@@ -87,7 +88,12 @@ export class FleetController {
         ),
       ),
     );
-    const servers = leases.some(Boolean) ? (await this.deps.serverStore.list()).map((r) => r.value) : [];
+    const servers = sweep || leases.some(Boolean) ? (await this.deps.serverStore.list()).map((r) => r.value) : [];
+    if (sweep)
+      await this.drainOrphans(
+        all.map((f) => f.value),
+        servers,
+      );
     // Names in use (any fleet, any state): the slots new servers are named after are the free ones.
     const taken = new Set(servers.map(nameKey));
     const runs: FleetRun[] = [];
@@ -99,12 +105,20 @@ export class FleetController {
         continue;
       }
       try {
-        runs.push(await this.runFleet(fleet, lease, this.deps.fleets.membersOf(fleet.value.name, servers), taken));
+        runs.push(await this.runFleet(fleet, lease, this.deps.fleets.membersOf(fleet.value, servers), taken));
       } catch (e) {
         this.log.error('fleet controller run failed; the next run retries', { fleet: fleet.value.name, error: String(e) });
       }
     }
     return runs;
+  }
+
+  private async drainOrphans(fleets: readonly FleetRecord[], servers: readonly ServerRecord[]): Promise<void> {
+    const orphans = this.deps.fleets
+      .orphansOf(fleets, servers)
+      .filter((s) => s.state === 'Running' || s.state === 'Creating' || s.state === 'Failed');
+    const drained = await this.each(orphans, (key) => this.deps.fleets.drain(key));
+    if (drained.length > 0) this.log.info('servers of deleted fleets drained', { servers: drained.map(describeKey) });
   }
 
   private fleetLog(name: string): Logger {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { stableHash } from '../core/hash';
 import { DEFAULT_FLEET, type FleetRevision } from '../servers/membership';
-import { serverSpecHash } from '../servers/server';
+import { newIncarnation, serverSpecHash } from '../servers/server';
 import { STATES } from '../servers/states';
 import { redactSecrets } from '../core/secrets';
 import type { FleetSpec, RolloutSpec } from './requests';
@@ -27,6 +27,8 @@ export interface FleetRecord {
   updatedAt: string;
   /** `settings`: the default fleet, made from CONTAINER_GROUP_TEMPLATE and the AUTOSCALER_* settings. */
   definedBy: 'api' | 'settings';
+  /** Random at create: servers of a deleted fleet never join a new one of the same name. Absent on rows made before incarnations. */
+  incarnation?: string;
   /** Set by DELETE: every server is drained, and the row goes once they all have. */
   deletingSince?: string;
   /** For the default fleet: the spec hash a server made from each recent revision's template has. */
@@ -57,7 +59,18 @@ export const legacyServerHashOf = (template: FleetSpec['template'], defaultMaxSe
 /** The first revision of a fleet. */
 export function newFleet(name: string, spec: FleetSpec, now: Date, definedBy: FleetRecord['definedBy'] = 'api'): FleetRecord {
   const at = now.toISOString();
-  return { name, spec, revision: 1, templateHash: templateHashOf(spec.template), revisionAt: at, createdAt: at, updatedAt: at, definedBy };
+  return {
+    name,
+    spec,
+    revision: 1,
+    templateHash: templateHashOf(spec.template),
+    revisionAt: at,
+    createdAt: at,
+    updatedAt: at,
+    definedBy,
+    // The default fleet is never deleted, so it has no incarnation to tell apart (and its row may be written again at any time).
+    ...(definedBy === 'api' ? { incarnation: newIncarnation() } : {}),
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ import {
 } from '../core/ports';
 import { parseRequest } from '../core/validation';
 import { trackLifecycle, transition } from '../servers/lifecycle';
-import { DEFAULT_FLEET, fleetOf, unknownFleet } from '../servers/membership';
+import { DEFAULT_FLEET, isMemberOf, unknownFleet } from '../servers/membership';
 import { mutateServer, writeContention } from '../servers/mutate';
 import type { ServerStore } from '../servers/ports';
 import type { ContainerGroupTemplate, CreateRequest } from '../servers/requests';
@@ -150,7 +150,7 @@ export class FleetService {
     checkName(name);
     if (isDefaultFleet(name)) throw settingsOwned(name);
     const row = await this.markDeleting(name, conditions);
-    const members = this.membersOf(name, await this.allServers());
+    const members = this.membersOf(row.value, await this.allServers());
     await Promise.all(
       members.map((s) =>
         this.drain(s).catch((e) =>
@@ -158,7 +158,7 @@ export class FleetService {
         ),
       ),
     );
-    const after = this.membersOf(name, await this.allServers());
+    const after = this.membersOf(row.value, await this.allServers());
     const gone = after.length === 0 && (await this.removeIfEmpty(row, after));
     return { fleet: this.view(row.value, after), gone };
   }
@@ -189,18 +189,33 @@ export class FleetService {
     return this.createFrom(row.value, req);
   }
 
-  /** A server of the fleet's current revision (ServerService.create, so every guard on creates applies). */
-  createFrom(fleet: FleetRecord, req: Omit<CreateRequest, 'fleet'>): Promise<CreateResult> {
-    if (fleet.deletingSince) throw new FleetError('Conflict', `Fleet '${fleet.name}' is being deleted; it takes no new servers.`);
+  /**
+   * A server of the fleet's current revision (ServerService.create, so every guard on creates
+   * applies). A DELETE of the fleet that raced it wins: the create wrote its row, then reads the
+   * fleet; the DELETE wrote the fleet, then reads the rows (see delete), so whichever comes second
+   * sees the other, and a server made for a fleet that is gone (or deleted and made again) is drained.
+   */
+  async createFrom(fleet: FleetRecord, req: Omit<CreateRequest, 'fleet'>): Promise<CreateResult> {
+    if (fleet.deletingSince) throw deletingFleet(fleet.name);
     const template = fleet.spec.template;
-    return this.deps.servers.create({
+    const result = await this.deps.servers.create({
       resourceGroup: req.resourceGroup,
       containerGroupName: req.containerGroupName,
       containerGroup: req.containerGroup ?? template.containerGroup,
       maxSessions: req.maxSessions ?? (req.containerGroup ? undefined : template.maxSessions),
       fleet: fleet.name,
+      fleetIncarnation: fleet.incarnation,
       revision: fleet.revision,
     });
+    if (isDefaultFleet(fleet.name)) return result; // the settings' fleet is never deleted
+    const now = (await this.deps.store.get(fleet.name))?.value;
+    if (now && !now.deletingSince && now.incarnation === fleet.incarnation) return result;
+    await this.drain(req);
+    this.log.warn('fleet deleted while a server was being created for it; the server is drained', {
+      fleet: fleet.name,
+      server: describeKey(req),
+    });
+    throw deletingFleet(fleet.name);
   }
 
   // ---- for the controller ----------------------------------------------------------------------
@@ -218,8 +233,17 @@ export class FleetService {
     return this.deps.store.get(name);
   }
 
-  membersOf(name: string, servers: readonly ServerRecord[]): ServerRecord[] {
-    return servers.filter((s) => fleetOf(s) === name);
+  membersOf(fleet: Pick<FleetRecord, 'name' | 'incarnation'>, servers: readonly ServerRecord[]): ServerRecord[] {
+    return servers.filter((s) => isMemberOf(s, fleet));
+  }
+
+  /**
+   * Servers made for a fleet that no longer exists, or for an earlier fleet of a name that was made
+   * again (a create that lost a race with a DELETE and died before draining its server): no
+   * fleet drives them, so the controller drains them.
+   */
+  orphansOf(fleets: readonly FleetRecord[], servers: readonly ServerRecord[]): ServerRecord[] {
+    return servers.filter((s) => s.fleet !== undefined && !isDefaultFleet(s.fleet) && !fleets.some((f) => isMemberOf(s, f)));
   }
 
   /** The policy's settings for an autoscaled fleet. */
@@ -283,7 +307,7 @@ export class FleetService {
   }
 
   view(fleet: FleetRecord, servers: readonly ServerRecord[]): FleetView {
-    const members = this.membersOf(fleet.name, servers);
+    const members = this.membersOf(fleet, servers);
     const alive = members.filter((s) => s.state === 'Running' || s.state === 'Creating').length;
     const desired = fleet.spec.replicas ?? fleet.observed?.desired ?? alive;
     return {
@@ -367,6 +391,9 @@ export class FleetService {
 function checkName(name: string): void {
   parseRequest(fleetPath, { name });
 }
+
+const deletingFleet = (name: string) =>
+  new FleetError('Conflict', `Fleet '${name}' is being deleted; it takes no new servers.`, { fleet: name });
 
 const settingsOwned = (name: string) =>
   new FleetError(

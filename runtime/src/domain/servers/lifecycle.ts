@@ -4,7 +4,7 @@ import { FleetError } from '../core/errors';
 import type { Telemetry } from '../core/ports';
 import type { ContainerGroupObservation } from './ports';
 import { MAX_SESSIONS, RESERVED_TAG_PREFIX } from './requests';
-import { describeKey, reservedSessions, type ServerRecord } from './server';
+import { describeKey, INCARNATION, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';
 
 /** The ownership tag put on every container group this fleet creates. */
@@ -18,10 +18,14 @@ export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: s
 /** Tags naming a server's fleet and revision, so a reconcile that adopts its group (its row lost) restores them. */
 export const FLEET_TAG = `${RESERVED_TAG_PREFIX}.fleet`;
 export const REVISION_TAG = `${RESERVED_TAG_PREFIX}.revision`;
+export const FLEET_INCARNATION_TAG = `${RESERVED_TAG_PREFIX}.fleetIncarnation`;
 
-export function membershipTags(r: Pick<ServerRecord, 'fleet' | 'revision'>): Record<string, string> {
+type Membership = Pick<ServerRecord, 'fleet' | 'revision' | 'fleetIncarnation'>;
+
+export function membershipTags(r: Membership): Record<string, string> {
   return {
     ...(r.fleet !== undefined ? { [FLEET_TAG]: r.fleet } : {}),
+    ...(r.fleetIncarnation !== undefined ? { [FLEET_INCARNATION_TAG]: r.fleetIncarnation } : {}),
     ...(r.revision !== undefined ? { [REVISION_TAG]: String(r.revision) } : {}),
   };
 }
@@ -38,11 +42,13 @@ export function maxSessionsFromTags(tags: Record<string, string> | undefined): n
 }
 
 /** The fleet and revision a group's tags name, if they are well-formed. */
-export function membershipFromTags(tags: Record<string, string> | undefined): Pick<ServerRecord, 'fleet' | 'revision'> {
+export function membershipFromTags(tags: Record<string, string> | undefined): Membership {
   const fleet = tags?.[FLEET_TAG];
   const revision = Number(tags?.[REVISION_TAG]);
+  const fleetIncarnation = tags?.[FLEET_INCARNATION_TAG];
   return {
     ...(fleet ? { fleet } : {}),
+    ...(fleet && fleetIncarnation && INCARNATION.test(fleetIncarnation) ? { fleetIncarnation } : {}),
     ...(fleet && Number.isInteger(revision) && revision >= 1 ? { revision } : {}),
   };
 }

@@ -35,6 +35,14 @@ export const unknownFleet = (name: string) =>
 
 export const fleetOf = (r: Pick<ServerRecord, 'fleet'>): string => r.fleet ?? DEFAULT_FLEET;
 
+/**
+ * Whether `r` is a server of this fleet: made for its name, and for this incarnation of it (a fleet
+ * deleted and made again under the same name is another fleet). Rows made before incarnations match by name.
+ */
+export const isMemberOf = (r: Pick<ServerRecord, 'fleet' | 'fleetIncarnation'>, fleet: { name: string; incarnation?: string }) =>
+  fleetOf(r) === fleet.name &&
+  (r.fleetIncarnation === undefined || fleet.incarnation === undefined || r.fleetIncarnation === fleet.incarnation);
+
 /** The revision `r` was made from, or undefined when nobody can tell (a server created by hand without a fleet). */
 export function revisionOf(r: Pick<ServerRecord, 'revision' | 'specHash'>, fleet: FleetRevision | undefined): number | undefined {
   if (r.revision !== undefined) return r.revision;

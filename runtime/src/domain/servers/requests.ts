@@ -221,6 +221,8 @@ export type NewServer = Omit<CreateRequest, 'containerGroup'> & {
   containerGroup: ContainerGroupSpec;
   /** The fleet revision whose template the server is made from. */
   revision?: number;
+  /** The incarnation of that fleet (FleetRecord.incarnation). */
+  fleetIncarnation?: string;
 };
 
 export const serverKeyRequest = z.object(serverKey);

@@ -130,6 +130,7 @@ export class ServerService {
       specHash,
       incarnation: newIncarnation(),
       fleet: req.fleet,
+      fleetIncarnation: req.fleetIncarnation,
       revision: req.revision,
     };
     let row: Versioned<ServerRecord>;
