@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { stableHash } from '../core/hash';
 import { DEFAULT_FLEET, type FleetRevision } from '../servers/membership';
+import { containerGroupTemplate } from '../servers/requests';
 import { newIncarnation, serverSpecHash } from '../servers/server';
 import { STATES } from '../servers/states';
 import { redactSecrets } from '../core/secrets';
@@ -81,13 +82,21 @@ export function withSpec(fleet: FleetRecord, spec: FleetSpec, now: Date): FleetR
   const templateHash = templateHashOf(spec.template);
   if (templateHash === fleet.templateHash && stableHash(spec) === stableHash(fleet.spec)) return undefined;
   const at = now.toISOString();
-  const revised = templateHash !== fleet.templateHash;
+  // A row written by an older version holds the template as that version read it: read as it would be now, it may be this one.
+  const revised = templateHash !== fleet.templateHash && templateHash !== canonicalHashOf(fleet.spec.template);
   return {
     ...fleet,
     spec,
+    templateHash,
     updatedAt: at,
-    ...(revised ? { revision: fleet.revision + 1, templateHash, revisionAt: at } : {}),
+    ...(revised ? { revision: fleet.revision + 1, revisionAt: at } : {}),
   };
+}
+
+/** The hash of a stored template as the schema reads templates today (enum casing, region names, defaults). */
+function canonicalHashOf(template: FleetSpec['template']): string {
+  const parsed = containerGroupTemplate.safeParse(template);
+  return templateHashOf(parsed.success ? parsed.data : template);
 }
 
 /** Remembers which spec hash the current revision's servers have (default fleet only; bounded). */
