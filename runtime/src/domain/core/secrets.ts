@@ -31,7 +31,7 @@ function eachSecret(group: unknown, visit: (holder: Record<string, unknown>, key
     const name = step.replace(/(\[\]|\{\})$/, '');
     const child = target[name];
     if (step.endsWith('[]')) {
-      if (Array.isArray(child)) child.forEach((element, i) => walk(element, rest, [...path, name, i]));
+      if (Array.isArray(child)) for (const [i, element] of child.entries()) walk(element, rest, [...path, name, i]);
     } else if (step.endsWith('{}')) {
       if (child && typeof child === 'object')
         for (const key of Object.keys(child)) visit(child as Record<string, unknown>, key, [...path, name, key]);
