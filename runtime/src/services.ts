@@ -57,15 +57,11 @@ export interface Services {
   reports(context: InvocationContext): ServerReports;
   /** Recent allocation misses (ACIAllocate writes, ACIAutoScaler reads). */
   readonly demand: DemandStore;
-  /** The default fleet's lease and last actions (each fleet has its own: fleetState). */
-  readonly autoscalerState: AutoscalerStateStore;
   /** A fleet's lease and last actions (cooldowns, create quota), one blob per fleet. */
   fleetState(fleet: string): AutoscalerStateStore;
   allocator(context: InvocationContext): Allocator;
   /** The fleets table (PUT /api/fleets/{name}). */
   readonly fleetStore: FleetStore;
-  /** Every fleet's current revision, as recent as ALLOCATION_SNAPSHOT_MAX_AGE_MS (ACIAllocate, ACIReport). */
-  readonly fleetRevisions: CachedFleetRevisions;
   fleets(context: InvocationContext): FleetService;
   /** ACIFleetController (and ACIAutoScaler, for the default fleet): drives fleets towards their spec. */
   fleetController(context: InvocationContext): FleetController;
@@ -128,7 +124,6 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   // The default fleet keeps the blob the autoscaler always had, so cooldowns and the quota carry over.
   const fleetState = (fleet: string) =>
     new BlobAutoscalerStateStore(stateContainer, fleet === DEFAULT_FLEET ? `${prefix}.json` : `${prefix}.fleet.${fleet}.json`);
-  const autoscalerState = fleetState(DEFAULT_FLEET);
   const allocatorOptions = allocatorOptionsFrom(settings);
   const fleetOptions = fleetOptionsFrom(settings);
   const fleetStore = new TableFleetStore(
@@ -168,15 +163,12 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       }),
     reports: () => new ServerReports({ store, options, secrets, clock: clock, revisions: fleetRevisions }),
     demand,
-    autoscalerState,
     fleetState,
     fleetStore,
-    fleetRevisions,
     fleets,
     fleetController: (context) =>
       new FleetController({
         fleets: fleets(context),
-        servers: servers(context),
         serverStore: store,
         demand,
         state: fleetState,

@@ -41,7 +41,6 @@ function world(settings: Record<string, string> = {}, wrap: (g: ContainerGroups)
   const controller = (holder: string, leaseMs = 60_000) =>
     new FleetController({
       fleets,
-      servers,
       serverStore: store,
       demand: new MemoryDemandStore(),
       state,

@@ -171,7 +171,6 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const state = new MemoryStateStore();
   const controller = new FleetController({
     fleets,
-    servers: fleet,
     serverStore: store,
     demand,
     state: () => state,

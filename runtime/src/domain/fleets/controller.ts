@@ -13,14 +13,12 @@ import { mutateServer } from '../servers/mutate';
 import { namePrefixFrom, slotName } from '../servers/names';
 import type { ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
-import type { ServerService } from '../servers/serverService';
 import { isDefaultFleet, type FleetRecord, type ObservedStatus } from './fleet';
 import type { FleetService } from './fleetService';
 import { censusForPolicy, planFleet, type FleetPlan, type Sizing } from './plan';
 
 export interface FleetControllerDeps {
   fleets: FleetService;
-  servers: ServerService;
   serverStore: ServerStore;
   demand: DemandStore;
   /** Each fleet's lease and last actions (cooldowns, create quota). */

@@ -73,8 +73,6 @@ export interface Preconditions {
 
 export interface PutResult {
   created: boolean;
-  /** false when the body was the fleet's spec already: nothing was written. */
-  changed: boolean;
   fleet: FleetView;
   etag: string;
 }
@@ -119,7 +117,7 @@ export class FleetService {
           this.telemetry.trackEvent('FleetCreated', { fleet: name, revision: 1 });
           this.log.info('fleet created', { fleet: name, revision: 1 });
           this.deps.onRevision?.();
-          return { created: true, changed: true, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
+          return { created: true, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
         } catch (e) {
           if (e instanceof AlreadyExistsError) continue; // a concurrent PUT created it: update that one
           throw e;
@@ -129,7 +127,7 @@ export class FleetService {
         throw new FleetError('Conflict', `Fleet '${name}' is being deleted; PUT it again once it is gone.`, { fleet: name });
       }
       const next = withSpec(row.value, spec, now);
-      if (!next) return { created: false, changed: false, fleet: this.view(row.value, await this.allServers()), etag: etagOf(row.value) };
+      if (!next) return { created: false, fleet: this.view(row.value, await this.allServers()), etag: etagOf(row.value) };
       try {
         const written = await this.deps.store.replace(next, row.etag);
         if (next.revision !== row.value.revision) {
@@ -137,7 +135,7 @@ export class FleetService {
           this.log.info('fleet revision created', { fleet: name, revision: next.revision });
           this.deps.onRevision?.();
         } else this.log.info('fleet updated', { fleet: name, revision: next.revision });
-        return { created: false, changed: true, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
+        return { created: false, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
       } catch (e) {
         if (!(e instanceof StaleWriteError)) throw e; // someone else wrote it first: read again, apply again
       }
