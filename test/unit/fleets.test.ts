@@ -184,6 +184,11 @@ describe('revisions', () => {
     const legacy = serverRecord('old', { specHash: hash1 });
     assert.equal(isOutdated(legacy, { revision: 30, legacySpecHashes: { [hash1]: 1 } }), true);
     assert.equal(isOutdated(serverRecord('by-hand', { specHash: 'other' }), { revision: 30, legacySpecHashes: { [hash1]: 1 } }), false);
+    // A server of an earlier fleet of the name: outdated whatever its revision (allocation ranks it last, ACIReport says so).
+    const earlier = serverRecord('earlier', { fleet: 'web', revision: 30, fleetIncarnation: 'AAAAAAAAAAAAAAAA' });
+    assert.equal(isOutdated(earlier, { revision: 30, incarnation: 'BBBBBBBBBBBBBBBB' }), true);
+    assert.equal(isOutdated(earlier, { revision: 30, incarnation: 'AAAAAAAAAAAAAAAA' }), false);
+    assert.equal(isOutdated(earlier, { revision: 30 }), false, 'a fleet row made before incarnations');
   });
 
   it('never shows a secure value', () => {

@@ -112,6 +112,7 @@ export function withLegacyHash(fleet: FleetRecord, defaultMaxSessions: number): 
 
 export const revisionInfo = (fleet: FleetRecord): FleetRevision => ({
   revision: fleet.revision,
+  incarnation: fleet.incarnation,
   legacySpecHashes: fleet.legacySpecHashes,
   servers: fleet.deletingSince
     ? undefined

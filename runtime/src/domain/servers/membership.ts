@@ -10,6 +10,8 @@ export const DEFAULT_FLEET = 'default';
 export interface FleetRevision {
   /** The current revision: servers of any other are outdated. */
   revision: number;
+  /** The fleet's incarnation: a server made for an earlier fleet of its name is outdated (it is drained). */
+  incarnation?: string;
   /**
    * Spec hashes (ServerRecord.specHash) of the revisions' servers, by hash, for servers made before
    * fleets existed (no Revision of their own): the default fleet's servers made from its template.
@@ -49,9 +51,13 @@ export function revisionOf(r: Pick<ServerRecord, 'revision' | 'specHash'>, fleet
   return fleet?.legacySpecHashes?.[r.specHash];
 }
 
-/** A server of an older (or any other) revision than its fleet's current one. Unknown revisions are never outdated. */
-export function isOutdated(r: Pick<ServerRecord, 'revision' | 'specHash'>, fleet: FleetRevision | undefined): boolean {
+/**
+ * A server of an older (or any other) revision than its fleet's current one, or of an earlier fleet
+ * of its name. Unknown revisions are never outdated.
+ */
+export function isOutdated(r: Pick<ServerRecord, 'revision' | 'specHash' | 'fleetIncarnation'>, fleet: FleetRevision | undefined): boolean {
   if (!fleet) return false;
+  if (r.fleetIncarnation !== undefined && fleet.incarnation !== undefined && r.fleetIncarnation !== fleet.incarnation) return true;
   const revision = revisionOf(r, fleet);
   return revision !== undefined && revision !== fleet.revision;
 }
