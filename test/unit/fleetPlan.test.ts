@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { newFleet, resolveRollout, type FleetRecord } from '../../runtime/src/domain/fleets/fleet';
-import { planFleet, type FleetPlan, type Sizing } from '../../runtime/src/domain/fleets/plan';
+import { fleetStatusOf, planFleet, type FleetPlan, type Sizing } from '../../runtime/src/domain/fleets/plan';
 import { fleetSpec } from '../../runtime/src/domain/fleets/requests';
 import type { Decision } from '../../runtime/src/domain/autoscaling/policy';
 import { describeKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
@@ -218,6 +218,22 @@ describe('planFleet: sizes', () => {
     assert.deepEqual([first.desired, first.create, drained(first)], [3, 1, []], 'one surge server; no old one drained yet');
     const later = plan(stale, [...oldRunning(3), server('new-1', 2, 'Running')], { kind: 'manual' });
     assert.deepEqual([later.desired, later.create, drained(later)], [3, 1, ['old-1:rollout']], 'then one for one');
+  });
+
+  it('by replicas with extra servers made by hand: a rollout never leaves fewer than replicas − maxUnavailable Running', () => {
+    const five = oldRunning(5, [0, 0, 0, 2, 1]); // 3 replicas and 2 made by hand with ACICreate {fleet}
+    const first = plan(fleet(2), five);
+    assert.deepEqual([first.create, drained(first)], [1, ['old-1:rollout', 'old-2:rollout']], 'only the extras go at once');
+    const running = (p: FleetPlan, servers: ServerRecord[]) =>
+      servers.filter((s) => s.state === 'Running' && !p.drain.some((d) => d.key.containerGroupName === s.containerGroupName)).length;
+    assert.equal(running(first, five), 3);
+  });
+
+  it('counts no session on a Failed server: its container holds none', () => {
+    const servers = [server('old-1', 1, 'Failed', 3), server('new-1', 2, 'Running')];
+    const status = fleetStatusOf(fleet(2), servers, 1, NOW);
+    assert.equal(status.OutdatedSessions, 0);
+    assert.doesNotMatch(plan(fleet(2), servers, replicas(1)).reason, /holding/);
   });
 
   const decision = (d: Partial<Decision>): Sizing => ({

@@ -191,7 +191,7 @@ function reasonFor(
     );
   }
   if (state === 'Progressing') {
-    const sessions = s.outdated.reduce((n, r) => n + loadOf(r, s.now), 0);
+    const sessions = s.outdated.reduce((n, r) => n + liveSessions(r, s.now), 0);
     return (
       `${ready} of ${s.desired} server(s) on revision ${fleet.revision} running; ${s.outdated.length} of older revisions left` +
       (sessions > 0 ? ` (holding ${sessions} session(s): they stay until these end)` : '')
@@ -199,6 +199,9 @@ function reasonFor(
   }
   return `every server is on revision ${fleet.revision} (${ready} of ${s.desired} running)`;
 }
+
+/** Sessions a server still holds (booked ones too): none on a Failed one, whose container holds none (the fleet drains it with none). */
+const liveSessions = (r: ServerRecord, now: Date) => (r.state === 'Failed' ? 0 : loadOf(r, now));
 
 /** The fleet's status for GET: servers per revision and state, and where the rollout stands. */
 export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord[], desired: number, now: Date): FleetStatus {
@@ -232,7 +235,7 @@ export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord
     Desired: desired,
     Ready: current.filter((s) => s.state === 'Running').length,
     Outdated: outdated.length,
-    OutdatedSessions: outdated.reduce((n, s) => n + s.activeSessions, 0),
+    OutdatedSessions: outdated.reduce((n, s) => n + (s.state === 'Failed' ? 0 : s.activeSessions), 0),
     Servers: rows,
     RevisionAt: fleet.revisionAt,
     CompletedAt: state === 'Complete' ? (completed ?? null) : null,
