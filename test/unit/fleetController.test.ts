@@ -203,3 +203,19 @@ describe('fleet controller: a DELETE racing a create', () => {
     );
   });
 });
+
+describe('fleet controller: storage failing mid-run', () => {
+  it('gives the leases back when it cannot read the servers, so the next run acts at once', async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 1 });
+    const list = w.store.list.bind(w.store);
+    w.store.list = async () => {
+      throw new Error('storage down');
+    };
+    await assert.rejects(w.controller('a').run(), /storage down/);
+    w.store.list = list;
+    const [next] = await w.controller('b').run();
+    assert.equal(next?.acted, true, 'not skipped for a lease nobody holds');
+    assert.equal(next?.created.length, 1);
+  });
+});

@@ -47,6 +47,8 @@ export interface FleetRun {
   removed: boolean;
 }
 
+const NOTHING_DONE = { createTimes: [], scaledOut: false, scaledIn: false };
+
 /** Creates sent to ARM at once; ACI answers each in about a second. */
 const CREATE_CONCURRENCY = 8;
 
@@ -86,7 +88,28 @@ export class FleetController {
         ),
       ),
     );
-    const servers = sweep || leases.some(Boolean) ? (await this.deps.serverStore.list()).map((r) => r.value) : [];
+    let servers: ServerRecord[] = [];
+    try {
+      if (sweep || leases.some(Boolean)) servers = (await this.deps.serverStore.list()).map((r) => r.value);
+    } catch (e) {
+      // Nothing was decided: give the leases back so the next run need not wait for them to run out.
+      await Promise.all(
+        fleets.map((f, i) => {
+          const lease = leases[i];
+          return lease
+            ? releaseLease(
+                this.deps.state(f.value.name),
+                lease,
+                NOTHING_DONE,
+                this.deps.fleets.scalingConfig(f.value.spec).createQuotaWindowMs,
+                this.clock.now(),
+                this.fleetLog(f.value.name),
+              )
+            : undefined;
+        }),
+      );
+      throw e;
+    }
     if (sweep)
       await this.drainOrphans(
         all.map((f) => f.value),

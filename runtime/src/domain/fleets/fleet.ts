@@ -176,7 +176,7 @@ const loose = z.record(z.string(), z.unknown());
 export const fleetView = z.object({
   Name: z.string(),
   Revision: z.number().int().min(1),
-  Template: loose.describe('the ACICreate body without containerGroupName (secure values shown as <redacted>)'),
+  Template: loose.describe('the ACICreate body without containerGroupName (every secret shown as <redacted>)'),
   Replicas: z.number().int().min(0).nullable(),
   Autoscaler: loose.nullable().describe("this fleet's autoscaler settings, AUTOSCALER_* defaults filled in"),
   Rollout: z.object({ maxSurge: z.union([z.number(), z.string()]), maxUnavailable: z.union([z.number(), z.string()]) }),
