@@ -776,6 +776,7 @@ export function fleetOptionsFrom(s: FleetSettings): FleetOptions {
     allowedResourceGroups: s.FLEET_RESOURCE_GROUPS,
     writeAttempts: s.FLEET_WRITE_ATTEMPTS,
     defaultMaxSessions: s.FLEET_DEFAULT_MAX_SESSIONS,
+    maxServers: s.FLEET_MAX_SERVERS,
     autoscalerDefaults: scalingConfigFrom(s),
     defaultFleet: s.CONTAINER_GROUP_TEMPLATE && { template: s.CONTAINER_GROUP_TEMPLATE, autoscaled: s.AUTOSCALER_ENABLED },
   };

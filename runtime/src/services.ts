@@ -56,15 +56,11 @@ export interface Services {
   reports(context: InvocationContext): ServerReports;
   /** Recent allocation misses (ACIAllocate writes, ACIAutoScaler reads). */
   readonly demand: DemandStore;
-  /** The default fleet's lease and last actions (each fleet has its own: fleetState). */
-  readonly autoscalerState: AutoscalerStateStore;
   /** A fleet's lease and last actions (cooldowns, create quota), one blob per fleet. */
   fleetState(fleet: string): AutoscalerStateStore;
   allocator(context: InvocationContext): Allocator;
   /** The fleets table (PUT /api/fleets/{name}). */
   readonly fleetStore: FleetStore;
-  /** Every fleet's current revision, as recent as ALLOCATION_SNAPSHOT_MAX_AGE_MS (ACIAllocate, ACIReport). */
-  readonly fleetRevisions: CachedFleetRevisions;
   fleets(context: InvocationContext): FleetService;
   /** ACIFleetController (and ACIAutoScaler, for the default fleet): drives fleets towards their spec. */
   fleetController(context: InvocationContext): FleetController;
@@ -130,7 +126,6 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     new BlobAutoscalerStateStore(stateContainer, fleet === DEFAULT_FLEET ? `${prefix}.json` : `${prefix}.fleet.${fleet}.json`, {
       deadlineMs: blobs.deadlineMs,
     });
-  const autoscalerState = fleetState(DEFAULT_FLEET);
   const allocatorOptions = allocatorOptionsFrom(settings);
   const fleetOptions = fleetOptionsFrom(settings);
   const fleetStore = new TableFleetStore(
@@ -170,15 +165,12 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       }),
     reports: () => new ServerReports({ store, options, secrets, clock: clock, revisions: fleetRevisions }),
     demand,
-    autoscalerState,
     fleetState,
     fleetStore,
-    fleetRevisions,
     fleets,
     fleetController: (context) =>
       new FleetController({
         fleets: fleets(context),
-        servers: servers(context),
         serverStore: store,
         demand,
         state: fleetState,
@@ -187,7 +179,6 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         leaseMs: 5 * 60_000,
         writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
         deploymentName: settings.FLEET_NAME,
-        createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
         clock,
         log: contextLogger(context),
         telemetry: contextTelemetry(context),

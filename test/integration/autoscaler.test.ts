@@ -71,15 +71,13 @@ function autoscaler(id: string, options: { config?: Partial<ScalingConfig>; stat
   });
   const controller = new FleetController({
     fleets,
-    servers: services.servers(context(id)),
     serverStore: scoped,
     demand: services.demand,
-    state: () => options.state ?? services.autoscalerState,
+    state: () => options.state ?? services.fleetState(DEFAULT_FLEET),
     holder: id,
     leaseMs: 60_000,
     writeAttempts: services.settings.FLEET_WRITE_ATTEMPTS,
     deploymentName: 'auto',
-    createQuotaWindowMs: 300_000,
     clock,
   });
   return { run: async () => (await controller.run({ only: DEFAULT_FLEET }))[0]! };
@@ -97,7 +95,7 @@ const freshState = (name: string): AutoscalerStateStore =>
 describe('ACIAutoScaler', () => {
   it('lets only one of two concurrent runs act', async () => {
     // Both runs read the state record before either writes it: a true race for the lease.
-    const state = fleet.services.autoscalerState;
+    const state = fleet.services.fleetState(DEFAULT_FLEET);
     let reads = 0;
     let bothRead!: () => void;
     const barrier = new Promise<void>((resolve) => (bothRead = resolve));
@@ -134,7 +132,7 @@ describe('ACIAutoScaler', () => {
   });
 
   it('skips a run while another holds an unexpired lease', async () => {
-    const state = fleet.services.autoscalerState;
+    const state = fleet.services.fleetState(DEFAULT_FLEET);
     const current = await state.read();
     await state.write(
       { creates: [], ...current?.value, leaseHolder: 'someone-else', leaseUntil: new Date(clock.now().getTime() + 60_000).toISOString() },

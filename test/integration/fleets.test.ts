@@ -316,6 +316,20 @@ describe('fleets API: bad input writes nothing', () => {
     ['an unknown field', { ...good(), replica: 3 }, ''],
     ['a minimum above the maximum', { template: template('x'), autoscaler: { minimumInstances: 50 } }, 'autoscaler.minimumInstances'],
     ['a percentage over 100', { ...good(), rollout: { maxSurge: '150%' } }, 'rollout.maxSurge'],
+    ['replicas above FLEET_MAX_SERVERS (100 here)', { ...good(), replicas: 101 }, 'replicas'],
+    [
+      'an autoscaler maximum above FLEET_MAX_SERVERS',
+      { template: template('x'), autoscaler: { maximumInstances: 101 } },
+      'autoscaler.maximumInstances',
+    ],
+    [
+      "a forged fleet tag (it would move servers to another fleet's revision)",
+      {
+        ...good(),
+        template: { ...template('x'), containerGroup: { ...template('x').containerGroup, tags: { 'Aci-Fleet.Revision': '7' } } },
+      },
+      'template.containerGroup.tags.Aci-Fleet.Revision',
+    ],
   ];
   for (const [what, body, field] of cases) {
     it(`refuses ${what} with a 400 naming ${field || 'the field'}`, async () => {
@@ -330,6 +344,27 @@ describe('fleets API: bad input writes nothing', () => {
       assert.equal((await get('bad')).status, 404, 'nothing was written');
     });
   }
+
+  it('names the limit when replicas exceed FLEET_MAX_SERVERS', async () => {
+    const res = await put('bad', { ...good(), replicas: 101 });
+    assert.match(res.body.error.message, /replicas: must be at most 100\b.*FLEET_MAX_SERVERS/);
+  });
+
+  it("refuses the fleet's own tags on ACICreate too, naming the tag, and creates nothing", async () => {
+    for (const tag of ['aci-fleet', 'aci-fleet.fleet', 'ACI-FLEET.incarnation']) {
+      const res = await call(fleet, 'ACICreate', {
+        resourceGroup: 'games',
+        containerGroupName: 'forged-1',
+        containerGroup: { ...template('x').containerGroup, tags: { team: 'a', [tag]: 'web' } },
+      });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.ok(
+        res.body.error.details.some((d: any) => d.path === `containerGroup.tags.${tag}`),
+        JSON.stringify(res.body.error.details),
+      );
+    }
+    assert.equal((await fleet.services.store.list()).filter((r) => r.value.containerGroupName === 'forged-1').length, 0);
+  });
 
   for (const name of ['Web', 'a--b', '-a', 'a-', 'x'.repeat(41), 'a_b', 'a.b']) {
     it(`refuses the name ${JSON.stringify(name)} (not a valid key)`, async () => {

@@ -109,6 +109,18 @@ describe('ACIReconcile', () => {
     assert.deepEqual(again, { repaired: [], adopted: [], failed: [] });
   });
 
+  it('gives a server whose row was lost the MaxSessions it was created with, from its tag', async () => {
+    const created = await call(fleet, 'ACICreate', { ...createBody('lost-row'), maxSessions: 3 });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    await fleet.emulator.idle();
+    const lost = await fleet.services.store.get(key('lost-row'));
+    await fleet.services.store.remove(key('lost-row'), lost!.etag);
+    await runReconcile();
+    const adopted = await row('lost-row');
+    assert.equal(adopted?.specHash, 'adopted');
+    assert.equal(adopted?.maxSessions, 3, 'not FLEET_DEFAULT_MAX_SESSIONS');
+  });
+
   it('is safe to run concurrently with itself and with creates: one row per group, no lost writes', async () => {
     fleet.emulator.faults.set({ dropEvents: 1000 });
     try {

@@ -1,6 +1,7 @@
 // Storage that comes back empty (Azurite restarted in memory, a table deleted by hand): the fleet
 // recreates its tables by itself and answers as an empty fleet would, never 500 until a restart;
 // while storage is down it answers 503 + Retry-After, and a reconcile brings its servers back.
+import { DEFAULT_FLEET } from '../../runtime/src/domain/servers/membership';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TableClient } from '@azure/data-tables';
@@ -42,7 +43,7 @@ describe('storage that comes back empty', () => {
     await call(fleet, 'ACICreate', createBody('sr-a'));
     await running('sr-a');
     assert.equal((await call(fleet, 'ACIAllocate', { sessions: 1, requestId: 'before-restart' })).status, 200);
-    await fleet.services.autoscalerState.write({ creates: [] }, (await fleet.services.autoscalerState.read())?.etag);
+    await fleet.services.fleetState(DEFAULT_FLEET).write({ creates: [] }, (await fleet.services.fleetState(DEFAULT_FLEET).read())?.etag);
 
     await fleet.azurite.stop();
     const down = await call(fleet, 'ACIList');
@@ -63,7 +64,7 @@ describe('storage that comes back empty', () => {
     // The timers work too: GC prunes the (recreated) ledger, the autoscaler's state can be written again.
     assert.equal(await runTimer('ACIGC'), 202);
     assert.equal(await runTimer('ACIReconcile'), 202);
-    await fleet.services.autoscalerState.write({ creates: [] }, (await fleet.services.autoscalerState.read())?.etag);
+    await fleet.services.fleetState(DEFAULT_FLEET).write({ creates: [] }, (await fleet.services.fleetState(DEFAULT_FLEET).read())?.etag);
 
     // Reconcile adopted the group it found in ARM: the server is back, and reports again.
     await running('sr-a');

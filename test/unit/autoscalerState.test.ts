@@ -46,7 +46,6 @@ function deployment() {
     const fleets = new FleetService({ store: fleetStore, serverStore: store, servers, options: fleetOptionsFrom(settings), clock });
     return new FleetController({
       fleets,
-      servers,
       serverStore: store,
       demand,
       state,
@@ -54,7 +53,6 @@ function deployment() {
       leaseMs: 60_000,
       writeAttempts: 5,
       deploymentName: 'gs',
-      createQuotaWindowMs: 300_000,
       clock,
     });
   };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { newFleet, resolveRollout, type FleetRecord } from '../../runtime/src/domain/fleets/fleet';
-import { planFleet, type FleetPlan, type Sizing } from '../../runtime/src/domain/fleets/plan';
+import { fleetStatusOf, planFleet, type FleetPlan, type Sizing } from '../../runtime/src/domain/fleets/plan';
 import { fleetSpec } from '../../runtime/src/domain/fleets/requests';
 import type { Decision } from '../../runtime/src/domain/autoscaling/policy';
 import { describeKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
@@ -209,6 +209,31 @@ describe('planFleet: sizes', () => {
     const rolling = fleet(2, {}, { observed: { state: 'Complete', reason: '', desired: 2, at: NOW.toISOString(), revision: 1 } });
     const step = plan(rolling, [...oldRunning(2), server('new-1', 2, 'Running')], { kind: 'manual' });
     assert.deepEqual([step.desired, step.create, drained(step)], [2, 1, ['old-1:rollout']]);
+  });
+
+  it('by hand: a rollout keeps capacity even when the controller never saw the servers ACICreate added', () => {
+    // The fleet was empty when the controller last ran (desired 0); three servers were then made by hand, and a new revision PUT.
+    const stale = fleet(2, {}, { observed: { state: 'Complete', reason: '', desired: 0, at: NOW.toISOString(), revision: 1 } });
+    const first = plan(stale, oldRunning(3), { kind: 'manual' });
+    assert.deepEqual([first.desired, first.create, drained(first)], [3, 1, []], 'one surge server; no old one drained yet');
+    const later = plan(stale, [...oldRunning(3), server('new-1', 2, 'Running')], { kind: 'manual' });
+    assert.deepEqual([later.desired, later.create, drained(later)], [3, 1, ['old-1:rollout']], 'then one for one');
+  });
+
+  it('by replicas with extra servers made by hand: a rollout never leaves fewer than replicas − maxUnavailable Running', () => {
+    const five = oldRunning(5, [0, 0, 0, 2, 1]); // 3 replicas and 2 made by hand with ACICreate {fleet}
+    const first = plan(fleet(2), five);
+    assert.deepEqual([first.create, drained(first)], [1, ['old-1:rollout', 'old-2:rollout']], 'only the extras go at once');
+    const running = (p: FleetPlan, servers: ServerRecord[]) =>
+      servers.filter((s) => s.state === 'Running' && !p.drain.some((d) => d.key.containerGroupName === s.containerGroupName)).length;
+    assert.equal(running(first, five), 3);
+  });
+
+  it('counts no session on a Failed server: its container holds none', () => {
+    const servers = [server('old-1', 1, 'Failed', 3), server('new-1', 2, 'Running')];
+    const status = fleetStatusOf(fleet(2), servers, 1, NOW);
+    assert.equal(status.OutdatedSessions, 0);
+    assert.doesNotMatch(plan(fleet(2), servers, replicas(1)).reason, /holding/);
   });
 
   const decision = (d: Partial<Decision>): Sizing => ({

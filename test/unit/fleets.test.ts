@@ -12,8 +12,11 @@ import { CachedFleetRevisions } from '../../runtime/src/domain/fleets/revisions'
 import { isOutdated } from '../../runtime/src/domain/servers/membership';
 import { serverSpecHash, type ServerRecord } from '../../runtime/src/domain/servers/server';
 import { compileRoute } from '../../runtime/src/functions/routes';
-import { OPTIONS, type SettingName } from '../../runtime/src/options';
-import { MemoryFleetStore } from '../../tools/sim/memory';
+import { stableHash } from '../../runtime/src/domain/core/hash';
+import { FleetService } from '../../runtime/src/domain/fleets/fleetService';
+import { containerGroupTemplate } from '../../runtime/src/domain/servers/requests';
+import { fleetOptionsFrom, OPTIONS, readSettings, type SettingName } from '../../runtime/src/options';
+import { MemoryFleetStore, MemoryServerStore } from '../../tools/sim/memory';
 import { ManualClock } from '../support/clock';
 import { serverRecord } from '../support/records';
 
@@ -137,6 +140,46 @@ describe('revisions', () => {
     );
   });
 
+  it('keeps the revision of a template stored in an older canonical form (enum casing, region display name, defaults left out)', () => {
+    // What a version before ARM enums were normalised stored: the template as given, and its hash.
+    const given = {
+      resourceGroup: 'games',
+      containerGroup: {
+        location: 'West Europe',
+        osType: 'linux',
+        containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+        ipAddress: { ports: [{ port: 7777, protocol: 'udp' }] },
+      },
+    };
+    const stored = { ...fleet, spec: { ...fleet.spec, template: given as never }, templateHash: stableHash(given) };
+    const again = withSpec(stored, fleetSpec.parse({ template: given, replicas: 3 }), later);
+    assert.equal(again?.revision ?? stored.revision, 1, 'the same template is the same revision');
+    const changed = withSpec(stored, fleetSpec.parse({ template: { ...given, maxSessions: 3 }, replicas: 3 }), later);
+    assert.equal(changed?.revision, 2, 'a real change still is a new one');
+  });
+
+  it('the default fleet keeps its revision across restarts and a row stored in an older canonical form', async () => {
+    const store = new MemoryFleetStore();
+    const settingsTemplate = containerGroupTemplate.parse({
+      ...template(),
+      containerGroup: { ...template().containerGroup, ipAddress: { ports: [{ port: 7777, protocol: 'udp' }] } },
+    });
+    const service = () =>
+      new FleetService({
+        store,
+        serverStore: new MemoryServerStore(),
+        servers: undefined as never,
+        options: { ...fleetOptionsFrom(readSettings({})), defaultFleet: { template: settingsTemplate, autoscaled: false } },
+        clock: new ManualClock(NOW),
+      });
+    assert.equal((await service().load('default'))?.value.revision, 1);
+    assert.equal((await service().load('default'))?.value.revision, 1, 'a restart');
+    const row = (await store.get('default'))!;
+    const older = JSON.parse(JSON.stringify(row.value.spec.template).replace('"UDP"', '"udp"'));
+    await store.replace({ ...row.value, spec: { ...row.value.spec, template: older }, templateHash: stableHash(older) }, row.etag);
+    assert.equal((await service().load('default'))?.value.revision, 1, 'the upgrade that normalised enums');
+  });
+
   it('remembers the spec hash of each revision’s servers for the default fleet (bounded)', () => {
     let f = withLegacyHash(fleet, 10);
     const hash1 = serverSpecHash(fleet.spec.template.containerGroup, 10);
@@ -147,6 +190,11 @@ describe('revisions', () => {
     const legacy = serverRecord('old', { specHash: hash1 });
     assert.equal(isOutdated(legacy, { revision: 30, legacySpecHashes: { [hash1]: 1 } }), true);
     assert.equal(isOutdated(serverRecord('by-hand', { specHash: 'other' }), { revision: 30, legacySpecHashes: { [hash1]: 1 } }), false);
+    // A server of an earlier fleet of the name: outdated whatever its revision (allocation ranks it last, ACIReport says so).
+    const earlier = serverRecord('earlier', { fleet: 'web', revision: 30, fleetIncarnation: 'AAAAAAAAAAAAAAAA' });
+    assert.equal(isOutdated(earlier, { revision: 30, incarnation: 'BBBBBBBBBBBBBBBB' }), true);
+    assert.equal(isOutdated(earlier, { revision: 30, incarnation: 'AAAAAAAAAAAAAAAA' }), false);
+    assert.equal(isOutdated(earlier, { revision: 30 }), false, 'a fleet row made before incarnations');
   });
 
   it('never shows a secure value', () => {

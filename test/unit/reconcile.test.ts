@@ -184,4 +184,11 @@ describe('adoptedRecord', () => {
 
     assert.equal(adoptedRecord(group('d', 'Pending'), now, 12).state, 'Creating');
   });
+
+  it('holds the MaxSessions its tag names (the default only without a well-formed one)', () => {
+    const tagged = (value: string) => group('e', 'Succeeded', { tags: { 'aci-fleet': 'fleet', 'aci-fleet.maxSessions': value } });
+    assert.equal(adoptedRecord(tagged('4'), now, 12).maxSessions, 4);
+    for (const bad of ['0', '-3', '2.5', 'four', '', '100001', '04'])
+      assert.equal(adoptedRecord(tagged(bad), now, 12).maxSessions, 12, JSON.stringify(bad));
+  });
 });

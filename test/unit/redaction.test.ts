@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
-import { redact, SECRET_PATHS } from '../../runtime/src/azure/containerGroups';
+import { redact } from '../../runtime/src/azure/containerGroups';
+import { SECRET_PATHS } from '../../runtime/src/domain/core/secrets';
+import { redactTemplate } from '../../runtime/src/domain/fleets/fleet';
+import { fleetSpec } from '../../runtime/src/domain/fleets/requests';
 
 interface SecretsFixture {
   apiVersion: string;
@@ -116,5 +119,33 @@ describe('redact (ACIDetails)', () => {
     assert.equal(redacted.diagnostics?.logAnalytics?.workspaceId, 'workspaceid');
     assert.deepEqual(redacted.extensions?.[0]?.settings, { clusterCidr: '10.240.0.0/16' });
     assert.equal(JSON.stringify(group).includes(markers[0]!), true, 'the group given is left as it was');
+  });
+});
+
+describe('redactTemplate (the fleets API: GET, LIST and PUT answers)', () => {
+  const asTemplate = (group: ContainerGroup) => ({ resourceGroup: 'games', containerGroup: group }) as never;
+
+  it('removes every secret ACIDetails removes, from the same list, and keeps what is not secret', () => {
+    const group = exampleGroup();
+    const markers = secretPaths.flatMap((p) => plant(group, p));
+    group.volumes![3] = { name: 'repo', gitRepo: { repository: 'https://deploy:SECRET-token@example.com/game.git' } };
+    const shown = redactTemplate(asTemplate(group));
+    const text = JSON.stringify(shown);
+    for (const marker of [...markers, 'SECRET-token']) assert.ok(!text.includes(marker), `${marker} is in the fleet's template`);
+    assert.ok(text.includes('visible') && text.includes('accountName'));
+    assert.ok(JSON.stringify(group).includes(markers[0]!), 'the stored template is left as it was');
+  });
+
+  it('refuses a template that sends any placeholder back, naming where', () => {
+    const group = exampleGroup();
+    group.imageRegistryCredentials![0]!.password = '<redacted>';
+    group.volumes![2] = { name: 'volume3', secret: { key: '<redacted>' } };
+    group.containers[0]!.environmentVariables = [{ name: 'K', secureValue: 'real' }];
+    const parsed = fleetSpec.safeParse({ template: { resourceGroup: 'games', containerGroup: group } });
+    assert.equal(parsed.success, false);
+    assert.deepEqual(parsed.error!.issues.map((i) => i.path.join('.')).sort(), [
+      'template.containerGroup.imageRegistryCredentials.0.password',
+      'template.containerGroup.volumes.2.secret.key',
+    ]);
   });
 });

@@ -188,7 +188,6 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
   const state = new MemoryStateStore();
   const controller = new FleetController({
     fleets,
-    servers: fleet,
     serverStore: store,
     demand,
     state: () => state,
@@ -196,9 +195,7 @@ export async function simulate(trace: readonly TraceSession[], options: Simulati
     leaseMs: 60_000,
     writeAttempts: settings.FLEET_WRITE_ATTEMPTS,
     deploymentName: 'gs',
-    createQuotaWindowMs: settings.AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS * 1000,
     clock,
-    random: seededRandom(2),
   });
 
   const sessions = [...trace].sort((a, b) => a.start - b.start);

@@ -2,6 +2,7 @@
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { RestError } from '@azure/core-rest-pipeline';
 import { FleetError } from '../domain/core/errors';
+import { redactSecrets } from '../domain/core/secrets';
 import { containerGroupOf } from '../domain/servers/armEvents';
 import { isOwnedBy } from '../domain/servers/lifecycle';
 import type { ContainerGroupObservation, ContainerGroups } from '../domain/servers/ports';
@@ -123,63 +124,8 @@ function failureMessage(g: ContainerGroup): string | undefined {
   return containerEvents.at(-1)?.message ?? undefined;
 }
 
-/**
- * Where a container group (the SDK's flattened model) holds secrets: every property the
- * Container Instance REST spec (api-version 2023-05-01) marks `x-ms-secret`, plus the secret
- * material it does not mark — an Azure Files account key, secret volumes' contents, extensions'
- * protected settings. `[]` is every element of an array, `{}` every value of a map. ARM should
- * not return them; ACIDetails makes sure, whatever ARM (or the emulator) answers.
- */
-export const SECRET_PATHS = [
-  'containers[].environmentVariables[].secureValue',
-  'initContainers[].environmentVariables[].secureValue',
-  'imageRegistryCredentials[].password',
-  'diagnostics.logAnalytics.workspaceKey',
-  'diagnostics.logAnalytics.workspaceResourceId',
-  'volumes[].azureFile.storageAccountKey',
-  'volumes[].secret{}',
-  'extensions[].protectedSettings{}',
-] as const;
-
-const REDACTED = '<redacted>';
-
-/** ACIDetails' copy of a group: every secret replaced by `<redacted>`, and credentials taken out of git URLs. */
-export function redact(group: ContainerGroup): Record<string, unknown> {
-  const copy = structuredClone(group) as unknown as Record<string, unknown>;
-  for (const path of SECRET_PATHS) redactPath(copy, path.split('.'));
-  for (const volume of (copy.volumes ?? []) as Array<{ gitRepo?: { repository?: string } }>) {
-    if (volume.gitRepo?.repository) volume.gitRepo.repository = withoutCredentials(volume.gitRepo.repository);
-  }
-  return copy;
-}
-
-function redactPath(value: unknown, steps: string[]): void {
-  const [step, ...rest] = steps;
-  if (step === undefined || value === null || typeof value !== 'object') return;
-  const target = value as Record<string, unknown>;
-  const name = step.replace(/(\[\]|\{\})$/, '');
-  const child = target[name];
-  if (step.endsWith('[]')) {
-    if (Array.isArray(child)) for (const element of child) redactPath(element, rest);
-  } else if (step.endsWith('{}')) {
-    if (child && typeof child === 'object') for (const key of Object.keys(child)) (child as Record<string, unknown>)[key] = REDACTED;
-  } else if (rest.length === 0) {
-    if (child !== undefined) target[name] = REDACTED;
-  } else redactPath(child, rest);
-}
-
-/** `https://user:token@host/repo.git` → `https://host/repo.git`; anything that is not a URL stays as it is. */
-function withoutCredentials(repository: string): string {
-  try {
-    const url = new URL(repository);
-    if (!url.username && !url.password) return repository;
-    url.username = '';
-    url.password = '';
-    return url.toString();
-  } catch {
-    return repository;
-  }
-}
+/** ACIDetails' copy of a group: every secret redacted (../domain/core/secrets.ts, the list the fleets API uses too). */
+export const redact = (group: ContainerGroup): Record<string, unknown> => redactSecrets(group) as unknown as Record<string, unknown>;
 
 /** ARM failures: the caller's mistake becomes a 4xx with ARM's own words, anything else a 503. */
 function armError(e: unknown, doing: string): unknown {

@@ -22,6 +22,7 @@ type FleetEntity = TableEntity<{
   CreatedAt: string;
   UpdatedAt: string;
   DefinedBy: string;
+  Incarnation?: string;
   DeletingSince?: string;
   /** JSON: spec hash → revision, for the default fleet's servers made before fleets. */
   LegacySpecHashes?: string;
@@ -107,6 +108,7 @@ export class TableFleetStore implements FleetStore {
       CreatedAt: r.createdAt,
       UpdatedAt: r.updatedAt,
       DefinedBy: r.definedBy,
+      Incarnation: r.incarnation,
       DeletingSince: r.deletingSince,
       LegacySpecHashes: r.legacySpecHashes ? JSON.stringify(r.legacySpecHashes) : undefined,
       Observed: r.observed ? JSON.stringify(r.observed) : undefined,
@@ -132,6 +134,7 @@ function fromEntity(e: TableEntityResult<FleetEntity>): Versioned<FleetRecord> {
       createdAt: e.CreatedAt,
       updatedAt: e.UpdatedAt,
       definedBy: e.DefinedBy === 'settings' ? 'settings' : 'api',
+      incarnation: e.Incarnation || undefined,
       deletingSince: e.DeletingSince || undefined,
       legacySpecHashes: e.LegacySpecHashes ? (JSON.parse(e.LegacySpecHashes) as Record<string, number>) : undefined,
       observed: e.Observed ? (JSON.parse(e.Observed) as FleetRecord['observed']) : undefined,

@@ -32,6 +32,7 @@ type ServerEntity = TableEntity<{
   /** JSON array of ACIAllocate's reservations (domain/allocation/booking.ts); absent when there are none. */
   Reservations?: string;
   Fleet?: string;
+  FleetIncarnation?: string;
   Revision?: number;
 }>;
 
@@ -191,6 +192,7 @@ export function toEntity(r: ServerRecord): ServerEntity {
     Incarnation: r.incarnation,
     Reservations: r.reservations?.length ? JSON.stringify(r.reservations) : undefined,
     Fleet: r.fleet,
+    FleetIncarnation: r.fleetIncarnation,
     Revision: r.revision,
   };
 }
@@ -218,6 +220,7 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       incarnation: e.Incarnation || undefined,
       reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,
       fleet: e.Fleet || undefined,
+      fleetIncarnation: e.FleetIncarnation || undefined,
       revision: e.Revision === undefined || e.Revision === null ? undefined : Number(e.Revision),
     },
   };

@@ -11,7 +11,14 @@ import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, ty
 import type { AllocationLedger, DemandStore } from './ports';
 import { RequestClaims, type Claim } from './requestClaims';
 import type { ServerStore } from '../servers/ports';
-import { DEFAULT_FLEET, fleetOf, type FleetRevision, type FleetRevisionSource, type FleetServers } from '../servers/membership';
+import {
+  DEFAULT_FLEET,
+  fleetOf,
+  unknownFleet,
+  type FleetRevision,
+  type FleetRevisionSource,
+  type FleetServers,
+} from '../servers/membership';
 import { describeKey, keyOf, toView, type Reservation, type ServerKey, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
@@ -190,9 +197,7 @@ export class Allocator {
     // Servers without a fleet are the default fleet's; a fleet missing from an older copy may be new: read once more.
     const known = req.fleet && revisions && !revisions.has(req.fleet) ? await this.deps.revisions!.current(now.getTime()) : revisions;
     if (req.fleet && req.fleet !== DEFAULT_FLEET && known && !known.has(req.fleet)) {
-      throw new FleetError('NotFound', `No fleet '${req.fleet}' is known to this deployment (GET /api/fleets lists them).`, {
-        fleet: req.fleet,
-      });
+      throw unknownFleet(req.fleet);
     }
     const fleets = this.fleetsServing(known);
     const largest = await this.largestServerFor(req, running, fleets);

@@ -6,22 +6,20 @@ import type { DemandMiss, DemandStore } from '../allocation/ports';
 import type { ArrivalEstimate } from '../autoscaling/arrivals';
 import { releaseLease, takeLease } from '../autoscaling/lease';
 import { decide } from '../autoscaling/policy';
-import type { AutoscalerStateStore } from '../autoscaling/ports';
+import type { AutoscalerState, AutoscalerStateStore } from '../autoscaling/ports';
 import { silentLogger, silentTelemetry, systemClock, type Clock, type Logger, type Telemetry, type Versioned } from '../core/ports';
 import { trackLifecycle, transition } from '../servers/lifecycle';
-import { DEFAULT_FLEET } from '../servers/membership';
+import { fleetOf } from '../servers/membership';
 import { mutateServer } from '../servers/mutate';
-import { namePrefixFrom, newServerName } from '../servers/names';
+import { namePrefixFrom, slotName } from '../servers/names';
 import type { ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
-import type { ServerService } from '../servers/serverService';
 import { isDefaultFleet, type FleetRecord, type ObservedStatus } from './fleet';
 import type { FleetService } from './fleetService';
 import { censusForPolicy, planFleet, type FleetPlan, type Sizing } from './plan';
 
 export interface FleetControllerDeps {
   fleets: FleetService;
-  servers: ServerService;
   serverStore: ServerStore;
   demand: DemandStore;
   /** Each fleet's lease and last actions (cooldowns, create quota). */
@@ -33,13 +31,9 @@ export interface FleetControllerDeps {
   writeAttempts: number;
   /** FLEET_NAME: the default fleet's servers are named after it when its template has no namePrefix. */
   deploymentName: string;
-  /** Quota window for fleets without an autoscaler (ACI's create quota applies to every create). */
-  createQuotaWindowMs: number;
   clock?: Clock;
   log?: Logger;
   telemetry?: Telemetry;
-  /** Random suffixes of new names; the simulator passes a seeded one so its runs repeat. */
-  random?: () => number;
 }
 
 export interface FleetRun {
@@ -53,6 +47,8 @@ export interface FleetRun {
   /** true when the fleet was deleted and its row removed in this run. */
   removed: boolean;
 }
+
+const NOTHING_DONE = { createTimes: [], scaledOut: false, scaledIn: false };
 
 /** Creates sent to ARM at once; ACI answers each in about a second. */
 const CREATE_CONCURRENCY = 8;
@@ -72,19 +68,66 @@ export class FleetController {
   }
 
   /**
-   * One pass over the fleets (all of them, or only `only`): the servers are read once, then each
-   * fleet is driven on its own, so one fleet's trouble never holds up another's.
+   * One pass over the fleets (all of them, or only `only`): each fleet's lease is taken first, then
+   * the servers are read once (so a run that waited for a lease never acts on servers read before
+   * another run's creates), then each fleet is driven on its own, so one fleet's trouble never holds
+   * up another's.
    */
   async run(options: { only?: string; skip?: string } = {}): Promise<FleetRun[]> {
-    const fleets = (await this.deps.fleets.fleets()).filter(
-      (f) => (options.only === undefined || f.value.name === options.only) && f.value.name !== options.skip,
+    const all = await this.deps.fleets.fleets();
+    const fleets = all.filter((f) => (options.only === undefined || f.value.name === options.only) && f.value.name !== options.skip);
+    // A run over every fleet also drains the servers no fleet drives (see FleetService.orphansOf).
+    const sweep = options.only === undefined;
+    if (fleets.length === 0 && !sweep) return [];
+    const leases = await Promise.all(
+      fleets.map((f) =>
+        takeLease(this.deps.state(f.value.name), this.deps.holder, this.deps.leaseMs, this.clock.now(), this.fleetLog(f.value.name)).catch(
+          (e) => {
+            this.log.error('fleet controller run failed; the next run retries', { fleet: f.value.name, error: String(e) });
+            return null;
+          },
+        ),
+      ),
     );
-    if (fleets.length === 0) return [];
-    const servers = (await this.deps.serverStore.list()).map((r) => r.value);
+    let servers: ServerRecord[] = [];
+    try {
+      if (sweep || leases.some(Boolean)) servers = (await this.deps.serverStore.list()).map((r) => r.value);
+    } catch (e) {
+      // Nothing was decided: give the leases back so the next run need not wait for them to run out.
+      await Promise.all(
+        fleets.map((f, i) => {
+          const lease = leases[i];
+          return lease
+            ? releaseLease(
+                this.deps.state(f.value.name),
+                lease,
+                NOTHING_DONE,
+                this.deps.fleets.scalingConfig(f.value.spec).createQuotaWindowMs,
+                this.clock.now(),
+                this.fleetLog(f.value.name),
+              )
+            : undefined;
+        }),
+      );
+      throw e;
+    }
+    if (sweep)
+      await this.drainOrphans(
+        all.map((f) => f.value),
+        servers,
+      );
+    // Names in use (any fleet, any state): the slots new servers are named after are the free ones.
+    const taken = new Set(servers.map(nameKey));
     const runs: FleetRun[] = [];
-    for (const fleet of fleets) {
+    for (const [i, fleet] of fleets.entries()) {
+      const lease = leases[i];
+      if (lease === null) continue;
+      if (lease === undefined) {
+        runs.push({ fleet: fleet.value.name, acted: false, created: [], drained: [], restored: [], removed: false });
+        continue;
+      }
       try {
-        runs.push(await this.runFleet(fleet, this.deps.fleets.membersOf(fleet.value.name, servers)));
+        runs.push(await this.runFleet(fleet, lease, this.deps.fleets.membersOf(fleet.value, servers), taken));
       } catch (e) {
         this.log.error('fleet controller run failed; the next run retries', { fleet: fleet.value.name, error: String(e) });
       }
@@ -92,28 +135,45 @@ export class FleetController {
     return runs;
   }
 
-  private async runFleet(row: Versioned<FleetRecord>, members: ServerRecord[]): Promise<FleetRun> {
-    const fleet = row.value;
-    const run: FleetRun = { fleet: fleet.name, acted: false, created: [], drained: [], restored: [], removed: false };
-    const state = this.deps.state(fleet.name);
-    const log = {
-      info: (m: string, p?: object) => this.log.info(m, { fleet: fleet.name, ...p }),
+  private async drainOrphans(fleets: readonly FleetRecord[], servers: readonly ServerRecord[]): Promise<void> {
+    const orphans = this.deps.fleets
+      .orphansOf(fleets, servers)
+      .filter((s) => s.state === 'Running' || s.state === 'Creating' || s.state === 'Failed');
+    const drained = await this.each(orphans, (key) => this.deps.fleets.drain(key));
+    if (drained.length > 0) this.log.info('servers of deleted fleets drained', { servers: drained.map(describeKey) });
+  }
+
+  private fleetLog(name: string): Logger {
+    return {
+      info: (m: string, p?: object) => this.log.info(m, { fleet: name, ...p }),
       warn: this.log.warn,
       error: this.log.error,
     };
-    const lease = await takeLease(state, this.deps.holder, this.deps.leaseMs, this.clock.now(), log);
-    if (!lease) return run;
-    run.acted = true;
+  }
+
+  private async runFleet(
+    row: Versioned<FleetRecord>,
+    lease: Versioned<AutoscalerState>,
+    members: ServerRecord[],
+    taken: Set<string>,
+  ): Promise<FleetRun> {
+    const fleet = row.value;
+    const run: FleetRun = { fleet: fleet.name, acted: true, created: [], drained: [], restored: [], removed: false };
+    const state = this.deps.state(fleet.name);
+    const log = this.fleetLog(fleet.name);
 
     const createTimes: string[] = [];
-    const config = fleet.spec.autoscaler ? this.deps.fleets.scalingConfig(fleet.spec) : undefined;
+    // Every fleet's creates count against ACI's create quota, whatever sizes it (the AUTOSCALER_* quota when its own gives none).
+    const quota = this.deps.fleets.scalingConfig(fleet.spec);
+    const config = fleet.spec.autoscaler ? quota : undefined;
     let plan: FleetPlan | undefined;
     let arrivals: ArrivalEstimate | undefined;
     try {
       const now = this.clock.now();
       const sizing = await this.sizing(fleet, members, config, lease.value, now);
       if (sizing.kind === 'autoscaler') arrivals = sizing.decision.arrivals;
-      plan = planFleet({ fleet, servers: members, sizing, now });
+      const recentCreates = lease.value.creates.filter((t) => now.getTime() - Date.parse(t) < quota.createQuotaWindowMs).length;
+      plan = planFleet({ fleet, servers: members, sizing, now, createsLeft: Math.max(0, quota.createQuota - recentCreates) });
       run.plan = plan;
 
       run.restored = await this.each(plan.restore, (key) => this.restore(key));
@@ -130,32 +190,22 @@ export class FleetController {
         if (d.cause === 'rollout')
           this.telemetry.trackEvent('RolloutServerDrained', { fleet: fleet.name, revision: fleet.revision, server: describeKey(d.key) });
       }
-      const names = Array.from({ length: plan.create }, () => this.newName(fleet));
-      for (let i = 0; i < names.length; i += CREATE_CONCURRENCY) {
+      // Named after free slots, not at random: two runs that decide on the same view (a lease run
+      // out, a run that read before another's creates) pick the same names, and the second create
+      // of a name is a no-op, so no shortfall is ever filled twice.
+      const keys = this.slotNames(fleet, plan.create, taken);
+      for (let i = 0; i < keys.length; i += CREATE_CONCURRENCY) {
         run.created.push(
-          ...(await this.each(
-            names
-              .slice(i, i + CREATE_CONCURRENCY)
-              .map((containerGroupName) => ({ resourceGroup: fleet.spec.template.resourceGroup, containerGroupName })),
-            async (key) => {
-              createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
-              await this.deps.fleets.createFrom(fleet, key);
-              return true;
-            },
-          )),
+          ...(await this.each(keys.slice(i, i + CREATE_CONCURRENCY), async (key) => {
+            createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
+            return (await this.deps.fleets.createFrom(fleet, key)).created;
+          })),
         );
       }
     } finally {
       const scaledIn = plan?.drain.some((d) => d.cause === 'scale-in') ?? false;
       const scaledOut = run.restored.length > 0 || (sizing(plan, fleet) && run.created.length > 0);
-      await releaseLease(
-        state,
-        lease,
-        { createTimes, scaledOut, scaledIn, arrivals },
-        config?.createQuotaWindowMs ?? this.deps.createQuotaWindowMs,
-        this.clock.now(),
-        log,
-      );
+      await releaseLease(state, lease, { createTimes, scaledOut, scaledIn, arrivals }, quota.createQuotaWindowMs, this.clock.now(), log);
     }
 
     this.reportScaling(fleet, plan!, run);
@@ -266,11 +316,23 @@ export class FleetController {
     return keys.filter((_, i) => outcomes[i]);
   }
 
-  private newName(fleet: FleetRecord): string {
+  /** The first `count` free slots' names in the fleet's resource group (`<prefix>-<n>`), marked taken. */
+  private slotNames(fleet: FleetRecord, count: number, taken: Set<string>): ServerKey[] {
     const prefix = fleet.spec.template.namePrefix ?? (isDefaultFleet(fleet.name) ? namePrefixFrom(this.deps.deploymentName) : fleet.name);
-    return newServerName(prefix, this.clock.now(), this.deps.random);
+    const resourceGroup = fleet.spec.template.resourceGroup;
+    const keys: ServerKey[] = [];
+    for (let slot = 1; keys.length < count; slot++) {
+      const key = { resourceGroup, containerGroupName: slotName(prefix, slot) };
+      if (taken.has(nameKey(key))) continue;
+      taken.add(nameKey(key));
+      keys.push(key);
+    }
+    return keys;
   }
 }
+
+/** ARM compares resource group names without regard to case. */
+const nameKey = (k: ServerKey) => `${k.resourceGroup.toLowerCase()}/${k.containerGroupName}`;
 
 /** Whether the autoscaler may count the creates of this run as a scale out (not a rollout's surge). */
 function sizing(plan: FleetPlan | undefined, fleet: FleetRecord): boolean {
@@ -283,9 +345,8 @@ function sizing(plan: FleetPlan | undefined, fleet: FleetRecord): boolean {
  */
 export function isDemandFor(fleet: FleetRecord, m: DemandMiss): boolean {
   const template = fleet.spec.template;
-  const named = m.fleet ?? DEFAULT_FLEET;
   return (
-    named === fleet.name &&
+    fleetOf(m) === fleet.name &&
     (!m.location || m.location === template.containerGroup.location.toLowerCase()) &&
     (!m.resourceGroup || m.resourceGroup === template.resourceGroup)
   );

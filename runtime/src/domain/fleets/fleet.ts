@@ -3,9 +3,11 @@
 import { z } from 'zod';
 import { stableHash } from '../core/hash';
 import { DEFAULT_FLEET, type FleetRevision } from '../servers/membership';
-import { serverSpecHash } from '../servers/server';
+import { containerGroupTemplate } from '../servers/requests';
+import { newIncarnation, serverSpecHash } from '../servers/server';
 import { STATES } from '../servers/states';
-import { REDACTED, type FleetSpec, type RolloutSpec } from './requests';
+import { redactSecrets } from '../core/secrets';
+import type { FleetSpec, RolloutSpec } from './requests';
 
 /** Where the rollout of a fleet stands. */
 export const ROLLOUT_STATES = ['Complete', 'Progressing', 'Paused', 'Deleting'] as const;
@@ -26,6 +28,8 @@ export interface FleetRecord {
   updatedAt: string;
   /** `settings`: the default fleet, made from CONTAINER_GROUP_TEMPLATE and the AUTOSCALER_* settings. */
   definedBy: 'api' | 'settings';
+  /** Random at create: servers of a deleted fleet never join a new one of the same name. Absent on rows made before incarnations. */
+  incarnation?: string;
   /** Set by DELETE: every server is drained, and the row goes once they all have. */
   deletingSince?: string;
   /** For the default fleet: the spec hash a server made from each recent revision's template has. */
@@ -56,7 +60,18 @@ export const legacyServerHashOf = (template: FleetSpec['template'], defaultMaxSe
 /** The first revision of a fleet. */
 export function newFleet(name: string, spec: FleetSpec, now: Date, definedBy: FleetRecord['definedBy'] = 'api'): FleetRecord {
   const at = now.toISOString();
-  return { name, spec, revision: 1, templateHash: templateHashOf(spec.template), revisionAt: at, createdAt: at, updatedAt: at, definedBy };
+  return {
+    name,
+    spec,
+    revision: 1,
+    templateHash: templateHashOf(spec.template),
+    revisionAt: at,
+    createdAt: at,
+    updatedAt: at,
+    definedBy,
+    // The default fleet is never deleted, so it has no incarnation to tell apart (and its row may be written again at any time).
+    ...(definedBy === 'api' ? { incarnation: newIncarnation() } : {}),
+  };
 }
 
 /**
@@ -67,13 +82,21 @@ export function withSpec(fleet: FleetRecord, spec: FleetSpec, now: Date): FleetR
   const templateHash = templateHashOf(spec.template);
   if (templateHash === fleet.templateHash && stableHash(spec) === stableHash(fleet.spec)) return undefined;
   const at = now.toISOString();
-  const revised = templateHash !== fleet.templateHash;
+  // A row written by an older version holds the template as that version read it: read as it would be now, it may be this one.
+  const revised = templateHash !== fleet.templateHash && templateHash !== canonicalHashOf(fleet.spec.template);
   return {
     ...fleet,
     spec,
+    templateHash,
     updatedAt: at,
-    ...(revised ? { revision: fleet.revision + 1, templateHash, revisionAt: at } : {}),
+    ...(revised ? { revision: fleet.revision + 1, revisionAt: at } : {}),
   };
+}
+
+/** The hash of a stored template as the schema reads templates today (enum casing, region names, defaults). */
+function canonicalHashOf(template: FleetSpec['template']): string {
+  const parsed = containerGroupTemplate.safeParse(template);
+  return templateHashOf(parsed.success ? parsed.data : template);
 }
 
 /** Remembers which spec hash the current revision's servers have (default fleet only; bounded). */
@@ -89,6 +112,7 @@ export function withLegacyHash(fleet: FleetRecord, defaultMaxSessions: number): 
 
 export const revisionInfo = (fleet: FleetRecord): FleetRevision => ({
   revision: fleet.revision,
+  incarnation: fleet.incarnation,
   legacySpecHashes: fleet.legacySpecHashes,
   servers: fleet.deletingSince
     ? undefined
@@ -114,22 +138,9 @@ export function resolveRollout(rollout: RolloutSpec, size: number): { maxSurge: 
   return { maxSurge, maxUnavailable };
 }
 
-/** The template as GET shows it: secure values replaced, so the API never hands a secret out. */
+/** The template as the fleets API shows it: every secret redacted (the list ACIDetails uses), so the API never hands one out. */
 export function redactTemplate(template: FleetSpec['template']): FleetSpec['template'] {
-  return {
-    ...template,
-    containerGroup: {
-      ...template.containerGroup,
-      containers: template.containerGroup.containers.map((c) => ({
-        ...c,
-        ...(c.environmentVariables
-          ? {
-              environmentVariables: c.environmentVariables.map((v) => (v.secureValue !== undefined ? { ...v, secureValue: REDACTED } : v)),
-            }
-          : {}),
-      })),
-    },
-  };
+  return { ...template, containerGroup: redactSecrets(template.containerGroup) };
 }
 
 export const isDefaultFleet = (name: string) => name === DEFAULT_FLEET;
@@ -165,7 +176,7 @@ const loose = z.record(z.string(), z.unknown());
 export const fleetView = z.object({
   Name: z.string(),
   Revision: z.number().int().min(1),
-  Template: loose.describe('the ACICreate body without containerGroupName (secure values shown as <redacted>)'),
+  Template: loose.describe('the ACICreate body without containerGroupName (every secret shown as <redacted>)'),
   Replicas: z.number().int().min(0).nullable(),
   Autoscaler: loose.nullable().describe("this fleet's autoscaler settings, AUTOSCALER_* defaults filled in"),
   Rollout: z.object({ maxSurge: z.union([z.number(), z.string()]), maxUnavailable: z.union([z.number(), z.string()]) }),

@@ -17,7 +17,7 @@ import {
 } from '../core/ports';
 import { parseRequest } from '../core/validation';
 import { trackLifecycle, transition } from '../servers/lifecycle';
-import { DEFAULT_FLEET, fleetOf } from '../servers/membership';
+import { DEFAULT_FLEET, isMemberOf, unknownFleet } from '../servers/membership';
 import { mutateServer, writeContention } from '../servers/mutate';
 import type { ServerStore } from '../servers/ports';
 import type { ContainerGroupTemplate, CreateRequest } from '../servers/requests';
@@ -45,6 +45,8 @@ export interface FleetOptions {
   writeAttempts: number;
   /** MaxSessions of a server whose template gives none. */
   defaultMaxSessions: number;
+  /** FLEET_MAX_SERVERS: a fleet asking for more servers than the deployment may hold is refused. */
+  maxServers?: number;
   /** The AUTOSCALER_* settings: what a fleet's own autoscaler fields fill in. */
   autoscalerDefaults: ScalingConfig;
   /** The default fleet, when CONTAINER_GROUP_TEMPLATE is set; `autoscaled` with AUTOSCALER_ENABLED. */
@@ -71,14 +73,9 @@ export interface Preconditions {
 
 export interface PutResult {
   created: boolean;
-  /** false when the body was the fleet's spec already: nothing was written. */
-  changed: boolean;
   fleet: FleetView;
   etag: string;
 }
-
-const unknownFleet = (name: string) =>
-  new FleetError('NotFound', `No fleet '${name}' is known to this deployment (GET /api/fleets lists them).`, { fleet: name });
 
 export class FleetService {
   private readonly clock: Clock;
@@ -120,7 +117,7 @@ export class FleetService {
           this.telemetry.trackEvent('FleetCreated', { fleet: name, revision: 1 });
           this.log.info('fleet created', { fleet: name, revision: 1 });
           this.deps.onRevision?.();
-          return { created: true, changed: true, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
+          return { created: true, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
         } catch (e) {
           if (e instanceof AlreadyExistsError) continue; // a concurrent PUT created it: update that one
           throw e;
@@ -130,7 +127,7 @@ export class FleetService {
         throw new FleetError('Conflict', `Fleet '${name}' is being deleted; PUT it again once it is gone.`, { fleet: name });
       }
       const next = withSpec(row.value, spec, now);
-      if (!next) return { created: false, changed: false, fleet: this.view(row.value, await this.allServers()), etag: etagOf(row.value) };
+      if (!next) return { created: false, fleet: this.view(row.value, await this.allServers()), etag: etagOf(row.value) };
       try {
         const written = await this.deps.store.replace(next, row.etag);
         if (next.revision !== row.value.revision) {
@@ -138,7 +135,7 @@ export class FleetService {
           this.log.info('fleet revision created', { fleet: name, revision: next.revision });
           this.deps.onRevision?.();
         } else this.log.info('fleet updated', { fleet: name, revision: next.revision });
-        return { created: false, changed: true, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
+        return { created: false, fleet: this.view(written.value, await this.allServers()), etag: etagOf(written.value) };
       } catch (e) {
         if (!(e instanceof StaleWriteError)) throw e; // someone else wrote it first: read again, apply again
       }
@@ -151,7 +148,7 @@ export class FleetService {
     checkName(name);
     if (isDefaultFleet(name)) throw settingsOwned(name);
     const row = await this.markDeleting(name, conditions);
-    const members = this.membersOf(name, await this.allServers());
+    const members = this.membersOf(row.value, await this.allServers());
     await Promise.all(
       members.map((s) =>
         this.drain(s).catch((e) =>
@@ -159,7 +156,7 @@ export class FleetService {
         ),
       ),
     );
-    const after = this.membersOf(name, await this.allServers());
+    const after = this.membersOf(row.value, await this.allServers());
     const gone = after.length === 0 && (await this.removeIfEmpty(row, after));
     return { fleet: this.view(row.value, after), gone };
   }
@@ -190,18 +187,33 @@ export class FleetService {
     return this.createFrom(row.value, req);
   }
 
-  /** A server of the fleet's current revision (ServerService.create, so every guard on creates applies). */
-  createFrom(fleet: FleetRecord, req: Omit<CreateRequest, 'fleet'>): Promise<CreateResult> {
-    if (fleet.deletingSince) throw new FleetError('Conflict', `Fleet '${fleet.name}' is being deleted; it takes no new servers.`);
+  /**
+   * A server of the fleet's current revision (ServerService.create, so every guard on creates
+   * applies). A DELETE of the fleet that raced it wins: the create wrote its row, then reads the
+   * fleet; the DELETE wrote the fleet, then reads the rows (see delete), so whichever comes second
+   * sees the other, and a server made for a fleet that is gone (or deleted and made again) is drained.
+   */
+  async createFrom(fleet: FleetRecord, req: Omit<CreateRequest, 'fleet'>): Promise<CreateResult> {
+    if (fleet.deletingSince) throw deletingFleet(fleet.name);
     const template = fleet.spec.template;
-    return this.deps.servers.create({
+    const result = await this.deps.servers.create({
       resourceGroup: req.resourceGroup,
       containerGroupName: req.containerGroupName,
       containerGroup: req.containerGroup ?? template.containerGroup,
       maxSessions: req.maxSessions ?? (req.containerGroup ? undefined : template.maxSessions),
       fleet: fleet.name,
+      fleetIncarnation: fleet.incarnation,
       revision: fleet.revision,
     });
+    if (isDefaultFleet(fleet.name)) return result; // the settings' fleet is never deleted
+    const now = (await this.deps.store.get(fleet.name))?.value;
+    if (now && !now.deletingSince && now.incarnation === fleet.incarnation) return result;
+    await this.drain(req);
+    this.log.warn('fleet deleted while a server was being created for it; the server is drained', {
+      fleet: fleet.name,
+      server: describeKey(req),
+    });
+    throw deletingFleet(fleet.name);
   }
 
   // ---- for the controller ----------------------------------------------------------------------
@@ -219,8 +231,17 @@ export class FleetService {
     return this.deps.store.get(name);
   }
 
-  membersOf(name: string, servers: readonly ServerRecord[]): ServerRecord[] {
-    return servers.filter((s) => fleetOf(s) === name);
+  membersOf(fleet: Pick<FleetRecord, 'name' | 'incarnation'>, servers: readonly ServerRecord[]): ServerRecord[] {
+    return servers.filter((s) => isMemberOf(s, fleet));
+  }
+
+  /**
+   * Servers made for a fleet that no longer exists, or for an earlier fleet of a name that was made
+   * again (a create that lost a race with a DELETE and died before draining its server): no
+   * fleet drives them, so the controller drains them.
+   */
+  orphansOf(fleets: readonly FleetRecord[], servers: readonly ServerRecord[]): ServerRecord[] {
+    return servers.filter((s) => s.fleet !== undefined && !isDefaultFleet(s.fleet) && !fleets.some((f) => isMemberOf(s, f)));
   }
 
   /** The policy's settings for an autoscaled fleet. */
@@ -244,7 +265,10 @@ export class FleetService {
         if (r.state !== 'Running' && r.state !== 'Creating' && r.state !== 'Failed') return undefined;
         if (options.unlessBooked && hasLiveReservations(r, this.clock.now())) return undefined;
         drained = true;
-        return transition(r, 'MarkedForDeletion', 'operator', this.clock.now());
+        const next = transition(r, 'MarkedForDeletion', 'operator', this.clock.now());
+        // A Failed container holds no live session: what its row last said would keep it from ACIGC
+        // forever (and a rollout from completing). A server that is alive after all reports again.
+        return r.state === 'Failed' ? { ...next, activeSessions: 0, reservations: undefined } : next;
       },
       undefined,
       (before, after) => trackLifecycle(this.telemetry, before, after),
@@ -281,7 +305,7 @@ export class FleetService {
   }
 
   view(fleet: FleetRecord, servers: readonly ServerRecord[]): FleetView {
-    const members = this.membersOf(fleet.name, servers);
+    const members = this.membersOf(fleet, servers);
     const alive = members.filter((s) => s.state === 'Running' || s.state === 'Creating').length;
     const desired = fleet.spec.replicas ?? fleet.observed?.desired ?? alive;
     return {
@@ -303,13 +327,18 @@ export class FleetService {
 
   private parseSpec(body: unknown): FleetSpec {
     const spec = parseRequest(fleetSpecFor(this.deps.options.allowedResourceGroups), body);
+    const invalid = (path: string, message: string) =>
+      new FleetError('ValidationFailed', `Invalid request: ${path}: ${message}`, [{ path, message }]);
+    const limit = this.deps.options.maxServers;
+    const beyondLimit = (n: number) => `must be at most ${limit}, the most servers this deployment holds (FLEET_MAX_SERVERS); ${n} is more`;
+    if (limit !== undefined && spec.replicas !== undefined && spec.replicas > limit) throw invalid('replicas', beyondLimit(spec.replicas));
     if (spec.autoscaler) {
+      const config = this.scalingConfig(spec);
+      if (limit !== undefined && config.maxInstances > limit)
+        throw invalid('autoscaler.maximumInstances', beyondLimit(config.maxInstances));
       // Rules across settings hold for the merged ones: a fleet's minimum may clash with the deployment's maximum.
-      const problem = scalingConfigProblem(this.scalingConfig(spec));
-      if (problem) {
-        const path = `autoscaler.${problem[0]}`;
-        throw new FleetError('ValidationFailed', `Invalid request: ${path}: ${problem[1]}`, [{ path, message: problem[1] }]);
-      }
+      const problem = scalingConfigProblem(config);
+      if (problem) throw invalid(`autoscaler.${problem[0]}`, problem[1]);
     }
     return spec;
   }
@@ -360,6 +389,9 @@ export class FleetService {
 function checkName(name: string): void {
   parseRequest(fleetPath, { name });
 }
+
+const deletingFleet = (name: string) =>
+  new FleetError('Conflict', `Fleet '${name}' is being deleted; it takes no new servers.`, { fleet: name });
 
 const settingsOwned = (name: string) =>
   new FleetError(

@@ -73,8 +73,15 @@ function drainOrder(fleet: FleetRecord, now: Date) {
     describeKey(a).localeCompare(describeKey(b));
 }
 
-export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerRecord[]; sizing: Sizing; now: Date }): FleetPlan {
-  const { fleet, servers, sizing, now } = input;
+export function planFleet(input: {
+  fleet: FleetRecord;
+  servers: readonly ServerRecord[];
+  sizing: Sizing;
+  now: Date;
+  /** Creates ACI's create quota still allows in its window (the autoscaler's decision is capped by it already). */
+  createsLeft?: number;
+}): FleetPlan {
+  const { fleet, servers, sizing, now, createsLeft = Number.POSITIVE_INFINITY } = input;
   const { current, outdated, failing, paused } = assess(fleet, servers);
 
   if (fleet.deletingSince) {
@@ -93,7 +100,9 @@ export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerR
   const currentAlive = current.filter(alive);
   const outdatedAlive = outdated.filter(alive);
   const rolling = outdatedAlive.length > 0;
-  const before = fleet.observed?.desired ?? currentAlive.length + outdatedAlive.length;
+  // The size a rollout keeps: what the controller last decided, and never less than the old servers
+  // serving now (ones made by hand since its last run count too, or they would all be drained at once).
+  const before = Math.max(fleet.observed?.desired ?? currentAlive.length + outdatedAlive.length, outdatedAlive.length);
   const byKey = new Map(servers.map((s) => [describeKey(s), s]));
   const drained = new Set<string>();
   const drain: FleetPlan['drain'] = [];
@@ -161,6 +170,7 @@ export function planFleet(input: { fleet: FleetRecord; servers: readonly ServerR
   if (!paused) {
     if (sizing.kind === 'autoscaler' && !rolling) create = sizing.decision.create;
     else create = Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount));
+    create = Math.min(create, createsLeft);
   }
 
   const state: RolloutState = paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
@@ -181,7 +191,7 @@ function reasonFor(
     );
   }
   if (state === 'Progressing') {
-    const sessions = s.outdated.reduce((n, r) => n + loadOf(r, s.now), 0);
+    const sessions = s.outdated.reduce((n, r) => n + liveSessions(r, s.now), 0);
     return (
       `${ready} of ${s.desired} server(s) on revision ${fleet.revision} running; ${s.outdated.length} of older revisions left` +
       (sessions > 0 ? ` (holding ${sessions} session(s): they stay until these end)` : '')
@@ -189,6 +199,9 @@ function reasonFor(
   }
   return `every server is on revision ${fleet.revision} (${ready} of ${s.desired} running)`;
 }
+
+/** Sessions a server still holds (booked ones too): none on a Failed one, whose container holds none (the fleet drains it with none). */
+const liveSessions = (r: ServerRecord, now: Date) => (r.state === 'Failed' ? 0 : loadOf(r, now));
 
 /** The fleet's status for GET: servers per revision and state, and where the rollout stands. */
 export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord[], desired: number, now: Date): FleetStatus {
@@ -222,7 +235,7 @@ export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord
     Desired: desired,
     Ready: current.filter((s) => s.state === 'Running').length,
     Outdated: outdated.length,
-    OutdatedSessions: outdated.reduce((n, s) => n + s.activeSessions, 0),
+    OutdatedSessions: outdated.reduce((n, s) => n + (s.state === 'Failed' ? 0 : s.activeSessions), 0),
     Servers: rows,
     RevisionAt: fleet.revisionAt,
     CompletedAt: state === 'Complete' ? (completed ?? null) : null,

@@ -2,12 +2,10 @@
 // for the runtime and for the Pulumi program that checks stack-declared fleets at preview.
 import { z } from 'zod';
 import { isAllowedResourceGroup } from '../core/resourceGroups';
+import { REDACTED, redactedPlaceholders } from '../core/secrets';
 import { containerGroupTemplate, fleetName } from '../servers/requests';
 
 export { fleetName };
-
-/** What GET shows instead of a secure value; sending it back would make it the secret. */
-export const REDACTED = '<redacted>';
 
 const whole = (what: string, min: number, max: number) =>
   z
@@ -96,17 +94,13 @@ export type FleetAutoscalerSpec = z.output<typeof fleetAutoscaler>;
  * nothing), and no secure value may be GET's placeholder (that would make it the secret).
  */
 const fleetTemplate = containerGroupTemplate.strict().superRefine((t, ctx) => {
-  t.containerGroup.containers.forEach((c, i) => {
-    c.environmentVariables?.forEach((v, j) => {
-      if (v.secureValue === REDACTED) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['containerGroup', 'containers', i, 'environmentVariables', j, 'secureValue'],
-          message: `send the secret itself: GET shows every secure value as ${REDACTED}`,
-        });
-      }
+  for (const path of redactedPlaceholders(t.containerGroup)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['containerGroup', ...path],
+      message: `send the secret itself: GET shows every secret as ${REDACTED}`,
     });
-  });
+  }
 });
 
 const fields = {

@@ -1,7 +1,14 @@
 // Pure decisions of ACIReconcile: given the table's rows, the groups ARM says this fleet owns
 // and the time, what must be repaired. The reconciler (./reconciler.ts) applies them.
 import { isAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
-import { applyObservation, INCARNATION_TAG, membershipFromTags, transition, type RowChange } from '../servers/lifecycle';
+import {
+  applyObservation,
+  INCARNATION_TAG,
+  maxSessionsFromTags,
+  membershipFromTags,
+  transition,
+  type RowChange,
+} from '../servers/lifecycle';
 import type { ContainerGroupObservation } from '../servers/ports';
 import { describeKey, INCARNATION, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 
@@ -89,8 +96,8 @@ export function planReconcile(input: {
   return actions;
 }
 
-/** The row an adopted group gets: its real state, what it runs, the fleet's default capacity. */
-export function adoptedRecord(group: ContainerGroupObservation, now: Date, maxSessions: number): ServerRecord {
+/** The row an adopted group gets: its real state, what it runs, the capacity its tag names (the fleet's default without one). */
+export function adoptedRecord(group: ContainerGroupObservation, now: Date, defaultMaxSessions: number): ServerRecord {
   const at = now.toISOString();
   const provisioning = group.provisioningState.toLowerCase();
   const instance = group.instanceState?.toLowerCase();
@@ -102,7 +109,7 @@ export function adoptedRecord(group: ContainerGroupObservation, now: Date, maxSe
     ...keyOf(group),
     state,
     activeSessions: 0,
-    maxSessions,
+    maxSessions: maxSessionsFromTags(group.tags) ?? defaultMaxSessions,
     location: group.location.toLowerCase(),
     image: group.image ?? '',
     cpu: group.cpu ?? 0,

@@ -3,34 +3,52 @@
 import { FleetError } from '../core/errors';
 import type { Telemetry } from '../core/ports';
 import type { ContainerGroupObservation } from './ports';
-import { describeKey, reservedSessions, type ServerRecord } from './server';
+import { MAX_SESSIONS, RESERVED_TAG_PREFIX } from './requests';
+import { describeKey, INCARNATION, reservedSessions, type ServerRecord } from './server';
 import { canTransition, type Actor, type ServerState } from './states';
 
 /** The ownership tag put on every container group this fleet creates. */
-export const OWNER_TAG = 'aci-fleet';
+export const OWNER_TAG = RESERVED_TAG_PREFIX;
 
 /** The tag that carries a group's incarnation, so a row rebuilt by reconcile keeps its server's report token valid. */
-export const INCARNATION_TAG = 'aci-fleet.incarnation';
+export const INCARNATION_TAG = `${RESERVED_TAG_PREFIX}.incarnation`;
 
 export const isOwnedBy = (tags: Record<string, string> | undefined, fleetName: string) => tags?.[OWNER_TAG] === fleetName;
 
 /** Tags naming a server's fleet and revision, so a reconcile that adopts its group (its row lost) restores them. */
-export const FLEET_TAG = 'aci-fleet.fleet';
-export const REVISION_TAG = 'aci-fleet.revision';
+export const FLEET_TAG = `${RESERVED_TAG_PREFIX}.fleet`;
+export const REVISION_TAG = `${RESERVED_TAG_PREFIX}.revision`;
+export const FLEET_INCARNATION_TAG = `${RESERVED_TAG_PREFIX}.fleetIncarnation`;
 
-export function membershipTags(r: Pick<ServerRecord, 'fleet' | 'revision'>): Record<string, string> {
+type Membership = Pick<ServerRecord, 'fleet' | 'revision' | 'fleetIncarnation'>;
+
+export function membershipTags(r: Membership): Record<string, string> {
   return {
     ...(r.fleet !== undefined ? { [FLEET_TAG]: r.fleet } : {}),
+    ...(r.fleetIncarnation !== undefined ? { [FLEET_INCARNATION_TAG]: r.fleetIncarnation } : {}),
     ...(r.revision !== undefined ? { [REVISION_TAG]: String(r.revision) } : {}),
   };
 }
 
+/** The tag that carries a server's MaxSessions, so a row rebuilt by reconcile holds what the server was made to hold. */
+export const MAX_SESSIONS_TAG = `${RESERVED_TAG_PREFIX}.maxSessions`;
+
+/** MaxSessions as a group's tag names it, if it is a whole number a server may hold. */
+export function maxSessionsFromTags(tags: Record<string, string> | undefined): number | undefined {
+  const value = tags?.[MAX_SESSIONS_TAG];
+  if (value === undefined || !/^[1-9]\d{0,5}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n <= MAX_SESSIONS ? n : undefined;
+}
+
 /** The fleet and revision a group's tags name, if they are well-formed. */
-export function membershipFromTags(tags: Record<string, string> | undefined): Pick<ServerRecord, 'fleet' | 'revision'> {
+export function membershipFromTags(tags: Record<string, string> | undefined): Membership {
   const fleet = tags?.[FLEET_TAG];
   const revision = Number(tags?.[REVISION_TAG]);
+  const fleetIncarnation = tags?.[FLEET_INCARNATION_TAG];
   return {
     ...(fleet ? { fleet } : {}),
+    ...(fleet && fleetIncarnation && INCARNATION.test(fleetIncarnation) ? { fleetIncarnation } : {}),
     ...(fleet && Number.isInteger(revision) && revision >= 1 ? { revision } : {}),
   };
 }

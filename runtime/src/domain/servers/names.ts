@@ -1,6 +1,5 @@
-// Names the fleet gives the servers it creates: `<prefix>-<time in base 36><random>`, sortable by
-// age and unique without asking anyone, within ACI's container group name rule.
-import { randomBytes } from 'node:crypto';
+// Names the fleet gives the servers it creates: `<prefix>-<slot>`, the lowest slots no server holds,
+// so two runs deciding on the same view pick the same names (see fleets/controller.ts).
 
 /** A name prefix made from a deployment's FLEET_NAME: lowercase letters, digits and single dashes. */
 export function namePrefixFrom(fleetName: string): string {
@@ -14,8 +13,5 @@ export function namePrefixFrom(fleetName: string): string {
   return cleaned.length >= 2 ? cleaned : 'gs';
 }
 
-/** A new server's name; `random` (0 ≤ x < 1) lets the simulator repeat its runs exactly. */
-export function newServerName(prefix: string, now: Date, random?: () => number): string {
-  const suffix = random ? Math.floor(random() * 0x1000000) : randomBytes(3).readUIntBE(0, 3);
-  return `${prefix}-${now.getTime().toString(36)}${suffix.toString(36).padStart(5, '0')}`;
-}
+/** The name of a fleet's `slot`-th server (1, 2, …), within ACI's container group name rule (prefixes are at most 40 characters). */
+export const slotName = (prefix: string, slot: number): string => `${prefix}-${slot}`;

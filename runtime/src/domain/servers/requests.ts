@@ -167,7 +167,24 @@ export const containerGroupSpec = z
     const names = group.containers.map((c) => c.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', path: ['containers'], message: `container name '${dup}' is used twice` });
+    for (const key of Object.keys(group.tags ?? {})) {
+      if (isReservedTag(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tags', key],
+          message: `tag '${key}' is the fleet's own (every tag starting '${RESERVED_TAG_PREFIX}' is: ownership, fleet, revision, incarnation); remove it`,
+        });
+      }
+    }
   });
+
+/** Tags the fleet sets on its groups (lifecycle.ts): a caller's tag of that name could move a server to another fleet or revision. */
+export const RESERVED_TAG_PREFIX = 'aci-fleet';
+/** ARM compares tag names without regard to case. */
+export const isReservedTag = (key: string) => {
+  const k = key.toLowerCase();
+  return k === RESERVED_TAG_PREFIX || k.startsWith(`${RESERVED_TAG_PREFIX}.`);
+};
 
 export type ContainerGroupSpec = z.infer<typeof containerGroupSpec>;
 
@@ -176,7 +193,9 @@ export const fleetName = z.string({ error: 'fleet must be a string' }).regex(/^(
   error: "a fleet name is 1-40 lowercase letters, digits or '-', not starting or ending with '-' and without '--'",
 });
 
-const maxSessions = z.number().int().min(1).max(100_000);
+/** The most sessions one server may hold. */
+export const MAX_SESSIONS = 100_000;
+const maxSessions = z.number().int().min(1).max(MAX_SESSIONS);
 
 const createFields = z.object({
   ...serverKey,
@@ -202,6 +221,8 @@ export type NewServer = Omit<CreateRequest, 'containerGroup'> & {
   containerGroup: ContainerGroupSpec;
   /** The fleet revision whose template the server is made from. */
   revision?: number;
+  /** The incarnation of that fleet (FleetRecord.incarnation). */
+  fleetIncarnation?: string;
 };
 
 export const serverKeyRequest = z.object(serverKey);

@@ -60,6 +60,8 @@ export interface ServerRecord extends ServerKey {
   reservations?: Reservation[];
   /** The fleet it was made for (../fleets); absent for a server created without one. */
   fleet?: string;
+  /** That fleet's incarnation: a fleet deleted and made again under its name never takes this server in. */
+  fleetIncarnation?: string;
   /** The fleet's revision whose template it was made from. */
   revision?: number;
 }

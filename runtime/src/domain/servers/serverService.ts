@@ -9,6 +9,7 @@ import {
   INCARNATION_TAG,
   isCollectable,
   isOwnedBy,
+  MAX_SESSIONS_TAG,
   membershipTags,
   OWNER_TAG,
   trackLifecycle,
@@ -133,6 +134,7 @@ export class ServerService {
       specHash,
       incarnation: newIncarnation(),
       fleet: req.fleet,
+      fleetIncarnation: req.fleetIncarnation,
       revision: req.revision,
     };
     let row: Versioned<ServerRecord>;
@@ -248,6 +250,7 @@ export class ServerService {
         [OWNER_TAG]: this.options.fleetName,
         ...membershipTags(server),
         ...(server.incarnation ? { [INCARNATION_TAG]: server.incarnation } : {}),
+        [MAX_SESSIONS_TAG]: String(server.maxSessions),
       },
       containers: spec.containers.map((c) => ({
         ...c,

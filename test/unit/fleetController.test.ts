@@ -1,0 +1,221 @@
+// The fleet controller on in-memory stores (the simulator's, with Table and Blob Storage's ETag
+// rules) and a ManualClock: what a run does when runs overlap, when the create quota is spent, and
+// with servers that failed holding sessions. The services are the real ones.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FleetController } from '../../runtime/src/domain/fleets/controller';
+import { FleetService } from '../../runtime/src/domain/fleets/fleetService';
+import type { ContainerGroups } from '../../runtime/src/domain/servers/ports';
+import type { ServerRecord } from '../../runtime/src/domain/servers/server';
+import { ServerService } from '../../runtime/src/domain/servers/serverService';
+import { fleetOptionsFrom, readSettings } from '../../runtime/src/options';
+import { MemoryDemandStore, MemoryFleetStore, MemoryServerStore, MemoryStateStore, SimulatedContainerGroups } from '../../tools/sim/memory';
+import { ManualClock } from '../support/clock';
+
+const template = (image: string) => ({
+  resourceGroup: 'games',
+  maxSessions: 4,
+  containerGroup: {
+    location: 'westeurope',
+    osType: 'Linux',
+    containers: [{ name: 'server', image, resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+  },
+});
+
+/** One deployment in memory; `groups` may be wrapped (to hold a create up, say). */
+function world(settings: Record<string, string> = {}, wrap: (g: ContainerGroups) => ContainerGroups = (g) => g) {
+  const clock = new ManualClock(new Date('2026-03-02T12:00:00Z'));
+  const parsed = readSettings({ FLEET_MAX_SERVERS: '50', ...settings });
+  const store = new MemoryServerStore();
+  const arm = new SimulatedContainerGroups(clock, 1000);
+  const groups = wrap(arm);
+  const servers = new ServerService({
+    store,
+    groups,
+    clock,
+    options: { fleetName: 'test', defaultMaxSessions: 10, allowedResourceGroups: [], writeAttempts: 5, maxServers: 50 },
+  });
+  const fleets = new FleetService({ store: new MemoryFleetStore(), serverStore: store, servers, options: fleetOptionsFrom(parsed), clock });
+  const states = new Map<string, MemoryStateStore>();
+  const state = (fleet: string) => states.get(fleet) ?? states.set(fleet, new MemoryStateStore()).get(fleet)!;
+  const controller = (holder: string, leaseMs = 60_000) =>
+    new FleetController({
+      fleets,
+      serverStore: store,
+      demand: new MemoryDemandStore(),
+      state,
+      holder,
+      leaseMs,
+      writeAttempts: 5,
+      deploymentName: 'gs',
+      clock,
+    });
+  /** ARM finishes what it was doing, and ACIMonitor hears of it. */
+  const settle = async () => {
+    clock.advance(1000);
+    for (const key of arm.due(clock.now().getTime())) await servers.refresh(key);
+  };
+  const rows = async (fleet: string): Promise<ServerRecord[]> => (await store.list()).map((r) => r.value).filter((s) => s.fleet === fleet);
+  return { clock, store, servers, fleets, controller, settle, rows };
+}
+
+const alive = (s: ServerRecord) => s.state === 'Creating' || s.state === 'Running';
+
+describe('fleet controller: overlapping runs', () => {
+  it('never creates twice for one shortfall when a run outlives its lease and another takes over', async () => {
+    // The first run's creates hang in ARM (they have read the group, not yet written the row) past its lease.
+    let hold: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => {
+      hold = resolve;
+    });
+    let holding = true;
+    const w = world({}, (g) =>
+      Object.assign(Object.create(g), {
+        get: async (key: Parameters<ContainerGroups['get']>[0]) => {
+          if (holding) await held;
+          return g.get(key);
+        },
+      }),
+    );
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 3 });
+    const first = w.controller('run-1', 1000).run();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    w.clock.advance(5000); // the lease of run-1 has run out
+    holding = false;
+    const [second] = await w.controller('run-2').run();
+    assert.ok(second?.acted, 'the second run took the expired lease');
+    hold!();
+    await first;
+    await w.settle();
+    const servers = await w.rows('web');
+    assert.ok(servers.filter(alive).length <= 3, `at most the 3 replicas (no surge without a rollout): ${servers.length}`);
+    assert.equal(servers.filter(alive).length, 3);
+  });
+
+  it('reads the servers again once it holds the lease, so a run that waited never acts on an old view', async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    // A run that listed the servers before another run created them, then got the lease after it.
+    const late = w.controller('late');
+    const listed = w.store.list.bind(w.store);
+    let gate: (() => void) | undefined;
+    const waiting = new Promise<void>((r) => {
+      gate = r;
+    });
+    let firstList = true;
+    w.store.list = async (filter) => {
+      const rows = await listed(filter);
+      if (firstList) {
+        firstList = false;
+        await waiting;
+      }
+      return rows;
+    };
+    const lateRun = late.run();
+    await new Promise((r) => setImmediate(r));
+    w.store.list = listed;
+    await w.controller('early').run();
+    gate!();
+    await lateRun;
+    assert.equal((await w.rows('web')).length, 2);
+  });
+});
+
+describe('fleet controller: the create quota', () => {
+  it('a replicas fleet creates no more than AUTOSCALER_CREATE_QUOTA per window, like the autoscaler', async () => {
+    const w = world({ AUTOSCALER_CREATE_QUOTA: '3', AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: '300' });
+    await w.fleets.put('big', { template: template('example/game:1'), replicas: 5 });
+    const [first] = await w.controller('a').run();
+    assert.equal(first?.created.length, 3);
+    w.clock.advance(60_000);
+    const [second] = await w.controller('b').run();
+    assert.equal(second?.created.length, 0, 'the quota is spent for this window');
+    w.clock.advance(300_000);
+    const [third] = await w.controller('c').run();
+    assert.equal(third?.created.length, 2);
+  });
+});
+
+describe('fleet controller: servers that failed holding sessions', () => {
+  it('a Failed server holds no live session: it is drained with none, deleted by ACIGC, and the rollout completes', async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    await w.controller('a').run();
+    await w.settle();
+    const [one] = await w.rows('web');
+    // Its last report said 3 sessions; then its container died.
+    const row = (await w.store.get(one!))!;
+    await w.store.replace({ ...row.value, activeSessions: 3, state: 'Failed', failureReason: 'container exited' }, row.etag);
+    await w.fleets.put('web', { template: template('example/game:2'), replicas: 2 });
+    for (let i = 0; i < 8; i++) {
+      await w.controller(`run-${i}`).run();
+      await w.settle();
+      await w.servers.collectGarbage();
+      await w.settle();
+    }
+    assert.equal((await w.store.get(one!)) === undefined, true, 'the failed server is gone');
+    const status = (await w.fleets.get('web')).fleet.Status;
+    assert.equal(status.State, 'Complete', JSON.stringify(status));
+    assert.equal(status.OutdatedSessions, 0);
+  });
+});
+
+describe('fleet controller: a DELETE racing a create', () => {
+  it("drains the server of a create that lost to the fleet's DELETE, and a fleet made again under the name never takes it in", async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1') });
+    const before = (await w.fleets.load('web'))!.value; // ACICreate {fleet} read the fleet
+    const deleted = await w.fleets.delete('web'); // then the DELETE ran to the end: no servers, the fleet is gone
+    assert.equal(deleted.gone, true);
+    await assert.rejects(
+      w.fleets.createFrom(before, { resourceGroup: 'games', containerGroupName: 'late-1' }),
+      (e: Error & { code?: string }) => e.code === 'Conflict',
+      'the create is told the fleet is gone',
+    );
+    assert.equal((await w.store.get({ resourceGroup: 'games', containerGroupName: 'late-1' }))?.value.state, 'MarkedForDeletion');
+
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 1 });
+    await w.controller('a').run();
+    await w.settle();
+    const again = (await w.fleets.get('web')).fleet;
+    assert.deepEqual(
+      again.Status.Servers.map((r) => [r.Revision, r.Running, r.Creating, r.MarkedForDeletion]),
+      [[1, 1, 0, 0]],
+      'the new fleet counts only its own server',
+    );
+  });
+
+  it('drains a server whose fleet is gone even when its creator died before it could (the controller sweeps them)', async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1') }); // sized by hand: nothing is scaled in
+    await w.fleets.createServer({ resourceGroup: 'games', containerGroupName: 'mine-1', fleet: 'web' });
+    await w.settle();
+    const [mine] = await w.rows('web');
+    // A server made for an earlier fleet named 'web' (its incarnation is not this fleet's).
+    await w.store.insert({ ...mine!, containerGroupName: 'stray-1', fleetIncarnation: 'AAAAAAAAAAAAAAAA', incarnation: undefined });
+    await w.controller('b').run();
+    assert.equal((await w.store.get({ resourceGroup: 'games', containerGroupName: 'stray-1' }))?.value.state, 'MarkedForDeletion');
+    assert.equal((await w.store.get(mine!))?.value.state, 'Running', "the fleet's own server is untouched");
+    assert.deepEqual(
+      (await w.fleets.get('web')).fleet.Status.Servers.map((r) => r.Running),
+      [1],
+    );
+  });
+});
+
+describe('fleet controller: storage failing mid-run', () => {
+  it('gives the leases back when it cannot read the servers, so the next run acts at once', async () => {
+    const w = world();
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 1 });
+    const list = w.store.list.bind(w.store);
+    w.store.list = async () => {
+      throw new Error('storage down');
+    };
+    await assert.rejects(w.controller('a').run(), /storage down/);
+    w.store.list = list;
+    const [next] = await w.controller('b').run();
+    assert.equal(next?.acted, true, 'not skipped for a lease nobody holds');
+    assert.equal(next?.created.length, 1);
+  });
+});
