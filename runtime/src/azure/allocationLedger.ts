@@ -19,7 +19,7 @@ type LedgerEntity = TableEntity<{
   ExpiresAt: string;
 }>;
 
-/** At most this many expired rows go per prune, so one ACIGC run stays short. */
+/** Expired rows read per query page of a prune; their deletes (five transactions) go in parallel. */
 const PRUNE_BATCH = 500;
 /** Table Storage's limit of operations in one transaction. */
 const TRANSACTION_SIZE = 100;
@@ -98,38 +98,47 @@ export class TableAllocationLedger implements AllocationLedger {
     await this.ensureTable();
     // ISO times of one format sort as strings, so "expired" is a string comparison.
     const filter = odata`PartitionKey eq ${this.partition} and ExpiresAt lt ${now.toISOString()}`;
-    const expired: string[] = [];
+    let removed = 0;
     try {
-      for await (const e of this.table.listEntities<LedgerEntity>({ queryOptions: { filter, select: ['RowKey'] } })) {
-        expired.push(e.rowKey!);
-        if (expired.length >= PRUNE_BATCH) break;
-      }
-      let removed = 0;
-      for (let i = 0; i < expired.length; i += TRANSACTION_SIZE) {
-        const chunk = expired.slice(i, i + TRANSACTION_SIZE);
-        const actions: TransactionAction[] = chunk.map((rowKey) => ['delete', { partitionKey: this.partition, rowKey }]);
-        try {
-          await this.table.submitTransaction(actions);
-          removed += chunk.length;
-        } catch (e) {
-          // One row already gone (a concurrent prune) fails the whole transaction: delete that chunk one by one.
-          if (!(e instanceof RestError && e.statusCode === 404)) throw e;
-          for (const rowKey of chunk) {
-            const gone = await this.table.deleteEntity(this.partition, rowKey).then(
-              () => true,
-              (err) => {
-                if (err instanceof RestError && err.statusCode === 404) return false;
-                throw err;
-              },
-            );
-            if (gone) removed++;
-          }
+      // Batch after batch until none is left: a fixed number per run would fall behind steady traffic for good.
+      for (;;) {
+        const expired: string[] = [];
+        for await (const e of this.table.listEntities<LedgerEntity>({ queryOptions: { filter, select: ['RowKey'] } })) {
+          expired.push(e.rowKey!);
+          if (expired.length >= PRUNE_BATCH) break;
         }
+        const chunks: string[][] = [];
+        for (let i = 0; i < expired.length; i += TRANSACTION_SIZE) chunks.push(expired.slice(i, i + TRANSACTION_SIZE));
+        const counts = await Promise.all(chunks.map((chunk) => this.removeRows(chunk)));
+        removed += counts.reduce((a, b) => a + b, 0);
+        if (expired.length < PRUNE_BATCH) return removed;
       }
-      return removed;
     } catch (e) {
       throw storageUnavailable(e);
     }
+  }
+
+  /** Deletes the rows in one transaction; when one is already gone (a concurrent prune), one by one. */
+  private async removeRows(rowKeys: string[]): Promise<number> {
+    const actions: TransactionAction[] = rowKeys.map((rowKey) => ['delete', { partitionKey: this.partition, rowKey }]);
+    try {
+      await this.table.submitTransaction(actions);
+      return rowKeys.length;
+    } catch (e) {
+      if (!(e instanceof RestError && e.statusCode === 404)) throw e;
+    }
+    let removed = 0;
+    for (const rowKey of rowKeys) {
+      const gone = await this.table.deleteEntity(this.partition, rowKey).then(
+        () => true,
+        (err) => {
+          if (err instanceof RestError && err.statusCode === 404) return false;
+          throw err;
+        },
+      );
+      if (gone) removed++;
+    }
+    return removed;
   }
 }
 
