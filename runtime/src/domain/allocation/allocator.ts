@@ -15,6 +15,7 @@ import {
   type ReservationTimings,
 } from './booking';
 import type { RunningServersSnapshot, SnapshotView } from './snapshot';
+import type { BookingCoalescer } from './coalescer';
 import { FleetError } from '../core/errors';
 import { assertAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
 import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
@@ -56,6 +57,8 @@ export interface AllocatorDeps {
   ledger?: AllocationLedger;
   /** Waits while another call books the same requestId; tests pass their own. */
   sleep?: (ms: number) => Promise<void>;
+  /** Books concurrent calls on this instance together (one write per server); without one, each call writes alone. */
+  coalescer?: BookingCoalescer;
   /** Every fleet's current revision (a recent copy): an outdated server is booked only when no current one has room. */
   revisions?: FleetRevisionSource;
 }
@@ -138,6 +141,18 @@ export class Allocator {
         const found = findReservation([...rows.values()], req.requestId, now);
         if (found)
           return { result: { server: toView(found.row.value, now), reservation: found.reservation, repeated: true }, at: found.row.value };
+      }
+      if (this.deps.coalescer) {
+        // Booked together with the other calls on this instance; undefined when nothing in the copy fits.
+        const booked = await this.deps.coalescer.book({ ...req, id }, revisions);
+        if (booked) {
+          const at = booked.row.value;
+          return { result: { server: toView(at, this.clock.now()), reservation: booked.reservation, repeated: false }, at };
+        }
+        if (fresh) return this.noCapacity(req, this.clock.now(), rows, revisions);
+        rows = (await this.running(arrived)).rows;
+        fresh = true;
+        continue;
       }
       const pick = pickCandidate(bestCandidates(rows.values(), req, now, undefined, revisions), attempt, this.random);
       if (!pick) {
