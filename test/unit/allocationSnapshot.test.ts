@@ -72,6 +72,9 @@ describe('RunningServersSnapshot', () => {
     assert.equal(snapshot.reads, 2);
     await snapshot.current();
     assert.equal(snapshot.reads, 2, 'one background read at a time');
+    clock.advance(1000);
+    assert.deepEqual(names((await snapshot.current()).rows), ['a'], 'past its max age, the copy still serves while the read is under way');
+    assert.equal(snapshot.reads, 2);
     store.open();
     await tick();
     const view = await snapshot.current();

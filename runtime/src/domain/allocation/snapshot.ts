@@ -38,13 +38,16 @@ export class RunningServersSnapshot {
 
   /**
    * The servers as of at most `maxAgeMs` ago, reading again (once, however many ask) when older.
-   * Past half that age the next read starts in the background, so under steady traffic callers
-   * rarely wait for a read, however long a read of a large fleet takes.
+   * Past half that age the next read starts in the background, and while that read is under way
+   * callers keep the copy they have (it may then be older by as long as the read takes): under
+   * steady traffic nobody waits for a read, however long a read of a large fleet takes. A stale
+   * copy is safe to choose from; "no room" is only ever answered from `fresh`.
    */
   async current(): Promise<SnapshotView> {
     const now = this.clock.now().getTime();
     const age = now - this.takenAt;
-    if (age > this.maxAgeMs || this.maxAgeMs === 0) await this.refresh(now - this.maxAgeMs);
+    const copy = this.takenAt > Number.NEGATIVE_INFINITY;
+    if (this.maxAgeMs === 0 || (age > this.maxAgeMs && !(copy && this.reading))) await this.refresh(now - this.maxAgeMs);
     else if (age > this.maxAgeMs / 2 && !this.reading) this.refresh(now).catch(() => undefined); // a caller that needs it sees the error
     return this.view();
   }
