@@ -24,6 +24,14 @@ const PRUNE_BATCH = 500;
 /** Table Storage's limit of operations in one transaction. */
 const TRANSACTION_SIZE = 100;
 
+interface QueuedWrite {
+  entry: LedgerEntry;
+  action: 'create' | 'update';
+  etag?: string;
+  resolve: (written: Versioned<LedgerEntry>) => void;
+  reject: (e: unknown) => void;
+}
+
 export class TableAllocationLedger implements AllocationLedger {
   private readonly ensureTable: () => Promise<void>;
 
@@ -45,7 +53,77 @@ export class TableAllocationLedger implements AllocationLedger {
     }
   }
 
-  async claim(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
+  /**
+   * Claims and notes made in the same turn of the event loop go in one transaction (the ledger is
+   * one partition): concurrent ACIAllocate calls cost one round trip, not one each. A transaction
+   * is all or nothing, so when it fails (one requestId claimed already, one note stale) each of
+   * its entries is written alone and gets its own answer.
+   */
+  claim(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
+    return this.batched({ entry, action: 'create' });
+  }
+
+  replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
+    return this.batched({ entry, action: 'update', etag });
+  }
+
+  private queue: QueuedWrite[] = [];
+
+  private batched(write: Omit<QueuedWrite, 'resolve' | 'reject'>): Promise<Versioned<LedgerEntry>> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.push({ ...write, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const writes = this.queue.splice(0);
+    // One entity per transaction at most: a requestId claimed and noted in one turn goes alone.
+    const seen = new Set<string>();
+    const together: QueuedWrite[] = [];
+    const alone: QueuedWrite[] = [];
+    for (const w of writes) {
+      if (seen.has(w.entry.requestId) || together.length >= TRANSACTION_SIZE) alone.push(w);
+      else {
+        seen.add(w.entry.requestId);
+        together.push(w);
+      }
+    }
+    await Promise.all([this.writeTogether(together), ...alone.map((w) => this.writeAlone(w))]);
+  }
+
+  private async writeTogether(writes: QueuedWrite[]): Promise<void> {
+    if (writes.length <= 1) return writes[0] && this.writeAlone(writes[0]);
+    let etags: Map<string | undefined, string | undefined>;
+    try {
+      await this.ensureTable();
+      const actions: TransactionAction[] = writes.map((w) =>
+        w.action === 'create' ? ['create', this.toEntity(w.entry)] : ['update', this.toEntity(w.entry), 'Replace', { etag: w.etag }],
+      );
+      const result = await this.table.submitTransaction(actions);
+      etags = new Map(result.subResponses.map((r) => [r.rowKey, r.etag]));
+    } catch {
+      // One entry spoiled the transaction (claimed already, stale) or storage failed: nothing was written, so each goes alone.
+      await Promise.all(writes.map((w) => this.writeAlone(w)));
+      return;
+    }
+    await Promise.all(
+      writes.map(async (w) => {
+        const etag = etags.get(w.entry.requestId) ?? (await this.read(w.entry.requestId).catch(() => undefined))?.etag;
+        if (etag) w.resolve({ value: w.entry, etag });
+        else w.reject(storageUnavailable(new Error(`the transaction gave no ETag for requestId ${w.entry.requestId}`)));
+      }),
+    );
+  }
+
+  private async writeAlone(w: QueuedWrite): Promise<void> {
+    try {
+      w.resolve(w.action === 'create' ? await this.insertOne(w.entry) : await this.replaceOne(w.entry, w.etag!));
+    } catch (e) {
+      w.reject(e);
+    }
+  }
+
+  private async insertOne(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
     await this.ensureTable();
     try {
       const { etag } = await this.table.createEntity(this.toEntity(entry));
@@ -56,7 +134,7 @@ export class TableAllocationLedger implements AllocationLedger {
     }
   }
 
-  async replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
+  private async replaceOne(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
     await this.ensureTable();
     try {
       const result = await this.table.updateEntity(this.toEntity(entry), 'Replace', { etag });
