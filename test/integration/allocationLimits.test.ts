@@ -115,6 +115,40 @@ describe('the requestId ledger under steady traffic', () => {
   });
 });
 
+describe("the ledger's writes of one moment, in one transaction", () => {
+  it('answers each claim and note on its own: a requestId claimed already or a stale note fails alone, the others are written', async () => {
+    const ledger = fleet.services.allocationLedger;
+    const now = clock.now();
+    const entry = (requestId: string) => ({
+      requestId,
+      request: { sessions: 1 },
+      claimedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+    });
+    const taken = await ledger.claim(entry('batch-taken'));
+    const claims = await Promise.allSettled(['batch-0', 'batch-1', 'batch-taken', 'batch-2'].map((id) => ledger.claim(entry(id))));
+    assert.deepEqual(
+      claims.map((c) => c.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal((claims[2] as PromiseRejectedResult).reason.name, 'AlreadyExistsError');
+    const server = { resourceGroup: 'batch', containerGroupName: 'gs-0' };
+    const notes = await Promise.allSettled([
+      ledger.replace({ ...entry('batch-0'), server }, (claims[0] as PromiseFulfilledResult<typeof taken>).value.etag),
+      ledger.replace({ ...entry('batch-taken'), server }, 'W/"datetime\'2000-01-01T00%3A00%3A00.0000000Z\'"'),
+      ledger.replace({ ...entry('batch-1'), server }, (claims[1] as PromiseFulfilledResult<typeof taken>).value.etag),
+    ]);
+    assert.deepEqual(
+      notes.map((n) => n.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal((notes[1] as PromiseRejectedResult).reason.name, 'StaleWriteError');
+    assert.deepEqual((await ledger.read('batch-1'))?.value.server, server);
+    assert.equal((await ledger.read('batch-taken'))?.etag, taken.etag, 'the stale note wrote nothing');
+    assert.equal((await ledger.read('batch-1'))?.etag, (notes[2] as PromiseFulfilledResult<typeof taken>).value.etag);
+  });
+});
+
 describe('ACISetSessions fan-out', () => {
   it('refuses a batch naming more servers than SESSIONS_BATCH_MAX with a 400 naming the limit, writing nothing', async () => {
     await seed('fanout', 51, 4);
@@ -126,5 +160,21 @@ describe('ACISetSessions fan-out', () => {
     const ok = await call(fleet, 'ACISetSessions', reports.slice(0, 50));
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.updated, 50);
+  });
+
+  it('reads a batch of many servers of one resource group in one range read: only the named rows change, an unknown one is a 404', async () => {
+    await seed('range', 40, 4);
+    const named = Array.from({ length: 20 }, (_, i) => ({ resourceGroup: 'range', containerGroupName: `gs-${i * 2}`, activeSessions: 3 }));
+    const res = await call(fleet, 'ACISetSessions', named);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.updated, res.body.transactions], [20, 1]);
+    const rows = await rowsOf('range');
+    for (const r of rows) assert.equal(r.activeSessions, Number(r.containerGroupName.slice(3)) % 2 === 0 ? 3 : 0, r.containerGroupName);
+    const unknown = await call(fleet, 'ACISetSessions', [
+      ...named.slice(0, 15),
+      { resourceGroup: 'range', containerGroupName: 'gs-15x', activeSessions: 1 },
+    ]);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(unknown.body.error.details, [{ resourceGroup: 'range', containerGroupName: 'gs-15x' }]);
   });
 });
