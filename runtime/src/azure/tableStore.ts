@@ -152,7 +152,10 @@ export class TableServerStore implements ServerStore {
     return count;
   }
 
-  async replaceMany(rows: Versioned<ServerRecord>[]): Promise<{ transactions: number; stale: ServerKey[] }> {
+  async replaceMany(
+    rows: Versioned<ServerRecord>[],
+    changed?: readonly (keyof ServerRecord)[],
+  ): Promise<{ transactions: number; stale: ServerKey[] }> {
     await this.ensureTable();
     const chunks: Versioned<ServerRecord>[][] = [];
     for (const group of groupBy(rows, (r) => r.value.resourceGroup).values()) {
@@ -161,7 +164,12 @@ export class TableServerStore implements ServerStore {
     const stale: ServerKey[] = [];
     await Promise.all(
       chunks.map(async (chunk) => {
-        const actions: TransactionAction[] = chunk.map((r) => ['update', toEntity(r.value), 'Replace', { etag: r.etag }]);
+        // Only the changed properties, merged under the row's ETag: the same outcome as a replace, a fraction of the bytes.
+        const actions: TransactionAction[] = chunk.map((r) =>
+          changed
+            ? ['update', changedProperties(r.value, changed), 'Merge', { etag: r.etag }]
+            : ['update', toEntity(r.value), 'Replace', { etag: r.etag }],
+        );
         try {
           await this.table.submitTransaction(actions);
         } catch (e) {
@@ -199,6 +207,27 @@ export function toEntity(r: ServerRecord): ServerEntity {
     Fleet: r.fleet,
     Revision: r.revision,
   };
+}
+
+/** The entity property each field is stored in (the names toEntity writes). */
+const PROPERTY_OF: Partial<Record<keyof ServerRecord, keyof ServerEntity>> = {
+  activeSessions: 'ActiveSessions',
+  lastReportAt: 'LastReportAt',
+  state: 'State',
+  stateChangedAt: 'StateChangedAt',
+  reservations: 'Reservations',
+};
+
+function changedProperties(r: ServerRecord, changed: readonly (keyof ServerRecord)[]): TableEntity<Record<string, unknown>> {
+  const full = toEntity(r) as Record<string, unknown>;
+  const entity: Record<string, unknown> = { partitionKey: r.resourceGroup, rowKey: r.containerGroupName };
+  for (const field of changed) {
+    const property = PROPERTY_OF[field];
+    if (!property) throw new Error(`no entity property is known for ${field}`);
+    // A merge leaves out what it does not name, so an emptied value must be sent as empty.
+    entity[property] = full[property] ?? '';
+  }
+  return entity as TableEntity<Record<string, unknown>>;
 }
 
 function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord> {

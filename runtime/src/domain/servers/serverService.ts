@@ -361,7 +361,7 @@ export class ServerService {
         if (row.value.state === 'Deleting') ignored.push({ ...keyOf(report), reason: 'server is being deleted' });
         else writes.push({ etag: row.etag, value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now } });
       }
-      const result = await this.store.replaceMany(writes);
+      const result = await this.store.replaceMany(writes, ['activeSessions', 'lastReportAt']);
       transactions += result.transactions;
       updated += writes.length - result.stale.length;
       if (result.stale.length === 0) break;
