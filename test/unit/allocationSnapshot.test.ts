@@ -82,6 +82,24 @@ describe('RunningServersSnapshot', () => {
     assert.equal(view.takenAt, T0 + 501);
   });
 
+  it('counts its age from when the read landed, so a read slower than the max age is not followed at once by the next', async () => {
+    const store = new GatedStore();
+    const clock = fakeClock();
+    await store.insert(serverRecord('a'));
+    const snapshot = new RunningServersSnapshot(store, 1000, clock);
+    store.gated = true;
+    const first = snapshot.current();
+    await tick();
+    clock.advance(1500); // the read of a large fleet takes longer than the max age
+    store.open();
+    await first;
+    await snapshot.current();
+    assert.equal(snapshot.reads, 1, 'no read back to back');
+    clock.advance(501);
+    await snapshot.current();
+    assert.equal(snapshot.reads, 2, 'the next starts in the background past half the max age');
+  });
+
   it('reads on every call with a max age of 0', async () => {
     const store = new MemoryServerStore();
     const snapshot = new RunningServersSnapshot(store, 0, fakeClock());
