@@ -147,6 +147,7 @@ export class Allocator {
         const booked = await this.deps.coalescer.book({ ...req, id }, revisions);
         if (booked) {
           const at = booked.row.value;
+          this.log.info('sessions allocated', { server: describeKey(at), sessions: req.sessions, requestId: id, attempt: booked.attempt });
           return { result: { server: toView(at, this.clock.now()), reservation: booked.reservation, repeated: false }, at };
         }
         if (fresh) return this.noCapacity(req, this.clock.now(), rows, revisions);

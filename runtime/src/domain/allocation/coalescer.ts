@@ -134,13 +134,6 @@ export class BookingCoalescer {
           snapshot.remember(written);
           this.stats.booked += write.members.length;
           for (const { pending, reservation } of write.members) {
-            this.log.info('sessions allocated', {
-              server: key,
-              sessions: pending.req.sessions,
-              requestId: pending.req.id,
-              attempt: pending.attempt,
-              together: write.members.length,
-            });
             pending.resolve({ row: written, reservation, attempt: pending.attempt });
           }
         },
