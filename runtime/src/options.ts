@@ -237,6 +237,12 @@ export const OPTIONS = {
     section: 'servers',
     description: '`MaxSessions` of a server when ACICreate gives none.',
   }),
+  SESSIONS_BATCH_MAX: option(int(1, 5_000), {
+    default: 1_000,
+    source: { stackKey: 'sessionsBatchMax' },
+    section: 'servers',
+    description: 'Servers one ACISetSessions call may name; a larger batch is a 400 (each server is a row read and written).',
+  }),
   FLEET_MAX_SERVERS: option(int(1, 100_000), {
     default: 100,
     source: { stackKey: 'maxServers' },
@@ -706,6 +712,7 @@ export function serverOptionsFrom(s: FleetSettings): ServerOptions {
     defaultMaxSessions: s.FLEET_DEFAULT_MAX_SESSIONS,
     allowedResourceGroups: s.FLEET_RESOURCE_GROUPS,
     writeAttempts: s.FLEET_WRITE_ATTEMPTS,
+    maxSessionReports: s.SESSIONS_BATCH_MAX,
     maxServers: s.FLEET_MAX_SERVERS,
     failedRetentionMs: s.FAILED_RETENTION_MINUTES * 60_000,
     reportEndpoint: () => reportEndpointFrom(s),

@@ -36,6 +36,7 @@ import { CachedFleetRevisions } from './domain/fleets/revisions';
 import type { AutoscalerStateStore } from './domain/autoscaling/ports';
 import type { DemandStore } from './domain/allocation/ports';
 import { RunningServersSnapshot } from './domain/allocation/snapshot';
+import { BookingCoalescer } from './domain/allocation/coalescer';
 import { TableAllocationLedger } from './azure/allocationLedger';
 import type { AllocationLedger } from './domain/allocation/ports';
 
@@ -66,6 +67,8 @@ export interface Services {
   fleetController(context: InvocationContext): FleetController;
   /** ACIAllocate's copy of the Running servers, shared by every invocation in this process. */
   readonly allocationSnapshot: RunningServersSnapshot;
+  /** Books this process's concurrent ACIAllocate calls together, one write per server. */
+  readonly bookingCoalescer: BookingCoalescer;
   /** requestId → booked server, shared by every instance (ACIAllocate writes, ACIGC prunes). */
   readonly allocationLedger: AllocationLedger;
 }
@@ -117,6 +120,15 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);
   const allocationSnapshot = new RunningServersSnapshot(store, settings.ALLOCATION_SNAPSHOT_MAX_AGE_MS, clock);
+  const allocatorOptions = allocatorOptionsFrom(settings);
+  // One per process, like the snapshot: the calls it books together are this instance's.
+  const bookingCoalescer = new BookingCoalescer({
+    store,
+    snapshot: allocationSnapshot,
+    timings: allocatorOptions,
+    attempts: allocatorOptions.attempts,
+    clock,
+  });
   const allocationLedger = new TableAllocationLedger(demandTable, `${settings.FLEET_NAME}.requests`);
   const blobs = blobClient(settings, azureCredential, overrides.storage);
   const stateContainer = blobs.client.getContainerClient(settings.AUTOSCALER_STATE_CONTAINER);
@@ -126,7 +138,6 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
     new BlobAutoscalerStateStore(stateContainer, fleet === DEFAULT_FLEET ? `${prefix}.json` : `${prefix}.fleet.${fleet}.json`, {
       deadlineMs: blobs.deadlineMs,
     });
-  const allocatorOptions = allocatorOptionsFrom(settings);
   const fleetOptions = fleetOptionsFrom(settings);
   const fleetStore = new TableFleetStore(
     tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_FLEETS_TABLE_NAME }, azureCredential),
@@ -191,10 +202,12 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
         clock: clock,
         log: contextLogger(context),
         snapshot: allocationSnapshot,
+        coalescer: bookingCoalescer,
         ledger: allocationLedger,
         revisions: fleetRevisions,
       }),
     allocationSnapshot,
+    bookingCoalescer,
     allocationLedger,
   };
 }

@@ -56,6 +56,7 @@ const everything: Record<string, string> = {
   serverListPublic: 'true',
   defaultMaxSessions: '12',
   maxServers: '40',
+  sessionsBatchMax: '500',
   failedRetentionMinutes: '120',
   gcSchedule: '0 */2 * * * *',
   reconcileSchedule: '0 */10 * * * *',

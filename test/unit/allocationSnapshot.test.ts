@@ -72,11 +72,32 @@ describe('RunningServersSnapshot', () => {
     assert.equal(snapshot.reads, 2);
     await snapshot.current();
     assert.equal(snapshot.reads, 2, 'one background read at a time');
+    clock.advance(1000);
+    assert.deepEqual(names((await snapshot.current()).rows), ['a'], 'past its max age, the copy still serves while the read is under way');
+    assert.equal(snapshot.reads, 2);
     store.open();
     await tick();
     const view = await snapshot.current();
     assert.deepEqual(names(view.rows), ['a', 'b']);
     assert.equal(view.takenAt, T0 + 501);
+  });
+
+  it('counts its age from when the read landed, so a read slower than the max age is not followed at once by the next', async () => {
+    const store = new GatedStore();
+    const clock = fakeClock();
+    await store.insert(serverRecord('a'));
+    const snapshot = new RunningServersSnapshot(store, 1000, clock);
+    store.gated = true;
+    const first = snapshot.current();
+    await tick();
+    clock.advance(1500); // the read of a large fleet takes longer than the max age
+    store.open();
+    await first;
+    await snapshot.current();
+    assert.equal(snapshot.reads, 1, 'no read back to back');
+    clock.advance(501);
+    await snapshot.current();
+    assert.equal(snapshot.reads, 2, 'the next starts in the background past half the max age');
   });
 
   it('reads on every call with a max age of 0', async () => {

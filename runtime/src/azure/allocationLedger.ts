@@ -19,10 +19,18 @@ type LedgerEntity = TableEntity<{
   ExpiresAt: string;
 }>;
 
-/** At most this many expired rows go per prune, so one ACIGC run stays short. */
+/** Expired rows read per query page of a prune; their deletes (five transactions) go in parallel. */
 const PRUNE_BATCH = 500;
 /** Table Storage's limit of operations in one transaction. */
 const TRANSACTION_SIZE = 100;
+
+interface QueuedWrite {
+  entry: LedgerEntry;
+  action: 'create' | 'update';
+  etag?: string;
+  resolve: (written: Versioned<LedgerEntry>) => void;
+  reject: (e: unknown) => void;
+}
 
 export class TableAllocationLedger implements AllocationLedger {
   private readonly ensureTable: () => Promise<void>;
@@ -45,7 +53,77 @@ export class TableAllocationLedger implements AllocationLedger {
     }
   }
 
-  async claim(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
+  /**
+   * Claims and notes made in the same turn of the event loop go in one transaction (the ledger is
+   * one partition): concurrent ACIAllocate calls cost one round trip, not one each. A transaction
+   * is all or nothing, so when it fails (one requestId claimed already, one note stale) each of
+   * its entries is written alone and gets its own answer.
+   */
+  claim(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
+    return this.batched({ entry, action: 'create' });
+  }
+
+  replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
+    return this.batched({ entry, action: 'update', etag });
+  }
+
+  private queue: QueuedWrite[] = [];
+
+  private batched(write: Omit<QueuedWrite, 'resolve' | 'reject'>): Promise<Versioned<LedgerEntry>> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.push({ ...write, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const writes = this.queue.splice(0);
+    // One entity per transaction at most: a requestId claimed and noted in one turn goes alone.
+    const seen = new Set<string>();
+    const together: QueuedWrite[] = [];
+    const alone: QueuedWrite[] = [];
+    for (const w of writes) {
+      if (seen.has(w.entry.requestId) || together.length >= TRANSACTION_SIZE) alone.push(w);
+      else {
+        seen.add(w.entry.requestId);
+        together.push(w);
+      }
+    }
+    await Promise.all([this.writeTogether(together), ...alone.map((w) => this.writeAlone(w))]);
+  }
+
+  private async writeTogether(writes: QueuedWrite[]): Promise<void> {
+    if (writes.length <= 1) return writes[0] && this.writeAlone(writes[0]);
+    let etags: Map<string | undefined, string | undefined>;
+    try {
+      await this.ensureTable();
+      const actions: TransactionAction[] = writes.map((w) =>
+        w.action === 'create' ? ['create', this.toEntity(w.entry)] : ['update', this.toEntity(w.entry), 'Replace', { etag: w.etag }],
+      );
+      const result = await this.table.submitTransaction(actions);
+      etags = new Map(result.subResponses.map((r) => [r.rowKey, r.etag]));
+    } catch {
+      // One entry spoiled the transaction (claimed already, stale) or storage failed: nothing was written, so each goes alone.
+      await Promise.all(writes.map((w) => this.writeAlone(w)));
+      return;
+    }
+    await Promise.all(
+      writes.map(async (w) => {
+        const etag = etags.get(w.entry.requestId) ?? (await this.read(w.entry.requestId).catch(() => undefined))?.etag;
+        if (etag) w.resolve({ value: w.entry, etag });
+        else w.reject(storageUnavailable(new Error(`the transaction gave no ETag for requestId ${w.entry.requestId}`)));
+      }),
+    );
+  }
+
+  private async writeAlone(w: QueuedWrite): Promise<void> {
+    try {
+      w.resolve(w.action === 'create' ? await this.insertOne(w.entry) : await this.replaceOne(w.entry, w.etag!));
+    } catch (e) {
+      w.reject(e);
+    }
+  }
+
+  private async insertOne(entry: LedgerEntry): Promise<Versioned<LedgerEntry>> {
     await this.ensureTable();
     try {
       const { etag } = await this.table.createEntity(this.toEntity(entry));
@@ -56,7 +134,7 @@ export class TableAllocationLedger implements AllocationLedger {
     }
   }
 
-  async replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
+  private async replaceOne(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>> {
     await this.ensureTable();
     try {
       const result = await this.table.updateEntity(this.toEntity(entry), 'Replace', { etag });
@@ -98,38 +176,47 @@ export class TableAllocationLedger implements AllocationLedger {
     await this.ensureTable();
     // ISO times of one format sort as strings, so "expired" is a string comparison.
     const filter = odata`PartitionKey eq ${this.partition} and ExpiresAt lt ${now.toISOString()}`;
-    const expired: string[] = [];
+    let removed = 0;
     try {
-      for await (const e of this.table.listEntities<LedgerEntity>({ queryOptions: { filter, select: ['RowKey'] } })) {
-        expired.push(e.rowKey!);
-        if (expired.length >= PRUNE_BATCH) break;
-      }
-      let removed = 0;
-      for (let i = 0; i < expired.length; i += TRANSACTION_SIZE) {
-        const chunk = expired.slice(i, i + TRANSACTION_SIZE);
-        const actions: TransactionAction[] = chunk.map((rowKey) => ['delete', { partitionKey: this.partition, rowKey }]);
-        try {
-          await this.table.submitTransaction(actions);
-          removed += chunk.length;
-        } catch (e) {
-          // One row already gone (a concurrent prune) fails the whole transaction: delete that chunk one by one.
-          if (!(e instanceof RestError && e.statusCode === 404)) throw e;
-          for (const rowKey of chunk) {
-            const gone = await this.table.deleteEntity(this.partition, rowKey).then(
-              () => true,
-              (err) => {
-                if (err instanceof RestError && err.statusCode === 404) return false;
-                throw err;
-              },
-            );
-            if (gone) removed++;
-          }
+      // Batch after batch until none is left: a fixed number per run would fall behind steady traffic for good.
+      for (;;) {
+        const expired: string[] = [];
+        for await (const e of this.table.listEntities<LedgerEntity>({ queryOptions: { filter, select: ['RowKey'] } })) {
+          expired.push(e.rowKey!);
+          if (expired.length >= PRUNE_BATCH) break;
         }
+        const chunks: string[][] = [];
+        for (let i = 0; i < expired.length; i += TRANSACTION_SIZE) chunks.push(expired.slice(i, i + TRANSACTION_SIZE));
+        const counts = await Promise.all(chunks.map((chunk) => this.removeRows(chunk)));
+        removed += counts.reduce((a, b) => a + b, 0);
+        if (expired.length < PRUNE_BATCH) return removed;
       }
-      return removed;
     } catch (e) {
       throw storageUnavailable(e);
     }
+  }
+
+  /** Deletes the rows in one transaction; when one is already gone (a concurrent prune), one by one. */
+  private async removeRows(rowKeys: string[]): Promise<number> {
+    const actions: TransactionAction[] = rowKeys.map((rowKey) => ['delete', { partitionKey: this.partition, rowKey }]);
+    try {
+      await this.table.submitTransaction(actions);
+      return rowKeys.length;
+    } catch (e) {
+      if (!(e instanceof RestError && e.statusCode === 404)) throw e;
+    }
+    let removed = 0;
+    for (const rowKey of rowKeys) {
+      const gone = await this.table.deleteEntity(this.partition, rowKey).then(
+        () => true,
+        (err) => {
+          if (err instanceof RestError && err.statusCode === 404) return false;
+          throw err;
+        },
+      );
+      if (gone) removed++;
+    }
+    return removed;
   }
 }
 

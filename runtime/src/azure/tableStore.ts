@@ -57,12 +57,17 @@ export class TableServerStore implements ServerStore {
     await this.ensureTable();
     const queries: string[] = [];
     for (const [partition, group] of groupBy([...keys], (k) => k.resourceGroup)) {
-      const rowKeys = [...new Set(group.map((k) => k.containerGroupName))];
-      for (let i = 0; i < rowKeys.length; i += ROW_KEYS_PER_QUERY) {
-        const rows = rowKeys.slice(i, i + ROW_KEYS_PER_QUERY).map((rk) => odata`RowKey eq ${rk}`);
-        queries.push(`${odata`PartitionKey eq ${partition}`} and (${rows.join(' or ')})`);
+      const rowKeys = [...new Set(group.map((k) => k.containerGroupName))].sort();
+      if (rowKeys.length > ROW_KEYS_PER_QUERY) {
+        // More than one filter's worth: one range read of the partition (rows come sorted by RowKey,
+        // a page of up to 1,000 per round trip) instead of a query per fourteen names.
+        queries.push(odata`PartitionKey eq ${partition} and RowKey ge ${rowKeys[0]!} and RowKey le ${rowKeys.at(-1)!}`);
+        continue;
       }
+      const rows = rowKeys.map((rk) => odata`RowKey eq ${rk}`);
+      queries.push(`${odata`PartitionKey eq ${partition}`} and (${rows.join(' or ')})`);
     }
+    const wanted = new Set(keys.map(describeKey));
     const found = new Map<string, Versioned<ServerRecord>>();
     let next = 0;
     const worker = async () => {
@@ -70,7 +75,8 @@ export class TableServerStore implements ServerStore {
         const filter = queries[next++]!;
         for await (const entity of this.table.listEntities<ServerEntity>({ queryOptions: { filter } })) {
           const row = fromEntity(entity);
-          found.set(describeKey(row.value), row);
+          const key = describeKey(row.value);
+          if (wanted.has(key)) found.set(key, row); // a range read also brings the rows between the names
         }
       }
     };
@@ -147,7 +153,10 @@ export class TableServerStore implements ServerStore {
     return count;
   }
 
-  async replaceMany(rows: Versioned<ServerRecord>[]): Promise<{ transactions: number; stale: ServerKey[] }> {
+  async replaceMany(
+    rows: Versioned<ServerRecord>[],
+    changed?: readonly (keyof ServerRecord)[],
+  ): Promise<{ transactions: number; stale: ServerKey[] }> {
     await this.ensureTable();
     const chunks: Versioned<ServerRecord>[][] = [];
     for (const group of groupBy(rows, (r) => r.value.resourceGroup).values()) {
@@ -156,7 +165,12 @@ export class TableServerStore implements ServerStore {
     const stale: ServerKey[] = [];
     await Promise.all(
       chunks.map(async (chunk) => {
-        const actions: TransactionAction[] = chunk.map((r) => ['update', toEntity(r.value), 'Replace', { etag: r.etag }]);
+        // Only the changed properties, merged under the row's ETag: the same outcome as a replace, a fraction of the bytes.
+        const actions: TransactionAction[] = chunk.map((r) =>
+          changed
+            ? ['update', changedProperties(r.value, changed), 'Merge', { etag: r.etag }]
+            : ['update', toEntity(r.value), 'Replace', { etag: r.etag }],
+        );
         try {
           await this.table.submitTransaction(actions);
         } catch (e) {
@@ -195,6 +209,27 @@ export function toEntity(r: ServerRecord): ServerEntity {
     FleetIncarnation: r.fleetIncarnation,
     Revision: r.revision,
   };
+}
+
+/** The entity property each field is stored in (the names toEntity writes). */
+const PROPERTY_OF: Partial<Record<keyof ServerRecord, keyof ServerEntity>> = {
+  activeSessions: 'ActiveSessions',
+  lastReportAt: 'LastReportAt',
+  state: 'State',
+  stateChangedAt: 'StateChangedAt',
+  reservations: 'Reservations',
+};
+
+function changedProperties(r: ServerRecord, changed: readonly (keyof ServerRecord)[]): TableEntity<Record<string, unknown>> {
+  const full = toEntity(r) as Record<string, unknown>;
+  const entity: Record<string, unknown> = { partitionKey: r.resourceGroup, rowKey: r.containerGroupName };
+  for (const field of changed) {
+    const property = PROPERTY_OF[field];
+    if (!property) throw new Error(`no entity property is known for ${field}`);
+    // A merge leaves out what it does not name, so an emptied value must be sent as empty.
+    entity[property] = full[property] ?? '';
+  }
+  return entity as TableEntity<Record<string, unknown>>;
 }
 
 function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord> {

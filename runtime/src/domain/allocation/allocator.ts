@@ -3,8 +3,19 @@
 // can never book a server beyond its MaxSessions, a requestId books once (./requestClaims.ts),
 // and a miss is recorded as demand.
 import { randomUUID } from 'node:crypto';
-import { bestCandidates, findReservation, pickCandidate, reserve, type AllocationRequest, type ReservationTimings } from './booking';
+import {
+  bestCandidates,
+  findReservation,
+  freeSlotsOf,
+  holdsMostBookings,
+  MAX_RESERVATIONS_PER_SERVER,
+  pickCandidate,
+  reserve,
+  type AllocationRequest,
+  type ReservationTimings,
+} from './booking';
 import type { RunningServersSnapshot, SnapshotView } from './snapshot';
+import type { BookingCoalescer } from './coalescer';
 import { FleetError } from '../core/errors';
 import { assertAllowedResourceGroup, normalizeResourceGroup } from '../core/resourceGroups';
 import { StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
@@ -19,6 +30,7 @@ import {
   type FleetRevisionSource,
   type FleetServers,
 } from '../servers/membership';
+import type { ServerState } from '../servers/states';
 import { describeKey, keyOf, toView, type Reservation, type ServerKey, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
@@ -52,6 +64,8 @@ export interface AllocatorDeps {
   ledger?: AllocationLedger;
   /** Waits while another call books the same requestId; tests pass their own. */
   sleep?: (ms: number) => Promise<void>;
+  /** Books concurrent calls on this instance together (one write per server); without one, each call writes alone. */
+  coalescer?: BookingCoalescer;
   /** Every fleet's current revision (a recent copy): an outdated server is booked only when no current one has room. */
   revisions?: FleetRevisionSource;
 }
@@ -115,6 +129,16 @@ export class Allocator {
       // The claim's earlier holder may have booked before it died: only a read from now on shows every booking.
       rows = (await this.running(this.clock.now().getTime())).rows;
       fresh = true;
+      // …and on a server drained since, which still hosts what was booked on it.
+      if (req.requestId) {
+        const drained = await store.list({ states: ['MarkedForDeletion'] });
+        const found = findReservation(drained, req.requestId, this.clock.now());
+        if (found)
+          return {
+            result: { server: toView(found.row.value, this.clock.now()), reservation: found.reservation, repeated: true },
+            at: found.row.value,
+          };
+      }
     }
 
     const id = req.requestId ?? randomUUID();
@@ -124,6 +148,19 @@ export class Allocator {
         const found = findReservation([...rows.values()], req.requestId, now);
         if (found)
           return { result: { server: toView(found.row.value, now), reservation: found.reservation, repeated: true }, at: found.row.value };
+      }
+      if (this.deps.coalescer) {
+        // Booked together with the other calls on this instance; undefined when nothing in the copy fits.
+        const booked = await this.deps.coalescer.book({ ...req, id }, revisions);
+        if (booked) {
+          const at = booked.row.value;
+          this.log.info('sessions allocated', { server: describeKey(at), sessions: req.sessions, requestId: id, attempt: booked.attempt });
+          return { result: { server: toView(at, this.clock.now()), reservation: booked.reservation, repeated: false }, at };
+        }
+        if (fresh) return this.noCapacity(req, this.clock.now(), rows, revisions);
+        rows = (await this.running(arrived)).rows;
+        fresh = true;
+        continue;
       }
       const pick = pickCandidate(bestCandidates(rows.values(), req, now, undefined, revisions), attempt, this.random);
       if (!pick) {
@@ -176,7 +213,8 @@ export class Allocator {
     const row = await store.get(key);
     if (row) snapshot?.remember(row);
     else snapshot?.forget(key);
-    if (row?.value.state !== 'Running') return undefined;
+    // A drained server still hosts the sessions booked on it: the booking holds until it expires.
+    if (!row || !HOLDS_SEATS.has(row.value.state)) return undefined;
     const now = this.clock.now();
     const found = findReservation([row], requestId, now);
     return found && { server: toView(row.value, now), reservation: found.reservation, repeated: true };
@@ -225,10 +263,18 @@ export class Allocator {
       elsewhere: `the autoscaler only adds servers for ${elsewhere}, so none are being added for this request; room appears only as sessions end or bookings expire`,
       off: 'the autoscaler is off, so no servers are being added; room appears only as sessions end or bookings expire, or when servers are created (ACICreate, a fleet)',
     }[autoscaler];
+    // Servers with free slots whose rows already hold as many bookings as a row can: say so, they free up as bookings expire.
+    const rowsFull = [...running.values()].filter(
+      (r) => inPlace(r.value, req) && freeSlotsOf(r.value, now) >= req.sessions && holdsMostBookings(r.value, now),
+    ).length;
+    const full =
+      rowsFull > 0
+        ? ` ${rowsFull} server(s) with free slots already hold ${MAX_RESERVATIONS_PER_SERVER} bookings each, the most one row keeps, until some of them expire;`
+        : '';
     throw new FleetError(
       'NoCapacity',
-      `No Running server${where(req) ? ` ${where(req)}` : ''} has room for ${req.sessions} session(s) now; ${outlook}.`,
-      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup, fleet: req.fleet, autoscaler },
+      `No Running server${where(req) ? ` ${where(req)}` : ''} has room for ${req.sessions} session(s) now;${full} ${outlook}.`,
+      { sessions: req.sessions, location: req.location, resourceGroup: req.resourceGroup, fleet: req.fleet, autoscaler, rowsFull },
       this.deps.options.retryAfterSeconds,
     );
   }
@@ -260,6 +306,9 @@ export class Allocator {
     return sizes.length > 0 ? Math.max(...sizes) : undefined;
   }
 }
+
+/** States in which a server still hosts the sessions booked on it (a drained one serves them out). */
+const HOLDS_SEATS: ReadonlySet<ServerState> = new Set(['Running', 'MarkedForDeletion']);
 
 const where = (req: AllocationRequest) =>
   [

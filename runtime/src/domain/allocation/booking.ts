@@ -23,10 +23,27 @@ export interface ReservationTimings {
   reportGraceMs: number;
 }
 
+/**
+ * Live bookings one server row holds at most. The bookings are one string property, and Table
+ * Storage keeps at most 32K UTF-16 characters in one: 100 of the largest (a 128-character
+ * requestId, ≈ 270 characters each) stay well inside it, so a row can never become unwritable.
+ */
+export const MAX_RESERVATIONS_PER_SERVER = 100;
+
 /** Sessions a server holds or has promised: its last report plus bookings that report cannot include yet. */
 export const loadOf = (r: ServerRecord, now: Date) => r.activeSessions + reservedSessions(r, now);
 
 export const freeSlotsOf = (r: ServerRecord, now: Date) => Math.max(0, r.maxSessions - loadOf(r, now));
+
+/** Bookings on the row that have not expired (covered or not): what the next write keeps. */
+export const liveReservationsOf = (r: ServerRecord, now: Date) => {
+  let n = 0;
+  for (const res of r.reservations ?? []) if (Date.parse(res.expiresAt) > now.getTime()) n++;
+  return n;
+};
+
+/** Whether the row holds as many bookings as it may: more would not fit in one Table Storage property. */
+export const holdsMostBookings = (r: ServerRecord, now: Date) => liveReservationsOf(r, now) >= MAX_RESERVATIONS_PER_SERVER;
 
 export const hasLiveReservations = (r: ServerRecord, now: Date) => reservedSessions(r, now) > 0;
 
@@ -36,7 +53,7 @@ export function fits(r: ServerRecord, req: AllocationRequest, now: Date): boolea
   if (req.fleet !== undefined && fleetOf(r) !== req.fleet) return false;
   if (req.location && r.location !== req.location.toLowerCase()) return false;
   if (req.resourceGroup && r.resourceGroup !== normalizeResourceGroup(req.resourceGroup)) return false;
-  return freeSlotsOf(r, now) >= req.sessions;
+  return freeSlotsOf(r, now) >= req.sessions && !holdsMostBookings(r, now);
 }
 
 /**

@@ -59,6 +59,6 @@ export interface AllocationLedger {
   replace(entry: LedgerEntry, etag: string): Promise<Versioned<LedgerEntry>>;
   /** Removes the entry only if its ETag still matches; an entry already gone is fine. */
   release(requestId: string, etag: string): Promise<void>;
-  /** Forgets entries that expired before `now`, a bounded number per call; returns how many went. */
+  /** Forgets every entry that expired before `now` (page by page); returns how many went. */
   prune(now: Date): Promise<number>;
 }

@@ -20,6 +20,8 @@ interface Reading {
 export class RunningServersSnapshot {
   private rows = new Map<string, Versioned<ServerRecord>>();
   private takenAt = Number.NEGATIVE_INFINITY;
+  /** When the copy's read finished. */
+  private landedAt = Number.NEGATIVE_INFINITY;
   private reading: Reading | undefined;
   /**
    * Rows this process wrote or re-read since the last read started (undefined row = no longer
@@ -38,13 +40,17 @@ export class RunningServersSnapshot {
 
   /**
    * The servers as of at most `maxAgeMs` ago, reading again (once, however many ask) when older.
-   * Past half that age the next read starts in the background, so under steady traffic callers
-   * rarely wait for a read, however long a read of a large fleet takes.
+   * Age counts from when the copy's read landed, so a read of a large fleet that takes longer than
+   * the max age is not followed at once by the next: reads never run back to back, which on a
+   * store serving requests in turn would starve the bookings. Past half that age the next read
+   * starts in the background, and callers keep the copy they have while it is under way. A stale
+   * copy is safe to choose from; "no room" is only ever answered from `fresh`.
    */
   async current(): Promise<SnapshotView> {
     const now = this.clock.now().getTime();
-    const age = now - this.takenAt;
-    if (age > this.maxAgeMs || this.maxAgeMs === 0) await this.refresh(now - this.maxAgeMs);
+    const age = now - this.landedAt;
+    const noCopy = this.landedAt === Number.NEGATIVE_INFINITY;
+    if (this.maxAgeMs === 0 || noCopy || (age > this.maxAgeMs && !this.reading)) await this.refresh(now - this.maxAgeMs);
     else if (age > this.maxAgeMs / 2 && !this.reading) this.refresh(now).catch(() => undefined); // a caller that needs it sees the error
     return this.view();
   }
@@ -106,5 +112,6 @@ export class RunningServersSnapshot {
     }
     this.rows = next;
     this.takenAt = startedAt;
+    this.landedAt = this.clock.now().getTime();
   }
 }

@@ -23,7 +23,11 @@ export interface ServerStore {
    * Replaces many rows of one resource group in as few atomic transactions as the store allows
    * (Table Storage: 100 per transaction). Each chunk is all-or-nothing; StaleWriteError names the keys of a failed chunk.
    */
-  replaceMany(rows: Versioned<ServerRecord>[]): Promise<{ transactions: number; stale: ServerKey[] }>;
+  replaceMany(
+    rows: Versioned<ServerRecord>[],
+    /** The only fields that differ from the rows as read: a store may send just these (still ETag-checked). */
+    changed?: readonly (keyof ServerRecord)[],
+  ): Promise<{ transactions: number; stale: ServerKey[] }>;
 }
 
 /** What ARM says about a container group, reduced to what the fleet decides on. */

@@ -50,6 +50,8 @@ export interface ServerOptions {
   allowedResourceGroups: readonly string[];
   /** Attempts of one read-modify-write before answering 503 (only under heavy contention). */
   writeAttempts: number;
+  /** SESSIONS_BATCH_MAX: servers one ACISetSessions call may name; undefined = the schema's 5,000. */
+  maxSessionReports?: number;
   /** FLEET_MAX_SERVERS: rows in any state beyond which a create is refused; undefined = no ceiling. */
   maxServers?: number;
   /** FAILED_RETENTION_MINUTES: a Failed server is deleted by GC this long after it failed; undefined = kept. */
@@ -331,6 +333,11 @@ export class ServerService {
   async setSessions(
     reports: readonly SessionReport[],
   ): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
+    const limit = this.options.maxSessionReports;
+    if (limit !== undefined && reports.length > limit) {
+      const message = `a batch may name at most ${limit} servers (SESSIONS_BATCH_MAX); this one names ${reports.length}: split it into several calls`;
+      throw new FleetError('ValidationFailed', `Invalid request: ${message}; nothing was written.`, [{ path: '', message }]);
+    }
     for (const r of reports) this.assertAllowed(r);
     const rows = await this.store.getMany(reports);
     const missing = reports.filter((r) => !rows.has(describeKey(r)));
@@ -361,7 +368,7 @@ export class ServerService {
         if (row.value.state === 'Deleting') ignored.push({ ...keyOf(report), reason: 'server is being deleted' });
         else writes.push({ etag: row.etag, value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now } });
       }
-      const result = await this.store.replaceMany(writes);
+      const result = await this.store.replaceMany(writes, ['activeSessions', 'lastReportAt']);
       transactions += result.transactions;
       updated += writes.length - result.stale.length;
       if (result.stale.length === 0) break;
