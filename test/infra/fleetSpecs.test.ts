@@ -4,8 +4,9 @@
 // `default` fleet) refused too; the secrets split from what may be shown.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ConfigError, parseConfig, readConfig } from '../../infra/config';
+import { parseConfig, readConfig } from '../../infra/config';
 import { redactedBody } from '../../infra/fleetSpecs';
+import { configRefusal } from './support/configRefusal';
 import { gameContainer, minimalTemplate } from './support/fleetBodies';
 import { stackFileConfig } from './support/recording';
 
@@ -23,15 +24,7 @@ const raw = (fleets: unknown, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function problemsOf(fleets: unknown, extra: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(raw(fleets, extra), ctx);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.problems;
-  }
-  return assert.fail('expected the fleets to be refused');
-}
+const problemsOf = (fleets: unknown, extra: Record<string, string> = {}) => configRefusal(raw(fleets, extra), ctx).problems;
 
 describe('aci-fleet:fleets at preview', () => {
   it('takes a valid fleet as the stack file gives it, with its secrets split off', () => {
