@@ -5,9 +5,8 @@
 // never reaches a message. Plain REST, serialized into a dynamic provider (fleetProvider.ts): only
 // the plain ./http module is imported.
 import {
-  type FetchLike,
   type HttpClient,
-  type Waiting,
+  type StepOptions,
   backoffMs,
   isTransientStatus,
   platformMessage,
@@ -33,17 +32,13 @@ export const DEFAULT_FLEET_API_TIMING: FleetApiTiming = {
   retryMaxDelayMs: 60_000,
 };
 
-export interface FleetApiOptions {
+export interface FleetApiOptions extends StepOptions<FleetApiTiming> {
   /** `https://<app>/api`. */
   apiBaseUrl: string;
   /** The app's function key (the smoke test reads it), sent as `x-functions-key`. */
   functionKey: string;
   /** Values to keep out of every message (the body's secrets). */
   secrets?: readonly string[];
-  fetch?: FetchLike;
-  timing?: Partial<FleetApiTiming>;
-  waiting?: Waiting;
-  log?: (message: string) => void;
 }
 
 export interface PutResult {

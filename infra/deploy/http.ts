@@ -17,6 +17,14 @@ export const realWaiting = (): Waiting => ({
   sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
 });
 
+/** How every deploy step can be run: its transport, timing and clock, and where its progress goes (tests set them all). */
+export interface StepOptions<Timing> {
+  fetch?: FetchLike;
+  timing?: Partial<Timing>;
+  waiting?: Waiting;
+  log?: (message: string) => void;
+}
+
 export interface HttpClient {
   /** An Entra access token (ARM's audience); called before every request, so it may refresh. None: no Authorization header. */
   getToken?: () => string | Promise<string>;

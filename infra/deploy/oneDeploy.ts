@@ -4,7 +4,7 @@
 //
 // This module is serialized into the dynamic provider (see provider.ts): it imports only the
 // plain ./http module, no package, and uses only globals Node has (fetch, URL, setTimeout).
-import { type FetchLike, type HttpClient, type Waiting, backoffMs, describeAnswer, realWaiting, retryAfterMs, sendText } from './http';
+import { type HttpClient, type StepOptions, type Waiting, backoffMs, describeAnswer, realWaiting, retryAfterMs, sendText } from './http';
 
 export interface OneDeployTiming {
   /** Between two polls of the deployment status and of the function list. */
@@ -39,7 +39,7 @@ export const DEFAULT_TIMING: OneDeployTiming = {
   requestTimeoutMs: 5 * 60_000,
 };
 
-export interface OneDeployOptions {
+export interface OneDeployOptions extends StepOptions<OneDeployTiming> {
   /** `https://<app>.scm.azurewebsites.net` (the app's Repository host name). */
   scmUrl: string;
   /** `https://management.azure.com`. */
@@ -52,13 +52,8 @@ export interface OneDeployOptions {
   getToken: () => string | Promise<string>;
   /** Function names that must be indexed before the deployment counts as done, e.g. ["ACIMonitor"]. */
   functions: string[];
-  fetch?: FetchLike;
-  timing?: Partial<OneDeployTiming>;
-  log?: (message: string) => void;
   /** ARM api-version for listing functions. */
   apiVersion?: string;
-  /** The clock the deadlines are measured by, and how to wait (tests pass a manual clock). */
-  waiting?: Waiting;
 }
 
 export interface OneDeployResult {

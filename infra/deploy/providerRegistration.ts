@@ -2,7 +2,7 @@
 // REST (`POST .../providers/<ns>/register`, then `GET .../providers/<ns>`), so a new subscription
 // needs no `az provider register` by hand. Serialized into a dynamic provider (resourceProviders.ts):
 // only the plain ./http module is imported.
-import { type FetchLike, type HttpClient, type Waiting, backoffMs, describeAnswer, isTransientStatus, realWaiting, sendText } from './http';
+import { type HttpClient, type StepOptions, backoffMs, describeAnswer, isTransientStatus, realWaiting, sendText } from './http';
 
 /** ARM's api-version for resource providers. */
 export const PROVIDERS_API_VERSION = '2021-04-01';
@@ -24,16 +24,12 @@ export const DEFAULT_REGISTRATION_TIMING: RegistrationTiming = {
   requestTimeoutMs: 60_000,
 };
 
-export interface RegistrationOptions {
+export interface RegistrationOptions extends StepOptions<RegistrationTiming> {
   armUrl: string;
   subscriptionId: string;
   /** e.g. `Microsoft.ContainerInstance`. */
   namespace: string;
   getToken: () => string | Promise<string>;
-  fetch?: FetchLike;
-  timing?: Partial<RegistrationTiming>;
-  waiting?: Waiting;
-  log?: (message: string) => void;
 }
 
 export interface RegistrationResult {

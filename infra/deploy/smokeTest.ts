@@ -3,7 +3,7 @@
 // Event Grid subscription is Succeeded. A fresh app may still be starting, so each check is asked
 // again until a deadline; then the update fails with what is wrong. Plain REST, serialized into a
 // dynamic provider (smokeTestProvider.ts): only the plain ./http module is imported.
-import { type FetchLike, type HttpClient, type Waiting, describeAnswer, isTransientStatus, realWaiting, sendText } from './http';
+import { type HttpClient, type StepOptions, describeAnswer, isTransientStatus, realWaiting, sendText } from './http';
 
 export const WEB_API_VERSION = '2024-04-01';
 export const EVENTGRID_API_VERSION = '2025-02-15';
@@ -17,7 +17,7 @@ export interface SmokeTiming {
 
 export const DEFAULT_SMOKE_TIMING: SmokeTiming = { pollIntervalMs: 10_000, timeoutMs: 10 * 60_000, requestTimeoutMs: 60_000 };
 
-export interface SmokeTestOptions {
+export interface SmokeTestOptions extends StepOptions<SmokeTiming> {
   armUrl: string;
   /** `/subscriptions/.../providers/Microsoft.Web/sites/<app>`. */
   appResourceId: string;
@@ -29,10 +29,6 @@ export interface SmokeTestOptions {
   /** Resource ids of the Event Grid subscriptions that deliver to ACIMonitor. */
   eventSubscriptionIds: string[];
   getToken: () => string | Promise<string>;
-  fetch?: FetchLike;
-  timing?: Partial<SmokeTiming>;
-  waiting?: Waiting;
-  log?: (message: string) => void;
 }
 
 export interface SmokeTestResult {

@@ -5,31 +5,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as pulumi from '@pulumi/pulumi';
-import {
-  ConfigError,
-  isFleetName,
-  isNcrontab,
-  isRegionName,
-  isResourceGroupName,
-  loadConfig,
-  parseConfig,
-  readConfig,
-} from '../../infra/config';
+import { isFleetName, isNcrontab, isRegionName, isResourceGroupName, loadConfig, parseConfig, readConfig } from '../../infra/config';
 import { readSettings } from '../../runtime/src/options';
+import { configRefusal } from './support/configRefusal';
 import { stackFileConfig } from './support/recording';
 
 const root = path.resolve(__dirname, '../..');
 const ctx = { project: 'aci-fleet', stack: 'dev' };
 
-function problemsOf(raw: Record<string, string>, context = ctx): string {
-  try {
-    parseConfig(raw, context);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.message;
-  }
-  return assert.fail('expected the configuration to be rejected');
-}
+const problemsOf = (raw: Record<string, string>, context = ctx) => configRefusal(raw, context).message;
 
 describe('validators', () => {
   it('accepts region names, not display names', () => {

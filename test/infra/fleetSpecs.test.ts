@@ -4,23 +4,18 @@
 // `default` fleet) refused too; the secrets split from what may be shown.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ConfigError, parseConfig, readConfig } from '../../infra/config';
+import { parseConfig, readConfig } from '../../infra/config';
 import { redactedBody } from '../../infra/fleetSpecs';
+import { configRefusal } from './support/configRefusal';
+import { gameContainer, minimalTemplate } from './support/fleetBodies';
 import { stackFileConfig } from './support/recording';
 
 const ctx = { project: 'aci-fleet', stack: 'dev' };
 
-const template = (over: Record<string, unknown> = {}, group: Record<string, unknown> = {}) => ({
-  resourceGroup: 'servers-a',
-  maxSessions: 8,
-  containerGroup: {
-    location: 'westeurope',
-    osType: 'Linux',
-    containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
-    ...group,
-  },
-  ...over,
-});
+const template = minimalTemplate;
+/** A template whose container has the one environment variable `name`, as a secure value. */
+const withSecureValue = (name: string, secureValue: string) =>
+  template({}, { containers: [gameContainer('example/game:2', { environmentVariables: [{ name, secureValue }] })] });
 
 const raw = (fleets: unknown, extra: Record<string, string> = {}) => ({
   location: 'westeurope',
@@ -29,34 +24,11 @@ const raw = (fleets: unknown, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function problemsOf(fleets: unknown, extra: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(raw(fleets, extra), ctx);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.problems;
-  }
-  return assert.fail('expected the fleets to be refused');
-}
+const problemsOf = (fleets: unknown, extra: Record<string, string> = {}) => configRefusal(raw(fleets, extra), ctx).problems;
 
 describe('aci-fleet:fleets at preview', () => {
   it('takes a valid fleet as the stack file gives it, with its secrets split off', () => {
-    const body = {
-      template: template(
-        {},
-        {
-          containers: [
-            {
-              name: 'server',
-              image: 'example/game:2',
-              resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
-              environmentVariables: [{ name: 'TOKEN', secureValue: 'tok-123' }],
-            },
-          ],
-        },
-      ),
-      replicas: 3,
-    };
+    const body = { template: withSecureValue('TOKEN', 'tok-123'), replicas: 3 };
     const config = parseConfig(raw({ game: body }), ctx);
     assert.deepEqual(Object.keys(config.fleets), ['game']);
     assert.deepEqual(config.fleets.game.body, body);
@@ -119,23 +91,7 @@ describe('aci-fleet:fleets at preview', () => {
     ['a misspelt field', { game: { template: template(), replica: 2 } }, {}, /^aci-fleet:fleets\.game: Unrecognized key: "replica"$/],
     [
       "GET's placeholder as a secure value",
-      {
-        game: {
-          template: template(
-            {},
-            {
-              containers: [
-                {
-                  name: 'server',
-                  image: 'x',
-                  resources: { requests: { cpu: 1, memoryInGB: 1 } },
-                  environmentVariables: [{ name: 'T', secureValue: '<redacted>' }],
-                },
-              ],
-            },
-          ),
-        },
-      },
+      { game: { template: withSecureValue('T', '<redacted>') } },
       {},
       /^aci-fleet:fleets\.game\.template\.containerGroup\.containers\[0\]\.environmentVariables\[0\]\.secureValue: send the secret itself/,
     ],

@@ -23,6 +23,7 @@ import { CONTAINER_ROLE_ACTIONS } from '../../infra/containerRole';
 import { RESOURCE_PROVIDERS } from '../../infra/resourceProviders';
 import { LOG_ALERTS } from '../../infra/alerts';
 import { WORKBOOK_PANELS } from '../../infra/workbook';
+import { minimalTemplate } from './support/fleetBodies';
 
 const T = {
   rg: 'azure-native:resources:ResourceGroup',
@@ -61,15 +62,7 @@ const insightsId = `${sub}/resourceGroups/${appRg}/providers/Microsoft.Insights/
 const vaultId = `${sub}/resourceGroups/${appRg}/providers/Microsoft.KeyVault/vaults/kv-aci-fleet-dev-abc123`;
 
 /** An ACICreate body without containerGroupName, in one of the `mixed` stack's groups. */
-const template = {
-  resourceGroup: 'servers-a',
-  maxSessions: 8,
-  containerGroup: {
-    location: 'westeurope',
-    osType: 'Linux',
-    containers: [{ name: 'server', image: 'example/game:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } }],
-  },
-};
+const template = minimalTemplate();
 
 let dev: Recording;
 let mixed: Recording;

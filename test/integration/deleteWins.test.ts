@@ -57,7 +57,11 @@ describe('ACIDelete racing ACICreate', () => {
     await assertDeleteWon('race-before');
   });
 
-  it('wins when it looked at ARM before the PUT landed but writes Deleting after the create finished', async () => {
+  /**
+   * The create is held at its PUT; the delete looks at ARM (no group yet), then lets the create run
+   * to its end and `meanwhile` happen before it writes Deleting.
+   */
+  async function deleteThatLookedBeforeThePut(name: string, meanwhile: () => Promise<void>) {
     let releaseCreate!: () => void;
     const createMayGoOn = new Promise<void>((resolve) => {
       releaseCreate = resolve;
@@ -74,7 +78,7 @@ describe('ACIDelete racing ACICreate', () => {
           return fleet.services.groups.beginCreate(k, spec);
         },
       }),
-    ).create(createInput('race-after'));
+    ).create(createInput(name));
     await createWroteItsRow;
 
     let looked = false;
@@ -86,16 +90,37 @@ describe('ACIDelete racing ACICreate', () => {
             looked = true; // no group yet: now let the create run to its end before this delete writes anything
             releaseCreate();
             await creating;
+            await meanwhile();
           }
           return group;
         },
       }),
-    ).delete(key('race-after'));
+    ).delete(key(name));
+    return Promise.all([creating, deleting]);
+  }
 
-    const [created, deleted] = await Promise.all([creating, deleting]);
-    assert.equal(created.created, true, 'the create finished before the delete wrote: it succeeded');
-    assert.equal(deleted.State, 'Deleting');
+  it('wins when it looked at ARM before the PUT landed but writes Deleting after the create finished', async () => {
+    // The group's events are held until the delete has written, so the row is still Creating when
+    // it does, however long the delete takes.
+    fleet.emulator.faults.set({ reorderEvents: 1000 });
+    try {
+      const [created, deleted] = await deleteThatLookedBeforeThePut('race-after', async () => {});
+      assert.equal(created.created, true, 'the create finished before the delete wrote: it succeeded');
+      assert.equal(deleted.State, 'Deleting');
+    } finally {
+      fleet.emulator.faults.clear(); // the held events go out now
+    }
     await assertDeleteWon('race-after');
+  });
+
+  it('wins when the group was already Running by the time it writes Deleting', async () => {
+    const rowState = async () => (await fleet.services.store.get(key('race-running')))?.value.state;
+    const [created, deleted] = await deleteThatLookedBeforeThePut('race-running', async () => {
+      await eventually(async () => (await rowState()) === 'Running', 'race-running: the monitor moved the row to Running');
+    });
+    assert.equal(created.created, true);
+    assert.equal(deleted.State, 'Deleting');
+    await assertDeleteWon('race-running');
   });
 
   it('leaves no row behind when the delete came first and the PUT then failed', async () => {

@@ -17,6 +17,7 @@ import { describeKey, type Reservation, type ServerRecord } from '../../runtime/
 import type { ServerState } from '../../runtime/src/domain/servers/states';
 import { readSettings, scalingConfigFrom } from '../../runtime/src/options';
 import { seededRandom } from '../../tools/sim/simulator';
+import { numberedServers } from '../support/records';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -24,24 +25,11 @@ const iso = (seconds: number) => at(seconds).toISOString();
 
 const SETTINGS: ArrivalSettings = { periodMs: 30_000, bookingLifetimeMs: 60_000, demandWindowMs: 60_000, maxPerSecond: 100 };
 
-let counter = 0;
+const fleetMember = numberedServers(iso(-3600));
+let counter = 0; // also keeps the request ids of the property test's bookings apart
 function server(state: ServerState, activeSessions = 0, reservations?: Reservation[]): ServerRecord {
-  const name = `s${String(counter++).padStart(3, '0')}`;
-  return {
-    resourceGroup: 'games',
-    containerGroupName: name,
-    state,
-    activeSessions,
-    maxSessions: 12,
-    location: 'westeurope',
-    image: 'img',
-    cpu: 1,
-    ramGb: 1,
-    createdAt: iso(-3600),
-    stateChangedAt: iso(-3600),
-    specHash: 'h',
-    reservations,
-  };
+  counter++;
+  return fleetMember(state, activeSessions, { reservations });
 }
 /** `n` bookings of one session made at `second` (relative to T0). */
 const bookings = (n: number, second: number, prefix = `b${second}`): Reservation[] =>

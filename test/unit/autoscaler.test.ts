@@ -7,6 +7,7 @@ import { decide, type ScalingConfig, type LastActions } from '../../runtime/src/
 import type { DemandMiss } from '../../runtime/src/domain/allocation/ports';
 import { describeKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
 import type { ServerState } from '../../runtime/src/domain/servers/states';
+import { numberedServers } from '../support/records';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');
 const now = new Date(T0);
@@ -33,25 +34,7 @@ const BASE: ScalingConfig = {
   bookingLifetimeMs: 60_000,
 };
 
-let counter = 0;
-function server(state: ServerState, activeSessions = 0, extra: Partial<ServerRecord> = {}): ServerRecord {
-  const name = `s${String(counter++).padStart(3, '0')}`;
-  return {
-    resourceGroup: 'games',
-    containerGroupName: name,
-    state,
-    activeSessions,
-    maxSessions: 12,
-    location: 'westeurope',
-    image: 'img',
-    cpu: 1,
-    ramGb: 1,
-    createdAt: ago(3600),
-    stateChangedAt: ago(3600),
-    specHash: 'h',
-    ...extra,
-  };
-}
+const server = numberedServers(ago(3600));
 const running = (...sessions: number[]) => sessions.map((s) => server('Running', s));
 const creating = (n: number) => Array.from({ length: n }, () => server('Creating'));
 const liveBooking = (sessions = 1) => [

@@ -278,9 +278,10 @@ export class ServerService {
       row,
     );
     if (!deleting) throw notFound(key.resourceGroup, key.containerGroupName);
-    // A Creating row with no group may have its PUT still in flight: look at ARM again now that the
-    // row says Deleting (the create reads the row after its PUT; see unlessDeletedMeanwhile).
-    const existsInArm = inArm !== undefined || (wasCreating && (await this.groups.get(key)) !== undefined);
+    // No group at the first look: look at ARM again now that the row says Deleting. A create's PUT
+    // may have landed meanwhile (the create reads the row after its PUT; see unlessDeletedMeanwhile),
+    // and its group may even be Running already, the row with it: `wasCreating` alone misses that.
+    const existsInArm = inArm !== undefined || (await this.groups.get(key)) !== undefined;
     await this.finishDelete(deleting, existsInArm, wasCreating);
     return toView(deleting.value, this.clock.now());
   }
