@@ -1,6 +1,6 @@
 // One requestId, one booking: retries that arrive together — on one instance or several — book
-// once and get the same server; a call that died between claiming its requestId and noting its
-// booking is recovered from; and the same requestId asking for something else is refused (409).
+// once and get the same server, found on the server's own row; a call that died between claiming
+// its requestId and booking is recovered from; and the same requestId asking for something else is refused (409).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Allocator } from '../../runtime/src/domain/allocation/allocator';
@@ -117,31 +117,29 @@ describe('one requestId, one booking', () => {
     );
   });
 
-  it('recovers a requestId whose call died between booking and noting the server: the retry gets that booking', async () => {
-    await seed('crash', 3);
-    // A ledger that fails the note after the booking, as a crash there would leave it.
+  it('a retry finds the booking on the server itself, within the claim lease and after it; a reused id stays refused as long as the booking lives', async () => {
+    await seed('found', 3);
+    // Nothing is noted after the booking: a ledger that refuses every later write changes nothing.
     const ledger: AllocationLedger = Object.create(fleet.services.allocationLedger);
     ledger.replace = async () => {
-      throw new Error('the instance died');
+      throw new Error('no note is written after a booking');
     };
-    const booked = await instance({ ledger }).allocate({ requestId: 'crash-1', resourceGroup: 'crash', sessions: 1 });
+    const booked = await instance({ ledger }).allocate({ requestId: 'found-1', resourceGroup: 'found', sessions: 1 });
     const noWait = async () => {};
-    // Within the claim's lease a retry cannot know the claimer died: it is told to come back.
-    await assert.rejects(instance({ sleep: noWait }).allocate({ requestId: 'crash-1', resourceGroup: 'crash', sessions: 1 }), {
-      code: 'WriteContention',
+    const soon = await instance({ sleep: noWait }).allocate({ requestId: 'found-1', resourceGroup: 'found', sessions: 1 });
+    assert.equal(soon.repeated, true);
+    assert.equal(soon.server.ContainerGroupName, booked.server.ContainerGroupName);
+    clock.advance(CLAIM_LEASE_MS + 1); // the booking (60 s) outlives the claim's lease
+    await assert.rejects(instance({ sleep: noWait }).allocate({ requestId: 'found-1', resourceGroup: 'found', sessions: 2 }), {
+      code: 'Conflict',
     });
-    clock.advance(CLAIM_LEASE_MS + 1);
-    const retried = await instance({ sleep: noWait }).allocate({ requestId: 'crash-1', resourceGroup: 'crash', sessions: 1 });
-    assert.equal(retried.repeated, true);
-    assert.equal(retried.server.ContainerGroupName, booked.server.ContainerGroupName);
+    const later = await instance({ sleep: noWait }).allocate({ requestId: 'found-1', resourceGroup: 'found', sessions: 1 });
+    assert.equal(later.repeated, true);
+    assert.equal(later.server.ContainerGroupName, booked.server.ContainerGroupName);
     assert.deepEqual(
-      (await bookings('crash')).map((b) => b.id),
-      ['crash-1'],
+      (await bookings('found')).map((b) => b.id),
+      ['found-1'],
     );
-    assert.deepEqual((await fleet.services.allocationLedger.read('crash-1'))?.value.server, {
-      resourceGroup: 'crash',
-      containerGroupName: booked.server.ContainerGroupName,
-    });
   });
 
   it('recovers a requestId whose call died between claiming and booking: the retry books it once', async () => {

@@ -2,6 +2,7 @@
 // property holds, a requestId whose server was drained between retries does not book twice, the
 // requestId ledger is pruned however steady the traffic, and ACISetSessions takes a bounded batch.
 import assert from 'node:assert/strict';
+import { CLAIM_LEASE_MS } from '../../runtime/src/domain/allocation/requestClaims';
 import { after, before, describe, it } from 'node:test';
 import { MAX_RESERVATIONS_PER_SERVER } from '../../runtime/src/domain/allocation/booking';
 import { ManualClock } from '../support/clock';
@@ -72,12 +73,18 @@ describe('a requestId whose server is drained between retries', () => {
     assert.deepEqual(booked, [`${name}:drained-1`]);
   });
 
-  it('the retry books afresh once the first server is gone (no seat holds there any more)', async () => {
+  it('the retry books afresh once the first server is gone (no seat holds there any more) and its claim lease is over', async () => {
     await seed('gone', 2, 4);
     const first = await call(fleet, 'ACIAllocate', { requestId: 'gone-1', resourceGroup: 'gone' });
     const name = first.body.ContainerGroupName as string;
     const row = await fleet.services.store.get({ resourceGroup: 'gone', containerGroupName: name });
     await fleet.services.store.remove(row!.value, row!.etag);
+    expireAllocationSnapshot(fleet, clock);
+    // Within the lease a booking that shows nowhere may still be on its way: told to come back, nothing booked.
+    const early = await call(fleet, 'ACIAllocate', { requestId: 'gone-1', resourceGroup: 'gone' });
+    assert.deepEqual([early.status, early.body.error?.code], [503, 'WriteContention'], JSON.stringify(early.body));
+    assert.equal((await rowsOf('gone')).flatMap((r) => r.reservations ?? []).length, 0);
+    clock.advance(CLAIM_LEASE_MS + 1);
     expireAllocationSnapshot(fleet, clock);
     const retry = await call(fleet, 'ACIAllocate', { requestId: 'gone-1', resourceGroup: 'gone' });
     assert.equal(retry.status, 200, JSON.stringify(retry.body));
@@ -132,18 +139,19 @@ describe("the ledger's writes of one moment, in one transaction", () => {
       ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
     );
     assert.equal((claims[2] as PromiseRejectedResult).reason.name, 'AlreadyExistsError');
-    const server = { resourceGroup: 'batch', containerGroupName: 'gs-0' };
+    // Takeovers: the claim made afresh, under the ETag read.
+    const claimedAt = new Date(now.getTime() + 1000).toISOString();
     const notes = await Promise.allSettled([
-      ledger.replace({ ...entry('batch-0'), server }, (claims[0] as PromiseFulfilledResult<typeof taken>).value.etag),
-      ledger.replace({ ...entry('batch-taken'), server }, 'W/"datetime\'2000-01-01T00%3A00%3A00.0000000Z\'"'),
-      ledger.replace({ ...entry('batch-1'), server }, (claims[1] as PromiseFulfilledResult<typeof taken>).value.etag),
+      ledger.replace({ ...entry('batch-0'), claimedAt }, (claims[0] as PromiseFulfilledResult<typeof taken>).value.etag),
+      ledger.replace({ ...entry('batch-taken'), claimedAt }, 'W/"datetime\'2000-01-01T00%3A00%3A00.0000000Z\'"'),
+      ledger.replace({ ...entry('batch-1'), claimedAt }, (claims[1] as PromiseFulfilledResult<typeof taken>).value.etag),
     ]);
     assert.deepEqual(
       notes.map((n) => n.status),
       ['fulfilled', 'rejected', 'fulfilled'],
     );
     assert.equal((notes[1] as PromiseRejectedResult).reason.name, 'StaleWriteError');
-    assert.deepEqual((await ledger.read('batch-1'))?.value.server, server);
+    assert.equal((await ledger.read('batch-1'))?.value.claimedAt, claimedAt);
     assert.equal((await ledger.read('batch-taken'))?.etag, taken.etag, 'the stale note wrote nothing');
     assert.equal((await ledger.read('batch-1'))?.etag, (notes[2] as PromiseFulfilledResult<typeof taken>).value.etag);
   });

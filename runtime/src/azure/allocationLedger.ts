@@ -1,6 +1,6 @@
 // AllocationLedger on Table Storage: one row per requestId (RowKey; requestIds are limited to
 // [\w.:@-]{1,128}, all legal in a key) in a partition of the fleet's own: what the request asked
-// for, when it was claimed, and the server booked for it. Every write is insert-if-absent or ETag-conditional.
+// for and when it was claimed. Every write is insert-if-absent or ETag-conditional.
 import { odata, RestError, type TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { storageUnavailable, tableCreator } from './storage';
 import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
@@ -13,9 +13,6 @@ type LedgerEntity = TableEntity<{
   FilterResourceGroup: string;
   Fleet: string;
   ClaimedAt: string;
-  /** The booked server ('' while the claim is pending). */
-  ResourceGroup: string;
-  ContainerGroupName: string;
   ExpiresAt: string;
 }>;
 
@@ -166,8 +163,6 @@ export class TableAllocationLedger implements AllocationLedger {
       FilterResourceGroup: entry.request.resourceGroup ?? '',
       Fleet: entry.request.fleet ?? '',
       ClaimedAt: entry.claimedAt,
-      ResourceGroup: entry.server?.resourceGroup ?? '',
-      ContainerGroupName: entry.server?.containerGroupName ?? '',
       ExpiresAt: entry.expiresAt,
     };
   }
@@ -232,7 +227,6 @@ function fromEntity(e: TableEntityResult<LedgerEntity>): Versioned<LedgerEntry> 
         fleet: e.Fleet || undefined,
       },
       claimedAt: e.ClaimedAt ?? '',
-      server: e.ContainerGroupName ? { resourceGroup: e.ResourceGroup, containerGroupName: e.ContainerGroupName } : undefined,
       expiresAt: e.ExpiresAt ?? '',
     },
   };

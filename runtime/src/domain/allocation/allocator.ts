@@ -30,8 +30,7 @@ import {
   type FleetRevisionSource,
   type FleetServers,
 } from '../servers/membership';
-import type { ServerState } from '../servers/states';
-import { describeKey, keyOf, toView, type Reservation, type ServerKey, type ServerRecord, type ServerView } from '../servers/server';
+import { describeKey, keyOf, toView, type Reservation, type ServerRecord, type ServerView } from '../servers/server';
 
 export interface AllocatorOptions extends ReservationTimings {
   /** Lost races tolerated before answering 503 WriteContention (each one means someone else booked). */
@@ -87,7 +86,15 @@ export class Allocator {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
     this.random = deps.random ?? Math.random;
-    this.claims = deps.ledger && new RequestClaims({ ledger: deps.ledger, clock: this.clock, log: this.log, sleep: deps.sleep });
+    this.claims =
+      deps.ledger &&
+      new RequestClaims({
+        ledger: deps.ledger,
+        bookingLifetimeMs: deps.options.ttlMs,
+        clock: this.clock,
+        log: this.log,
+        sleep: deps.sleep,
+      });
   }
 
   async allocate(req: AllocationRequest): Promise<Allocation> {
@@ -98,15 +105,13 @@ export class Allocator {
     // With a requestId, claim it before booking: of retries arriving together, on any instance, one books.
     const [view, claimed, revisions] = await Promise.all([
       this.running(),
-      requestId && this.claims ? this.claims.claim(requestId, req, (server) => this.bookingOn(server, requestId)) : undefined,
+      requestId && this.claims ? this.claims.claim(requestId, req, () => this.bookingAnywhere(requestId)) : undefined,
       this.deps.revisions?.current(),
     ]);
     if (claimed && 'earlier' in claimed) return claimed.earlier;
     const claim = claimed?.claim;
     try {
-      const allocation = await this.book(req, view, arrived, claim, revisions);
-      if (claim) await this.claims!.complete(claim, keyOf(allocation.at), allocation.result.reservation.expiresAt);
-      return allocation.result;
+      return await this.book(req, view, arrived, claim, revisions);
     } catch (e) {
       if (claim) await this.claims!.release(claim); // nothing booked: a retry claims it afresh
       throw e;
@@ -120,7 +125,7 @@ export class Allocator {
     arrived: number,
     claim: Claim | undefined,
     revisions: Revisions | undefined,
-  ): Promise<{ result: Allocation; at: ServerRecord }> {
+  ): Promise<Allocation> {
     const { store, options } = this.deps;
     let rows = view.rows;
     // Only a read that started after the request arrived may answer "no room".
@@ -133,11 +138,7 @@ export class Allocator {
       if (req.requestId) {
         const drained = await store.list({ states: ['MarkedForDeletion'] });
         const found = findReservation(drained, req.requestId, this.clock.now());
-        if (found)
-          return {
-            result: { server: toView(found.row.value, this.clock.now()), reservation: found.reservation, repeated: true },
-            at: found.row.value,
-          };
+        if (found) return { server: toView(found.row.value, this.clock.now()), reservation: found.reservation, repeated: true };
       }
     }
 
@@ -146,8 +147,7 @@ export class Allocator {
       const now = this.clock.now();
       if (req.requestId) {
         const found = findReservation([...rows.values()], req.requestId, now);
-        if (found)
-          return { result: { server: toView(found.row.value, now), reservation: found.reservation, repeated: true }, at: found.row.value };
+        if (found) return { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
       }
       if (this.deps.coalescer) {
         // Booked together with the other calls on this instance; undefined when nothing in the copy fits.
@@ -155,7 +155,7 @@ export class Allocator {
         if (booked) {
           const at = booked.row.value;
           this.log.info('sessions allocated', { server: describeKey(at), sessions: req.sessions, requestId: id, attempt: booked.attempt });
-          return { result: { server: toView(at, this.clock.now()), reservation: booked.reservation, repeated: false }, at };
+          return { server: toView(at, this.clock.now()), reservation: booked.reservation, repeated: false };
         }
         if (fresh) return this.noCapacity(req, this.clock.now(), rows, revisions);
         rows = (await this.running(arrived)).rows;
@@ -179,7 +179,7 @@ export class Allocator {
         const written = await store.replace(booked.record, pick.etag);
         this.deps.snapshot?.remember(written);
         this.log.info('sessions allocated', { server: describeKey(written.value), sessions: req.sessions, requestId: id, attempt });
-        return { result: { server: toView(written.value, now), reservation: booked.reservation, repeated: false }, at: written.value };
+        return { server: toView(written.value, now), reservation: booked.reservation, repeated: false };
       } catch (e) {
         if (!(e instanceof StaleWriteError)) throw e;
         attempt++;
@@ -207,17 +207,15 @@ export class Allocator {
     return { rows, takenAt };
   }
 
-  /** The booking `requestId` made on `key`, if that server still holds it (one point read). */
-  private async bookingOn(key: ServerKey, requestId: string): Promise<Allocation | undefined> {
-    const { store, snapshot } = this.deps;
-    const row = await store.get(key);
-    if (row) snapshot?.remember(row);
-    else snapshot?.forget(key);
-    // A drained server still hosts the sessions booked on it: the booking holds until it expires.
-    if (!row || !HOLDS_SEATS.has(row.value.state)) return undefined;
+  /**
+   * The booking `requestId` made, wherever it is: read afresh (not from a copy, which may predate
+   * it), on a Running server or on one drained since, which still hosts what was booked on it.
+   */
+  private async bookingAnywhere(requestId: string): Promise<Allocation | undefined> {
+    const rows = await this.deps.store.list({ states: ['Running', 'MarkedForDeletion'] });
     const now = this.clock.now();
-    const found = findReservation([row], requestId, now);
-    return found && { server: toView(row.value, now), reservation: found.reservation, repeated: true };
+    const found = findReservation(rows, requestId, now);
+    return found && { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
   }
 
   /**
@@ -306,9 +304,6 @@ export class Allocator {
     return sizes.length > 0 ? Math.max(...sizes) : undefined;
   }
 }
-
-/** States in which a server still hosts the sessions booked on it (a drained one serves them out). */
-const HOLDS_SEATS: ReadonlySet<ServerState> = new Set(['Running', 'MarkedForDeletion']);
 
 const where = (req: AllocationRequest) =>
   [

@@ -1,7 +1,6 @@
 // What allocation needs from the outside world: recent unmet demand (also the autoscaler's signal)
 // and the ledger of requestIds, shared by every instance.
 import type { Versioned } from '../core/ports';
-import type { ServerKey } from '../servers/server';
 
 /** One allocation that found no room: demand the autoscaler should add capacity for. */
 export interface DemandMiss {
@@ -33,23 +32,21 @@ export interface AllocationFilters {
   fleet?: string;
 }
 
-/** The ledger's note about one requestId: claimed by a call that is booking it, then the server booked. */
+/** The ledger's note about one requestId: claimed by the call that books it (the booking itself is on the server's row). */
 export interface LedgerEntry {
   requestId: string;
   /** What the requestId was first used for; the same id asking for something else is refused (409). */
   request: AllocationFilters;
-  /** When the current claim was made: a claim still without a server after the claim lease is abandoned. */
+  /** When the current claim was made: a claim whose booking shows nowhere after the claim lease is abandoned. */
   claimedAt: string;
-  /** The server booked for it; undefined while the claiming call is still booking. */
-  server?: ServerKey;
-  /** After this the entry is forgotten (ACIGC prunes it): the booking's expiry, or the claim's lease. */
+  /** After this the entry is forgotten (ACIGC prunes it): as long as the booking could live. */
   expiresAt: string;
 }
 
 /**
- * Which server each recent requestId was booked on, shared by every instance (Table Storage on
- * Azure). A call claims its requestId here (insert if absent) before it books, so retries that
- * arrive together, on any instance, book once: the others wait for the claim and get its server.
+ * The recent requestIds, shared by every instance (Table Storage on Azure). A call claims its
+ * requestId here (insert if absent) before it books, so retries that arrive together, on any
+ * instance, book once: the others wait for the claimer's booking to show and get it.
  */
 export interface AllocationLedger {
   read(requestId: string): Promise<Versioned<LedgerEntry> | undefined>;

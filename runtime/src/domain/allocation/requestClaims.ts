@@ -1,15 +1,14 @@
 // One booking per requestId, across every instance: a call claims its requestId in the ledger
-// (insert if absent) before it books, and notes the server once booked. A retry that arrives
-// meanwhile waits for that call instead of booking again; a claim whose call died (crashed
-// between claim and booking, or before noting the server) is taken over once its lease is up.
+// (insert if absent) before it books, and the booking on the server's row is the record of what it
+// booked. A retry that arrives meanwhile looks for that booking and waits for it instead of booking
+// again; a claim whose call died before booking is taken over once its lease is up.
 import { FleetError } from '../core/errors';
 import { AlreadyExistsError, StaleWriteError, silentLogger, systemClock, type Clock, type Logger, type Versioned } from '../core/ports';
 import { normalizeResourceGroup } from '../core/resourceGroups';
-import type { ServerKey } from '../servers/server';
 import type { AllocationFilters, AllocationLedger, LedgerEntry } from './ports';
 
 /**
- * How long a claim without a server holds before another call may take it over: far longer than a
+ * How long a claim whose booking does not show holds before another call may take it over: far longer than a
  * booking takes (a snapshot read and a few conditional writes, each bounded by STORAGE_TIMEOUT_MS).
  */
 export const CLAIM_LEASE_MS = 30_000;
@@ -25,6 +24,8 @@ export interface Claim {
 
 export interface RequestClaimsDeps {
   ledger: AllocationLedger;
+  /** How long a booking lives (ALLOCATION_RESERVATION_TTL_SECONDS): an entry is kept as long, so a reused requestId is refused that long. */
+  bookingLifetimeMs: number;
   clock?: Clock;
   log?: Logger;
   /** Waits between looks at a claim another call holds; tests pass their own. */
@@ -43,14 +44,15 @@ export class RequestClaims {
   }
 
   /**
-   * Claims `requestId` for this call, or returns what an earlier call booked for it (`found`
-   * says whether that booking still holds; when it does not, the call books afresh). 409 when the
-   * requestId was used for another request; 503 when another call holds it for too long.
+   * Claims `requestId` for this call, or returns the booking an earlier call made for it, which
+   * `findBooking` looks for on the servers themselves: the booking is the record, so a claim costs
+   * one write and nothing is noted after the booking. 409 when the requestId was used for another
+   * request; 503 when another call holds it and its booking has not shown within a few looks.
    */
   async claim<T>(
     requestId: string,
     request: AllocationFilters,
-    found: (server: ServerKey) => Promise<T | undefined>,
+    findBooking: () => Promise<T | undefined>,
   ): Promise<{ claim: Claim } | { earlier: T }> {
     const asked = filtersOf(request);
     for (let attempt = 0; ; attempt++) {
@@ -59,7 +61,7 @@ export class RequestClaims {
         requestId,
         request: asked,
         claimedAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + CLAIM_LEASE_MS).toISOString(),
+        expiresAt: new Date(now.getTime() + Math.max(CLAIM_LEASE_MS, this.deps.bookingLifetimeMs)).toISOString(),
       };
       try {
         return { claim: { entry: await this.deps.ledger.claim(fresh), takenOver: false } };
@@ -70,52 +72,30 @@ export class RequestClaims {
       if (!current) continue; // released meanwhile (that call found no room): claim it now
       const live = Date.parse(current.value.expiresAt) > now.getTime();
       if (live && !sameFilters(current.value.request, asked)) throw reused(requestId, current.value.request, asked);
-      if (live && current.value.server) {
-        const earlier = await found(current.value.server);
+      if (live) {
+        const earlier = await findBooking();
         if (earlier !== undefined) return { earlier };
-      } else if (live) {
-        // Another call claimed it and is booking now: wait for its booking rather than make a second.
-        const wait = WAITS[attempt];
-        if (wait === undefined) {
-          throw new FleetError(
-            'WriteContention',
-            `Another call with requestId '${requestId}' is booking it right now; retry shortly to get its booking.`,
-            { requestId },
-            1,
-          );
+        // No booking shows: the claimer is still booking, unless its lease is over (it died, or its booking ended).
+        if (Date.parse(current.value.claimedAt) + CLAIM_LEASE_MS > now.getTime()) {
+          const wait = WAITS[attempt];
+          if (wait === undefined) {
+            throw new FleetError(
+              'WriteContention',
+              `Another call with requestId '${requestId}' is booking it right now; retry shortly to get its booking.`,
+              { requestId },
+              1,
+            );
+          }
+          await this.sleep(wait);
+          continue;
         }
-        await this.sleep(wait);
-        continue;
       }
-      // Expired, abandoned by a call that died, or booked on a server that no longer holds it: take it over.
       try {
         return { claim: { entry: await this.deps.ledger.replace(fresh, current.etag), takenOver: true } };
       } catch (e) {
         if (!(e instanceof StaleWriteError)) throw e;
       }
     }
-  }
-
-  /**
-   * Notes the server booked under the claim. If this fails the booking still stands: a retry
-   * waits out the claim's lease, takes it over and finds the booking on the server's row.
-   */
-  async complete(claim: Claim, server: ServerKey, expiresAt: string): Promise<void> {
-    const entry: LedgerEntry = {
-      ...claim.entry.value,
-      server: { resourceGroup: server.resourceGroup, containerGroupName: server.containerGroupName },
-      expiresAt,
-    };
-    await this.deps.ledger
-      .replace(entry, claim.entry.etag)
-      .catch((e) =>
-        this.log.warn(
-          e instanceof StaleWriteError
-            ? 'the requestId was taken over while this call booked it (the call outlived its claim); a retry may book again'
-            : 'could not note the booking of a requestId; a retry finds it once the claim lease is over',
-          { requestId: entry.requestId, error: String(e) },
-        ),
-      );
   }
 
   /** Gives the requestId back (nothing was booked), so a retry claims it afresh at once. */
