@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, TableClient, type TransactionAction } from '@azure/data-tables';
 import { build } from 'esbuild';
 import { runtimeBuildOptions } from '../runtime/esbuild';
 import { toEntity } from '../runtime/src/azure/tableStore';
@@ -168,14 +168,10 @@ async function unseed(fleet: LocalFleet, from: number, to: number, group: string
 }
 
 /**
- * What raw Table Storage does on the same Azurite: the limit every figure is a ratio to. A booking
- * at its simplest is one point read plus one ETag-conditional merge; ACISetSessions at its
- * simplest is one partition read plus one 100-row transaction; the original system's handler made
- * one merge per server, all in parallel.
+ * What raw Table Storage does on the same Azurite: the limit the allocation figures are a ratio to.
+ * A booking at its simplest is one point read plus one ETag-conditional merge.
  */
-async function storageLimits(
-  fleet: LocalFleet,
-): Promise<{ readMerge: Measurement; scanTransaction: Measurement; parallelMerges: Measurement; scan: Measurement }> {
+async function storageLimits(fleet: LocalFleet): Promise<{ readMerge: Measurement; scan: Measurement }> {
   const table = tableOf(fleet, 'benchraw');
   await table.createTable();
   const rows = Array.from({ length: 100 }, (_, i) => ({
@@ -202,28 +198,58 @@ async function storageLimits(
     for await (const _ of table.listEntities({ queryOptions: { filter: "PartitionKey eq 'raw'" } })) n++;
     return n === rows.length;
   });
-  const scanTransaction = await measure('raw: partition scan + 100-row transaction (1 client)', 40, 1, async (i) => {
+  await table.deleteTable();
+  return { readMerge, scan };
+}
+
+/**
+ * ACISetSessions' limit, on the very rows it writes (server rows, in a partition of 1,000): at its
+ * simplest one range read of the batch's 100 rows plus one 100-row transaction merging the two
+ * properties a report changes under each row's ETag; and the original system's handler, one merge
+ * per server, all in parallel.
+ */
+async function sessionLimits(fleet: LocalFleet): Promise<{ scanTransaction: Measurement; parallelMerges: Measurement }> {
+  const table = tableOf(fleet);
+  const batch = (b: number) => Array.from({ length: 100 }, (_, k) => serverName(b * 100 + k));
+  log('Raw Table Storage on the same server rows: range read + 100-row transaction, and one merge per server…');
+  const scanTransaction = await measure('raw: range read of 100 server rows + 100-row transaction (1 client)', 40, 1, async (b) => {
+    const names = batch(b);
+    const partition = names[0]!.resourceGroup;
+    const filter = odata`PartitionKey eq ${partition} and RowKey ge ${names[0]!.containerGroupName} and RowKey le ${names.at(-1)!.containerGroupName}`;
     const got: Array<{ rowKey: string; etag: string }> = [];
-    for await (const e of table.listEntities({ queryOptions: { filter: "PartitionKey eq 'raw'" } }))
-      got.push({ rowKey: e.rowKey!, etag: e.etag });
+    for await (const e of table.listEntities({ queryOptions: { filter } })) got.push({ rowKey: e.rowKey!, etag: e.etag });
+    const at = new Date().toISOString();
     await table.submitTransaction(
       got.map(
-        (e) => ['update', { partitionKey: 'raw', rowKey: e.rowKey, ActiveSessions: i }, 'Merge', { etag: e.etag }] as TransactionAction,
+        (e) =>
+          [
+            'update',
+            { partitionKey: partition, rowKey: e.rowKey, ActiveSessions: b % 8, LastReportAt: at },
+            'Merge',
+            { etag: e.etag },
+          ] as TransactionAction,
       ),
     );
-    return got.length === rows.length;
+    return got.length === names.length;
   });
   const parallelMerges = await measure(
     "raw: one merge per server in parallel, 100 servers (the original system's handler)",
     40,
     1,
-    async (i) => {
-      await Promise.all(rows.map((r) => table.updateEntity({ partitionKey: 'raw', rowKey: r.rowKey, ActiveSessions: i }, 'Merge')));
+    async (b) => {
+      const at = new Date().toISOString();
+      await Promise.all(
+        batch(b).map((n) =>
+          table.updateEntity(
+            { partitionKey: n.resourceGroup, rowKey: n.containerGroupName, ActiveSessions: b % 8, LastReportAt: at },
+            'Merge',
+          ),
+        ),
+      );
       return true;
     },
   );
-  await table.deleteTable();
-  return { readMerge, scanTransaction, parallelMerges, scan };
+  return { scanTransaction, parallelMerges };
 }
 
 const serverName = (i: number) => ({
@@ -308,7 +334,7 @@ async function main(): Promise<void> {
   });
   try {
     const limits = await storageLimits(fleet);
-    measurements.push(limits.readMerge, limits.scan, limits.scanTransaction, limits.parallelMerges);
+    measurements.push(limits.readMerge, limits.scan);
     const overBooked = { servers: 0, repeatedIds: 0 };
     const checkBookings = async () => {
       const found = await overBookings(fleet);
@@ -390,6 +416,8 @@ async function main(): Promise<void> {
       });
     }
 
+    const reportLimits = await sessionLimits(fleet);
+    measurements.push(reportLimits.scanTransaction, reportLimits.parallelMerges);
     log('ACISetSessions, batches of 100 servers…');
     let maxTransactions = 0;
     const setSessions = (clients: number) =>
@@ -401,8 +429,8 @@ async function main(): Promise<void> {
         return res.ok && body.updated === 100;
       });
     const oneCaller = await setSessions(1);
-    oneCaller.ofLimit = round(limits.scanTransaction.p50ms / oneCaller.p50ms, 2);
-    oneCaller.note = `p50 ${round(oneCaller.p50ms / limits.scanTransaction.p50ms, 2)}× raw scan + transaction, ${round(limits.parallelMerges.p50ms / oneCaller.p50ms, 2)}× faster than one merge per server`;
+    oneCaller.ofLimit = round(reportLimits.scanTransaction.p50ms / oneCaller.p50ms, 2);
+    oneCaller.note = `p50 ${round(oneCaller.p50ms / reportLimits.scanTransaction.p50ms, 2)}× raw scan + transaction, ${round(reportLimits.parallelMerges.p50ms / oneCaller.p50ms, 2)}× faster than one merge per server`;
     measurements.push(oneCaller, await setSessions(4));
     targets.push({
       target: 'ACISetSessions of 100 servers: ≤ 1 table transaction per 100 rows',
@@ -411,13 +439,13 @@ async function main(): Promise<void> {
     });
     targets.push({
       target: 'ACISetSessions, 100 servers, one caller: p50 within 2× raw partition read + transaction',
-      value: `${round(oneCaller.p50ms / limits.scanTransaction.p50ms, 2)}× (${oneCaller.p50ms} ms vs ${limits.scanTransaction.p50ms} ms)`,
-      met: oneCaller.p50ms <= 2 * limits.scanTransaction.p50ms,
+      value: `${round(oneCaller.p50ms / reportLimits.scanTransaction.p50ms, 2)}× (${oneCaller.p50ms} ms vs ${reportLimits.scanTransaction.p50ms} ms)`,
+      met: oneCaller.p50ms <= 2 * reportLimits.scanTransaction.p50ms,
     });
     targets.push({
       target: 'ACISetSessions, 100 servers, one caller: ≥ 4× faster than one merge per server in parallel',
-      value: `${round(limits.parallelMerges.p50ms / oneCaller.p50ms, 2)}× (${limits.parallelMerges.p50ms} ms vs ${oneCaller.p50ms} ms)`,
-      met: limits.parallelMerges.p50ms >= 4 * oneCaller.p50ms,
+      value: `${round(reportLimits.parallelMerges.p50ms / oneCaller.p50ms, 2)}× (${reportLimits.parallelMerges.p50ms} ms vs ${oneCaller.p50ms} ms)`,
+      met: reportLimits.parallelMerges.p50ms >= 4 * oneCaller.p50ms,
     });
 
     if (has('ACIReport')) {
