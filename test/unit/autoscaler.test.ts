@@ -284,7 +284,7 @@ describe('autoscaler settings', () => {
     assert.equal(s.AUTOSCALER_COOLDOWN_IN_MINUTES, 10);
     assert.equal(s.ALLOCATION_RESERVATION_TTL_SECONDS, 60);
     assert.equal(s.AUTOSCALER_POLICY, 'rate');
-    assert.equal(s.AUTOSCALER_SERVICE_LEVEL, 0.999);
+    assert.equal(s.AUTOSCALER_SERVICE_LEVEL, 0.9995);
   });
 
   it('reads how often the policy runs from the schedules (the slower of ACIAutoScaler and ACIFleetController)', () => {

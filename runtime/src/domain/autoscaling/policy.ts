@@ -42,7 +42,7 @@ export interface ScalingConfig {
   demandWindowMs: number;
   /** MaxSessions of the servers the autoscaler creates. */
   newServerMaxSessions: number;
-  /** `rate`: the share of lead times whose arrivals the free slots cover (0.999). */
+  /** `rate`: the share of lead times whose arrivals the free slots cover (0.9995). */
   serviceLevel: number;
   /** `rate`: how long a new server takes from create to Running. */
   provisioningMs: number;
