@@ -444,7 +444,8 @@ async function main(): Promise<void> {
     });
     targets.push({
       target: 'ACISetSessions, 100 servers, one caller: ≥ 4× faster than one merge per server in parallel',
-      value: `${round(reportLimits.parallelMerges.p50ms / oneCaller.p50ms, 2)}× (${reportLimits.parallelMerges.p50ms} ms vs ${oneCaller.p50ms} ms)`,
+      // The bound on this ratio: how much faster than parallel merges raw storage itself is on this Azurite.
+      value: `${round(reportLimits.parallelMerges.p50ms / oneCaller.p50ms, 2)}× (${reportLimits.parallelMerges.p50ms} ms vs ${oneCaller.p50ms} ms; raw range read + transaction: ${round(reportLimits.parallelMerges.p50ms / reportLimits.scanTransaction.p50ms, 2)}×)`,
       met: reportLimits.parallelMerges.p50ms >= 4 * oneCaller.p50ms,
     });
 
