@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export interface AzuriteOptions {
@@ -17,7 +18,10 @@ export interface AzuriteOptions {
 export interface Azurite {
   readonly connectionString: string;
   readonly ports: { blob: number; queue: number; table: number };
-  /** Stops the process; resolves once it has exited. */
+  /**
+   * Stops the process; resolves once it has exited. Its ports stay held (every connection is reset,
+   * as a storage outage looks), so that nothing else on the machine takes them before start().
+   */
   stop(): Promise<void>;
   /**
    * Starts it again after stop(), on the same ports with the same account key (tests of a storage
@@ -55,6 +59,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   };
 
   let { child, ports } = await spawnAzurite({ blob: 0, queue: 0, table: 0 });
+  /** Listeners on Azurite's ports while it is stopped. */
+  let held: Server[] | undefined;
   const endpoint = (port: number) => `http://127.0.0.1:${port}/${ACCOUNT}`;
   return {
     ports,
@@ -66,10 +72,24 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       `QueueEndpoint=${endpoint(ports.queue)}`,
       `TableEndpoint=${endpoint(ports.table)}`,
     ].join(';')};`,
-    stop: () => stopChild(child),
+    async stop() {
+      await stopChild(child);
+      held ??= await holdPorts(Object.values(ports));
+    },
     async start() {
       if (child.exitCode === null && child.signalCode === null) return;
-      ({ child } = await spawnAzurite(ports));
+      await Promise.all((held ?? []).map((server) => new Promise((resolve) => server.close(resolve))));
+      held = undefined;
+      // Between the release and Azurite's bind a client socket may briefly own a port: try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          ({ child } = await spawnAzurite(ports));
+          return;
+        } catch (e) {
+          if (attempt >= RESTART_ATTEMPTS || !/EADDRINUSE/.test(String(e))) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     },
   };
 }
@@ -103,6 +123,29 @@ function readPorts(child: ChildProcess, log?: (line: string) => void): Promise<{
       });
     }
   });
+}
+
+const RESTART_ATTEMPTS = 8;
+
+/**
+ * Listens on `ports` and resets every connection: storage that is down, on ports no other process
+ * (another test's Azurite, a client's ephemeral port) can take meanwhile. Unreferenced, so a fleet
+ * stopped for good does not keep its process alive.
+ */
+async function holdPorts(ports: number[]): Promise<Server[]> {
+  const servers: Server[] = [];
+  for (const port of ports) {
+    const server = createServer((socket) => socket.destroy());
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      server.unref();
+      servers.push(server);
+    }
+  }
+  return servers;
 }
 
 /** Azurite saves its data while it stops; only one that hangs far longer than that is killed. */
