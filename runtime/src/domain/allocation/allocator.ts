@@ -131,15 +131,11 @@ export class Allocator {
     // Only a read that started after the request arrived may answer "no room".
     let fresh = view.takenAt >= arrived;
     if (claim?.takenOver) {
-      // The claim's earlier holder may have booked before it died: only a read from now on shows every booking.
+      // The claim's earlier holder may have booked at the last moment: only a read from now on shows every booking.
+      const earlier = req.requestId && (await this.bookingAnywhere(req.requestId));
+      if (earlier) return earlier;
       rows = (await this.running(this.clock.now().getTime())).rows;
       fresh = true;
-      // …and on a server drained since, which still hosts what was booked on it.
-      if (req.requestId) {
-        const drained = await store.list({ states: ['MarkedForDeletion'] });
-        const found = findReservation(drained, req.requestId, this.clock.now());
-        if (found) return { server: toView(found.row.value, this.clock.now()), reservation: found.reservation, repeated: true };
-      }
     }
 
     const id = req.requestId ?? randomUUID();
