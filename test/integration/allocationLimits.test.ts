@@ -2,7 +2,10 @@
 // property holds, a requestId whose server was drained between retries does not book twice, the
 // requestId ledger is pruned however steady the traffic, and ACISetSessions takes a bounded batch.
 import assert from 'node:assert/strict';
+import { TableClient } from '@azure/data-tables';
 import { CLAIM_LEASE_MS } from '../../runtime/src/domain/allocation/requestClaims';
+import { TableAllocationLedger } from '../../runtime/src/azure/allocationLedger';
+import { AlreadyExistsError } from '../../runtime/src/domain/core/ports';
 import { after, before, describe, it } from 'node:test';
 import { MAX_RESERVATIONS_PER_SERVER } from '../../runtime/src/domain/allocation/booking';
 import { ManualClock } from '../support/clock';
@@ -119,6 +122,48 @@ describe('the requestId ledger under steady traffic', () => {
     assert.equal(await ledger.read('steady-old-0'), undefined);
     assert.equal(await ledger.read('steady-old-1249'), undefined);
     assert.ok(await ledger.read('steady-live-29'));
+  });
+});
+
+describe('a prune racing a retry that takes over an expired requestId', () => {
+  it('keeps the fresh claim the retry wrote after the prune listed the row, so a second retry cannot claim the requestId again', async () => {
+    const now = clock.now();
+    const entry = (expiresAt: Date) => ({
+      requestId: 'raced-1',
+      request: { sessions: 1 },
+      claimedAt: now.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+    });
+    const table = (name: string) =>
+      TableClient.fromConnectionString(fleet.azurite.connectionString, name, { allowInsecureConnection: true });
+    const partition = `${fleet.settings.FLEET_NAME}.requests`;
+    const writer = new TableAllocationLedger(table(fleet.settings.FLEET_DEMAND_TABLE_NAME), partition);
+    const stale = await writer.claim(entry(new Date(now.getTime() - 1000)));
+    // The pruning ledger's delete of the row (alone or in a transaction) waits until the retry has
+    // taken it over: the order the race needs.
+    const pruning = table(fleet.settings.FLEET_DEMAND_TABLE_NAME);
+    let tookOver = false;
+    const takeOverFirst = async (rowKeys: Array<string | undefined>) => {
+      if (tookOver || !rowKeys.includes('raced-1')) return;
+      tookOver = true;
+      await writer.replace(entry(new Date(now.getTime() + 60_000)), stale.etag);
+    };
+    const submit = pruning.submitTransaction.bind(pruning);
+    pruning.submitTransaction = async (actions) => {
+      await takeOverFirst(actions.map((a) => a[1].rowKey));
+      return submit(actions);
+    };
+    const deleteOne = pruning.deleteEntity.bind(pruning);
+    pruning.deleteEntity = async (pk, rk, options) => {
+      await takeOverFirst([rk]);
+      return deleteOne(pk, rk, options);
+    };
+    await new TableAllocationLedger(pruning, partition).prune(now);
+    assert.ok(tookOver, 'the prune found the expired row');
+    const kept = await writer.read('raced-1');
+    assert.ok(kept, 'the fresh claim was deleted by the prune');
+    assert.equal(kept.value.expiresAt, new Date(now.getTime() + 60_000).toISOString());
+    await assert.rejects(writer.claim(entry(new Date(now.getTime() + 60_000))), AlreadyExistsError);
   });
 });
 

@@ -16,8 +16,10 @@ type LedgerEntity = TableEntity<{
   ExpiresAt: string;
 }>;
 
-/** Expired rows read per query page of a prune; their deletes (five transactions) go in parallel. */
+/** Expired rows read per query page of a prune. */
 const PRUNE_BATCH = 500;
+/** A prune's deletes in flight at once: GC work, kept from crowding out the hot path's storage calls. */
+const PRUNE_CONCURRENCY = 16;
 /** Table Storage's limit of operations in one transaction. */
 const TRANSACTION_SIZE = 100;
 
@@ -175,15 +177,12 @@ export class TableAllocationLedger implements AllocationLedger {
     try {
       // Batch after batch until none is left: a fixed number per run would fall behind steady traffic for good.
       for (;;) {
-        const expired: string[] = [];
+        const expired: Expired[] = [];
         for await (const e of this.table.listEntities<LedgerEntity>({ queryOptions: { filter, select: ['RowKey'] } })) {
-          expired.push(e.rowKey!);
+          expired.push({ rowKey: e.rowKey!, etag: e.etag });
           if (expired.length >= PRUNE_BATCH) break;
         }
-        const chunks: string[][] = [];
-        for (let i = 0; i < expired.length; i += TRANSACTION_SIZE) chunks.push(expired.slice(i, i + TRANSACTION_SIZE));
-        const counts = await Promise.all(chunks.map((chunk) => this.removeRows(chunk)));
-        removed += counts.reduce((a, b) => a + b, 0);
+        removed += await this.removeRows(expired);
         if (expired.length < PRUNE_BATCH) return removed;
       }
     } catch (e) {
@@ -191,28 +190,36 @@ export class TableAllocationLedger implements AllocationLedger {
     }
   }
 
-  /** Deletes the rows in one transaction; when one is already gone (a concurrent prune), one by one. */
-  private async removeRows(rowKeys: string[]): Promise<number> {
-    const actions: TransactionAction[] = rowKeys.map((rowKey) => ['delete', { partitionKey: this.partition, rowKey }]);
-    try {
-      await this.table.submitTransaction(actions);
-      return rowKeys.length;
-    } catch (e) {
-      if (!(e instanceof RestError && e.statusCode === 404)) throw e;
-    }
+  /**
+   * Deletes the rows, each under the ETag it was listed with: a row a retry took over since (a fresh
+   * claim on an expired entry) is live again and must stay, or a second retry could claim the
+   * requestId afresh and book twice. One by one, because a transaction cannot carry a delete's
+   * ETag (@azure/data-tables' submitTransaction drops it: every delete in it is unconditional).
+   */
+  private async removeRows(rows: Expired[]): Promise<number> {
     let removed = 0;
-    for (const rowKey of rowKeys) {
-      const gone = await this.table.deleteEntity(this.partition, rowKey).then(
-        () => true,
-        (err) => {
-          if (err instanceof RestError && err.statusCode === 404) return false;
-          throw err;
-        },
-      );
-      if (gone) removed++;
-    }
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const { rowKey, etag } = rows[next++]!;
+        try {
+          await this.table.deleteEntity(this.partition, rowKey, { etag });
+          removed++;
+        } catch (e) {
+          // 404: a concurrent prune removed it; 412: taken over, live again.
+          if (!(e instanceof RestError && (e.statusCode === 404 || e.statusCode === 412))) throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PRUNE_CONCURRENCY, rows.length) }, worker));
     return removed;
   }
+}
+
+/** A row a prune found expired, with the ETag it had then. */
+interface Expired {
+  rowKey: string;
+  etag: string;
 }
 
 function fromEntity(e: TableEntityResult<LedgerEntity>): Versioned<LedgerEntry> {
