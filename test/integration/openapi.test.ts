@@ -79,6 +79,9 @@ describe('GET /api/openapi.json', () => {
     assert.deepEqual(new Set(codes('400')), new Set(['InvalidJson', 'ValidationFailed', 'AzureRequestRejected']));
     assert.ok(codes('409').includes('Conflict') && codes('409').includes('NotOwnedByFleet'));
     assert.ok(create.responses['503'].headers['Retry-After']);
+    // The server-token 401 names its scheme; a function key's 401 has no challenge to document.
+    assert.ok(doc.paths['/api/ACIReport'].post.responses['401'].headers['WWW-Authenticate']);
+    assert.equal(create.responses['401'].headers, undefined);
     assert.equal(create.responses['202'].content['application/json'].schema.$ref, '#/components/schemas/Server');
     assert.ok(doc.components.schemas.Server.required.includes('ActiveSessions'));
     const setState = doc.paths['/api/ACISetState'].post;

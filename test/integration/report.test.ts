@@ -24,7 +24,7 @@ const report = (token: string | undefined, body: unknown, url = `${fleet.url}/ap
     method: 'POST',
     headers: token ? { authorization: `Bearer ${token}` } : {},
     body: typeof body === 'string' ? body : JSON.stringify(body),
-  }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+  }).then(async (res) => ({ status: res.status, headers: res.headers, body: (await res.json()) as any }));
 
 /** Every row's ETag: if none changed, nothing was written. */
 const etags = async () => Object.fromEntries((await fleet.services.store.list()).map((r) => [r.value.containerGroupName, r.etag]));
@@ -106,6 +106,9 @@ describe('ACIReport', () => {
     assert.deepEqual(Object.keys(res.body.error), Object.keys(keyless.body.error));
     assert.equal(res.body.error.code, keyless.body.error.code);
     assert.match(res.body.error.message, /ACI_REPORT_TOKEN/);
+    // It names the scheme to use (a 401 must); a function key has none, so ACIList's 401 names none.
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="[^"]+"$/);
+    assert.equal(keyless.headers.get('www-authenticate'), null);
     assert.deepEqual(await etags(), before);
   });
 

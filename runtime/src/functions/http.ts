@@ -57,7 +57,10 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
           if (e.status >= 500) context.warn(`${spec.name}: ${e.code}: ${e.message}`);
           // Every refusal is counted by code: e.g. ACIAllocate + NoCapacity is an allocation miss.
           services.telemetry(context).trackEvent('HttpError', { status: e.status, code: e.code });
-          return errorResponse(e);
+          const response = errorResponse(e);
+          // A 401 names the scheme to authenticate with (RFC 9110 §11.6.1); a function key has none.
+          if (e.status === 401 && spec.api.auth === 'serverToken') response.headers['WWW-Authenticate'] = SERVER_TOKEN_CHALLENGE;
+          return response;
         }
         context.error(`${spec.name} failed unexpectedly`, e);
         services.telemetry(context).trackEvent('HttpError', { status: 500, code: 'Internal' });
@@ -66,6 +69,9 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
     },
   };
 }
+
+/** The challenge a 401 from a server-token function carries: the token goes in `Authorization: Bearer`. */
+export const SERVER_TOKEN_CHALLENGE = 'Bearer realm="aci-fleet server report"';
 
 export function errorResponse(e: FleetError): HttpResponseInit & { headers: Record<string, string> } {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };

@@ -9,6 +9,7 @@ import { fleetView } from '../domain/fleets/fleet';
 import type { ApiDoc } from './apiDoc';
 import type { FunctionDefinition, HttpFunction } from './definition';
 import { compileRoute } from './routes';
+import { SERVER_TOKEN_CHALLENGE } from './http';
 
 type JsonObject = Record<string, unknown>;
 
@@ -101,6 +102,9 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
     responses[String(status)] = {
       description: `Error ${codes.join(', ')}`,
       ...(status === 503 ? { headers: headerDocs({ 'Retry-After': 'Seconds to wait before retrying.' }) } : {}),
+      ...(status === 401 && api.auth === 'serverToken'
+        ? { headers: headerDocs({ 'WWW-Authenticate': `\`${SERVER_TOKEN_CHALLENGE}\`: send the token as a Bearer credential.` }) }
+        : {}),
       content: {
         'application/json': {
           schema: {
