@@ -471,6 +471,13 @@ export const OPTIONS = {
     section: 'retries',
     description: 'Longest wait between ARM retries; a longer `Retry-After` is answered 503 rather than holding the caller.',
   }),
+  ARM_TIMEOUT_MS: option(int(1000, 230_000), {
+    default: 65_000,
+    source: { stackKey: 'retries.armTimeoutMs' },
+    section: 'retries',
+    description:
+      "Per-attempt timeout of an ARM call (the answer's body included), not retried: a connection ARM stopped answering ends as a 503. ARM answers within 60 s (a 504 at worst), so the default never cuts a live answer.",
+  }),
   STORAGE_MAX_RETRIES: option(int(0, 10), {
     default: 2,
     source: { stackKey: 'retries.storageMaxRetries' },

@@ -15,7 +15,8 @@ import {
 import { createContainerInstanceClient } from './azure/armClient';
 import { ArmContainerGroups } from './azure/containerGroups';
 import { TableServerStore } from './azure/tableStore';
-import { attemptDeadlinePolicy, selfHealingTable } from './azure/storage';
+import { attemptDeadlinePolicy } from './azure/retry';
+import { selfHealingTable, timedOut } from './azure/storage';
 import { systemClock, type Clock, type Telemetry } from './domain/core/ports';
 import type { ContainerGroups, ServerStore } from './domain/servers/ports';
 import { ServerService, type ServerOptions } from './domain/servers/serverService';
@@ -95,6 +96,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       subscriptionId: settings.AZURE_SUBSCRIPTION_ID,
       endpoint: settings.ARM_ENDPOINT,
       credential: isLocalArm ? undefined : azureCredential(),
+      timeoutMs: settings.ARM_TIMEOUT_MS,
       ...overrides.arm,
       retry: {
         maxRetries: settings.ARM_MAX_RETRIES,
@@ -219,7 +221,9 @@ function tableClient(settings: FleetSettings, credential: () => TokenCredential,
   const { timeoutMs = settings.STORAGE_TIMEOUT_MS, ...retry } = storage;
   const options = {
     retryOptions: { maxRetries: settings.STORAGE_MAX_RETRIES, retryDelayInMs: 200, maxRetryDelayInMs: 2000, ...retry },
-    additionalPolicies: [{ policy: attemptDeadlinePolicy(timeoutMs), position: 'perRetry' as const }],
+    additionalPolicies: [
+      { policy: attemptDeadlinePolicy(timeoutMs, () => timedOut('Table Storage', timeoutMs)), position: 'perRetry' as const },
+    ],
   };
   if (settings.FLEET_STORAGE_CONNECTION_STRING) {
     // Azurite speaks plain http locally.

@@ -89,6 +89,7 @@ const everything: Record<string, string> = {
     armMaxRetries: 6,
     armRetryDelayMs: 250,
     armMaxRetryDelayMs: 4000,
+    armTimeoutMs: 20000,
     storageMaxRetries: 3,
     storageTimeoutMs: 5000,
     writeAttempts: 12,

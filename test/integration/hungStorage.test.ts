@@ -2,8 +2,6 @@
 // headers and then nothing) must not hang a function: every Table and Blob call ends within its
 // bounded timeouts and retries, as a 503 StorageUnavailable with Retry-After.
 import assert from 'node:assert/strict';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext, HttpRequest } from '@azure/functions';
 import { FleetError } from '../../runtime/src/domain/core/errors';
@@ -11,61 +9,14 @@ import { FUNCTIONS } from '../../runtime/src/functions';
 import type { HttpFunction } from '../../runtime/src/functions/definition';
 import { readSettings } from '../../runtime/src/options';
 import { createServices, type Services } from '../../runtime/src/services';
-
-type Stall = 'silent' | 'headers';
-
-/** A storage endpoint that stalls every request: no answer at all, or the status and headers only. */
-async function stallingStorage(stall: Stall): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
-  let requests = 0;
-  const sockets = new Set<Socket>();
-  const held: ServerResponse[] = [];
-  const server: Server = createServer((req, res) => {
-    requests++;
-    req.resume();
-    held.push(res);
-    if (stall === 'headers') {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000', etag: '"0x1"' });
-      res.write('{"PartitionKey":');
-    }
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-/** Settles to the error `work` fails with, or fails the test if it is still pending after `safetyMs` (a hang). */
-async function failure(work: Promise<unknown>, safetyMs = 60_000): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${safetyMs} ms: it hangs`)), safetyMs);
-  });
-  try {
-    await Promise.race([work, hang]);
-  } catch (e) {
-    if ((e as Error).message.includes('it hangs')) throw e;
-    return e;
-  } finally {
-    clearTimeout(timer);
-  }
-  assert.fail('the call succeeded against storage that never answers');
-}
+import { failure, stallingServer } from '../support/stalling';
 
 for (const stall of ['silent', 'headers'] as const) {
   describe(`storage that ${stall === 'silent' ? 'never answers' : 'sends headers and then nothing'}`, () => {
-    let storage: Awaited<ReturnType<typeof stallingStorage>>;
+    let storage: Awaited<ReturnType<typeof stallingServer>>;
     let services: Services;
     before(async () => {
-      storage = await stallingStorage(stall);
+      storage = await stallingServer(stall);
       const endpoint = `${storage.url}/devstoreaccount1`;
       const settings = readSettings({
         FLEET_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${Buffer.from('k').toString('base64')};BlobEndpoint=${endpoint};TableEndpoint=${endpoint};`,

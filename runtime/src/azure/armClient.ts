@@ -3,7 +3,7 @@
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { bearerTokenAuthenticationPolicyName } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { fleetRetryPolicy, type RetrySettings } from './retry';
+import { attemptDeadlinePolicy, fleetRetryPolicy, type RetrySettings } from './retry';
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
 
@@ -19,6 +19,8 @@ export interface ArmClientOptions {
   /** Interval between polls of long-running operations when ARM sends no Retry-After. */
   pollIntervalMs?: number;
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** Per-attempt timeout, the answer's body included (config: ARM_TIMEOUT_MS); none when omitted. */
+  timeoutMs?: number;
 }
 
 // Never asked for a token: the bearer policy is removed for the emulator, but the SDK's
@@ -49,6 +51,13 @@ export function createContainerInstanceClient(opts: ArmClientOptions): Container
   // idempotent, so retrying them never makes a second group.
   client.pipeline.removePolicy({ name: 'defaultRetryPolicy' }); // core-rest-pipeline's name, not exported
   client.pipeline.addPolicy(fleetRetryPolicy({ ...DEFAULT_ARM_RETRY, ...opts.retry }), { phase: 'Retry' });
+  // Inside the retry loop, so each attempt has its own deadline. Without one, a connection that
+  // stops answering holds the function until the host gives up on it.
+  const { timeoutMs } = opts;
+  if (timeoutMs !== undefined) {
+    const timedOut = () => new Error(`no answer within ${timeoutMs} ms (ARM_TIMEOUT_MS)`);
+    client.pipeline.addPolicy(attemptDeadlinePolicy(timeoutMs, timedOut), { afterPhase: 'Retry' });
+  }
 
   if (opts.pollIntervalMs !== undefined) applyPollInterval(client, opts.pollIntervalMs);
   return client;

@@ -1,6 +1,7 @@
 // The retry rule for ARM calls, explicit rather than the SDK default: throttling (429) and
 // transient failures (408, 5xx, dropped connections) are retried with exponential backoff and
 // full jitter; a Retry-After longer than we may wait is handed back to the caller as a 503.
+// And the deadline of each attempt, which the ARM and Table Storage clients share.
 import { retryPolicy, type PipelinePolicy, type PipelineResponse, type RestError, type RetryStrategy } from '@azure/core-rest-pipeline';
 
 export interface RetrySettings {
@@ -59,3 +60,33 @@ export function transientRetryStrategy(s: RetrySettings): RetryStrategy {
 
 export const fleetRetryPolicy = (s: RetrySettings): PipelinePolicy =>
   retryPolicy([transientRetryStrategy(s)], { maxRetries: s.maxRetries });
+
+/**
+ * Ends each attempt of a request after `timeoutMs`, its answer's body included (the SDKs' own
+ * `timeout` stops waiting once the headers arrive, so a body that stalls would hang the call), by
+ * throwing `timedOut()`. That is no RestError, so the retry policy outside hands it straight back:
+ * a service that has stopped answering costs the caller one timeout, not one per retry.
+ */
+export function attemptDeadlinePolicy(timeoutMs: number, timedOut: () => Error): PipelinePolicy {
+  return {
+    name: 'fleetAttemptDeadline',
+    async sendRequest(request, next) {
+      const outer = request.abortSignal;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      const relay = () => controller.abort();
+      outer?.addEventListener('abort', relay);
+      request.abortSignal = controller.signal;
+      try {
+        return await next(request);
+      } catch (e) {
+        if (controller.signal.aborted && !outer?.aborted) throw timedOut();
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', relay);
+        request.abortSignal = outer;
+      }
+    },
+  };
+}

@@ -1,7 +1,6 @@
 // What every Table and Blob Storage adapter shares: creating its table on first use (and again
 // when storage comes back without it), and turning storage trouble into an error the caller can act on.
 import { RestError, type TableClient } from '@azure/data-tables';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { FleetError } from '../domain/core/errors';
 
 /**
@@ -102,34 +101,6 @@ export function storageUnavailable(e: unknown, service = 'Table Storage'): unkno
   const status = e instanceof RestError ? e.statusCode : (e as { statusCode?: number } | undefined)?.statusCode;
   if (status !== undefined && status < 500 && status !== 408 && status !== 429) return e;
   return new FleetError('StorageUnavailable', `${service} is unavailable: ${(e as Error).message}`, undefined, 2);
-}
-
-/**
- * Ends each attempt of a storage request after `timeoutMs`, its answer's body included (the SDK's
- * own `timeout` stops waiting once the headers arrive, so a body that stalls would hang the call).
- */
-export function attemptDeadlinePolicy(timeoutMs: number): PipelinePolicy {
-  return {
-    name: 'fleetAttemptDeadline',
-    async sendRequest(request, next) {
-      const outer = request.abortSignal;
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), timeoutMs);
-      const relay = () => controller.abort();
-      outer?.addEventListener('abort', relay);
-      request.abortSignal = controller.signal;
-      try {
-        return await next(request);
-      } catch (e) {
-        if (controller.signal.aborted && !outer?.aborted) throw timedOut('Table Storage', timeoutMs);
-        throw e;
-      } finally {
-        clearTimeout(timer);
-        outer?.removeEventListener('abort', relay);
-        request.abortSignal = outer;
-      }
-    },
-  };
 }
 
 /** A storage call that got no (complete) answer in time: an outage to the caller, who may retry. */
