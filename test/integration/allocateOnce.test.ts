@@ -142,6 +142,28 @@ describe('one requestId, one booking', () => {
     );
   });
 
+  for (const state of ['Failed', 'Deleting'] as const) {
+    it(`a retry finds the booking after its server turned ${state}, within the claim lease and after it: never a second booking`, async () => {
+      const group = `gone-${state.toLowerCase()}`;
+      await seed(group, 2);
+      const booked = await instance().allocate({ requestId: `${group}-1`, resourceGroup: group, sessions: 1 });
+      const key = { resourceGroup: group, containerGroupName: booked.server.ContainerGroupName };
+      const row = (await fleet.services.store.get(key))!;
+      await fleet.services.store.replace({ ...row.value, state }, row.etag);
+      const noWait = async () => {};
+      for (const wait of [0, CLAIM_LEASE_MS + 1]) {
+        clock.advance(wait);
+        const again = await instance({ sleep: noWait }).allocate({ requestId: `${group}-1`, resourceGroup: group, sessions: 1 });
+        assert.equal(again.repeated, true);
+        assert.deepEqual([again.server.ContainerGroupName, again.server.State], [key.containerGroupName, state]);
+      }
+      assert.deepEqual(
+        (await bookings(group)).map((b) => b.id),
+        [`${group}-1`],
+      );
+    });
+  }
+
   it('recovers a requestId whose call died between claiming and booking: the retry books it once', async () => {
     await seed('claimed', 2);
     const now = clock.now();

@@ -205,10 +205,12 @@ export class Allocator {
 
   /**
    * The booking `requestId` made, wherever it is: read afresh (not from a copy, which may predate
-   * it), on a Running server or on one drained since, which still hosts what was booked on it.
+   * it), on a server in any state. One drained, failed or being deleted since still holds the
+   * booking: the retry is answered with it (the server's state says what became of it), never
+   * booked a second time elsewhere.
    */
   private async bookingAnywhere(requestId: string): Promise<Allocation | undefined> {
-    const rows = await this.deps.store.list({ states: ['Running', 'MarkedForDeletion'] });
+    const rows = await this.deps.store.list();
     const now = this.clock.now();
     const found = findReservation(rows, requestId, now);
     return found && { server: toView(found.row.value, now), reservation: found.reservation, repeated: true };
