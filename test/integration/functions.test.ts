@@ -229,6 +229,10 @@ describe('ACISetState', () => {
       assert.equal(res.status, 409);
       assert.equal(res.body.error.code, 'InvalidStateTransition');
       assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'Deleting' })).status, 400);
+      // Drained and un-drained, it is Creating again: never Running before ARM says so (it has no address).
+      assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'MarkedForDeletion' })).status, 200);
+      const undrained = await call(fleet, 'ACISetState', { ...key, state: 'Running' });
+      assert.deepEqual([undrained.status, undrained.body.State], [200, 'Creating'], JSON.stringify(undrained.body));
       assert.equal(
         (await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'nobody', state: 'Failed' })).status,
         404,
@@ -236,6 +240,19 @@ describe('ACISetState', () => {
     } finally {
       fleet.emulator.setEventEndpoint(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${fleet.key}`);
     }
+  });
+
+  it('refuses to un-drain a server drained after it failed (409), and leaves it drained', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-failed'));
+    await running('gs-failed');
+    const key = { resourceGroup: 'games', containerGroupName: 'gs-failed' };
+    assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'Failed' })).status, 200);
+    assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'MarkedForDeletion' })).status, 200);
+    const res = await call(fleet, 'ACISetState', { ...key, state: 'Running' });
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'InvalidStateTransition');
+    assert.match(res.body.error.message, /drained after it failed/);
+    assert.equal((await fleet.services.store.get(key))?.value.state, 'MarkedForDeletion');
   });
 });
 

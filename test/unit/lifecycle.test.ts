@@ -99,6 +99,25 @@ describe('transition', () => {
     const r = row('Running');
     assert.equal(transition(r, 'Running', 'operator', now), r);
   });
+
+  it('un-drains a server to the state it was drained from, never reviving a failed one', () => {
+    const undrain = (r: ServerRecord) => transition(r, 'Running', 'operator', now);
+    const drain = (r: ServerRecord) => transition(r, 'MarkedForDeletion', 'operator', now);
+    assert.equal(drain(row('Running')).drainedFrom, 'Running');
+    const running = undrain(drain(row('Running', { publicIp: '203.0.113.7' })));
+    assert.deepEqual([running.state, running.drainedFrom], ['Running', undefined]);
+    // Drained while still Creating: Creating again, until ARM says it runs (it has no address yet).
+    const creating = undrain(drain(row('Creating')));
+    assert.deepEqual([creating.state, creating.drainedFrom], ['Creating', undefined]);
+    const failed = drain(transition(row('Running'), 'Failed', 'operator', now, 'image pull failed'));
+    assert.throws(
+      () => undrain(failed),
+      (e: unknown) => e instanceof FleetError && e.code === 'InvalidStateTransition' && /failed \(image pull failed\)/.test(e.message),
+    );
+    // Rows drained before drainedFrom was recorded: a failure on the row still says it failed.
+    assert.equal(undrain(row('MarkedForDeletion')).state, 'Running');
+    assert.throws(() => undrain(row('MarkedForDeletion', { failureReason: 'missed heartbeats' })), { code: 'InvalidStateTransition' });
+  });
 });
 
 describe('isCollectable', () => {

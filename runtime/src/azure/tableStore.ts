@@ -27,6 +27,7 @@ type ServerEntity = TableEntity<{
   StateChangedAt: string;
   LastReportAt?: string;
   FailureReason?: string;
+  DrainedFrom?: string;
   SpecHash: string;
   Incarnation?: string;
   /** JSON array of ACIAllocate's reservations (domain/allocation/booking.ts); absent when there are none. */
@@ -202,6 +203,7 @@ export function toEntity(r: ServerRecord): ServerEntity {
     StateChangedAt: r.stateChangedAt,
     LastReportAt: r.lastReportAt,
     FailureReason: r.failureReason,
+    DrainedFrom: r.drainedFrom,
     SpecHash: r.specHash,
     Incarnation: r.incarnation,
     Reservations: r.reservations?.length ? JSON.stringify(r.reservations) : undefined,
@@ -251,6 +253,7 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       stateChangedAt: e.StateChangedAt ?? e.CreatedAt ?? '',
       lastReportAt: e.LastReportAt || undefined,
       failureReason: e.FailureReason || undefined,
+      drainedFrom: (e.DrainedFrom || undefined) as ServerState | undefined,
       specHash: e.SpecHash ?? '',
       incarnation: e.Incarnation || undefined,
       reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,

@@ -8,7 +8,7 @@ import { releaseLease, takeLease } from '../autoscaling/lease';
 import { decide } from '../autoscaling/policy';
 import type { AutoscalerState, AutoscalerStateStore } from '../autoscaling/ports';
 import { silentLogger, silentTelemetry, systemClock, type Clock, type Logger, type Telemetry, type Versioned } from '../core/ports';
-import { trackLifecycle, transition } from '../servers/lifecycle';
+import { trackLifecycle, transition, undrainedState } from '../servers/lifecycle';
 import { fleetOf } from '../servers/membership';
 import { mutateServer } from '../servers/mutate';
 import { namePrefixFrom, slotName } from '../servers/names';
@@ -296,7 +296,8 @@ export class FleetController {
       this.deps.writeAttempts,
       key,
       (r) => {
-        changed = r.state === 'MarkedForDeletion';
+        // A server drained after it failed stays drained: it never runs again.
+        changed = r.state === 'MarkedForDeletion' && undrainedState(r) !== 'Failed';
         return changed ? transition(r, 'Running', 'operator', this.clock.now()) : undefined;
       },
       undefined,

@@ -53,18 +53,41 @@ export function membershipFromTags(tags: Record<string, string> | undefined): Me
   };
 }
 
-/** Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). */
+/**
+ * Moves `r` to `to` on behalf of `actor`, or throws InvalidStateTransition (409). An un-drain
+ * (MarkedForDeletion to Running) returns the server to the state it was drained from: one drained
+ * while still Creating is Creating again (ACIMonitor or ACIReconcile says when it runs), and one
+ * drained after it failed is refused, as Failed to Running is.
+ */
 export function transition(r: ServerRecord, to: ServerState, actor: Actor, now: Date, reason?: string): ServerRecord {
   if (r.state === to) return r;
-  if (!canTransition(r.state, to, actor)) {
+  const target = r.state === 'MarkedForDeletion' && to === 'Running' ? undrainedState(r) : to;
+  if (target === 'Failed' && to !== 'Failed') {
+    throw new FleetError(
+      'InvalidStateTransition',
+      `${describeKey(r)} was drained after it failed (${r.failureReason ?? 'Failed'}); a failed server never runs again: create a new one.`,
+      { from: r.state, to, drainedFrom: 'Failed' },
+    );
+  }
+  if (!canTransition(r.state, target, actor)) {
     throw new FleetError('InvalidStateTransition', `${describeKey(r)} is ${r.state}; it cannot become ${to}.`, { from: r.state, to });
   }
+  const { drainedFrom: _, ...rest } = r;
   return {
-    ...r,
-    state: to,
+    ...rest,
+    state: target,
     stateChangedAt: now.toISOString(),
-    failureReason: to === 'Failed' ? (reason ?? 'marked Failed') : r.failureReason,
+    failureReason: target === 'Failed' ? (reason ?? 'marked Failed') : r.failureReason,
+    ...(target === 'MarkedForDeletion' ? { drainedFrom: r.state } : {}),
   };
+}
+
+/**
+ * Where an un-drain takes `r`: the state it was drained from. A row drained before that was
+ * recorded counts as drained while Running, unless it carries a failure.
+ */
+export function undrainedState(r: ServerRecord): ServerState {
+  return r.drainedFrom ?? (r.failureReason ? 'Failed' : 'Running');
 }
 
 /** What to do with a row after looking at its group in ARM: a new row, 'remove' it, or leave it. */
@@ -153,6 +176,8 @@ export function lifecycleEvent(before: ServerRecord | undefined, after: ServerRe
       return { event: 'failed', ...step, reason: after.failureReason };
     case 'Deleting':
       return { event: 'deleting', ...step };
+    case 'Creating':
+      return before.state === 'MarkedForDeletion' ? { event: 'undrained', ...step } : undefined;
     default:
       return undefined;
   }

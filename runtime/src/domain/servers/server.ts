@@ -49,6 +49,8 @@ export interface ServerRecord extends ServerKey {
   stateChangedAt: string;
   lastReportAt?: string;
   failureReason?: string;
+  /** While MarkedForDeletion: the state it was drained from, where an un-drain returns it (see lifecycle.ts). */
+  drainedFrom?: ServerState;
   /** Hash of the create request, so a repeated ACICreate can be told apart from a different one. */
   specHash: string;
   /**

@@ -26,8 +26,10 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: 'Running', to: 'MarkedForDeletion', by: ['operator'] },
   { from: 'Running', to: 'Failed', by: ['monitor', 'operator', 'heartbeat'] },
   { from: 'Running', to: 'Deleting', by: ['delete'] },
-  // Un-drain: the operator changed their mind before GC got to it.
+  // Un-drain: the operator changed their mind before GC got to it. It returns the server to the
+  // state it was drained from (lifecycle.ts): one drained while Creating is Creating again.
   { from: 'MarkedForDeletion', to: 'Running', by: ['operator'] },
+  { from: 'MarkedForDeletion', to: 'Creating', by: ['operator'] },
   { from: 'MarkedForDeletion', to: 'Failed', by: ['monitor', 'operator'] },
   { from: 'MarkedForDeletion', to: 'Deleting', by: ['gc', 'delete'] },
   // A failed server is cleaned up by draining it, deleting it outright, or by GC once
