@@ -269,6 +269,16 @@ describe('the published Get and List examples through the ARM adapter', () => {
     assert.equal(next.failureReason, 'Output: mount error(2): Permission denied');
   });
 
+  it("ContainerGroupsGet_Failed with a 100,000-character message: the reason is cut to fit the server's row", async () => {
+    const long = JSON.parse(
+      JSON.stringify(GET_FAILED).replace('Output: mount error(2): Permission denied', `Output: ${'x'.repeat(100_000)}`),
+    );
+    const observation = await (await adapter(long)).get(key);
+    await arm.close();
+    assert.equal(observation?.failureMessage?.length, 2000);
+    assert.match(observation?.failureMessage ?? '', /^Output: x+…$/);
+  });
+
   it('ContainerGroupsGetWithPriority: a group whose containers ran to completion is not taken for a Running server', async () => {
     const observation = await (await adapter(GET_PRIORITY)).get(key);
     await arm.close();

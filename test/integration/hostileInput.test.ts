@@ -358,3 +358,39 @@ describe('deeply nested JSON', () => {
     assert.equal((await call(fleet, 'ACICreate', body)).status, 202);
   });
 });
+
+describe('values that fit the body limit but not a table row', () => {
+  const withImage = (name: string, image: string) =>
+    createBody(name, {
+      containerGroup: { ...createBody('x').containerGroup, containers: [{ ...createBody('x').containerGroup.containers[0]!, image }] },
+    });
+
+  it('a 40,000-character image is a 400 naming the field, not a 500 from Table Storage, and writes nothing', async () => {
+    const before = await snapshot();
+    const res = await call(fleet, 'ACICreate', withImage('long-image', `example.com/${'a'.repeat(40_000)}`));
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.equal(res.body.error.details[0].path, 'containerGroup.containers[0].image');
+    assert.equal(await snapshot(), before);
+  });
+
+  it('a fleet with that image is refused too, so its controller never meets it', async () => {
+    const { containerGroup, resourceGroup } = withImage('x', 'a'.repeat(40_000));
+    const res = await call(fleet, 'fleets/long-image', { template: { resourceGroup, containerGroup }, replicas: 1 }, { method: 'PUT' });
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.equal((await call(fleet, 'fleets/long-image')).status, 404);
+  });
+
+  it('a 64-KiB fleet that grows past a row once parsed (1e20 is stored as 21 digits) is a 400, not a 503, and writes nothing', async () => {
+    const { containerGroup, resourceGroup } = createBody('x');
+    const numbers = Array(12_000).fill('1e20').join(',');
+    const body = JSON.stringify({
+      template: { resourceGroup, containerGroup: { ...containerGroup, dnsConfig: { x: '$N' } } },
+      replicas: 1,
+    }).replace('"$N"', `[${numbers}]`);
+    assert.ok(body.length < limitOf('Fleet'), `${body.length} bytes`);
+    const res = await call(fleet, 'fleets/grown', body, { method: 'PUT' });
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.match(res.body.error.message, /characters as stored JSON/);
+    assert.equal((await call(fleet, 'fleets/grown')).status, 404);
+  });
+});

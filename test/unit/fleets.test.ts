@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { bestCandidates, rankCandidates } from '../../runtime/src/domain/allocation/booking';
 import { newFleet, redactTemplate, withLegacyHash, withSpec } from '../../runtime/src/domain/fleets/fleet';
-import { fleetAutoscaler, fleetSpec, fleetSpecFor } from '../../runtime/src/domain/fleets/requests';
+import { fleetAutoscaler, fleetSpec, fleetSpecFor, MAX_FLEET_SPEC_CHARS } from '../../runtime/src/domain/fleets/requests';
 import { CachedFleetRevisions } from '../../runtime/src/domain/fleets/revisions';
 import { isOutdated } from '../../runtime/src/domain/servers/membership';
 import { serverSpecHash, type ServerRecord } from '../../runtime/src/domain/servers/server';
@@ -79,6 +79,17 @@ describe('fleetSpec', () => {
   for (const [what, body, path] of bad) {
     it(`refuses ${what}, naming ${path}`, () => assert.ok(pathsOf(body).includes(path), JSON.stringify(pathsOf(body))));
   }
+
+  it('refuses a fleet too long to store once parsed, though its body was short (1e20 is stored as 21 digits)', () => {
+    const grown = (n: number) => ({
+      template: { ...template(), containerGroup: { ...template().containerGroup, dnsConfig: { big: Array(n).fill(1e20) } } },
+    });
+    const length = (n: number) => JSON.stringify(grown(n)).length;
+    const fits = Math.floor((MAX_FLEET_SPEC_CHARS - length(0) - 100) / 22);
+    assert.deepEqual(pathsOf(grown(fits)), []);
+    assert.deepEqual(pathsOf(grown(fits + 200)), ['template']);
+    assert.ok(length(fits + 200) > MAX_FLEET_SPEC_CHARS);
+  });
 
   it("refuses a resource group outside the deployment's, in either spelling", () => {
     const within = fleetSpecFor(['Games', 'arena']);

@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FleetError } from '../../runtime/src/domain/core/errors';
 import { containerGroupOf } from '../../runtime/src/domain/servers/armEvents';
-import { createRequest, REFUSED_PROPERTIES, setSessionsRequest, setStateRequest } from '../../runtime/src/domain/servers/requests';
+import {
+  createRequest,
+  MAX_IMAGE_CHARS,
+  REFUSED_PROPERTIES,
+  setSessionsRequest,
+  setStateRequest,
+} from '../../runtime/src/domain/servers/requests';
 import { allocateRequest } from '../../runtime/src/domain/allocation/request';
-import { parseRequest } from '../../runtime/src/domain/core/validation';
+import { MAX_ERROR_DETAILS, parseRequest } from '../../runtime/src/domain/core/validation';
 import { stableHash } from '../../runtime/src/domain/core/hash';
 import { createBody } from '../support/localFleet';
 
@@ -63,6 +69,48 @@ describe('request validation', () => {
     const report = { resourceGroup: 'g', containerGroupName: 'a', activeSessions: 1 };
     const e = failure(() => parseRequest(setSessionsRequest, [report, report]));
     assert.match(e.message, /twice/);
+  });
+
+  // z.number({error}) gives every failure the one message, so 10001 was "must be a number".
+  const outOfRange: Array<[string, () => unknown, RegExp]> = [
+    [
+      'activeSessions',
+      () => parseRequest(setSessionsRequest, [{ resourceGroup: 'g', containerGroupName: 'a', activeSessions: 2_000_000 }]),
+      /activeSessions must be at most 1000000/,
+    ],
+    ['sessions', () => parseRequest(allocateRequest, { sessions: 10_001 }), /sessions must be at most 10000/],
+    ['maxSessions', () => parseRequest(createRequest, createBody('gs-1', { maxSessions: 0 })), /maxSessions must be at least 1/],
+  ];
+  for (const [field, parse, message] of outOfRange) {
+    it(`says ${field} is out of range, not that it is not a number`, () => {
+      const e = failure(parse);
+      assert.match(e.message, message);
+      assert.doesNotMatch(e.message, /must be a number/);
+    });
+  }
+
+  it('lists at most MAX_ERROR_DETAILS problems, and counts the rest', () => {
+    const report = { resourceGroup: 'g', containerGroupName: 'a', activeSessions: 1 };
+    const e = failure(() =>
+      parseRequest(
+        setSessionsRequest,
+        Array.from({ length: 5_000 }, () => report),
+      ),
+    );
+    const details = e.details as Array<{ path: string; message: string }>;
+    assert.equal(details.length, MAX_ERROR_DETAILS + 1);
+    assert.match(details.at(-1)!.message, new RegExp(`and ${4_999 - MAX_ERROR_DETAILS} more`));
+    assert.ok(JSON.stringify(e.details).length < 10_000);
+  });
+
+  it('refuses an image reference longer than any registry takes, which would not fit in the table row', () => {
+    const body = createBody('gs-1');
+    body.containerGroup.containers[0]!.image = `registry.example.com/${'a'.repeat(MAX_IMAGE_CHARS)}`;
+    const e = failure(() => parseRequest(createRequest, body));
+    assert.equal((e.details as Array<{ path: string }>)[0]!.path, 'containerGroup.containers[0].image');
+    assert.match(e.message, /at most 1024 characters/);
+    body.containerGroup.containers[0]!.image = `registry.example.com/${'a'.repeat(255)}:${'t'.repeat(128)}@sha256:${'0'.repeat(64)}`;
+    assert.equal(parseRequest(createRequest, body).containerGroup!.containers[0]!.image, body.containerGroup.containers[0]!.image);
   });
 
   it('allows only the operator states in ACISetState', () => {

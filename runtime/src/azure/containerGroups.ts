@@ -98,7 +98,7 @@ function observe(key: ServerKey, g: ContainerGroup): ContainerGroupObservation {
     publicIp: g.ipAddress?.ip,
     fqdn: g.ipAddress?.fqdn,
     tags: g.tags ?? {},
-    failureMessage: failureMessage(g),
+    failureMessage: cut(failureMessage(g), MAX_FAILURE_MESSAGE_CHARS),
     image: g.containers?.[0]?.image,
     cpu: total((g.containers ?? []).map((c) => c.resources?.requests?.cpu ?? 0)),
     ramGb: total((g.containers ?? []).map((c) => c.resources?.requests?.memoryInGB ?? 0)),
@@ -106,6 +106,10 @@ function observe(key: ServerKey, g: ContainerGroup): ContainerGroupObservation {
 }
 
 const total = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
+
+/** ARM's messages go into the server's row (FailureReason): cut so that a long one cannot overflow a table property. */
+const MAX_FAILURE_MESSAGE_CHARS = 2000;
+const cut = (text: string | undefined, max: number) => (text && text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /**
  * The most telling message ARM gives: a warning (image pull failed…), else the group's last event

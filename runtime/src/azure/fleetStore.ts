@@ -5,10 +5,12 @@ import { storageUnavailable, tableCreator } from './storage';
 import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
 import type { FleetRecord } from '../domain/fleets/fleet';
 import type { FleetStore } from '../domain/fleets/ports';
+import { MAX_FLEET_SPEC_CHARS } from '../domain/fleets/requests';
 
-/** A string property holds 64 KiB of UTF-16: a longer spec (a body may be 64 KiB of UTF-8) goes in several. */
+/** A string property holds 64 KiB of UTF-16: a longer spec goes in several, enough for the longest the schema lets through. */
 const CHARS_PER_PROPERTY = 30_000;
 const SPEC_PROPERTIES = 4;
+if (SPEC_PROPERTIES * CHARS_PER_PROPERTY < MAX_FLEET_SPEC_CHARS) throw new Error('fleetStore: a row holds less than MAX_FLEET_SPEC_CHARS');
 
 type FleetEntity = TableEntity<{
   /** JSON of the spec, `{template, replicas?, autoscaler?, rollout}`, continued in Spec1, Spec2… when long. */

@@ -1,16 +1,12 @@
 // ACIAllocate's request: how many sessions, and where.
 import { z } from 'zod';
+import { wholeNumber } from '../core/validation';
 import { azureLocation, fleetName, resourceGroupName } from '../servers/requests';
 
 /** ACIAllocate: book `sessions` on a Running server, optionally only in one location, resource group or fleet. */
 export const allocateRequest = z
   .object({
-    sessions: z
-      .number({ error: 'sessions must be a number' })
-      .int({ error: 'sessions must be a whole number' })
-      .min(1, { error: 'sessions must be at least 1' })
-      .max(10_000)
-      .default(1),
+    sessions: wholeNumber('sessions', 1, 10_000).default(1),
     location: azureLocation.optional(),
     resourceGroup: resourceGroupName.optional(),
     /** Only this fleet's servers; its current revision first, an older one only when no current one has room. */

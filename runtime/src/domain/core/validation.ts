@@ -1,5 +1,5 @@
 // Turning a schema's verdict on a request into the one 400 every function answers bad input with.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { FleetError } from './errors';
 
 /**
@@ -8,6 +8,29 @@ import { FleetError } from './errors';
  * cloning) never meets a value deep enough to overflow the stack.
  */
 export const MAX_REQUEST_DEPTH = 32;
+
+/**
+ * A 400 lists at most this many problems: a batch of 5,000 duplicates would otherwise answer
+ * with hundreds of kilobytes saying the same thing.
+ */
+export const MAX_ERROR_DETAILS = 50;
+
+/** A whole number from `min` to `max`, each failure told in its own words (`z.number({error})` would say "must be a number" for all of them). */
+export const wholeNumber = (what: string, min: number, max: number) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int({ error: `${what} must be a whole number` })
+    .min(min, { error: min === 0 ? `${what} cannot be negative` : `${what} must be at least ${min}` })
+    .max(max, { error: `${what} must be at most ${max}` });
+
+/** The first MAX_ERROR_DETAILS problems, and a last line counting the rest. */
+export function cappedDetails<T extends { path: string; message: string }>(
+  details: readonly T[],
+): Array<T | { path: string; message: string }> {
+  if (details.length <= MAX_ERROR_DETAILS) return [...details];
+  const rest = details.length - MAX_ERROR_DETAILS;
+  return [...details.slice(0, MAX_ERROR_DETAILS), { path: '', message: `and ${rest} more problem(s) not listed; fix these first` }];
+}
 
 /** Validates `input`, turning schema failures into one 400 that lists every field to fix. */
 export function parseRequest<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -27,7 +50,7 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown): z.
   throw new FleetError(
     'ValidationFailed',
     first ? `Invalid request: ${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request',
-    details,
+    cappedDetails(details),
   );
 }
 

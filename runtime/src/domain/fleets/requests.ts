@@ -3,21 +3,15 @@
 import { z } from 'zod';
 import { isAllowedResourceGroup } from '../core/resourceGroups';
 import { REDACTED, redactedPlaceholders } from '../core/secrets';
+import { wholeNumber } from '../core/validation';
 import { containerGroupTemplate, fleetName } from '../servers/requests';
 
 export { fleetName };
 
-const whole = (what: string, min: number, max: number) =>
-  z
-    .number({ error: `${what} must be a number` })
-    .int({ error: `${what} must be a whole number` })
-    .min(min, { error: min === 0 ? `${what} cannot be negative` : `${what} must be at least ${min}` })
-    .max(max, { error: `${what} must be at most ${max}` });
-
 /** A count of servers, or a percentage of the fleet's size (`"25%"`), as Agones and Kubernetes take them. */
 const countOrPercent = (what: string) =>
   z.union(
-    [whole(what, 0, 1000), z.string().regex(/^(100|[1-9]?\d)%$/, { error: `${what} must be a count or a percentage such as "25%"` })],
+    [wholeNumber(what, 0, 1000), z.string().regex(/^(100|[1-9]?\d)%$/, { error: `${what} must be a count or a percentage such as "25%"` })],
     {
       error: `${what} must be a count of servers or a percentage such as "25%"`,
     },
@@ -57,22 +51,22 @@ export const fleetAutoscaler = z
       .gt(0, { error: SERVICE_LEVEL_RULE })
       .lt(1, { error: SERVICE_LEVEL_RULE })
       .optional(),
-    provisioningSeconds: whole('provisioningSeconds', 1, 3600).optional(),
-    minimumInstances: whole('minimumInstances', 0, 1000).optional(),
-    maximumInstances: whole('maximumInstances', 1, 1000).optional(),
+    provisioningSeconds: wholeNumber('provisioningSeconds', 1, 3600).optional(),
+    minimumInstances: wholeNumber('minimumInstances', 0, 1000).optional(),
+    maximumInstances: wholeNumber('maximumInstances', 1, 1000).optional(),
     scaleOutThreshold: fraction('scaleOutThreshold', 'low').optional(),
     scaleInThreshold: fraction('scaleInThreshold', 'high').optional(),
-    scaleOutCooldownSeconds: whole('scaleOutCooldownSeconds', 0, 24 * 3600).optional(),
-    scaleInCooldownSeconds: whole('scaleInCooldownSeconds', 0, 24 * 3600).optional(),
-    bufferSlots: whole('bufferSlots', 0, 100_000).optional(),
+    scaleOutCooldownSeconds: wholeNumber('scaleOutCooldownSeconds', 0, 24 * 3600).optional(),
+    scaleInCooldownSeconds: wholeNumber('scaleInCooldownSeconds', 0, 24 * 3600).optional(),
+    bufferSlots: wholeNumber('bufferSlots', 0, 100_000).optional(),
     bufferPercent: z
       .number({ error: 'bufferPercent must be a number' })
       .min(0, { error: 'bufferPercent must be from 0 to 95' })
       .max(95, { error: 'bufferPercent must be from 0 to 95' })
       .optional(),
-    createQuota: whole('createQuota', 1, 100_000).optional(),
-    createQuotaWindowSeconds: whole('createQuotaWindowSeconds', 1, 24 * 3600).optional(),
-    demandWindowSeconds: whole('demandWindowSeconds', 1, 24 * 3600).optional(),
+    createQuota: wholeNumber('createQuota', 1, 100_000).optional(),
+    createQuotaWindowSeconds: wholeNumber('createQuotaWindowSeconds', 1, 24 * 3600).optional(),
+    demandWindowSeconds: wholeNumber('demandWindowSeconds', 1, 24 * 3600).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -106,7 +100,7 @@ const fleetTemplate = containerGroupTemplate.strict().superRefine((t, ctx) => {
 const fields = {
   template: fleetTemplate,
   /** Keep exactly this many servers. */
-  replicas: whole('replicas', 0, 1000).optional(),
+  replicas: wholeNumber('replicas', 0, 1000).optional(),
   /** Size the fleet with the autoscaler instead (settings left out are the AUTOSCALER_* ones). */
   autoscaler: fleetAutoscaler.optional(),
   rollout: rolloutSpec.default({ maxSurge: DEFAULT_ROLLOUT.maxSurge, maxUnavailable: DEFAULT_ROLLOUT.maxUnavailable }),
@@ -114,9 +108,23 @@ const fields = {
 
 type FleetSpecShape = z.ZodObject<typeof fields, z.core.$strict>;
 
+/**
+ * The longest fleet, as the JSON it is stored as. A 64-KiB body can grow past it once parsed
+ * (`1e20` is written out as 21 digits, defaults are filled in), so it is checked after parsing.
+ */
+export const MAX_FLEET_SPEC_CHARS = 100_000;
+
 function checkFleet(spec: z.output<FleetSpecShape>, ctx: z.RefinementCtx, allowedResourceGroups: readonly string[]): void {
   if (spec.replicas !== undefined && spec.autoscaler !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['autoscaler'], message: 'give replicas or autoscaler, not both' });
+  }
+  const stored = JSON.stringify(spec).length;
+  if (stored > MAX_FLEET_SPEC_CHARS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['template'],
+      message: `the fleet is ${stored} characters as stored JSON (numbers written out in full, defaults filled in); at most ${MAX_FLEET_SPEC_CHARS} fit: shorten the template`,
+    });
   }
   const { maxSurge, maxUnavailable } = spec.rollout;
   if (isZero(maxSurge) && isZero(maxUnavailable)) {

@@ -2,6 +2,7 @@
 // Field names keep the seed's camelCase so matchmakers written for the original keep working.
 import { z } from 'zod';
 import { normalizeResourceGroup } from '../core/resourceGroups';
+import { wholeNumber } from '../core/validation';
 import { OPERATOR_TARGET_STATES, STATES } from './states';
 
 /** ARM's rule for resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period. */
@@ -83,10 +84,18 @@ const environmentVariable = z
   })
   .strict();
 
+/** An image reference's longest: Docker's own limits (255 for the name, 128 for a tag) with room to spare, and far inside a table row's property. */
+export const MAX_IMAGE_CHARS = 1024;
+
 const container = z
   .object({
     name: z.string().regex(CONTAINER_GROUP_NAME, { error: 'container names follow the container group name rules' }),
-    image: z.string().min(1, { error: 'image is required' }),
+    image: z
+      .string({ error: 'image must be a string' })
+      .min(1, { error: 'image is required' })
+      .max(MAX_IMAGE_CHARS, {
+        error: `image must be at most ${MAX_IMAGE_CHARS} characters (a registry, a repository name of at most 255, a tag of at most 128 and a digest fit well within it)`,
+      }),
     resources: z
       .object({
         requests: resourceRequest(z.number().positive().max(64), z.number().positive().max(512)),
@@ -195,7 +204,7 @@ export const fleetName = z.string({ error: 'fleet must be a string' }).regex(/^(
 
 /** The most sessions one server may hold. */
 export const MAX_SESSIONS = 100_000;
-const maxSessions = z.number().int().min(1).max(MAX_SESSIONS);
+const maxSessions = wholeNumber('maxSessions', 1, MAX_SESSIONS);
 
 const createFields = z.object({
   ...serverKey,
@@ -235,11 +244,7 @@ export const detailsRequest = z.object({
 });
 export type DetailsRequest = z.infer<typeof detailsRequest>;
 
-export const activeSessions = z
-  .number({ error: 'activeSessions must be a number' })
-  .int({ error: 'activeSessions must be a whole number' })
-  .min(0, { error: 'activeSessions cannot be negative' })
-  .max(1_000_000);
+export const activeSessions = wholeNumber('activeSessions', 0, 1_000_000);
 
 export const sessionReport = z.object({ ...serverKey, activeSessions });
 export const setSessionsRequest = z

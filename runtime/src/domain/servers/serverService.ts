@@ -2,6 +2,7 @@
 // reads and writes through the ports (Table Storage, ARM) and asks the pure modules what to do.
 import { FleetError, notFound } from '../core/errors';
 import { assertAllowedResourceGroup } from '../core/resourceGroups';
+import { cappedDetails } from '../core/validation';
 import { mutateServer, writeContention } from './mutate';
 import { containerGroupOf, type ResourceEvent } from './armEvents';
 import {
@@ -355,7 +356,11 @@ export class ServerService {
       return message ? [{ path: `[${i}].activeSessions`, message: `${describeKey(r)}: ${message}` }] : [];
     });
     if (beyond.length > 0) {
-      throw new FleetError('ValidationFailed', `Invalid request: ${beyond[0]!.path}: ${beyond[0]!.message}; nothing was written.`, beyond);
+      throw new FleetError(
+        'ValidationFailed',
+        `Invalid request: ${beyond[0]!.path}: ${beyond[0]!.message}; nothing was written.`,
+        cappedDetails(beyond),
+      );
     }
 
     let pending = reports.map((report) => ({ report, row: rows.get(describeKey(report))! }));
