@@ -5,6 +5,7 @@
 // writes nothing. The fleet runs on a ManualClock; each step runs the timers by hand (no sleeps).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { REFUSED_RETRY_MS } from '../../runtime/src/domain/fleets/plan';
 import { signReportToken } from '../../runtime/src/domain/reports/tokens';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
 import { ManualClock } from '../support/clock';
@@ -254,6 +255,50 @@ describe('a bad revision', () => {
       ],
     );
     await deleteFleet('arena');
+  });
+});
+
+describe('a revision Azure refuses to create', () => {
+  it('pauses with ARM’s words, keeps the old servers, stops asking ARM, tries again later, and a corrected PUT resumes it', async () => {
+    assert.equal((await put('refused', { template: template('example/game:1', 'arena'), replicas: 2 })).status, 201);
+    await eventually(async () => {
+      await turn();
+      return (await serversOf('refused')).filter((s) => s.state === 'Running').length === 2;
+    }, 'refused Running');
+
+    // ACI refuses the PUT of an image its registry lacks (400 InaccessibleImage); the emulator does so for "missing".
+    assert.equal((await put('refused', { template: template('example/game:2-missing', 'arena'), replicas: 2 })).body.Revision, 2);
+    await turn();
+    const paused = (await get('refused')).body.Status;
+    assert.equal(paused.State, 'Paused');
+    assert.match(
+      paused.Reason,
+      /revision 2: Azure refused to create its servers \(.*'example\/game:2-missing'.*is not accessible.*PUT a corrected template/,
+    );
+    for (let i = 0; i < 3; i++) await turn();
+    assert.equal((await get('refused')).body.Status.Reason, paused.Reason, 'no create was tried again (it would have been refused anew)');
+    assert.deepEqual(
+      (await serversOf('refused')).map((s) => [s.revision, s.state]),
+      [
+        [1, 'Running'],
+        [1, 'Running'],
+      ],
+      'the old servers are kept, and no row is left of the refused creates',
+    );
+
+    // Past the retry time it asks again; still refused, it says so with the next time.
+    clock.advance(REFUSED_RETRY_MS);
+    await turn();
+    const again = (await get('refused')).body.Status;
+    assert.equal(again.State, 'Paused');
+    assert.notEqual(again.Reason, paused.Reason);
+
+    assert.equal((await put('refused', { template: template('example/game:3', 'arena'), replicas: 2 })).body.Revision, 3);
+    await eventually(async () => {
+      await turn();
+      return (await get('refused')).body.Status.State === 'Complete';
+    }, 'rollout to revision 3 Complete');
+    await deleteFleet('refused');
   });
 });
 

@@ -99,6 +99,21 @@ describe('ACICreate', () => {
     assert.ok(server.FailureReason);
   });
 
+  it('passes on ARM’s 400 for an image its registry lacks (InaccessibleImage, refused at PUT as ACI does), writing nothing', async () => {
+    const body = createBody('gs-missing');
+    body.containerGroup.containers[0]!.image = 'example/missing:1';
+    const res = await call(fleet, 'ACICreate', body);
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'AzureRequestRejected');
+    assert.equal(res.body.error.details.armCode, 'InaccessibleImage');
+    assert.match(res.body.error.message, /'example\/missing:1' in container group 'gs-missing' is not accessible/);
+    assert.equal(await serverOf('gs-missing'), undefined);
+    assert.equal(
+      fleet.emulator.groups().find((g) => g.name === 'gs-missing'),
+      undefined,
+    );
+  });
+
   it('refuses a name already used by a group the fleet does not own, writing nothing', async () => {
     const arm = createContainerInstanceClient({
       subscriptionId: fleet.emulator.subscriptionId,

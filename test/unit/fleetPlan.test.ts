@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { newFleet, resolveRollout, type FleetRecord } from '../../runtime/src/domain/fleets/fleet';
-import { fleetStatusOf, planFleet, type FleetPlan, type Sizing } from '../../runtime/src/domain/fleets/plan';
+import { fleetStatusOf, planFleet, REFUSED_RETRY_MS, type FleetPlan, type Sizing } from '../../runtime/src/domain/fleets/plan';
 import { fleetSpec } from '../../runtime/src/domain/fleets/requests';
 import type { Decision } from '../../runtime/src/domain/autoscaling/policy';
 import { describeKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
@@ -193,6 +193,51 @@ describe('planFleet: a rolling update', () => {
   it('says why it paused: the failed server and its reason', () => {
     const p = plan(fleet(2), [...oldRunning(3), server('new-1', 2, 'Failed', 0, { failureReason: "image 'x:2' is not accessible" })]);
     assert.match(p.reason, /revision 2 failed \(games\/new-1: image 'x:2' is not accessible\)/);
+  });
+
+  describe('after Azure refused to create a server of the revision (ARM 400 InaccessibleImage)', () => {
+    const refusedAt = (revision: number, at: Date, observedRevision = revision) =>
+      fleet(
+        revision,
+        {},
+        {
+          observed: {
+            state: 'Paused',
+            reason: '',
+            desired: 3,
+            at: at.toISOString(),
+            revision: observedRevision,
+            refused: { message: "The image 'x:2' is not accessible", at: at.toISOString() },
+          },
+        },
+      );
+    const later = (ms: number) => new Date(NOW.getTime() + ms);
+
+    it('creates nothing and drains no old server until REFUSED_RETRY_MS has passed, and says why and until when', () => {
+      const f = refusedAt(2, NOW);
+      const p = planFleet({ fleet: f, servers: oldRunning(3), sizing: replicas(3), now: later(REFUSED_RETRY_MS - 1) });
+      assert.deepEqual([p.create, p.drain.length, p.state], [0, 0, 'Paused']);
+      const retryAt = later(REFUSED_RETRY_MS).toISOString();
+      assert.equal(
+        p.reason,
+        `revision 2: Azure refused to create its servers (The image 'x:2' is not accessible); old servers are kept. PUT a corrected template; the fleet tries again after ${retryAt}`,
+      );
+      assert.equal(fleetStatusOf(f, oldRunning(3), 3, later(REFUSED_RETRY_MS - 1)).State, 'Paused');
+    });
+
+    it('tries again once REFUSED_RETRY_MS has passed; GET stays Paused until a run sees otherwise', () => {
+      const f = refusedAt(2, NOW);
+      const p = planFleet({ fleet: f, servers: oldRunning(3), sizing: replicas(3), now: later(REFUSED_RETRY_MS) });
+      assert.deepEqual([p.create, p.state], [1, 'Progressing']);
+      assert.equal(fleetStatusOf(f, oldRunning(3), 3, later(REFUSED_RETRY_MS)).State, 'Paused');
+    });
+
+    it('a refusal of an earlier revision holds nothing back: a corrected PUT resumes at once', () => {
+      const f = refusedAt(3, NOW, 2);
+      const p = planFleet({ fleet: f, servers: oldRunning(3), sizing: replicas(3), now: later(1) });
+      assert.deepEqual([p.create, p.state], [1, 'Progressing']);
+      assert.equal(fleetStatusOf(f, oldRunning(3), 3, later(1)).State, 'Progressing');
+    });
   });
 
   it('counts the sessions the old servers still hold', () => {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { errorReply, type ArmRequest, type Reply } from './arm';
 import { resourceEvent, type EventGridEvent, type ResourceEventType } from './events';
 import type { Log } from './log';
-import { failingContainers, groupId, renderGroup, sameSpec, type ContainerGroupJson, type GroupRecord } from './model';
+import { failingContainers, groupId, missingImage, renderGroup, sameSpec, type ContainerGroupJson, type GroupRecord } from './model';
 import type { Operation, OperationError, OperationOrigin, Operations, OperationTarget } from './operations';
 import { groupKey, type GroupStore } from './store';
 import { armError, isArmError, validateGroupPut } from './validate';
@@ -50,6 +50,16 @@ export class ContainerGroups {
     }
     const spec = validateGroupPut(name, body);
     if (isArmError(spec)) return errorReply(spec);
+    const missing = missingImage(spec);
+    if (missing) {
+      return errorReply(
+        armError(
+          400,
+          'InaccessibleImage',
+          `The image '${missing}' in container group '${name}' is not accessible. Please check the image and registry credential.`,
+        ),
+      );
+    }
 
     const key = groupKey(rg, name);
     const existing = this.o.store.get(key);

@@ -102,9 +102,17 @@ export function groupId(subscriptionId: string, resourceGroup: string, name: str
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/${RESOURCE_TYPE}/${name}`;
 }
 
-/** The emulator's only failure trigger: any image whose reference contains "fail". */
+/** The emulator's pull failure: any image whose reference contains "fail" is accepted, then fails to pull. */
 export function failingContainers(spec: GroupSpec): ContainerJson[] {
   return spec.properties.containers.filter((c) => c.properties.image.includes('fail'));
+}
+
+/**
+ * An image its registry does not have: any reference containing "missing". ARM refuses the PUT
+ * itself (400 InaccessibleImage), as ACI does for an image it cannot resolve.
+ */
+export function missingImage(spec: GroupSpec): string | undefined {
+  return spec.properties.containers.find((c) => c.properties.image.includes('missing'))?.properties.image;
 }
 
 /** Whether two specs are the same regardless of property order. */

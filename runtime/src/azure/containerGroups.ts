@@ -1,6 +1,7 @@
 // ContainerGroups on Azure Resource Manager through @azure/arm-containerinstance.
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { RestError } from '@azure/core-rest-pipeline';
+import { truncate } from '../domain/core/text';
 import { FleetError } from '../domain/core/errors';
 import { redactSecrets } from '../domain/core/secrets';
 import { containerGroupOf } from '../domain/servers/armEvents';
@@ -98,7 +99,7 @@ function observe(key: ServerKey, g: ContainerGroup): ContainerGroupObservation {
     publicIp: g.ipAddress?.ip,
     fqdn: g.ipAddress?.fqdn,
     tags: g.tags ?? {},
-    failureMessage: cut(failureMessage(g), MAX_FAILURE_MESSAGE_CHARS),
+    failureMessage: truncate(failureMessage(g), MAX_FAILURE_MESSAGE_CHARS),
     image: g.containers?.[0]?.image,
     cpu: total((g.containers ?? []).map((c) => c.resources?.requests?.cpu ?? 0)),
     ramGb: total((g.containers ?? []).map((c) => c.resources?.requests?.memoryInGB ?? 0)),
@@ -109,7 +110,6 @@ const total = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) 
 
 /** ARM's messages go into the server's row (FailureReason): cut so that a long one cannot overflow a table property. */
 const MAX_FAILURE_MESSAGE_CHARS = 2000;
-const cut = (text: string | undefined, max: number) => (text && text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /**
  * The most telling message ARM gives: a warning (image pull failed…), else the group's last event

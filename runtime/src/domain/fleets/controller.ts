@@ -8,6 +8,8 @@ import { releaseLease, takeLease } from '../autoscaling/lease';
 import { decide } from '../autoscaling/policy';
 import type { AutoscalerState, AutoscalerStateStore } from '../autoscaling/ports';
 import { silentLogger, silentTelemetry, systemClock, type Clock, type Logger, type Telemetry, type Versioned } from '../core/ports';
+import { FleetError } from '../core/errors';
+import { truncate } from '../core/text';
 import { trackLifecycle, transition, undrainedState } from '../servers/lifecycle';
 import { fleetOf } from '../servers/membership';
 import { mutateServer } from '../servers/mutate';
@@ -16,7 +18,7 @@ import type { ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
 import { isDefaultFleet, type FleetRecord, type ObservedStatus } from './fleet';
 import type { FleetService } from './fleetService';
-import { censusForPolicy, planFleet, type FleetPlan, type Sizing } from './plan';
+import { censusForPolicy, planFleet, refusalHolds, refusalOf, refusedReason, type FleetPlan, type Sizing } from './plan';
 
 export interface FleetControllerDeps {
   fleets: FleetService;
@@ -55,6 +57,9 @@ const CREATE_CONCURRENCY = 8;
 
 /** The telemetry event of a run that scaled a fleet out (servers created or un-drained) or in (drained); a rollout's surge is not one. */
 export const SCALED_EVENT = 'FleetScaled';
+
+/** ARM's words on a refused create, as the fleet's status keeps them (the row's Observed property). */
+const MAX_REFUSAL_CHARS = 1000;
 
 export class FleetController {
   private readonly clock: Clock;
@@ -168,6 +173,7 @@ export class FleetController {
     const config = fleet.spec.autoscaler ? quota : undefined;
     let plan: FleetPlan | undefined;
     let arrivals: ArrivalEstimate | undefined;
+    let refusal: string | undefined;
     try {
       const now = this.clock.now();
       const sizing = await this.sizing(fleet, members, config, lease.value, now);
@@ -194,11 +200,17 @@ export class FleetController {
       // out, a run that read before another's creates) pick the same names, and the second create
       // of a name is a no-op, so no shortfall is ever filled twice.
       const keys = this.slotNames(fleet, plan.create, taken);
-      for (let i = 0; i < keys.length; i += CREATE_CONCURRENCY) {
+      for (let i = 0; i < keys.length && refusal === undefined; i += CREATE_CONCURRENCY) {
         run.created.push(
           ...(await this.each(keys.slice(i, i + CREATE_CONCURRENCY), async (key) => {
             createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
-            return (await this.deps.fleets.createFrom(fleet, key)).created;
+            try {
+              return (await this.deps.fleets.createFrom(fleet, key)).created;
+            } catch (e) {
+              // ARM refused the template itself: every other server of it would be refused too.
+              if (e instanceof FleetError && e.code === 'AzureRequestRejected') refusal ??= e.message;
+              throw e;
+            }
           })),
         );
       }
@@ -209,7 +221,7 @@ export class FleetController {
     }
 
     this.reportScaling(fleet, plan!, run);
-    const observed = await this.record(row, plan!);
+    const observed = await this.record(row, plan!, refusal);
     if (fleet.deletingSince && members.length === 0 && observed) run.removed = await this.deps.fleets.removeIfEmpty(observed, members);
     if (run.created.length + run.drained.length + run.restored.length > 0) {
       this.log.info('fleet controller acted', {
@@ -259,31 +271,46 @@ export class FleetController {
   }
 
   /** Notes the run on the fleet's row and reports rollout events when its state changed. */
-  private async record(row: Versioned<FleetRecord>, plan: FleetPlan): Promise<Versioned<FleetRecord> | undefined> {
+  private async record(row: Versioned<FleetRecord>, plan: FleetPlan, refusal?: string): Promise<Versioned<FleetRecord> | undefined> {
     const fleet = row.value;
     const now = this.clock.now();
     const before = fleet.observed;
     const sameRevision = before?.revision === fleet.revision;
+    // A refusal stands while it holds creates back; a run that tried to create again and was not refused ends it.
+    const earlier = refusalOf(fleet);
+    const refused = refusal
+      ? { message: truncate(refusal, MAX_REFUSAL_CHARS)!, at: now.toISOString() }
+      : refusalHolds(earlier, now)
+        ? earlier
+        : undefined;
+    const state = refused ? 'Paused' : plan.state;
     const observed: ObservedStatus = {
-      state: plan.state,
-      reason: plan.reason,
+      state,
+      // A paused plan already says why (a failed server, or the refusal it held for); a refusal this run is news.
+      reason: refused && plan.state !== 'Paused' ? refusedReason(fleet, refused) : plan.reason,
       desired: plan.desired,
       at: now.toISOString(),
       revision: fleet.revision,
-      completedAt: plan.state === 'Complete' ? (sameRevision && before?.completedAt ? before.completedAt : now.toISOString()) : undefined,
+      completedAt: state === 'Complete' ? (sameRevision && before?.completedAt ? before.completedAt : now.toISOString()) : undefined,
+      ...(refused ? { refused } : {}),
     };
     const props = { fleet: fleet.name, revision: fleet.revision };
-    if (plan.state === 'Progressing' && !(sameRevision && before?.state === 'Progressing'))
-      this.telemetry.trackEvent('RolloutStarted', { ...props, previous: before?.revision, reason: plan.reason });
-    if (plan.state === 'Paused' && !(sameRevision && before?.state === 'Paused'))
-      this.telemetry.trackEvent('RolloutPaused', { ...props, reason: plan.reason });
-    if (plan.state === 'Complete' && before && before.state !== 'Complete' && before.state !== 'Deleting')
+    if (state === 'Progressing' && !(sameRevision && before?.state === 'Progressing'))
+      this.telemetry.trackEvent('RolloutStarted', { ...props, previous: before?.revision, reason: observed.reason });
+    if (state === 'Paused' && !(sameRevision && before?.state === 'Paused'))
+      this.telemetry.trackEvent('RolloutPaused', { ...props, reason: observed.reason });
+    if (state === 'Complete' && before && before.state !== 'Complete' && before.state !== 'Deleting')
       this.telemetry.trackEvent('RolloutCompleted', {
         ...props,
         minutes: Math.round((now.getTime() - Date.parse(fleet.revisionAt)) / 6000) / 10,
       });
     const unchanged =
-      before && before.state === observed.state && before.reason === observed.reason && before.desired === observed.desired && sameRevision;
+      before &&
+      before.state === observed.state &&
+      before.reason === observed.reason &&
+      before.desired === observed.desired &&
+      before.refused?.at === observed.refused?.at &&
+      sameRevision;
     // The row is written when what the run saw changed (not every run), so PUTs rarely race it.
     if (unchanged) return row;
     return this.deps.fleets.observe(fleet.name, observed);

@@ -48,6 +48,11 @@ export interface ObservedStatus {
   revision: number;
   /** When the rollout to `revision` was seen complete. */
   completedAt?: string;
+  /**
+   * Azure refused to create a server of `revision` (ARM answered 4xx: an image its registry does
+   * not have, a spec it rejects): the rollout is paused until a new revision or REFUSED_RETRY_MS.
+   */
+  refused?: { message: string; at: string };
 }
 
 /** The normalised hash of a template: key order and defaults never make a new revision. */

@@ -32,6 +32,22 @@ export interface FleetPlan {
 
 const alive = (s: ServerRecord) => s.state === 'Creating' || s.state === 'Running';
 
+/**
+ * After Azure refused to create a server of the current revision, the controller creates none
+ * for this long, then tries again: a corrected PUT is the fix, but a registry that was briefly
+ * unreachable heals by itself.
+ */
+export const REFUSED_RETRY_MS = 10 * 60_000;
+
+/** Azure's refusal of the fleet's current revision, if it refused one (ObservedStatus.refused). */
+export function refusalOf(fleet: FleetRecord): { message: string; at: string } | undefined {
+  return fleet.observed?.revision === fleet.revision && !fleet.deletingSince ? fleet.observed.refused : undefined;
+}
+
+/** Whether a refusal still holds the fleet's creates back at `now`. */
+export const refusalHolds = (refused: { at: string } | undefined, now: Date) =>
+  refused !== undefined && now.getTime() < Date.parse(refused.at) + REFUSED_RETRY_MS;
+
 /** The fleet's servers sorted by revision, and what they say about the rollout. */
 export interface Assessment {
   current: ServerRecord[];
@@ -82,7 +98,11 @@ export function planFleet(input: {
   createsLeft?: number;
 }): FleetPlan {
   const { fleet, servers, sizing, now, createsLeft = Number.POSITIVE_INFINITY } = input;
-  const { current, outdated, failing, paused } = assess(fleet, servers);
+  const assessment = assess(fleet, servers);
+  const { current, outdated, failing } = assessment;
+  const refused = refusalOf(fleet);
+  // Refused by Azure: nothing is created and no old server drained until the retry time (or a new revision).
+  const paused = assessment.paused || refusalHolds(refused, now);
 
   if (fleet.deletingSince) {
     const drain = servers.filter((s) => alive(s) || s.state === 'Failed').map((s) => ({ key: keyOf(s), cause: 'fleet-deleted' as const }));
@@ -174,17 +194,41 @@ export function planFleet(input: {
   }
 
   const state: RolloutState = paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
-  return { create, drain, restore, state, desired, reason: reasonFor(fleet, state, { current, outdated, failing, desired, now }) };
+  return {
+    create,
+    drain,
+    restore,
+    state,
+    desired,
+    reason: reasonFor(fleet, state, { current, outdated, failing, desired, now, refused: paused ? refused : undefined }),
+  };
+}
+
+/** Paused because Azure refused to create the revision's servers: the reason says what ARM said and when the next try is. */
+export function refusedReason(fleet: FleetRecord, refused: { message: string; at: string }): string {
+  const retryAt = new Date(Date.parse(refused.at) + REFUSED_RETRY_MS).toISOString();
+  return (
+    `revision ${fleet.revision}: Azure refused to create its servers (${refused.message}); ` +
+    `old servers are kept. PUT a corrected template; the fleet tries again after ${retryAt}`
+  );
 }
 
 function reasonFor(
   fleet: FleetRecord,
   state: RolloutState,
-  s: { current: ServerRecord[]; outdated: ServerRecord[]; failing: ServerRecord[]; desired: number; now: Date },
+  s: {
+    current: ServerRecord[];
+    outdated: ServerRecord[];
+    failing: ServerRecord[];
+    desired: number;
+    now: Date;
+    refused?: { message: string; at: string };
+  },
 ): string {
   const ready = s.current.filter((r) => r.state === 'Running').length;
   if (state === 'Paused') {
-    const first = s.failing[0]!;
+    const first = s.failing[0];
+    if (!first) return refusedReason(fleet, s.refused!);
     return (
       `revision ${fleet.revision} failed (${describeKey(first)}: ${first.failureReason ?? 'Failed'}); ` +
       `old servers are kept. PUT a corrected template, or drain the failed server${s.failing.length > 1 ? 's' : ''} to try again`
@@ -206,7 +250,10 @@ const liveSessions = (r: ServerRecord, now: Date) => (r.state === 'Failed' ? 0 :
 /** The fleet's status for GET: servers per revision and state, and where the rollout stands. */
 export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord[], desired: number, now: Date): FleetStatus {
   const info = revisionInfo(fleet);
-  const { current, outdated, failing, paused } = assess(fleet, servers);
+  const { current, outdated, failing, paused: failed } = assess(fleet, servers);
+  // Refused (even once the retry time has come, until a run's creates succeed): the last run's word stands.
+  const refused = refusalOf(fleet);
+  const paused = failed || refused !== undefined;
   const state: RolloutState = fleet.deletingSince ? 'Deleting' : paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
   const byRevision = new Map<number | null, ServerRecord[]>();
   for (const s of servers) {
@@ -227,7 +274,7 @@ export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord
   const reason =
     state === 'Deleting'
       ? `${servers.length} server(s) left; each goes once its sessions end`
-      : reasonFor(fleet, state, { current, outdated, failing, desired, now });
+      : reasonFor(fleet, state, { current, outdated, failing, desired, now, refused });
   const completed = fleet.observed?.revision === fleet.revision ? fleet.observed.completedAt : undefined;
   return {
     State: state,
