@@ -5,14 +5,9 @@ import * as pulumi from '@pulumi/pulumi';
 import * as eventgrid from '@pulumi/azure-native/eventgrid';
 import { ROLES, roleDefinitionId } from './invariants';
 import { assignRole } from './roleAssignment';
+import { CONTAINER_GROUP_EVENT_TYPES } from '../runtime/src/domain/servers/armEvents';
 
-/** ARM resource events ACIMonitor reacts to. */
-export const CONTAINER_GROUP_EVENT_TYPES = [
-  'Microsoft.Resources.ResourceWriteSuccess',
-  'Microsoft.Resources.ResourceWriteFailure',
-  'Microsoft.Resources.ResourceDeleteSuccess',
-  'Microsoft.Resources.ResourceDeleteFailure',
-] as const;
+export { CONTAINER_GROUP_EVENT_TYPES };
 
 /** Only container groups: the subject of a resource event is the resource id. */
 export function containerGroupSubjectPrefix(resourceGroupId: string): string {

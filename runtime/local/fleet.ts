@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readSettings, type FleetSettings } from '../src/options';
 import { FUNCTIONS } from '../src/functions';
+import { CONTAINER_GROUP_EVENT_TYPES } from '../src/domain/servers/armEvents';
 import { createServices, type ServiceOverrides, type Services } from '../src/services';
 import { startAciEmulator, type AciEmulator, type Log } from './aci-emulator';
 import { startAzurite, type Azurite } from './azurite';
@@ -80,7 +81,10 @@ export async function startLocalFleet(options: LocalFleetOptions = {}): Promise<
     // Only now is the host's URL known; services read it on each create (ACI_REPORT_URL).
     settings.FLEET_PUBLIC_URL ??= host.url;
     // Events go where Azure's Event Grid subscription would send them: the extension's webhook.
-    emulator.setEventEndpoint(`${host.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${encodeURIComponent(key)}`);
+    emulator.setEventEndpoint(
+      `${host.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor&code=${encodeURIComponent(key)}`,
+      CONTAINER_GROUP_EVENT_TYPES, // the deployment's subscription filter (infra/events.ts)
+    );
     // Kept data: events the emulator had not delivered when it last stopped are lost (Event Grid
     // would have retried them), and data from before the emulator kept its groups may name groups
     // it never had; one reconcile now makes the table and the groups agree.

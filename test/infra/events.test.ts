@@ -6,8 +6,9 @@ import { CONTAINER_GROUP_EVENT_TYPES, ContainerEvents, SUBSCRIPTION_NAME, contai
 import { flush, useMocks } from './support/mocks';
 
 describe('container group events', () => {
-  it('listens to writes and deletes, successful or not', () => {
+  it('listens to writes and deletes, successful or not, and to actions (az container stop takes a server out of service)', () => {
     assert.deepEqual([...CONTAINER_GROUP_EVENT_TYPES].sort(), [
+      'Microsoft.Resources.ResourceActionSuccess',
       'Microsoft.Resources.ResourceDeleteFailure',
       'Microsoft.Resources.ResourceDeleteSuccess',
       'Microsoft.Resources.ResourceWriteFailure',

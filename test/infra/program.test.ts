@@ -454,6 +454,7 @@ describe('deployment and events', () => {
     const s = subscription.inputs;
     assert.deepEqual(s.destination, { endpointType: 'AzureFunction', resourceId: `${appId}/functions/ACIMonitor`, maxEventsPerBatch: 1 });
     assert.deepEqual([...s.filter.includedEventTypes].sort(), [
+      'Microsoft.Resources.ResourceActionSuccess',
       'Microsoft.Resources.ResourceDeleteFailure',
       'Microsoft.Resources.ResourceDeleteSuccess',
       'Microsoft.Resources.ResourceWriteFailure',

@@ -157,6 +157,40 @@ describe('ACICreate', () => {
   }
 });
 
+describe('a group stopped, started or restarted outside the fleet (az container stop/start/restart)', () => {
+  const arm = () =>
+    createContainerInstanceClient({ subscriptionId: fleet.emulator.subscriptionId, endpoint: fleet.emulator.url, pollIntervalMs: 10 });
+
+  it('a stop leaves service at once through its ResourceActionSuccess event (no reconcile), and bookings skip it', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-stopped'));
+    await running('gs-stopped');
+    await arm().containerGroups.stop('games', 'gs-stopped');
+    const failed = await eventually(async () => {
+      const s = await serverOf('gs-stopped');
+      return s?.State === 'Failed' && s;
+    }, 'gs-stopped Failed');
+    assert.match(failed.FailureReason, /stopped/i);
+    const booking = await call(fleet, 'ACIAllocate', { resourceGroup: 'games', sessions: 1 });
+    assert.notEqual(booking.body?.ContainerGroupName, 'gs-stopped');
+  });
+
+  it('a restart of a Running group keeps the server Running; start and restart are long-running where the spec says so', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-restarted'));
+    const before = await running('gs-restarted');
+    await arm().containerGroups.beginRestartAndWait('games', 'gs-restarted');
+    await fleet.emulator.idle(); // its event delivered and handled
+    assert.equal((await serverOf('gs-restarted')).State, 'Running');
+    const group = await arm().containerGroups.get('games', 'gs-restarted');
+    assert.equal(group.instanceView?.state, 'Running');
+    assert.equal(group.ipAddress?.ip, before.PublicIP);
+    await arm().containerGroups.stop('games', 'gs-restarted');
+    assert.equal((await arm().containerGroups.get('games', 'gs-restarted')).instanceView?.state, 'Stopped');
+    assert.equal((await arm().containerGroups.get('games', 'gs-restarted')).ipAddress?.ip, undefined, 'a stopped group gives up its IP');
+    await arm().containerGroups.beginStartAndWait('games', 'gs-restarted');
+    assert.equal((await arm().containerGroups.get('games', 'gs-restarted')).instanceView?.state, 'Running');
+  });
+});
+
 describe('host rules', () => {
   it('answers 401 JSON without the key, and accepts it as the code query parameter', async () => {
     const res = await call(fleet, 'ACIList', undefined, { key: null });

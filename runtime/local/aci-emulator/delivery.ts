@@ -9,6 +9,8 @@ const DELIVERY = { attempts: 5, firstBackoffMs: 100, maxBackoffMs: 2000, timeout
 export class EventDelivery {
   /** Webhook that receives the events; read at each attempt, so it may be set late. */
   endpoint: string | undefined;
+  /** The event types the subscription takes (undefined: every type); read at each attempt too. */
+  eventTypes: readonly string[] | undefined;
 
   constructor(
     private readonly background: BackgroundWork,
@@ -35,6 +37,10 @@ export class EventDelivery {
         if (!(await this.background.after(backoff, () => {}).done)) return; // closing
       }
       const endpoint = this.endpoint;
+      if (this.eventTypes && !this.eventTypes.includes(event.eventType)) {
+        this.log(`filtered out by the subscription's event types: ${what}`);
+        return;
+      }
       if (!endpoint) {
         this.log(`no event endpoint set; dropped ${what}`);
         return;

@@ -8,7 +8,11 @@ import { RESOURCE_TYPE } from './model';
 export type ResourceEventType =
   | 'Microsoft.Resources.ResourceWriteSuccess'
   | 'Microsoft.Resources.ResourceWriteFailure'
-  | 'Microsoft.Resources.ResourceDeleteSuccess';
+  | 'Microsoft.Resources.ResourceDeleteSuccess'
+  | 'Microsoft.Resources.ResourceActionSuccess';
+
+/** The POST actions on a container group the emulator serves (each ends in a ResourceActionSuccess event). */
+export type GroupAction = 'stop' | 'start' | 'restart';
 
 export interface ResourceEventData {
   resourceProvider: string;
@@ -40,8 +44,11 @@ export function resourceEvent(input: {
   resourceId: string;
   correlationId: string;
   httpRequest: ResourceEventData['httpRequest'];
+  /** For an action event: which one (its subject and resourceUri are still the group's id, as ARM sends them). */
+  action?: GroupAction;
 }): EventGridEvent {
   const isDelete = input.eventType === 'Microsoft.Resources.ResourceDeleteSuccess';
+  const operation = input.action ? `${input.action}/action` : isDelete ? 'delete' : 'write';
   return {
     id: randomUUID(),
     topic: `/subscriptions/${input.subscriptionId}/resourceGroups/${input.resourceGroup}`,
@@ -53,7 +60,7 @@ export function resourceEvent(input: {
     data: {
       resourceProvider: 'Microsoft.ContainerInstance',
       resourceUri: input.resourceId,
-      operationName: `${RESOURCE_TYPE}/${isDelete ? 'delete' : 'write'}`,
+      operationName: `${RESOURCE_TYPE}/${operation}`,
       status: input.eventType === 'Microsoft.Resources.ResourceWriteFailure' ? 'Failed' : 'Succeeded',
       subscriptionId: input.subscriptionId,
       tenantId: input.tenantId,

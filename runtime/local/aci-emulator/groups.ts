@@ -2,7 +2,7 @@
 // provisioning that ends Running or Failed after a delay, and the Event Grid event each end sends.
 import { randomUUID } from 'node:crypto';
 import { errorReply, type ArmRequest, type Reply } from './arm';
-import { resourceEvent, type EventGridEvent, type ResourceEventType } from './events';
+import { resourceEvent, type EventGridEvent, type GroupAction, type ResourceEventType } from './events';
 import type { Log } from './log';
 import { failingContainers, groupId, missingImage, renderGroup, sameSpec, type ContainerGroupJson, type GroupRecord } from './model';
 import type { Operation, OperationError, OperationOrigin, Operations, OperationTarget } from './operations';
@@ -118,8 +118,69 @@ export class ContainerGroups {
     }
   }
 
-  private startWrite(key: string, rec: GroupRecord, origin: OperationOrigin): Operation {
-    return this.o.operations.start('write', operationTarget(key, rec), origin, this.o.provisioningMs, (o) => this.finishWrite(key, o));
+  private startWrite(key: string, rec: GroupRecord, origin: OperationOrigin, action?: GroupAction): Operation {
+    return this.o.operations.start('write', operationTarget(key, rec), origin, this.o.provisioningMs, (o) =>
+      this.finishWrite(key, o, action),
+    );
+  }
+
+  /**
+   * POST .../stop (204, at once, as the spec has it): every container is killed and the group's
+   * compute and public IP released; the group stays, Succeeded, its instance view Stopped.
+   */
+  stop(r: ArmRequest): Reply {
+    const rec = this.find(r);
+    if (!rec) return notFound(r);
+    if (rec.provisioningState === 'Deleting') return beingDeleted(rec);
+    const key = groupKey(rec.resourceGroup, rec.name);
+    this.o.operations.end(key, 'Canceled');
+    rec.provisioningState = 'Succeeded';
+    rec.settled = { outcome: 'Stopped', at: new Date().toISOString() };
+    delete rec.ip;
+    this.o.store.put(rec);
+    this.o.publish(this.actionEvent('stop', rec, r));
+    return { status: 204 };
+  }
+
+  /** POST .../start (202, long-running): the group provisions again as after a PUT, with a new IP. */
+  start(r: ArmRequest): Reply {
+    const rec = this.find(r);
+    if (!rec) return notFound(r);
+    if (rec.provisioningState === 'Deleting') return beingDeleted(rec);
+    const key = groupKey(rec.resourceGroup, rec.name);
+    this.o.operations.end(key, 'Canceled');
+    rec.provisioningState = 'Pending';
+    delete rec.settled;
+    this.o.store.put(rec);
+    const op = this.startWrite(key, rec, r, 'start');
+    return { status: 202, headers: { 'Azure-AsyncOperation': this.o.operations.url(op, 'operations', r.apiVersion) } };
+  }
+
+  /** POST .../restart (204): the containers start again in place, keeping the group's IP. */
+  restart(r: ArmRequest): Reply {
+    const rec = this.find(r);
+    if (!rec) return notFound(r);
+    if (rec.provisioningState === 'Deleting') return beingDeleted(rec);
+    if (rec.settled?.outcome !== 'Running') {
+      return errorReply(armError(409, 'ContainerGroupNotRunning', `The container group '${rec.name}' is not running; start it instead.`));
+    }
+    rec.settled = { outcome: 'Running', at: new Date().toISOString() };
+    this.o.store.put(rec);
+    this.o.publish(this.actionEvent('restart', rec, r));
+    return { status: 204 };
+  }
+
+  private actionEvent(action: GroupAction, rec: GroupRecord, origin: OperationOrigin): EventGridEvent {
+    return resourceEvent({
+      eventType: 'Microsoft.Resources.ResourceActionSuccess',
+      action,
+      subscriptionId: this.o.subscriptionId,
+      tenantId: TENANT_ID,
+      resourceGroup: rec.resourceGroup,
+      resourceId: groupId(this.o.subscriptionId, rec.resourceGroup, rec.name),
+      correlationId: origin.correlationId,
+      httpRequest: origin.httpRequest,
+    });
   }
 
   private startDelete(key: string, rec: GroupRecord, origin: OperationOrigin): Operation {
@@ -218,7 +279,7 @@ export class ContainerGroups {
     };
   }
 
-  private finishWrite(key: string, op: Operation): void {
+  private finishWrite(key: string, op: Operation, action?: GroupAction): void {
     const rec = this.o.store.get(key);
     if (!rec || this.o.operations.inProgress(key) !== op) return;
     const at = new Date().toISOString();
@@ -243,7 +304,9 @@ export class ContainerGroups {
     }
     this.o.store.put(rec);
     this.o.operations.end(key, error ? 'Failed' : 'Succeeded', error);
-    this.o.publish(this.event(error ? 'Microsoft.Resources.ResourceWriteFailure' : 'Microsoft.Resources.ResourceWriteSuccess', rec, op));
+    if (action && !error) this.o.publish(this.actionEvent(action, rec, op));
+    else
+      this.o.publish(this.event(error ? 'Microsoft.Resources.ResourceWriteFailure' : 'Microsoft.Resources.ResourceWriteSuccess', rec, op));
   }
 
   private finishDelete(key: string, op: Operation): void {
@@ -273,6 +336,10 @@ export class ContainerGroups {
 
 function operationTarget(key: string, rec: GroupRecord): OperationTarget {
   return { key, name: rec.name, location: rec.spec.location };
+}
+
+function beingDeleted(rec: GroupRecord): Reply {
+  return errorReply(armError(409, 'Conflict', `The container group '${rec.name}' is being deleted.`));
 }
 
 function notFound(r: ArmRequest): Reply {

@@ -41,7 +41,11 @@ export interface AciEmulator {
   /** http://127.0.0.1:<port> */
   readonly url: string;
   readonly subscriptionId: string;
-  setEventEndpoint(url: string | undefined): void;
+  /**
+   * Where events go, and which types (an Event Grid subscription's includedEventTypes; all of
+   * them when not given). Events of other types are not delivered, as Event Grid filters them.
+   */
+  setEventEndpoint(url: string | undefined, eventTypes?: readonly string[]): void;
   /** Snapshot of stored groups, ARM JSON shape (as GET returns them), for tests. */
   groups(): ContainerGroupJson[];
   /** Delete a group behind the fleet's back (no event), for tests of drift. */
@@ -110,8 +114,9 @@ class Emulator implements AciEmulator {
     this.containerGroups.resumeSaved();
   }
 
-  setEventEndpoint(url: string | undefined): void {
+  setEventEndpoint(url: string | undefined, eventTypes?: readonly string[]): void {
     this.delivery.endpoint = url;
+    this.delivery.eventTypes = eventTypes;
   }
 
   groups(): ContainerGroupJson[] {

@@ -28,6 +28,8 @@ export interface InstanceEventJson {
 export interface ContainerStateJson {
   state: 'Running' | 'Waiting' | 'Terminated';
   startTime?: string;
+  finishTime?: string;
+  exitCode?: number;
   detailStatus: string;
 }
 
@@ -94,7 +96,7 @@ export interface GroupRecord {
   spec: GroupSpec;
   provisioningState: ProvisioningState;
   /** What provisioning ended in, once it has (kept while Deleting; cleared by a re-PUT). */
-  settled?: { outcome: 'Running' | 'Failed'; at: string; reason?: string };
+  settled?: { outcome: 'Running' | 'Failed' | 'Stopped'; at: string; reason?: string };
   ip?: string;
 }
 
@@ -154,7 +156,9 @@ export function renderGroup(subscriptionId: string, rec: GroupRecord): Container
     json.properties.instanceView =
       settled.outcome === 'Running'
         ? { state: 'Running', events: [] }
-        : { state: 'Stopped', events: [event('Failed', settled.reason ?? 'Provisioning failed', 'Warning', settled.at)] };
+        : settled.outcome === 'Stopped'
+          ? { state: 'Stopped', events: [event('Stopped', 'Container group was stopped', 'Normal', settled.at)] }
+          : { state: 'Stopped', events: [event('Failed', settled.reason ?? 'Provisioning failed', 'Warning', settled.at)] };
   }
   return json;
 }
@@ -175,6 +179,14 @@ function containerView(
         event('Pulled', `Successfully pulled image "${image}"`, 'Normal', at),
         event('Started', 'Started container', 'Normal', at),
       ],
+    };
+  }
+  if (settled.outcome === 'Stopped') {
+    // Stopped by a POST .../stop: every container was killed, and the group's compute released.
+    return {
+      restartCount: 0,
+      currentState: { state: 'Terminated', exitCode: 137, finishTime: at, detailStatus: 'Killed' },
+      events: [event('Killing', 'Killing container', 'Normal', at)],
     };
   }
   // The group failed: the containers whose pull failed say why, the others never started.

@@ -13,6 +13,9 @@ const ROUTES = {
   listByResourceGroup: GROUPS,
   group: `${GROUPS}/{name}`,
   logs: `${GROUPS}/{name}/containers/{container}/logs`,
+  stop: `${GROUPS}/{name}/stop`,
+  start: `${GROUPS}/{name}/start`,
+  restart: `${GROUPS}/{name}/restart`,
   operationStatus: `${LOCATION}/operations/{operation}`,
   operationResult: `${LOCATION}/operationresults/{operation}`,
 } as const;
@@ -43,6 +46,12 @@ export function armDispatcher(subscriptionId: string, groups: ContainerGroups, o
         return groups.delete(r);
       case 'GET logs':
         return groups.logs(r);
+      case 'POST stop':
+        return groups.stop(r);
+      case 'POST start':
+        return groups.start(r);
+      case 'POST restart':
+        return groups.restart(r);
       case 'GET operationStatus':
         return operations.statusReply(r);
       case 'GET operationResult':

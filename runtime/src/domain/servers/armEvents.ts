@@ -3,6 +3,18 @@ import { z } from 'zod';
 import { containerGroupName, resourceGroupName } from './requests';
 import type { ServerKey } from './server';
 
+/**
+ * The ARM events ACIMonitor reacts to (the Event Grid subscription's filter, infra/events.ts):
+ * writes and deletes, and actions (stop, start, restart), whose subject is the group's id too.
+ */
+export const CONTAINER_GROUP_EVENT_TYPES = [
+  'Microsoft.Resources.ResourceWriteSuccess',
+  'Microsoft.Resources.ResourceWriteFailure',
+  'Microsoft.Resources.ResourceDeleteSuccess',
+  'Microsoft.Resources.ResourceDeleteFailure',
+  'Microsoft.Resources.ResourceActionSuccess',
+] as const;
+
 export interface ResourceEvent {
   id?: string;
   eventType?: string;
