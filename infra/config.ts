@@ -16,6 +16,7 @@ import {
   type OptionProblem,
   type SettingName,
 } from '../runtime/src/options';
+import { RESOURCE_GROUP_NAME } from '../runtime/src/domain/core/resourceGroups';
 import { checkStackFleets, type StackFleet } from './fleetSpecs';
 
 export { isNcrontab };
@@ -79,9 +80,9 @@ export function isRegionName(value: string): boolean {
   return /^[a-z][a-z0-9]{2,39}$/.test(value);
 }
 
-/** Azure resource group name rules: 1-90 of letters, digits, `-_.()`, not ending with a period. */
+/** Azure resource group name rules (the runtime's RESOURCE_GROUP_NAME): letters and digits of any script, `-_.()`, 1-90, no final period. */
 export function isResourceGroupName(value: string): boolean {
-  return /^[-\w.()]{1,90}$/.test(value) && !value.endsWith('.');
+  return RESOURCE_GROUP_NAME.test(value);
 }
 
 /** Lowercase letters, digits and hyphens: it becomes part of DNS names (the Function App). */

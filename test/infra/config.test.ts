@@ -47,6 +47,10 @@ describe('validators', () => {
     assert.equal(isResourceGroupName('ends-with-period.'), false);
     assert.equal(isResourceGroupName('has space'), false);
     assert.equal(isResourceGroupName('x'.repeat(91)), false);
+    assert.equal(isResourceGroupName('spiele-münchen'), true, 'ARM allows letters of any script');
+    assert.equal(isResourceGroupName('ü'.repeat(90)), true);
+    assert.equal(isResourceGroupName('ü'.repeat(91)), false);
+    assert.equal(isResourceGroupName('games🎮'), false, 'an emoji is no letter');
     assert.equal(isFleetName('aci-fleet-dev'), true);
     assert.equal(isFleetName('Aci'), false);
     assert.equal(isFleetName('double--hyphen'), false);

@@ -114,6 +114,21 @@ describe('ACICreate', () => {
     );
   });
 
+  it('runs a server in a resource group named in another script (ARM allows it): created, Running through its event, reported', async () => {
+    const res = await call(fleet, 'ACICreate', createBody('gs-unicode', {}, 'Spiele-München'));
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.ResourceGroup, 'spiele-münchen');
+    const server = await eventually(async () => {
+      const s = (await listAll()).find((x) => x.ContainerGroupName === 'gs-unicode');
+      return s?.State === 'Running' && s;
+    }, 'gs-unicode Running');
+    assert.equal(server.ResourceGroup, 'spiele-münchen');
+    const reported = await call(fleet, 'ACISetSessions', [
+      { resourceGroup: 'spiele-münchen', containerGroupName: 'gs-unicode', activeSessions: 2 },
+    ]);
+    assert.equal(reported.status, 200, JSON.stringify(reported.body));
+  });
+
   it('refuses a name already used by a group the fleet does not own, writing nothing', async () => {
     const arm = createContainerInstanceClient({
       subscriptionId: fleet.emulator.subscriptionId,

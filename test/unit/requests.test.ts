@@ -40,6 +40,15 @@ describe('request validation', () => {
     });
   }
 
+  it('takes resource group names in any script, as ARM does (letters and digits by Char.IsLetterOrDigit), kept lower-case', () => {
+    assert.equal(parseRequest(createRequest, createBody('gs-1', {}, 'Spiele-München')).resourceGroup, 'spiele-münchen');
+    assert.equal(parseRequest(createRequest, createBody('gs-1', {}, 'ゲーム(1)')).resourceGroup, 'ゲーム(1)');
+    for (const bad of ['games🎮', 'spiele münchen', 'games.', 'ü'.repeat(91), 'a/b']) {
+      const e = failure(() => parseRequest(createRequest, createBody('gs-1', {}, bad)));
+      assert.equal((e.details as Array<{ path: string }>)[0]!.path, 'resourceGroup', bad);
+    }
+  });
+
   it('names the missing field of a container', () => {
     const body = createBody('gs-1');
     delete (body.containerGroup.containers[0] as Record<string, unknown>).image;

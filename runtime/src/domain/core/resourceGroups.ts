@@ -2,6 +2,12 @@
 // may be limited to some of them (FLEET_RESOURCE_GROUPS).
 import { FleetError } from './errors';
 
+/**
+ * ARM's rule for resource group names: 1-90 letters or digits (any script: Char.IsLetterOrDigit)
+ * and `_ - . ( )`, not ending in a period.
+ */
+export const RESOURCE_GROUP_NAME = /^[-\p{L}\p{Nd}_.()]{0,89}[-\p{L}\p{Nd}_()]$/u;
+
 /** Resource group names are case-insensitive in Azure; the table keys them lower-case so both spellings meet. */
 export const normalizeResourceGroup = (rg: string) => rg.toLowerCase();
 

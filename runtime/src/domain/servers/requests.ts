@@ -1,14 +1,14 @@
 // Request schemas: the one definition that validates input (and, later, documents the API).
 // Field names keep the seed's camelCase so matchmakers written for the original keep working.
 import { z } from 'zod';
-import { normalizeResourceGroup } from '../core/resourceGroups';
+import { normalizeResourceGroup, RESOURCE_GROUP_NAME } from '../core/resourceGroups';
 import { wholeNumber } from '../core/validation';
 import { OPERATOR_TARGET_STATES, STATES } from './states';
 
-/** ARM's rule for resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period. */
+/** A resource group's name (RESOURCE_GROUP_NAME), kept lower-case. */
 export const resourceGroupName = z
   .string({ error: 'resourceGroup must be a string' })
-  .regex(/^[-\w.()]{0,89}[-\w()]$/, {
+  .regex(RESOURCE_GROUP_NAME, {
     error: "resourceGroup must be 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
   })
   .transform(normalizeResourceGroup);
