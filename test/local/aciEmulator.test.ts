@@ -246,6 +246,20 @@ describe('ACI emulator with the real ARM client', () => {
     assert.equal(e.code, 'InvalidResourceLocation');
   });
 
+  it('refuses a request without an api-version, or with one that is not a date, as ARM does', async () => {
+    const base = `${emulator.url}/subscriptions/${emulator.subscriptionId}/resourceGroups/games/providers/Microsoft.ContainerInstance/containerGroups`;
+    for (const [query, code] of [
+      ['', 'MissingApiVersionParameter'],
+      ['?api-version=', 'MissingApiVersionParameter'],
+      ['?api-version=latest', 'InvalidApiVersionParameter'],
+    ] as const) {
+      const res = await fetch(`${base}${query}`);
+      assert.equal(res.status, 400, query);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, code, query);
+    }
+    assert.equal((await fetch(`${base}?api-version=2023-05-01`)).status, 200);
+  });
+
   it('lists by resource group and by subscription across several pages', async () => {
     const names = Array.from({ length: 7 }, (_, i) => `page-${i}`);
     await Promise.all(names.map((n) => client.containerGroups.beginCreateOrUpdateAndWait('Paging', n, gameServer())));

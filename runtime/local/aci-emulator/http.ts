@@ -8,7 +8,8 @@ import { faultReply, type FaultInjector } from './faults';
 import { errorDetail, type Log } from './log';
 import { armError } from './validate';
 
-const DEFAULT_API_VERSION = '2023-05-01';
+/** An ARM API version's spelling (which versions ACI serves is not checked: see the README). */
+const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 const MAX_BODY_BYTES = 4 * 1024 * 1024; // ARM rejects larger requests
 
 export class ArmHttpServer {
@@ -51,6 +52,7 @@ export class ArmHttpServer {
     try {
       const body = await readBody(req);
       const fault = this.faults.takeRequestFault(method);
+      const versionError = apiVersionProblem(url.searchParams.get('api-version'));
       reply =
         fault && !fault.afterApply
           ? faultReply(fault)
@@ -58,20 +60,22 @@ export class ArmHttpServer {
             ? errorReply(armError(413, 'RequestEntityTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes.`))
             : this.closing
               ? errorReply(armError(503, 'ServiceUnavailable', 'The emulator is shutting down.'))
-              : this.dispatch({
-                  method,
-                  url,
-                  params: {},
-                  body,
-                  apiVersion: url.searchParams.get('api-version') ?? DEFAULT_API_VERSION,
-                  correlationId,
-                  httpRequest: {
-                    clientRequestId: clientRequestId ?? randomUUID(),
-                    clientIpAddress: req.socket.remoteAddress ?? '127.0.0.1',
+              : versionError
+                ? errorReply(versionError)
+                : this.dispatch({
                     method,
-                    url: url.href,
-                  },
-                });
+                    url,
+                    params: {},
+                    body,
+                    apiVersion: url.searchParams.get('api-version') ?? '',
+                    correlationId,
+                    httpRequest: {
+                      clientRequestId: clientRequestId ?? randomUUID(),
+                      clientIpAddress: req.socket.remoteAddress ?? '127.0.0.1',
+                      method,
+                      url: url.href,
+                    },
+                  });
       if (fault?.afterApply) reply = faultReply(fault);
     } catch (e) {
       this.log(`${method} ${url.pathname} failed: ${errorDetail(e)}`, 'error');
@@ -88,6 +92,19 @@ export class ArmHttpServer {
     });
     res.end(body);
   }
+}
+
+/** ARM refuses a request without an api-version, or with one that is not a date. */
+function apiVersionProblem(apiVersion: string | null) {
+  if (apiVersion === null || apiVersion === '')
+    return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+  if (!API_VERSION.test(apiVersion))
+    return armError(
+      400,
+      'InvalidApiVersionParameter',
+      `The api-version '${apiVersion}' is invalid. It must be a date such as '2023-05-01'.`,
+    );
+  return undefined;
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
