@@ -207,9 +207,11 @@ export async function startFunctionsHost(options: HostOptions): Promise<Function
     try {
       for (const event of events) await fn.handler(event, context(fn.name), services);
     } catch (e) {
-      // Like the extension: a failed function is a failed delivery, which Event Grid retries.
+      // Like the extension: a failed function is a failed delivery, a 500 whatever the error (a 4xx
+      // would be one Event Grid never retries), so Event Grid retries it.
       log(`[${fn.name}] failed: ${(e as Error).message}`, 'error');
-      return send(res, e instanceof FleetError ? errorResponse(e) : refuse('Internal', (e as Error).message));
+      const answer = e instanceof FleetError ? errorResponse(e) : refuse('Internal', (e as Error).message);
+      return send(res, { ...answer, status: 500 });
     }
     send(res, { status: 202 });
   }

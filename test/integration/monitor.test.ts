@@ -1,6 +1,7 @@
 // The create -> event -> Running flow under Event Grid's real behaviour: early, duplicated and stale events.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { FleetError } from '../../runtime/src/domain/core/errors';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
 import type { ContainerGroups } from '../../runtime/src/domain/servers/ports';
 import { eventually, newServer, startTestFleet, testContext as context, type LocalFleet } from '../support/localFleet';
@@ -95,6 +96,27 @@ describe('ACIMonitor', () => {
     assert.equal(await deliver([eventFor('someone-else')]), 202);
     assert.equal(await deliver([{ ...eventFor('x'), subject: '/subscriptions/s/resourceGroups/g', data: {} }]), 202);
     assert.equal(await row('someone-else'), undefined);
+  });
+
+  it('a handler that fails, even with a 4xx of its own (ARM refused its read), fails the delivery with a 500, which Event Grid retries', async () => {
+    await fleet.services.servers(context()).create(newServer('gs-refused-read'));
+    await provisioned('gs-refused-read');
+    const groups = fleet.services.groups;
+    const get = groups.get;
+    groups.get = async () => {
+      groups.get = get; // once
+      throw new FleetError('AzureRequestRejected', 'Azure rejected reading games/gs-refused-read: (emulated)');
+    };
+    const res = await fetch(`${fleet.url}/runtime/webhooks/eventgrid?functionName=ACIMonitor`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification', 'x-functions-key': fleet.key },
+      body: JSON.stringify([eventFor('gs-refused-read')]),
+    });
+    // Event Grid gives up at once on 400 and 413; the Functions host answers any failed function with a 500.
+    assert.equal(res.status, 500);
+    assert.equal(((await res.json()) as any).error.code, 'AzureRequestRejected');
+    assert.equal(await deliver([eventFor('gs-refused-read')]), 202, 'the retry succeeds');
+    assert.equal((await row('gs-refused-read'))?.state, 'Running');
   });
 
   it('refuses deliveries without the Notification header or the key', async () => {

@@ -14,16 +14,17 @@ interface Delivery {
   body: EventGridEvent[];
 }
 
-/** A webhook that records Event Grid deliveries; it can be told to answer 500 a few times. */
+/** A webhook that records Event Grid deliveries; it can be told to answer an error (500 by default) a few times. */
 async function startWebhook() {
   const deliveries: Delivery[] = [];
   let failures = 0;
+  let failStatus = 500;
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (failures > 0) {
       failures--;
-      res.writeHead(500).end();
+      res.writeHead(failStatus).end();
       return;
     }
     deliveries.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) as EventGridEvent[] });
@@ -33,8 +34,9 @@ async function startWebhook() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/runtime/webhooks/EventGrid`,
     deliveries,
-    failNext(n: number) {
+    failNext(n: number, status = 500) {
       failures = n;
+      failStatus = status;
     },
     for(subject: string): Delivery[] {
       return deliveries.filter((d) => d.body[0]?.subject === subject);
@@ -451,6 +453,17 @@ describe('ACI emulator with the real ARM client', () => {
       assert.equal(got[0]!.headers['aeg-delivery-count'], '2');
       assert.ok(log.some((l) => l.includes('delivery 1/') && l.includes('HTTP 500')));
     });
+
+    for (const status of [400, 413]) {
+      it(`gives up at once on a ${status}, as Event Grid does (it would be refused again)`, async () => {
+        webhook.failNext(1, status);
+        const name = `refused-${status}`;
+        await client.containerGroups.beginCreateOrUpdateAndWait('events', name, gameServer());
+        await emulator.idle();
+        assert.equal(webhook.for(idOf('events', name)).length, 0);
+        assert.ok(log.some((l) => l.includes(`${name}`) && l.includes(`HTTP ${status}`) && l.includes('not retried')));
+      });
+    }
 
     it('sends nothing for a group removed out of band', async () => {
       await client.containerGroups.beginCreateOrUpdateAndWait('events', 'drift', gameServer());

@@ -5,6 +5,8 @@ import type { Log } from './log';
 import type { BackgroundWork } from './timers';
 
 const DELIVERY = { attempts: 5, firstBackoffMs: 100, maxBackoffMs: 2000, timeoutMs: 5000 };
+/** The answers Event Grid never retries a webhook delivery after. */
+const NEVER_RETRIED: readonly number[] = [400, 413];
 
 export class EventDelivery {
   /** Webhook that receives the events; read at each attempt, so it may be set late. */
@@ -50,6 +52,11 @@ export class EventDelivery {
         const status = await postEvents(endpoint, [event], { timeoutMs: DELIVERY.timeoutMs, deliveryCount: attempt });
         if (status >= 200 && status < 300) {
           this.log(`delivered ${what}`);
+          return;
+        }
+        if (NEVER_RETRIED.includes(status)) {
+          // Event Grid dead-letters these at once: the same delivery would be refused again.
+          this.log(`delivery of ${what} to ${endpoint} refused with HTTP ${status}: not retried`, 'warning');
           return;
         }
         problem = `HTTP ${status}`;
