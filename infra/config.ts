@@ -16,7 +16,7 @@ import {
   type OptionProblem,
   type SettingName,
 } from '../runtime/src/options';
-import { RESOURCE_GROUP_NAME } from '../runtime/src/domain/core/resourceGroups';
+import { isResourceGroupName } from '../runtime/src/domain/core/resourceGroups';
 import { checkStackFleets, type StackFleet } from './fleetSpecs';
 
 export { isNcrontab };
@@ -80,10 +80,8 @@ export function isRegionName(value: string): boolean {
   return /^[a-z][a-z0-9]{2,39}$/.test(value);
 }
 
-/** Azure resource group name rules (the runtime's RESOURCE_GROUP_NAME): letters and digits of any script, `-_.()`, 1-90, no final period. */
-export function isResourceGroupName(value: string): boolean {
-  return RESOURCE_GROUP_NAME.test(value);
-}
+/** Azure resource group name rules: the runtime's, so a name the stack takes is one the fleet takes. */
+export { isResourceGroupName };
 
 /** Lowercase letters, digits and hyphens: it becomes part of DNS names (the Function App). */
 export function isFleetName(value: string): boolean {

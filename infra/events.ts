@@ -1,6 +1,7 @@
 // Container group events: per container resource group, an Event Grid system topic and a
 // subscription that delivers container-group writes and deletes to ACIMonitor, retrying, and
 // dead-lettering to blob storage with the topic's own identity (the account takes no keys).
+import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import * as eventgrid from '@pulumi/azure-native/eventgrid';
 import { ROLES, roleDefinitionId } from './invariants';
@@ -12,6 +13,24 @@ export { CONTAINER_GROUP_EVENT_TYPES };
 /** Only container groups: the subject of a resource event is the resource id. */
 export function containerGroupSubjectPrefix(resourceGroupId: string): string {
   return `${resourceGroupId.replace(/\/+$/, '')}/providers/Microsoft.ContainerInstance/containerGroups`;
+}
+
+/**
+ * The system topic's Azure name for `key` (`<component>-<group>`): none (Pulumi's autoname, as
+ * topics have always been named) when the key is already letters, digits and hyphens, the only
+ * characters a system topic's name takes; otherwise those of it, with a hash of the whole, so
+ * `rg_1`, `rg.1` and `spiele-münchen` each get a valid name of their own.
+ */
+export function systemTopicNameFor(key: string): string | undefined {
+  if (/^[A-Za-z0-9-]{3,100}$/.test(key)) return undefined;
+  const slug = key
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 100);
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return `${slug}-${hash}-topic`;
 }
 
 /** Names are per topic, and each topic has this one subscription. */
@@ -56,6 +75,7 @@ export class ContainerEvents extends pulumi.ComponentResource {
         `${key}-topic`,
         {
           resourceGroupName: group.name,
+          systemTopicName: systemTopicNameFor(key),
           location: 'global',
           source: group.id,
           topicType: 'Microsoft.Resources.ResourceGroups',

@@ -51,6 +51,7 @@ describe('validators', () => {
     assert.equal(isResourceGroupName('ü'.repeat(90)), true);
     assert.equal(isResourceGroupName('ü'.repeat(91)), false);
     assert.equal(isResourceGroupName('games🎮'), false, 'an emoji is no letter');
+    assert.equal(isResourceGroupName('İstanbul'), false, 'its lower-case spelling is another name');
     assert.equal(isFleetName('aci-fleet-dev'), true);
     assert.equal(isFleetName('Aci'), false);
     assert.equal(isFleetName('double--hyphen'), false);

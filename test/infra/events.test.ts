@@ -2,7 +2,13 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as pulumi from '@pulumi/pulumi';
-import { CONTAINER_GROUP_EVENT_TYPES, ContainerEvents, SUBSCRIPTION_NAME, containerGroupSubjectPrefix } from '../../infra/events';
+import {
+  CONTAINER_GROUP_EVENT_TYPES,
+  ContainerEvents,
+  SUBSCRIPTION_NAME,
+  containerGroupSubjectPrefix,
+  systemTopicNameFor,
+} from '../../infra/events';
 import { flush, useMocks } from './support/mocks';
 
 describe('container group events', () => {
@@ -21,6 +27,21 @@ describe('container group events', () => {
       containerGroupSubjectPrefix('/subscriptions/s/resourceGroups/rg/'),
       '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups',
     );
+  });
+
+  it("names a group's topic within Event Grid's rule (letters, digits, hyphens), keeping Pulumi's name where it already fits", () => {
+    assert.equal(systemTopicNameFor('events-games'), undefined, 'existing topics keep their names');
+    const names = [
+      'events-spiele-münchen',
+      'events-spiele-munchen-x',
+      'events-rg_1',
+      'events-rg.1',
+      'events-ゲーム',
+      `events-${'ü'.repeat(90)}`,
+    ].map((k) => systemTopicNameFor(k) ?? k);
+    for (const n of names) assert.match(n, /^[A-Za-z0-9-]{3,128}$/, n);
+    assert.equal(new Set(names).size, names.length, 'no two groups share a name');
+    assert.equal(systemTopicNameFor('events-rg_1'), systemTopicNameFor('events-rg_1'), 'stable across runs');
   });
 
   it('names the subscription within Event Grid rules (3-64 letters, digits, hyphens)', () => {

@@ -260,6 +260,7 @@ describe('ACI emulator with the real ARM client', () => {
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, code, query);
     }
     assert.equal((await fetch(`${base}?api-version=2023-05-01`)).status, 200);
+    assert.equal((await fetch(`${base}?api-version=2024-05-01-preview`)).status, 200);
   });
 
   it('lists by resource group and by subscription across several pages', async () => {
@@ -454,7 +455,7 @@ describe('ACI emulator with the real ARM client', () => {
       assert.ok(log.some((l) => l.includes('delivery 1/') && l.includes('HTTP 500')));
     });
 
-    for (const status of [400, 413]) {
+    for (const status of [400, 401, 403, 413]) {
       it(`gives up at once on a ${status}, as Event Grid does (it would be refused again)`, async () => {
         webhook.failNext(1, status);
         const name = `refused-${status}`;

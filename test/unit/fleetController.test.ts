@@ -3,7 +3,9 @@
 // with servers that failed holding sessions. The services are the real ones.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FleetError } from '../../runtime/src/domain/core/errors';
 import { FleetController } from '../../runtime/src/domain/fleets/controller';
+import { REFUSED_RETRY_MS } from '../../runtime/src/domain/fleets/plan';
 import { FleetService } from '../../runtime/src/domain/fleets/fleetService';
 import type { ContainerGroups } from '../../runtime/src/domain/servers/ports';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
@@ -38,8 +40,11 @@ function world(settings: Record<string, string> = {}, wrap: (g: ContainerGroups)
   const fleets = new FleetService({ store: new MemoryFleetStore(), serverStore: store, servers, options: fleetOptionsFrom(parsed), clock });
   const states = new Map<string, MemoryStateStore>();
   const state = (fleet: string) => states.get(fleet) ?? states.set(fleet, new MemoryStateStore()).get(fleet)!;
+  const events: string[] = [];
+  const telemetry = { trackEvent: (name: string) => events.push(name), trackMetric() {} };
   const controller = (holder: string, leaseMs = 60_000) =>
     new FleetController({
+      telemetry,
       fleets,
       serverStore: store,
       demand: new MemoryDemandStore(),
@@ -56,7 +61,7 @@ function world(settings: Record<string, string> = {}, wrap: (g: ContainerGroups)
     for (const key of arm.due(clock.now().getTime())) await servers.refresh(key);
   };
   const rows = async (fleet: string): Promise<ServerRecord[]> => (await store.list()).map((r) => r.value).filter((s) => s.fleet === fleet);
-  return { clock, store, servers, fleets, controller, settle, rows };
+  return { clock, store, servers, fleets, controller, settle, rows, events };
 }
 
 const alive = (s: ServerRecord) => s.state === 'Creating' || s.state === 'Running';
@@ -134,6 +139,78 @@ describe('fleet controller: the create quota', () => {
     w.clock.advance(300_000);
     const [third] = await w.controller('c').run();
     assert.equal(third?.created.length, 2);
+  });
+});
+
+describe('fleet controller: a revision ARM refuses to create', () => {
+  /** ARM answers a create of an image named "missing" with 400 InaccessibleImage, as ACI does. */
+  const refusing = (g: ContainerGroups): ContainerGroups =>
+    Object.assign(Object.create(g), {
+      beginCreate: async (key: Parameters<ContainerGroups['beginCreate']>[0], spec: Parameters<ContainerGroups['beginCreate']>[1]) => {
+        if (spec.containers.some((c) => c.image.includes('missing')))
+          throw new FleetError('AzureRequestRejected', `Azure rejected creating ${key.containerGroupName}: InaccessibleImage`);
+        return g.beginCreate(key, spec);
+      },
+    });
+
+  it('drains no old server in the run that was refused, even when maxUnavailable allows one', async () => {
+    const w = world({}, refusing);
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    await w.controller('a').run();
+    await w.settle();
+    await w.fleets.put('web', { template: template('example/game:2-missing'), replicas: 2, rollout: { maxSurge: 1, maxUnavailable: 1 } });
+    const [run] = await w.controller('b').run();
+    assert.deepEqual(run?.drained, [], 'the rollout drain waits for the new servers');
+    assert.deepEqual(
+      (await w.rows('web')).map((s) => s.state),
+      ['Running', 'Running'],
+    );
+    assert.equal((await w.fleets.get('web')).fleet.Status.State, 'Paused');
+  });
+
+  it('keeps the refusal while the create quota holds the retry back, and ends it once a create goes through', async () => {
+    const w = world({ AUTOSCALER_CREATE_QUOTA: '2', AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: '3600' }, refusing);
+    await w.fleets.put('web', { template: template('example/game:1-missing'), replicas: 2 });
+    await w.controller('a').run(); // two creates, both refused: the quota is spent
+    w.clock.advance(REFUSED_RETRY_MS);
+    await w.controller('b').run(); // past the retry time, but no create is left in the window
+    assert.equal((await w.fleets.get('web')).fleet.Status.State, 'Paused', 'still refused, not Complete');
+    assert.equal(w.events.filter((e) => e === 'RolloutPaused').length, 1);
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    w.clock.advance(3600_000);
+    await w.controller('c').run();
+    assert.notEqual((await w.fleets.get('web')).fleet.Status.State, 'Paused');
+  });
+
+  it('a refused scale-out of a complete fleet keeps its completion: no second RolloutCompleted once the need is gone', async () => {
+    let refuse = false;
+    const w = world({}, (g) =>
+      Object.assign(Object.create(g), {
+        beginCreate: async (key: Parameters<ContainerGroups['beginCreate']>[0], spec: Parameters<ContainerGroups['beginCreate']>[1]) => {
+          if (refuse) throw new FleetError('AzureRequestRejected', 'Azure rejected creating: quota');
+          return g.beginCreate(key, spec);
+        },
+      }),
+    );
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 1 });
+    await w.controller('a').run();
+    await w.settle();
+    await w.controller('b').run();
+    const completedAt = (await w.fleets.get('web')).fleet.Status.CompletedAt;
+    assert.ok(completedAt);
+    assert.equal(w.events.filter((e) => e === 'RolloutCompleted').length, 0, 'a first revision completes without the event');
+    refuse = true;
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    w.clock.advance(1000);
+    await w.controller('c').run();
+    assert.equal((await w.fleets.get('web')).fleet.Status.State, 'Paused');
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 1 });
+    w.clock.advance(1000);
+    await w.controller('d').run();
+    const status = (await w.fleets.get('web')).fleet.Status;
+    assert.equal(status.State, 'Complete', JSON.stringify(status));
+    assert.equal(status.CompletedAt, completedAt);
+    assert.equal(w.events.filter((e) => e === 'RolloutCompleted').length, 0);
   });
 });
 

@@ -220,7 +220,7 @@ describe('planFleet: a rolling update', () => {
       const retryAt = later(REFUSED_RETRY_MS).toISOString();
       assert.equal(
         p.reason,
-        `revision 2: Azure refused to create its servers (The image 'x:2' is not accessible); old servers are kept. PUT a corrected template; the fleet tries again after ${retryAt}`,
+        `revision 2: Azure refused to create its servers (The image 'x:2' is not accessible); nothing is created or rolled out meanwhile. PUT a corrected template; the fleet tries again after ${retryAt}`,
       );
       assert.equal(fleetStatusOf(f, oldRunning(3), 3, later(REFUSED_RETRY_MS - 1)).State, 'Paused');
     });

@@ -5,8 +5,8 @@ import type { Log } from './log';
 import type { BackgroundWork } from './timers';
 
 const DELIVERY = { attempts: 5, firstBackoffMs: 100, maxBackoffMs: 2000, timeoutMs: 5000 };
-/** The answers Event Grid never retries a webhook delivery after. */
-const NEVER_RETRIED: readonly number[] = [400, 413];
+/** The answers Event Grid never retries a webhook delivery after (its delivery-and-retry documentation). */
+const NEVER_RETRIED: readonly number[] = [400, 401, 403, 413];
 
 export class EventDelivery {
   /** Webhook that receives the events; read at each attempt, so it may be set late. */

@@ -9,7 +9,7 @@ import { errorDetail, type Log } from './log';
 import { armError } from './validate';
 
 /** An ARM API version's spelling (which versions ACI serves is not checked: see the README). */
-const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+const API_VERSION = /^\d{4}-\d{2}-\d{2}(-(preview|privatepreview|alpha|beta))?$/;
 const MAX_BODY_BYTES = 4 * 1024 * 1024; // ARM rejects larger requests
 
 export class ArmHttpServer {

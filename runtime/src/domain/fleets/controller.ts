@@ -18,7 +18,7 @@ import type { ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
 import { isDefaultFleet, type FleetRecord, type ObservedStatus } from './fleet';
 import type { FleetService } from './fleetService';
-import { censusForPolicy, planFleet, refusalHolds, refusalOf, refusedReason, type FleetPlan, type Sizing } from './plan';
+import { censusForPolicy, planFleet, refusalOf, refusedReason, type FleetPlan, type Sizing } from './plan';
 
 export interface FleetControllerDeps {
   fleets: FleetService;
@@ -183,19 +183,22 @@ export class FleetController {
       run.plan = plan;
 
       run.restored = await this.each(plan.restore, (key) => this.restore(key));
-      const drains = await Promise.all(
-        plan.drain.map(async (d) => ({
-          ...d,
-          // A scale-in never takes a server a player was booked onto since the decision; a rollout's drain may (it keeps its sessions).
-          done: await this.deps.fleets.drain(d.key, { unlessBooked: d.cause === 'scale-in' }).catch((e) => this.failed(d.key, e)),
-        })),
-      );
-      for (const d of drains) {
-        if (!d.done) continue;
-        run.drained.push(d.key);
-        if (d.cause === 'rollout')
-          this.telemetry.trackEvent('RolloutServerDrained', { fleet: fleet.name, revision: fleet.revision, server: describeKey(d.key) });
-      }
+      const drainAll = async (list: FleetPlan['drain']) => {
+        const drains = await Promise.all(
+          list.map(async (d) => ({
+            ...d,
+            // A scale-in never takes a server a player was booked onto since the decision; a rollout's drain may (it keeps its sessions).
+            done: await this.deps.fleets.drain(d.key, { unlessBooked: d.cause === 'scale-in' }).catch((e) => this.failed(d.key, e)),
+          })),
+        );
+        for (const d of drains) {
+          if (!d.done) continue;
+          run.drained.push(d.key);
+          if (d.cause === 'rollout')
+            this.telemetry.trackEvent('RolloutServerDrained', { fleet: fleet.name, revision: fleet.revision, server: describeKey(d.key) });
+        }
+      };
+      await drainAll(plan.drain.filter((d) => d.cause !== 'rollout'));
       // Named after free slots, not at random: two runs that decide on the same view (a lease run
       // out, a run that read before another's creates) pick the same names, and the second create
       // of a name is a no-op, so no shortfall is ever filled twice.
@@ -214,6 +217,8 @@ export class FleetController {
           })),
         );
       }
+      // Old servers give way after the new ones were asked for: a revision ARM refuses drains none.
+      if (refusal === undefined) await drainAll(plan.drain.filter((d) => d.cause === 'rollout'));
     } finally {
       const scaledIn = plan?.drain.some((d) => d.cause === 'scale-in') ?? false;
       const scaledOut = run.restored.length > 0 || (sizing(plan, fleet) && run.created.length > 0);
@@ -221,7 +226,7 @@ export class FleetController {
     }
 
     this.reportScaling(fleet, plan!, run);
-    const observed = await this.record(row, plan!, refusal);
+    const observed = await this.record(row, plan!, { refusal, attempted: createTimes.length > 0 });
     if (fleet.deletingSince && members.length === 0 && observed) run.removed = await this.deps.fleets.removeIfEmpty(observed, members);
     if (run.created.length + run.drained.length + run.restored.length > 0) {
       this.log.info('fleet controller acted', {
@@ -271,16 +276,21 @@ export class FleetController {
   }
 
   /** Notes the run on the fleet's row and reports rollout events when its state changed. */
-  private async record(row: Versioned<FleetRecord>, plan: FleetPlan, refusal?: string): Promise<Versioned<FleetRecord> | undefined> {
+  private async record(
+    row: Versioned<FleetRecord>,
+    plan: FleetPlan,
+    creates: { refusal?: string; attempted: boolean },
+  ): Promise<Versioned<FleetRecord> | undefined> {
     const fleet = row.value;
     const now = this.clock.now();
     const before = fleet.observed;
     const sameRevision = before?.revision === fleet.revision;
-    // A refusal stands while it holds creates back; a run that tried to create again and was not refused ends it.
+    // A refusal stands until a run asks ARM again and is not refused, or the fleet no longer wants
+    // those servers; a run held back (the retry time, the create quota) keeps it.
     const earlier = refusalOf(fleet);
-    const refused = refusal
-      ? { message: truncate(refusal, MAX_REFUSAL_CHARS)!, at: now.toISOString() }
-      : refusalHolds(earlier, now)
+    const refused = creates.refusal
+      ? { message: truncate(creates.refusal, MAX_REFUSAL_CHARS)!, at: now.toISOString() }
+      : !creates.attempted && plan.wanted > 0
         ? earlier
         : undefined;
     const state = refused ? 'Paused' : plan.state;
@@ -291,7 +301,13 @@ export class FleetController {
       desired: plan.desired,
       at: now.toISOString(),
       revision: fleet.revision,
-      completedAt: state === 'Complete' ? (sameRevision && before?.completedAt ? before.completedAt : now.toISOString()) : undefined,
+      // Once complete, a revision stays so through a refused scale-out.
+      completedAt:
+        sameRevision && before?.completedAt && (state === 'Complete' || refused)
+          ? before.completedAt
+          : state === 'Complete'
+            ? now.toISOString()
+            : undefined,
       ...(refused ? { refused } : {}),
     };
     const props = { fleet: fleet.name, revision: fleet.revision };
@@ -299,7 +315,13 @@ export class FleetController {
       this.telemetry.trackEvent('RolloutStarted', { ...props, previous: before?.revision, reason: observed.reason });
     if (state === 'Paused' && !(sameRevision && before?.state === 'Paused'))
       this.telemetry.trackEvent('RolloutPaused', { ...props, reason: observed.reason });
-    if (state === 'Complete' && before && before.state !== 'Complete' && before.state !== 'Deleting')
+    if (
+      state === 'Complete' &&
+      before &&
+      before.state !== 'Complete' &&
+      before.state !== 'Deleting' &&
+      !(sameRevision && before.completedAt)
+    )
       this.telemetry.trackEvent('RolloutCompleted', {
         ...props,
         minutes: Math.round((now.getTime() - Date.parse(fleet.revisionAt)) / 6000) / 10,

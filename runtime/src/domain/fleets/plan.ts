@@ -28,6 +28,8 @@ export interface FleetPlan {
   reason: string;
   /** Servers the fleet should have. */
   desired: number;
+  /** Servers it would create were it not paused or held by the create quota (`create` is what it does create). */
+  wanted: number;
 }
 
 const alive = (s: ServerRecord) => s.state === 'Creating' || s.state === 'Running';
@@ -101,6 +103,11 @@ export function planFleet(input: {
   const assessment = assess(fleet, servers);
   const { current, outdated, failing } = assessment;
   const refused = refusalOf(fleet);
+  if (refusalHolds(refused, now)) {
+    // A refusal holds back only creates the fleet still wants: one that no longer needs them plans as if unrefused.
+    const unrefused = planFleet({ ...input, fleet: { ...fleet, observed: { ...fleet.observed!, refused: undefined } } });
+    if (unrefused.wanted === 0) return unrefused;
+  }
   // Refused by Azure: nothing is created and no old server drained until the retry time (or a new revision).
   const paused = assessment.paused || refusalHolds(refused, now);
 
@@ -113,6 +120,7 @@ export function planFleet(input: {
       restore: [],
       state: 'Deleting',
       desired: 0,
+      wanted: 0,
       reason: left === 0 ? 'every server is gone' : `${left} server(s) left; each goes once its sessions end`,
     };
   }
@@ -186,12 +194,11 @@ export function planFleet(input: {
     }
   }
 
-  let create = 0;
-  if (!paused) {
-    if (sizing.kind === 'autoscaler' && !rolling) create = sizing.decision.create;
-    else create = Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount));
-    create = Math.min(create, createsLeft);
-  }
+  const wanted =
+    sizing.kind === 'autoscaler' && !rolling
+      ? sizing.decision.create
+      : Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount));
+  const create = paused ? 0 : Math.min(wanted, createsLeft);
 
   const state: RolloutState = paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
   return {
@@ -200,6 +207,7 @@ export function planFleet(input: {
     restore,
     state,
     desired,
+    wanted,
     reason: reasonFor(fleet, state, { current, outdated, failing, desired, now, refused: paused ? refused : undefined }),
   };
 }
@@ -209,7 +217,7 @@ export function refusedReason(fleet: FleetRecord, refused: { message: string; at
   const retryAt = new Date(Date.parse(refused.at) + REFUSED_RETRY_MS).toISOString();
   return (
     `revision ${fleet.revision}: Azure refused to create its servers (${refused.message}); ` +
-    `old servers are kept. PUT a corrected template; the fleet tries again after ${retryAt}`
+    `nothing is created or rolled out meanwhile. PUT a corrected template; the fleet tries again after ${retryAt}`
   );
 }
 

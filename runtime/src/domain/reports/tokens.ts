@@ -2,7 +2,7 @@
 // nobody else. A token is the server's key and incarnation plus an HMAC-SHA256 of them with the
 // fleet's secret, so a server deleted and created again under its name gets a token of its own.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { RESOURCE_GROUP_NAME } from '../core/resourceGroups';
+import { isResourceGroupName } from '../core/resourceGroups';
 import { CONTAINER_GROUP_NAME } from '../servers/requests';
 import { INCARNATION, type ServerKey } from '../servers/server';
 
@@ -13,7 +13,7 @@ export interface ReportIdentity extends ServerKey {
 
 /** base64url without padding: the only spelling accepted, so one token has exactly one text. */
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-/** Longer than any token this fleet signs (a 90-character resource group of 4-byte letters, a 63-character name). */
+/** Longer than any token this fleet signs (a 90-character resource group of 3-byte letters, a 63-character name). */
 const MAX_TOKEN_LENGTH = 1024;
 
 const mac = (id: ReportIdentity, secret: string) =>
@@ -58,7 +58,7 @@ export function verifyReportToken(token: string, secrets: readonly string[]): Re
   const [resourceGroup, containerGroupName, ...extra] = nameBytes.toString('utf8').split('/');
   if (extra.length > 0 || !resourceGroup || !containerGroupName) return undefined;
   // Already lower-cased: the table keys resource groups lower-case.
-  if (!RESOURCE_GROUP_NAME.test(resourceGroup) || resourceGroup !== resourceGroup.toLowerCase()) return undefined;
+  if (!isResourceGroupName(resourceGroup) || resourceGroup !== resourceGroup.toLowerCase()) return undefined;
   if (!CONTAINER_GROUP_NAME.test(containerGroupName)) return undefined;
   const id: ReportIdentity =
     incarnation === undefined ? { resourceGroup, containerGroupName } : { resourceGroup, containerGroupName, incarnation };

@@ -1,14 +1,14 @@
 // Request schemas: the one definition that validates input (and, later, documents the API).
 // Field names keep the seed's camelCase so matchmakers written for the original keep working.
 import { z } from 'zod';
-import { normalizeResourceGroup, RESOURCE_GROUP_NAME } from '../core/resourceGroups';
+import { isResourceGroupName, normalizeResourceGroup } from '../core/resourceGroups';
 import { wholeNumber } from '../core/validation';
 import { OPERATOR_TARGET_STATES, STATES } from './states';
 
-/** A resource group's name (RESOURCE_GROUP_NAME), kept lower-case. */
+/** A resource group's name (isResourceGroupName), kept lower-case. */
 export const resourceGroupName = z
   .string({ error: 'resourceGroup must be a string' })
-  .regex(RESOURCE_GROUP_NAME, {
+  .refine(isResourceGroupName, {
     error: "resourceGroup must be 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
   })
   .transform(normalizeResourceGroup);
