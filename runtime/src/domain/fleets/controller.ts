@@ -156,7 +156,13 @@ export class FleetController {
     const recent = await Promise.all(
       all.map(async (f) => {
         const lease = leases[driven.indexOf(f)];
-        const creates = lease ? lease.value.creates : ((await this.deps.state(f.value.name).read().catch(() => undefined))?.value.creates ?? []);
+        const stored =
+          lease ??
+          (await this.deps
+            .state(f.value.name)
+            .read()
+            .catch(() => undefined));
+        const creates = stored?.value.creates ?? [];
         return creates.filter((t) => now - Date.parse(t) < createQuotaWindowMs).length;
       }),
     );
