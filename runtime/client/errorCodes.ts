@@ -8,9 +8,9 @@ export const ERROR_STATUS = {
   InvalidJson: 400,
   /** A field, query parameter, route parameter or header is wrong: `details` lists each, by path. */
   ValidationFailed: 400,
-  /** No credential, or a wrong function key: send `x-functions-key` (or the server's report token). */
+  /** No credential, a wrong function key, or a report token that is not valid (forged, rotated out, an earlier server's). */
   Unauthorized: 401,
-  /** The credential is valid but not for this: another resource group, another server's token. */
+  /** The credential is valid but not for this: another resource group, another server named with a valid token. */
   Forbidden: 403,
   NotFound: 404,
   /** The function does not take this method; the `Allow` header lists those it does. */

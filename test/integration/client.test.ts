@@ -299,14 +299,15 @@ describe('ACIAllocate and ACIReport through the client', () => {
     assert.ok(full.retryAfterSeconds !== undefined);
   });
 
-  it('refuses a report with a wrong token as a typed 403', {
+  it('refuses a report with a wrong token as a typed 401 (invalid_token)', {
     skip: !hasFunction('ACIReport') && 'ACIReport is not on this branch',
   }, async () => {
     const e = await reportSessions(1, { url: `${fleet.url}/api/ACIReport`, token: 'not-a-token', retry: { maxAttempts: 1 } }).catch(
       (err) => err,
     );
     assert.ok(e instanceof FleetApiError);
-    assert.equal(e.status, 403);
+    assert.equal(e.status, 401);
+    assert.equal(e.code, 'Unauthorized');
   });
 });
 

@@ -251,8 +251,8 @@ describe('bodies: credentials first, then at most what each function needs', () 
       declaredLength: 2000,
       send: '{"activeSessions":',
     });
-    assert.equal(res.status, 403);
-    assert.equal(res.body.error.code, 'Forbidden');
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'Unauthorized');
   });
 
   it('refuses a 9.9 MB report before reading a byte of it, whatever its token', async () => {

@@ -112,17 +112,30 @@ describe('ACIReport', () => {
     assert.deepEqual(await etags(), before);
   });
 
-  const refusals: Array<[string, () => string | undefined, unknown]> = [
-    ['a garbage token', () => 'not-a-token', { activeSessions: 9 }],
+  const invalid: Array<[string, () => string]> = [
+    ['a garbage token', () => 'not-a-token'],
     [
       "a forged token (B's name, A's signature)",
       () => {
         const [v, , incarnation, mac] = tokenOf('rep-a').split('.');
         return `${v}.${Buffer.from('games/rep-b').toString('base64url')}.${incarnation}.${mac}`;
       },
-      { activeSessions: 9 },
     ],
-    ['a token signed with a secret the fleet no longer has', () => signReportToken(key('rep-a'), 'x'.repeat(40)), { activeSessions: 9 }],
+    ['a token signed with a secret the fleet no longer has', () => signReportToken(key('rep-a'), 'x'.repeat(40))],
+  ];
+  for (const [what, token] of invalid) {
+    it(`answers 401 invalid_token (RFC 6750) JSON and writes nothing for ${what}`, async () => {
+      const before = await etags();
+      const res = await report(token(), { activeSessions: 9 });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error.code, 'Unauthorized');
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="[^"]+", error="invalid_token"$/);
+      assert.deepEqual(await etags(), before);
+    });
+  }
+
+  // A valid token used beyond its own server: RFC 6750's insufficient_scope, a 403.
+  const refusals: Array<[string, () => string | undefined, unknown]> = [
     ["A's token naming server B", () => tokenOf('rep-a'), [{ ...key('rep-b'), activeSessions: 9 }]],
     ["A's token naming B in a plain body", () => tokenOf('rep-a'), { containerGroupName: 'rep-b', activeSessions: 9 }],
     ["A's token naming another resource group", () => tokenOf('rep-a'), { resourceGroup: 'other', activeSessions: 9 }],

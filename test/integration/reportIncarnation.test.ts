@@ -41,12 +41,12 @@ describe('report tokens and incarnations', () => {
 
     const before = await fleet.services.store.get(key('inc-a'));
     const stale = await report(old.ACI_REPORT_TOKEN!);
-    assert.equal(stale.status, 403);
-    assert.equal(stale.body.error.code, 'Forbidden');
+    assert.equal(stale.status, 401, 'a revoked token: invalid_token');
+    assert.equal(stale.body.error.code, 'Unauthorized');
     assert.match(stale.body.error.message, /earlier server/);
     // The seed-compatible URL carries the old token too: refused the same way.
     const legacy = await fetch(old.ACI_SET_SESSIONS_URL!, { method: 'POST', body: JSON.stringify([{ activeSessions: 3 }]) });
-    assert.equal(legacy.status, 403);
+    assert.equal(legacy.status, 401);
     assert.equal((await fleet.services.store.get(key('inc-a')))?.etag, before?.etag, 'nothing was written');
 
     assert.equal((await report(current.ACI_REPORT_TOKEN!)).status, 200);

@@ -163,7 +163,7 @@ describe('ServerReports.authenticate', () => {
     );
   });
 
-  it('answers 401 for a missing token (as for a missing function key), 403 for a bad one, and names the server for a good one', () => {
+  it('answers 401 for a missing token (as for a missing function key) and for a bad one (invalid_token), and names the server for a good one', () => {
     assert.deepEqual(
       codeOf(() => reports([secret]).authenticate(undefined)),
       ['Unauthorized', 401],
@@ -174,7 +174,7 @@ describe('ServerReports.authenticate', () => {
     );
     assert.deepEqual(
       codeOf(() => reports([secret]).authenticate('v1.x.y')),
-      ['Forbidden', 403],
+      ['Unauthorized', 401],
     );
     assert.deepEqual(reports([secret, previous]).authenticate(signReportToken(b, previous)), b);
   });

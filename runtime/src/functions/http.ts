@@ -59,7 +59,7 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
           services.telemetry(context).trackEvent('HttpError', { status: e.status, code: e.code });
           const response = errorResponse(e);
           // A 401 names the scheme to authenticate with (RFC 9110 §11.6.1); a function key has none.
-          if (e.status === 401 && spec.api.auth === 'serverToken') response.headers['WWW-Authenticate'] = SERVER_TOKEN_CHALLENGE;
+          if (e.status === 401 && spec.api.auth === 'serverToken') response.headers['WWW-Authenticate'] = challengeFor(e);
           return response;
         }
         context.error(`${spec.name} failed unexpectedly`, e);
@@ -72,6 +72,12 @@ export function httpFunction(spec: HttpFunctionSpec): HttpFunction {
 
 /** The challenge a 401 from a server-token function carries: the token goes in `Authorization: Bearer`. */
 export const SERVER_TOKEN_CHALLENGE = 'Bearer realm="aci-fleet server report"';
+
+/** RFC 6750 §3: a token that was sent but is not valid says so in the challenge (error="invalid_token"). */
+function challengeFor(e: FleetError): string {
+  const tokenError = (e.details as { tokenError?: unknown } | undefined)?.tokenError;
+  return typeof tokenError === 'string' ? `${SERVER_TOKEN_CHALLENGE}, error="${tokenError}"` : SERVER_TOKEN_CHALLENGE;
+}
 
 export function errorResponse(e: FleetError): HttpResponseInit & { headers: Record<string, string> } {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };

@@ -40,6 +40,12 @@ export interface ReportResult {
 }
 
 const forbidden = (message: string) => new FleetError('Forbidden', message);
+/**
+ * RFC 6750's invalid_token: a token that is forged, signed with a secret the fleet no longer has,
+ * or an earlier server's is a 401 (a valid token used beyond its server is a 403).
+ */
+export const INVALID_TOKEN = 'invalid_token';
+const invalidToken = (message: string) => new FleetError('Unauthorized', message, { tokenError: INVALID_TOKEN });
 
 export class ServerReports {
   private readonly clock: Clock;
@@ -48,7 +54,7 @@ export class ServerReports {
     this.clock = deps.clock ?? systemClock;
   }
 
-  /** The server (and incarnation) a token speaks for; 403 for a missing, forged or rotated-out token, 503 if reporting is not set up. */
+  /** The server (and incarnation) a token speaks for; 401 for a missing, forged or rotated-out token, 503 if reporting is not set up. */
   authenticate(token: string | undefined): ReportIdentity {
     if (this.deps.secrets.length === 0) {
       throw new FleetError(
@@ -58,14 +64,14 @@ export class ServerReports {
         60,
       );
     }
-    // No credential at all is a 401, as a missing function key is elsewhere; one that fails is a 403.
+    // No credential at all is a 401, as a missing function key is elsewhere; so is one that is not valid (RFC 6750).
     if (!token)
       throw new FleetError(
         'Unauthorized',
         "ACIReport needs the server's report token: send it as 'Authorization: Bearer <token>' or '?token='. It is in the container's ACI_REPORT_TOKEN.",
       );
     const key = verifyReportToken(token, this.deps.secrets);
-    if (!key) throw forbidden('The report token is not valid for this fleet.');
+    if (!key) throw invalidToken('The report token is not valid for this fleet.');
     return key;
   }
 
@@ -117,7 +123,7 @@ export class ServerReports {
  */
 function assertSameIncarnation(r: ServerRecord, token: ReportIdentity): void {
   if (r.incarnation === token.incarnation) return;
-  throw forbidden(
+  throw invalidToken(
     token.incarnation === undefined || r.incarnation === undefined
       ? `This token does not belong to the current server ${describeKey(r)}.`
       : `This token was issued to an earlier server named ${describeKey(r)}; the server now bearing that name has its own.`,
