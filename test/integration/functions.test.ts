@@ -1,6 +1,7 @@
 // Every HTTP function through the local host, against Azurite and the ACI emulator (real SDK clients).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { TableClient } from '@azure/data-tables';
 import { createContainerInstanceClient } from '../../runtime/src/azure/armClient';
 import type { ServerStore } from '../../runtime/src/domain/servers/ports';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
@@ -317,6 +318,22 @@ describe('ACISetState', () => {
     assert.equal(res.body.error.code, 'InvalidStateTransition');
     assert.match(res.body.error.message, /drained after it failed/);
     assert.equal((await fleet.services.store.get(key))?.value.state, 'MarkedForDeletion');
+  });
+});
+
+describe('rows edited by hand', () => {
+  it('a DrainedFrom that is no state reads as a row from before DrainedFrom: the un-drain works, no 409 or 500', async () => {
+    await call(fleet, 'ACICreate', createBody('gs-edited'));
+    await running('gs-edited');
+    const key = { resourceGroup: 'games', containerGroupName: 'gs-edited' };
+    assert.equal((await call(fleet, 'ACISetState', { ...key, state: 'MarkedForDeletion' })).status, 200);
+    const table = TableClient.fromConnectionString(fleet.azurite.connectionString, fleet.settings.FLEET_TABLE_NAME, {
+      allowInsecureConnection: true,
+    });
+    await table.updateEntity({ partitionKey: 'games', rowKey: 'gs-edited', DrainedFrom: 'Bogus' }, 'Merge');
+    const res = await call(fleet, 'ACISetState', { ...key, state: 'Running' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.State, 'Running');
   });
 });
 

@@ -4,7 +4,7 @@ import { storageUnavailable, tableCreator } from './storage';
 import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
 import type { ServerStore } from '../domain/servers/ports';
 import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../domain/servers/server';
-import type { ServerState } from '../domain/servers/states';
+import { isState, type ServerState } from '../domain/servers/states';
 
 /** Table Storage's limit on operations in one entity group transaction. */
 export const TRANSACTION_LIMIT = 100;
@@ -253,7 +253,8 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       stateChangedAt: e.StateChangedAt ?? e.CreatedAt ?? '',
       lastReportAt: e.LastReportAt || undefined,
       failureReason: e.FailureReason || undefined,
-      drainedFrom: (e.DrainedFrom || undefined) as ServerState | undefined,
+      // A value that is no state (edited by hand) reads as a row from before DrainedFrom.
+      drainedFrom: isState(e.DrainedFrom) ? e.DrainedFrom : undefined,
       specHash: e.SpecHash ?? '',
       incarnation: e.Incarnation || undefined,
       reservations: e.Reservations ? (JSON.parse(e.Reservations) as Reservation[]) : undefined,

@@ -3,6 +3,7 @@
 
 export const STATES = ['Creating', 'Running', 'MarkedForDeletion', 'Deleting', 'Failed'] as const;
 export type ServerState = (typeof STATES)[number];
+export const isState = (value: unknown): value is ServerState => STATES.includes(value as ServerState);
 
 /** Who asks for a transition: each actor has its own rights, so e.g. an event can never un-drain a server. */
 export type Actor =
