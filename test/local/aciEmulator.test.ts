@@ -188,7 +188,7 @@ describe('ACI emulator with the real ARM client', () => {
     );
     const group = await client.containerGroups.get('games', 'broken');
     assert.equal(group.provisioningState, 'Failed');
-    assert.equal(group.instanceView?.state, 'Stopped');
+    assert.equal(group.instanceView?.state, 'Pending', 'as ContainerGroupsGet_Failed shows it');
     assert.equal(group.ipAddress?.ip, undefined);
     const view = group.containers[0]?.instanceView;
     assert.equal(view?.currentState?.state, 'Waiting');

@@ -158,7 +158,8 @@ export function renderGroup(subscriptionId: string, rec: GroupRecord): Container
         ? { state: 'Running', events: [] }
         : settled.outcome === 'Stopped'
           ? { state: 'Stopped', events: [event('Stopped', 'Container group was stopped', 'Normal', settled.at)] }
-          : { state: 'Stopped', events: [event('Failed', settled.reason ?? 'Provisioning failed', 'Warning', settled.at)] };
+          : // A failed provisioning leaves the group Pending, as the spec's ContainerGroupsGet_Failed shows.
+            { state: 'Pending', events: [event('Failed', settled.reason ?? 'Provisioning failed', 'Warning', settled.at)] };
   }
   return json;
 }
