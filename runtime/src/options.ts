@@ -402,7 +402,7 @@ export const OPTIONS = {
     default: 100,
     source: { stackKey: 'autoscaler.createQuota' },
     section: 'autoscaler',
-    description: "At most this many creates per window, all fleets together (ACI's default quota per region)…",
+    description: "At most this many creates per window (ACI's default quota per region)…",
   }),
   AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: option(int(1, 24 * 3600), {
     default: 300,

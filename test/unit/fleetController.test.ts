@@ -214,47 +214,6 @@ describe('fleet controller: a revision ARM refuses to create', () => {
   });
 });
 
-describe("fleet controller: ACI's create quota is the region's, shared by every fleet", () => {
-  it('two fleets together create no more than AUTOSCALER_CREATE_QUOTA per window, in one run or in separate ones', async () => {
-    const w = world({ AUTOSCALER_CREATE_QUOTA: '4', AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: '300' });
-    await w.fleets.put('red', { template: template('example/game:1'), replicas: 3 });
-    await w.fleets.put('blue', { template: template('example/game:1'), replicas: 3 });
-    const first = await w.controller('a').run();
-    assert.equal(
-      first.reduce((n, r) => n + r.created.length, 0),
-      4,
-      JSON.stringify(first.map((r) => [r.fleet, r.created.length])),
-    );
-    w.clock.advance(60_000);
-    // Each fleet on its own (as ACIAutoScaler and ACIFleetController split them): the other's creates still count.
-    const [red] = await w.controller('b').run({ only: 'red' });
-    const [blue] = await w.controller('c').run({ only: 'blue' });
-    assert.equal((red?.created.length ?? 0) + (blue?.created.length ?? 0), 0, 'the quota is spent for this window');
-    w.clock.advance(300_000);
-    const third = await w.controller('d').run();
-    assert.equal(
-      third.reduce((n, r) => n + r.created.length, 0),
-      2,
-    );
-  });
-
-  it("a fleet's own createQuota limits it further, never past the region's", async () => {
-    const w = world({ AUTOSCALER_CREATE_QUOTA: '4', AUTOSCALER_CREATE_QUOTA_WINDOW_SECONDS: '300' });
-    await w.fleets.put('low', {
-      template: template('example/game:1'),
-      autoscaler: { minimumInstances: 6, maximumInstances: 10, createQuota: 2 },
-    });
-    await w.fleets.put('high', {
-      template: template('example/game:1'),
-      autoscaler: { minimumInstances: 6, maximumInstances: 10, createQuota: 50 },
-    });
-    const runs = await w.controller('a').run();
-    const created = Object.fromEntries(runs.map((r) => [r.fleet, r.created.length]));
-    assert.equal(created.low, 2, JSON.stringify(created));
-    assert.equal(created.low! + created.high!, 4, JSON.stringify(created));
-  });
-});
-
 describe('fleet controller: servers that failed holding sessions', () => {
   it('a Failed server holds no live session: it is drained with none, deleted by ACIGC, and the rollout completes', async () => {
     const w = world();

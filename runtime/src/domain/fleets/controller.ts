@@ -123,7 +123,6 @@ export class FleetController {
       );
     // Names in use (any fleet, any state): the slots new servers are named after are the free ones.
     const taken = new Set(servers.map(nameKey));
-    const budget = await this.createBudget(all, fleets, leases);
     const runs: FleetRun[] = [];
     for (const [i, fleet] of fleets.entries()) {
       const lease = leases[i];
@@ -133,40 +132,12 @@ export class FleetController {
         continue;
       }
       try {
-        runs.push(await this.runFleet(fleet, lease, this.deps.fleets.membersOf(fleet.value, servers), taken, budget));
+        runs.push(await this.runFleet(fleet, lease, this.deps.fleets.membersOf(fleet.value, servers), taken));
       } catch (e) {
         this.log.error('fleet controller run failed; the next run retries', { fleet: fleet.value.name, error: String(e) });
       }
     }
     return runs;
-  }
-
-  /**
-   * What is left of ACI's create quota for the region (AUTOSCALER_CREATE_QUOTA per its window):
-   * every fleet's recent creates count, those of fleets this run does not drive as their state
-   * last recorded them. A fleet's own createQuota only limits that fleet further.
-   */
-  private async createBudget(
-    all: readonly Versioned<FleetRecord>[],
-    driven: readonly Versioned<FleetRecord>[],
-    leases: ReadonlyArray<Versioned<AutoscalerState> | null | undefined>,
-  ): Promise<{ left: number }> {
-    const { createQuota, createQuotaWindowMs } = this.deps.fleets.deploymentCreateQuota();
-    const now = this.clock.now().getTime();
-    const recent = await Promise.all(
-      all.map(async (f) => {
-        const lease = leases[driven.indexOf(f)];
-        const stored =
-          lease ??
-          (await this.deps
-            .state(f.value.name)
-            .read()
-            .catch(() => undefined));
-        const creates = stored?.value.creates ?? [];
-        return creates.filter((t) => now - Date.parse(t) < createQuotaWindowMs).length;
-      }),
-    );
-    return { left: Math.max(0, createQuota - recent.reduce((a, b) => a + b, 0)) };
   }
 
   private async drainOrphans(fleets: readonly FleetRecord[], servers: readonly ServerRecord[]): Promise<void> {
@@ -190,7 +161,6 @@ export class FleetController {
     lease: Versioned<AutoscalerState>,
     members: ServerRecord[],
     taken: Set<string>,
-    budget: { left: number },
   ): Promise<FleetRun> {
     const fleet = row.value;
     const run: FleetRun = { fleet: fleet.name, acted: true, created: [], drained: [], restored: [], removed: false };
@@ -209,8 +179,7 @@ export class FleetController {
       const sizing = await this.sizing(fleet, members, config, lease.value, now);
       if (sizing.kind === 'autoscaler') arrivals = sizing.decision.arrivals;
       const recentCreates = lease.value.creates.filter((t) => now.getTime() - Date.parse(t) < quota.createQuotaWindowMs).length;
-      const createsLeft = Math.min(Math.max(0, quota.createQuota - recentCreates), budget.left);
-      plan = planFleet({ fleet, servers: members, sizing, now, createsLeft });
+      plan = planFleet({ fleet, servers: members, sizing, now, createsLeft: Math.max(0, quota.createQuota - recentCreates) });
       run.plan = plan;
 
       run.restored = await this.each(plan.restore, (key) => this.restore(key));
@@ -248,7 +217,6 @@ export class FleetController {
           })),
         );
       }
-      budget.left = Math.max(0, budget.left - createTimes.length);
       // Old servers give way after the new ones were asked for: a revision ARM refuses drains none.
       if (refusal === undefined) await drainAll(plan.drain.filter((d) => d.cause === 'rollout'));
     } finally {

@@ -245,12 +245,6 @@ export class FleetService {
   }
 
   /** The policy's settings for an autoscaled fleet. */
-  /** ACI's create quota as the deployment sets it (AUTOSCALER_CREATE_QUOTA per its window): the region's, shared by every fleet. */
-  deploymentCreateQuota(): { createQuota: number; createQuotaWindowMs: number } {
-    const { createQuota, createQuotaWindowMs } = this.deps.options.autoscalerDefaults;
-    return { createQuota, createQuotaWindowMs };
-  }
-
   scalingConfig(spec: FleetSpec): ScalingConfig {
     const { autoscalerDefaults, defaultMaxSessions } = this.deps.options;
     return scalingConfigFor(autoscalerDefaults, spec.autoscaler ?? {}, spec.template, defaultMaxSessions);
