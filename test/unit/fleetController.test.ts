@@ -182,6 +182,39 @@ describe('fleet controller: a revision ARM refuses to create', () => {
     assert.notEqual((await w.fleets.get('web')).fleet.Status.State, 'Paused');
   });
 
+  it('a rollout that also shrinks the fleet stays refused while the refusal holds (its paused plan wants what an unpaused one would)', async () => {
+    const w = world({}, refusing);
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 3 });
+    await w.controller('a').run();
+    await w.settle();
+    await w.fleets.put('web', { template: template('example/game:2-missing'), replicas: 2 });
+    await w.controller('b').run(); // asks ARM, is refused
+    const refused = (await w.fleets.get('web')).fleet.Status;
+    assert.equal(refused.State, 'Paused');
+    for (const holder of ['c', 'd', 'e']) {
+      w.clock.advance(60_000);
+      await w.controller(holder).run();
+      assert.deepEqual((await w.fleets.get('web')).fleet.Status.Reason, refused.Reason, `${holder}: not asked again, still refused`);
+    }
+  });
+
+  it("an autoscaler fleet's refusal holds though its own create quota is spent (the policy still wants the servers)", async () => {
+    const w = world({}, refusing);
+    await w.fleets.put('auto', {
+      template: template('example/game:1-missing'),
+      autoscaler: { minimumInstances: 2, maximumInstances: 4, createQuota: 2 },
+    });
+    await w.controller('a').run(); // both creates refused, the quota spent
+    const refused = (await w.fleets.get('auto')).fleet.Status;
+    assert.equal(refused.State, 'Paused');
+    w.clock.advance(60_000);
+    await w.controller('b').run();
+    const after = (await w.fleets.get('auto')).fleet.Status;
+    assert.equal(after.State, 'Paused', JSON.stringify(after));
+    assert.equal(after.Reason, refused.Reason);
+    assert.equal(w.events.filter((e) => e === 'RolloutCompleted').length, 0);
+  });
+
   it('a refused scale-out of a complete fleet keeps its completion: no second RolloutCompleted once the need is gone', async () => {
     let refuse = false;
     const w = world({}, (g) =>

@@ -103,7 +103,11 @@ function operation(fn: HttpFunction, method: string, settings: FleetSettings): J
       description: `Error ${codes.join(', ')}`,
       ...(status === 503 ? { headers: headerDocs({ 'Retry-After': 'Seconds to wait before retrying.' }) } : {}),
       ...(status === 401 && api.auth === 'serverToken'
-        ? { headers: headerDocs({ 'WWW-Authenticate': `\`${SERVER_TOKEN_CHALLENGE}\`: send the token as a Bearer credential.` }) }
+        ? {
+            headers: headerDocs({
+              'WWW-Authenticate': `\`${SERVER_TOKEN_CHALLENGE}\`: send the token as a Bearer credential; with \`, error="invalid_token"\` when the token sent is not valid (forged, signed with a rotated-out secret, or an earlier server's).`,
+            }),
+          }
         : {}),
       content: {
         'application/json': {

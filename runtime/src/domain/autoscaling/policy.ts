@@ -63,6 +63,8 @@ export interface LastActions {
 
 export interface Decision {
   create: number;
+  /** Creates the policy would make were the create quota not spent (within the instance maximum); `create` when absent. */
+  wanted?: number;
   drain: ServerKey[];
   /** Drained servers to put back in service: capacity at once, without provisioning. */
   restore: ServerKey[];
@@ -90,6 +92,8 @@ interface Census {
   instances: number;
   /** Creates still allowed: by the instance maximum (drained servers still count) and the quota. */
   createLimit: number;
+  /** Creates the instance maximum alone still allows. */
+  room: number;
   /** Unmet sessions since the window started or the last scale out, whichever is later. */
   unmet: number;
 }
@@ -149,7 +153,8 @@ function describe(
   const draining = snapshot.filter((r) => r.state === 'MarkedForDeletion');
   const existing = running.length + creating.length + draining.length;
   const recentCreates = last.creates.filter((t) => now.getTime() - Date.parse(t) < config.createQuotaWindowMs).length;
-  const createLimit = Math.max(0, Math.min(config.maxInstances - existing, config.createQuota - recentCreates));
+  const room = Math.max(0, config.maxInstances - existing);
+  const createLimit = Math.max(0, Math.min(room, config.createQuota - recentCreates));
 
   // A miss from before the last scale out was what that scale out was for.
   const since = Math.max(now.getTime() - config.demandWindowMs, last.lastScaleOutAt ? Date.parse(last.lastScaleOutAt) + 1 : -Infinity);
@@ -164,7 +169,7 @@ function describe(
     }
     unmet += miss.sessions;
   }
-  return { running, creating, draining, instances: running.length + creating.length, createLimit, unmet };
+  return { running, creating, draining, instances: running.length + creating.length, createLimit, room, unmet };
 }
 
 const since = (now: Date, at: string | undefined) => (at ? now.getTime() - Date.parse(at) : Infinity);
@@ -178,9 +183,11 @@ function decideSeed(fleet: Census, config: ScalingConfig, now: Date, last: LastA
   const sessions = sum(fleet.running.map((r) => r.activeSessions));
   const capacity = sum(fleet.running.map((r) => r.maxSessions));
   const one = Math.min(1, fleet.createLimit);
-  if (servers < config.minInstances) return { ...nothing(`${servers} server(s), below the minimum ${config.minInstances}`), create: one };
+  const wanted = Math.min(1, fleet.room);
+  if (servers < config.minInstances)
+    return { ...nothing(`${servers} server(s), below the minimum ${config.minInstances}`), create: one, wanted };
   if (sessions > config.scaleOutThreshold * capacity && servers < config.maxInstances) {
-    return { ...nothing(`${sessions}/${capacity} sessions is above ${config.scaleOutThreshold}`), create: one };
+    return { ...nothing(`${sessions}/${capacity} sessions is above ${config.scaleOutThreshold}`), create: one, wanted };
   }
   if (sessions < config.scaleInThreshold * capacity && servers > config.minInstances) {
     const victim = [...fleet.running].sort((a, b) => a.activeSessions - b.activeSessions || byName(a, b))[0]!;
@@ -276,9 +283,10 @@ function scaleOut({ fleet, config, now, last }: Situation, step: { deficit: numb
   }
   const wantedCreates = Math.max(Math.ceil(Math.max(0, deficit) / config.newServerMaxSessions), Math.max(0, shortfall));
   const create = Math.min(wantedCreates, fleet.createLimit);
+  const wanted = Math.min(wantedCreates, fleet.room);
   const capped = create < wantedCreates ? ` (capped from ${wantedCreates} by the maximum or the create quota)` : '';
-  if (create === 0 && restore.length === 0) return nothing(`${why}; no room to add servers${capped}`);
-  return { create, drain: [], restore, reason: `${why}: restore ${restore.length}, create ${create}${capped}` };
+  if (create === 0 && restore.length === 0) return { ...nothing(`${why}; no room to add servers${capped}`), wanted };
+  return { create, wanted, drain: [], restore, reason: `${why}: restore ${restore.length}, create ${create}${capped}` };
 }
 
 /**

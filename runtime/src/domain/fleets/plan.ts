@@ -103,10 +103,13 @@ export function planFleet(input: {
   const assessment = assess(fleet, servers);
   const { current, outdated, failing } = assessment;
   const refused = refusalOf(fleet);
+  // A refusal holds back only creates the fleet still wants: one that no longer needs them plans as
+  // if unrefused, and a paused plan wants what the unrefused one would (its own drains never ran).
+  let unrefusedWants: number | undefined;
   if (refusalHolds(refused, now)) {
-    // A refusal holds back only creates the fleet still wants: one that no longer needs them plans as if unrefused.
     const unrefused = planFleet({ ...input, fleet: { ...fleet, observed: { ...fleet.observed!, refused: undefined } } });
     if (unrefused.wanted === 0) return unrefused;
+    unrefusedWants = unrefused.wanted;
   }
   // Refused by Azure: nothing is created and no old server drained until the retry time (or a new revision).
   const paused = assessment.paused || refusalHolds(refused, now);
@@ -195,9 +198,10 @@ export function planFleet(input: {
   }
 
   const wanted =
-    sizing.kind === 'autoscaler' && !rolling
-      ? sizing.decision.create
-      : Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount));
+    unrefusedWants ??
+    (sizing.kind === 'autoscaler' && !rolling
+      ? (sizing.decision.wanted ?? sizing.decision.create)
+      : Math.max(0, Math.min(desired - currentCount, desired + maxSurge - currentCount - outdatedCount)));
   const create = paused ? 0 : Math.min(wanted, createsLeft);
 
   const state: RolloutState = paused ? 'Paused' : outdated.length > 0 ? 'Progressing' : 'Complete';
