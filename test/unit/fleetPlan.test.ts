@@ -303,6 +303,15 @@ describe('planFleet: sizes', () => {
     assert.ok(shrink.drain.every((d) => d.cause !== 'scale-in'));
   });
 
+  it('by the autoscaler during a paused rollout: the size does not grow with creates that cannot happen', () => {
+    const paused = fleet(2, {}, { observed: { state: 'Paused', reason: '', desired: 3, at: NOW.toISOString(), revision: 2 } });
+    const servers = [...oldRunning(3), server('new-1', 2, 'Failed', 0, { failureReason: 'image pull failed' })];
+    const p = plan(paused, servers, decision({ create: 2 }));
+    assert.equal(p.state, 'Paused');
+    assert.equal(p.desired, 3, 'run after run it would otherwise add 2 more, and overshoot once the rollout resumes');
+    assert.equal(p.create, 0);
+  });
+
   it('never brings back an outdated server the autoscaler asks for', () => {
     const old = server('old', 1, 'MarkedForDeletion', 3);
     const out = plan(fleet(2), [server('a', 2, 'Running'), old], decision({ restore: [old] }));

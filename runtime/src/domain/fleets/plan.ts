@@ -155,7 +155,10 @@ export function planFleet(input: {
       return s !== undefined && s.state === 'MarkedForDeletion' && !outdated.includes(s);
     });
     const added = sizing.decision.create + restore.length;
-    desired = rolling ? before + added : Math.max(0, currentAlive.length + added - sizing.decision.drain.length);
+    // A paused rollout creates nothing: adding the policy's creates to the last size anyway would grow it run after run.
+    desired = rolling
+      ? before + (paused ? restore.length : added)
+      : Math.max(0, currentAlive.length + added - sizing.decision.drain.length);
   }
 
   // Cleanup: failed servers are drained (ACIGC deletes them), except the failing ones of a paused
