@@ -203,6 +203,24 @@ describe('ACI emulator with the real ARM client', () => {
     assert.match(e.message, /containerGroups\/nope' under resource group 'games' was not found/);
   });
 
+  it('answers stop, start and restart of an unknown group with 404, and restart of a stopped one with 409', async () => {
+    for (const act of [
+      () => client.containerGroups.stop('games', 'nope'),
+      () => client.containerGroups.beginStart('games', 'nope'),
+      () => client.containerGroups.beginRestart('games', 'nope'),
+    ]) {
+      assert.equal((await restError(act())).statusCode, 404);
+    }
+    await client.containerGroups.beginCreateOrUpdateAndWait('games', 'acted', gameServer());
+    await client.containerGroups.stop('games', 'acted');
+    assert.equal(
+      (await restError(client.containerGroups.beginRestart('games', 'acted'))).statusCode,
+      409,
+      'a stopped group is started, not restarted',
+    );
+    await client.containerGroups.beginDeleteAndWait('games', 'acted');
+  });
+
   it('rejects invalid specs with a 400 RestError carrying the ARM code', async () => {
     const cases: [string, ContainerGroup, string][] = [
       ['Bad_Name', gameServer(), 'InvalidContainerGroupName'],

@@ -129,10 +129,9 @@ export class ContainerGroups {
    * compute and public IP released; the group stays, Succeeded, its instance view Stopped.
    */
   stop(r: ArmRequest): Reply {
-    const rec = this.find(r);
-    if (!rec) return notFound(r);
-    if (rec.provisioningState === 'Deleting') return beingDeleted(rec);
-    const key = groupKey(rec.resourceGroup, rec.name);
+    const target = this.actionTarget(r);
+    if ('reply' in target) return target.reply;
+    const { rec, key } = target;
     this.o.operations.end(key, 'Canceled');
     rec.provisioningState = 'Succeeded';
     rec.settled = { outcome: 'Stopped', at: new Date().toISOString() };
@@ -144,10 +143,9 @@ export class ContainerGroups {
 
   /** POST .../start (202, long-running): the group provisions again as after a PUT, with a new IP. */
   start(r: ArmRequest): Reply {
-    const rec = this.find(r);
-    if (!rec) return notFound(r);
-    if (rec.provisioningState === 'Deleting') return beingDeleted(rec);
-    const key = groupKey(rec.resourceGroup, rec.name);
+    const target = this.actionTarget(r);
+    if ('reply' in target) return target.reply;
+    const { rec, key } = target;
     this.o.operations.end(key, 'Canceled');
     rec.provisioningState = 'Pending';
     delete rec.settled;
@@ -158,9 +156,9 @@ export class ContainerGroups {
 
   /** POST .../restart (204): the containers start again in place, keeping the group's IP. */
   restart(r: ArmRequest): Reply {
-    const rec = this.find(r);
-    if (!rec) return notFound(r);
-    if (rec.provisioningState === 'Deleting') return beingDeleted(rec);
+    const target = this.actionTarget(r);
+    if ('reply' in target) return target.reply;
+    const { rec } = target;
     if (rec.settled?.outcome !== 'Running') {
       return errorReply(armError(409, 'ContainerGroupNotRunning', `The container group '${rec.name}' is not running; start it instead.`));
     }
@@ -168,6 +166,14 @@ export class ContainerGroups {
     this.o.store.put(rec);
     this.o.publish(this.actionEvent('restart', rec, r));
     return { status: 204 };
+  }
+
+  /** The group a POST action is for, or the answer when there is none to act on (unknown, or being deleted). */
+  private actionTarget(r: ArmRequest): { rec: GroupRecord; key: string } | { reply: Reply } {
+    const rec = this.find(r);
+    if (!rec) return { reply: notFound(r) };
+    if (rec.provisioningState === 'Deleting') return { reply: beingDeleted(rec) };
+    return { rec, key: groupKey(rec.resourceGroup, rec.name) };
   }
 
   private actionEvent(action: GroupAction, rec: GroupRecord, origin: OperationOrigin): EventGridEvent {
