@@ -213,13 +213,18 @@ describe('a rolling update on the local fleet', () => {
   });
 });
 
+/** A fleet of 2 servers of revision 1 in `arena`, both Running. */
+async function twoRunning(name: string): Promise<void> {
+  assert.equal((await put(name, { template: template('example/game:1', 'arena'), replicas: 2 })).status, 201);
+  await eventually(async () => {
+    await turn();
+    return (await serversOf(name)).filter((s) => s.state === 'Running').length === 2;
+  }, `${name} Running`);
+}
+
 describe('a bad revision', () => {
   it('pauses the rollout without draining an old server, says why, and a corrected PUT resumes it', async () => {
-    assert.equal((await put('arena', { template: template('example/game:1', 'arena'), replicas: 2 })).status, 201);
-    await eventually(async () => {
-      await turn();
-      return (await serversOf('arena')).filter((s) => s.state === 'Running').length === 2;
-    }, 'arena Running');
+    await twoRunning('arena');
 
     // An image that does not pull (the emulator fails any image named so).
     assert.equal((await put('arena', { template: template('example/game:2-fail', 'arena'), replicas: 2 })).body.Revision, 2);
@@ -260,11 +265,7 @@ describe('a bad revision', () => {
 
 describe('a revision Azure refuses to create', () => {
   it('pauses with ARM’s words, keeps the old servers, stops asking ARM, tries again later, and a corrected PUT resumes it', async () => {
-    assert.equal((await put('refused', { template: template('example/game:1', 'arena'), replicas: 2 })).status, 201);
-    await eventually(async () => {
-      await turn();
-      return (await serversOf('refused')).filter((s) => s.state === 'Running').length === 2;
-    }, 'refused Running');
+    await twoRunning('refused');
 
     // ACI refuses the PUT of an image its registry lacks (400 InaccessibleImage); the emulator does so for "missing".
     assert.equal((await put('refused', { template: template('example/game:2-missing', 'arena'), replicas: 2 })).body.Revision, 2);

@@ -105,14 +105,15 @@ export function planFleet(input: {
   const refused = refusalOf(fleet);
   // A refusal holds back only creates the fleet still wants: one that no longer needs them plans as
   // if unrefused, and a paused plan wants what the unrefused one would (its own drains never ran).
+  const holding = refusalHolds(refused, now);
   let unrefusedWants: number | undefined;
-  if (refusalHolds(refused, now)) {
+  if (holding) {
     const unrefused = planFleet({ ...input, fleet: { ...fleet, observed: { ...fleet.observed!, refused: undefined } } });
     if (unrefused.wanted === 0) return unrefused;
     unrefusedWants = unrefused.wanted;
   }
   // Refused by Azure: nothing is created and no old server drained until the retry time (or a new revision).
-  const paused = assessment.paused || refusalHolds(refused, now);
+  const paused = assessment.paused || holding;
 
   if (fleet.deletingSince) {
     const drain = servers.filter((s) => alive(s) || s.state === 'Failed').map((s) => ({ key: keyOf(s), cause: 'fleet-deleted' as const }));

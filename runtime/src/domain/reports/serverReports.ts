@@ -44,8 +44,7 @@ const forbidden = (message: string) => new FleetError('Forbidden', message);
  * RFC 6750's invalid_token: a token that is forged, signed with a secret the fleet no longer has,
  * or an earlier server's is a 401 (a valid token used beyond its server is a 403).
  */
-export const INVALID_TOKEN = 'invalid_token';
-const invalidToken = (message: string) => new FleetError('Unauthorized', message, { tokenError: INVALID_TOKEN });
+const invalidToken = (message: string) => new FleetError('Unauthorized', message, { tokenError: 'invalid_token' });
 
 export class ServerReports {
   private readonly clock: Clock;
