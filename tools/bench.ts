@@ -230,7 +230,8 @@ async function sessionLimits(
           ] as TransactionAction,
       ),
     );
-    return result.subResponses.map((r) => ({ rowKey: r.rowKey, etag: r.etag! }));
+    // In request order: a merge's sub-response names no row (only a create's Location does).
+    return result.subResponses.map((r, i) => ({ rowKey: rows[i]!.rowKey, etag: r.etag! }));
   };
   const scanTransaction = await measure('raw: range read of 100 server rows + 100-row transaction (1 client)', 40, 1, async (b) => {
     const names = batch(b);

@@ -31,6 +31,11 @@ export const ERROR_STATUS = {
   NoCapacity: 503,
   /** Azure refused the container group as specified: the message says why. */
   AzureRequestRejected: 400,
+  /**
+   * The subscription's ACI quota in the region is used up (ARM's ContainerGroupQuotaReached; the
+   * message names the quota, its limit and usage): delete servers, or ask Azure for more quota.
+   */
+  AzureQuotaReached: 409,
   AzureUnavailable: 503,
   StorageUnavailable: 503,
   /** Too many concurrent writers on one row: retry (Retry-After). */

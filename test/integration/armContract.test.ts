@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createContainerInstanceClient } from '../../runtime/src/azure/armClient';
 import { ArmContainerGroups } from '../../runtime/src/azure/containerGroups';
+import type { FleetError } from '../../runtime/src/domain/core/errors';
 import { applyObservation, OWNER_TAG } from '../../runtime/src/domain/servers/lifecycle';
 import { REFUSED_PROPERTIES } from '../../runtime/src/domain/servers/requests';
 import type { ServerRecord } from '../../runtime/src/domain/servers/server';
@@ -319,5 +320,47 @@ describe('the published Get and List examples through the ARM adapter', () => {
         await fake.close();
       }
     }
+  });
+});
+
+describe("ARM's answers to a create it has no room for, as ACI's users report them", () => {
+  const key = { resourceGroup: 'demo', containerGroupName: 'demo1' };
+  const spec = flattenContainerGroup(GET_SUCCEEDED) as never;
+  const refusedWith = async (status: number, error: { code: string; message: string }) => {
+    const arm = await startFakeArm({}, { status, body: { error } });
+    try {
+      const groups = new ArmContainerGroups(
+        createContainerInstanceClient({ subscriptionId: SUBSCRIPTION, endpoint: arm.url, retry: { maxRetries: 0 } }),
+      );
+      return await groups.beginCreate(key, spec).then(
+        () => assert.fail('the create was refused'),
+        (e: FleetError) => e,
+      );
+    } finally {
+      await arm.close();
+    }
+  };
+
+  it("400 ContainerGroupQuotaReached is the region's quota used up (409 AzureQuotaReached), not a template Azure rejects", async () => {
+    const message =
+      "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region 'eastus'. Limit: '10', Usage: '10' Requested: '1'.";
+    const e = await refusedWith(400, { code: 'ContainerGroupQuotaReached', message });
+    assert.equal(e.code, 'AzureQuotaReached');
+    assert.equal(e.status, 409);
+    assert.ok(e.message.endsWith(message), e.message);
+  });
+
+  it('409 ServiceUnavailable is a region short of capacity "at this moment": a 503 to retry, not a conflict', async () => {
+    const message =
+      "The requested resource is not available in the location 'westus' at this moment. Please retry with a different resource request or in another location. Resource requested: '4' CPU '16' GB memory 'Linux' OS";
+    const e = await refusedWith(409, { code: 'ServiceUnavailable', message });
+    assert.equal(e.code, 'AzureUnavailable');
+    assert.ok(e.retryAfterSeconds! >= 30, `Retry-After ${e.retryAfterSeconds}`);
+    assert.ok(e.message.endsWith(message), e.message);
+  });
+
+  it('a 400 of any other code is still the template rejected', async () => {
+    const e = await refusedWith(400, { code: 'InaccessibleImage', message: "The image 'x' in container group 'demo1' is not accessible." });
+    assert.equal(e.code, 'AzureRequestRejected');
   });
 });

@@ -263,6 +263,58 @@ describe('a bad revision', () => {
   });
 });
 
+describe("ACI's quota in the region used up", () => {
+  // A region of its own, so that only this fleet's groups count against the quota.
+  const north = (image: string) => {
+    const t = template(image);
+    return { ...t, containerGroup: { ...t.containerGroup, location: 'northeurope' } };
+  };
+
+  it('a rollout at the quota goes on as old servers give way (maxUnavailable), is never Paused, and ends Complete', async () => {
+    assert.equal((await put('atquota', { template: north('example/game:1'), replicas: 2 })).status, 201);
+    await eventually(async () => {
+      await turn();
+      return (await serversOf('atquota')).filter((s) => s.state === 'Running').length === 2;
+    }, 'atquota Running');
+    fleet.emulator.quota.containerGroups = 2;
+    try {
+      const rollout = { maxSurge: 1, maxUnavailable: 1 };
+      assert.equal((await put('atquota', { template: north('example/game:2'), replicas: 2, rollout })).body.Revision, 2);
+      await turn();
+      const during = (await get('atquota')).body.Status;
+      assert.equal(during.State, 'Progressing', JSON.stringify(during));
+      assert.match(during.Reason, /quota 'ContainerGroups' exceeded in region 'northeurope'\. Limit: '2', Usage: '2'.*Each run asks again/);
+      const seen = new Set<string>();
+      await eventually(async () => {
+        await turn();
+        const status = (await get('atquota')).body.Status;
+        seen.add(status.State);
+        return status.State === 'Complete' && status.Ready === 2;
+      }, 'atquota Complete');
+      assert.deepEqual([...seen].sort(), ['Complete', 'Progressing']);
+      assert.deepEqual(
+        (await serversOf('atquota')).filter(alive).map((s) => [s.revision, s.state]),
+        [
+          [2, 'Running'],
+          [2, 'Running'],
+        ],
+      );
+      assert.doesNotMatch((await get('atquota')).body.Status.Reason, /quota/, 'the note goes once the creates went through');
+
+      // A create by hand over the quota: a 409 in ARM's words, and no row is left of it.
+      const key = { resourceGroup: 'games', containerGroupName: 'over-quota' };
+      const res = await call(fleet, 'ACICreate', { ...key, containerGroup: north('example/game:2').containerGroup });
+      assert.equal(res.status, 409, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'AzureQuotaReached');
+      assert.match(res.body.error.message, /quota for container groups is used up.*Limit: '2', Usage: '2' Requested: '1'/);
+      assert.equal(await fleet.services.store.get(key), undefined);
+    } finally {
+      fleet.emulator.quota.containerGroups = undefined;
+    }
+    await deleteFleet('atquota');
+  });
+});
+
 describe('a revision Azure refuses to create', () => {
   it('pauses with ARM’s words, keeps the old servers, stops asking ARM, tries again later, and a corrected PUT resumes it', async () => {
     await twoRunning('refused');

@@ -196,6 +196,41 @@ describe('ACI emulator with the real ARM client', () => {
     assert.ok(view?.events?.some((e) => e.type === 'Warning' && e.message?.includes('example.azurecr.io/fail:1')));
   });
 
+  it("answers a PUT beyond the region's quota with 400 ContainerGroupQuotaReached in ACI's words; a deleted group frees its share", async () => {
+    const north = (cpu = 1): ContainerGroup => {
+      const g = gameServer();
+      return {
+        ...g,
+        location: 'northeurope',
+        containers: g.containers.map((c) => ({ ...c, resources: { requests: { cpu, memoryInGB: 1 } } })),
+      };
+    };
+    emulator.quota.containerGroups = 1;
+    try {
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'first', north());
+      const e = await restError(client.containerGroups.beginCreateOrUpdate('quota', 'second', { ...north(), location: 'North Europe' }));
+      assert.equal(e.statusCode, 400);
+      assert.equal(e.code, 'ContainerGroupQuotaReached');
+      assert.equal(
+        e.message,
+        "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region 'northeurope'. Limit: '1', Usage: '1' Requested: '1'.",
+      );
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'first', { ...north(), tags: { fleet: 'test', build: '2' } });
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'elsewhere', { ...north(), location: 'swedencentral' }); // a quota per region
+
+      emulator.quota.containerGroups = undefined;
+      emulator.quota.cores = 2;
+      const cores = await restError(client.containerGroups.beginCreateOrUpdate('quota', 'second', north(2)));
+      assert.match(cores.message, /quota 'StandardCores' exceeded in region 'northeurope'\. Limit: '2', Usage: '1' Requested: '2'\.$/);
+      await client.containerGroups.beginDeleteAndWait('quota', 'first');
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'second', north(2));
+    } finally {
+      emulator.quota.containerGroups = undefined;
+      emulator.quota.cores = undefined;
+      for (const name of ['first', 'second', 'elsewhere']) await client.containerGroups.beginDeleteAndWait('quota', name);
+    }
+  });
+
   it('answers GET of an unknown group with a 404 RestError', async () => {
     const e = await restError(client.containerGroups.get('games', 'nope'));
     assert.equal(e.statusCode, 404);

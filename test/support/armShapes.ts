@@ -26,9 +26,14 @@ export interface FakeArm {
 
 /**
  * Answers GET of a path (query ignored, case-insensitive) with the body given for it, PUTs with
- * 201 and the body received (and no long-running operation), anything else with ARM's 404.
+ * 201 and the body received (and no long-running operation) or with `putAnswer`, anything else
+ * with ARM's 404.
  */
-export async function startFakeArm(bodies: Record<string, Json> = {}): Promise<FakeArm> {
+export async function startFakeArm(
+  bodies: Record<string, Json> = {},
+  /** Every PUT is answered with this instead (an ARM error body, say). */
+  putAnswer?: { status: number; body: Json },
+): Promise<FakeArm> {
   const byPath = new Map(Object.entries(bodies).map(([path, body]) => [path.toLowerCase(), body]));
   const puts = new Map<string, Json>();
   const server = http.createServer(async (req, res) => {
@@ -40,6 +45,7 @@ export async function startFakeArm(bodies: Record<string, Json> = {}): Promise<F
     if (req.method === 'PUT') {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
       puts.set(path, body);
+      if (putAnswer) return reply(putAnswer.status, putAnswer.body);
       return reply(201, { ...body, properties: { ...body.properties, provisioningState: 'Succeeded' } });
     }
     const body = req.method === 'GET' ? byPath.get(path.toLowerCase()) : undefined;

@@ -220,7 +220,7 @@ describe('fleet controller: a revision ARM refuses to create', () => {
     const w = world({}, (g) =>
       Object.assign(Object.create(g), {
         beginCreate: async (key: Parameters<ContainerGroups['beginCreate']>[0], spec: Parameters<ContainerGroups['beginCreate']>[1]) => {
-          if (refuse) throw new FleetError('AzureRequestRejected', 'Azure rejected creating: quota');
+          if (refuse) throw new FleetError('AzureRequestRejected', 'Azure rejected creating: InvalidImage');
           return g.beginCreate(key, spec);
         },
       }),
@@ -244,6 +244,88 @@ describe('fleet controller: a revision ARM refuses to create', () => {
     assert.equal(status.State, 'Complete', JSON.stringify(status));
     assert.equal(status.CompletedAt, completedAt);
     assert.equal(w.events.filter((e) => e === 'RolloutCompleted').length, 0);
+  });
+});
+
+describe("fleet controller: ACI's quota in the region is used up", () => {
+  /** ARM answers a create beyond the region's quota with 400 ContainerGroupQuotaReached; the adapter makes it AzureQuotaReached. */
+  const quotaOf = (limit: number) => {
+    const live = new Set<string>();
+    const wrap = (g: ContainerGroups): ContainerGroups =>
+      Object.assign(Object.create(g), {
+        beginCreate: async (key: Parameters<ContainerGroups['beginCreate']>[0], spec: Parameters<ContainerGroups['beginCreate']>[1]) => {
+          const name = `${key.resourceGroup}/${key.containerGroupName}`;
+          if (!live.has(name) && live.size >= limit) {
+            throw new FleetError(
+              'AzureQuotaReached',
+              `Azure's quota is reached creating ${name}: container group quota 'ContainerGroups' exceeded in region 'westeurope'. Limit: '${limit}', Usage: '${live.size}' Requested: '1'.`,
+            );
+          }
+          live.add(name);
+          return g.beginCreate(key, spec);
+        },
+        beginDelete: async (key: Parameters<ContainerGroups['beginDelete']>[0]) => {
+          live.delete(`${key.resourceGroup}/${key.containerGroupName}`);
+          return g.beginDelete(key);
+        },
+      });
+    return wrap;
+  };
+
+  it('a rollout at the quota goes on: old servers give way within maxUnavailable, which frees the quota for the new ones', async () => {
+    const w = world({}, quotaOf(3));
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 3 });
+    await w.controller('a').run();
+    await w.settle();
+    await w.fleets.put('web', { template: template('example/game:2'), replicas: 3, rollout: { maxSurge: 1, maxUnavailable: 1 } });
+    const [first] = await w.controller('b').run();
+    assert.equal(first?.created.length, 0, 'the surge create is over the quota');
+    assert.equal(first?.drained.length, 1, 'an old server gives way all the same');
+    const during = (await w.fleets.get('web')).fleet.Status;
+    assert.equal(during.State, 'Progressing', 'not paused: the revision is not at fault');
+    assert.match(during.Reason, /quota/);
+    for (let i = 0; i < 12; i++) {
+      w.clock.advance(60_000);
+      await w.controller(`run-${i}`).run();
+      await w.settle();
+      await w.servers.collectGarbage();
+      await w.settle();
+    }
+    const status = (await w.fleets.get('web')).fleet.Status;
+    assert.equal(status.State, 'Complete', JSON.stringify(status));
+    assert.deepEqual(
+      status.Servers.map((r) => [r.Revision, r.Running]),
+      [[2, 3]],
+    );
+    assert.equal(w.events.filter((e) => e === 'RolloutPaused').length, 0);
+  });
+
+  it('says what would let a rollout with maxUnavailable 0 go on, and asks ARM again on the next run', async () => {
+    let creates = 0;
+    const quota = quotaOf(2);
+    const w = world({}, (g) => {
+      const inner = quota(g);
+      return Object.assign(Object.create(inner), {
+        beginCreate: async (...args: Parameters<ContainerGroups['beginCreate']>) => {
+          creates++;
+          return inner.beginCreate(...args);
+        },
+      });
+    });
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    await w.controller('a').run();
+    await w.settle();
+    await w.fleets.put('web', { template: template('example/game:2'), replicas: 2 });
+    creates = 0;
+    await w.controller('b').run();
+    const status = (await w.fleets.get('web')).fleet.Status;
+    assert.equal(status.State, 'Progressing');
+    assert.match(status.Reason, /quota is reached.*exceeded.*Limit: '2'.*raise the quota, or allow maxUnavailable/s);
+    assert.equal(creates, 1, 'one create told that the quota is used up; the rest of the run asks no more');
+    w.clock.advance(60_000);
+    await w.controller('c').run();
+    assert.equal(creates, 2, 'the next run asks again: no refusal holds the fleet back');
+    assert.equal(w.events.filter((e) => e === 'RolloutPaused').length, 0);
   });
 });
 

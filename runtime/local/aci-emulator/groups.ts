@@ -4,7 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { errorReply, type ArmRequest, type Reply } from './arm';
 import { resourceEvent, type EventGridEvent, type GroupAction, type ResourceEventType } from './events';
 import type { Log } from './log';
-import { failingContainers, groupId, missingImage, renderGroup, sameSpec, type ContainerGroupJson, type GroupRecord } from './model';
+import {
+  failingContainers,
+  groupId,
+  missingImage,
+  renderGroup,
+  sameSpec,
+  type ContainerGroupJson,
+  type GroupRecord,
+  type GroupSpec,
+} from './model';
 import type { Operation, OperationError, OperationOrigin, Operations, OperationTarget } from './operations';
 import { groupKey, type GroupStore } from './store';
 import { armError, isArmError, validateGroupPut } from './validate';
@@ -12,6 +21,17 @@ import { armError, isArmError, validateGroupPut } from './validate';
 const TENANT_ID = '00000000-0000-0000-0000-000000000000';
 const MAX_DELETE_MS = 200;
 const LOG_LINES = 20;
+
+/**
+ * The subscription's ACI quotas per region; a PUT beyond one is answered 400
+ * ContainerGroupQuotaReached, as ACI answers it. Absent = unlimited. Changed at any time by tests.
+ */
+export interface RegionQuota {
+  /** Container groups in a region ('ContainerGroups'; Azure's default is 100). */
+  containerGroups?: number;
+  /** vCPUs requested by all groups in a region ('StandardCores'). */
+  cores?: number;
+}
 
 export interface ContainerGroupsOptions {
   subscriptionId: string;
@@ -23,6 +43,7 @@ export interface ContainerGroupsOptions {
   provisioningMs: number;
   pageSize: number;
   publish: (event: EventGridEvent) => void;
+  quota: RegionQuota;
   log: Log;
 }
 
@@ -63,6 +84,8 @@ export class ContainerGroups {
 
     const key = groupKey(rg, name);
     const existing = this.o.store.get(key);
+    const overQuota = this.overQuota(spec, existing);
+    if (overQuota) return errorReply(overQuota);
     if (existing?.provisioningState === 'Deleting') {
       return errorReply(armError(409, 'Conflict', `The container group '${name}' is being deleted; retry when it is gone.`));
     }
@@ -94,6 +117,27 @@ export class ContainerGroups {
     this.o.store.put(rec);
     const op = this.startWrite(key, rec, r);
     return this.writeAccepted(existing ? 200 : 201, rec, op, r);
+  }
+
+  /** The quota this PUT would take the region past, as ACI words it; a group being deleted still counts until it is gone. */
+  private overQuota(spec: GroupSpec, existing: GroupRecord | undefined) {
+    const region = normalisedRegion(spec.location);
+    const others = this.o.store.list().filter((g) => g !== existing && normalisedRegion(g.spec.location) === region);
+    const cores = (g: GroupSpec) => g.properties.containers.reduce((n, c) => n + c.properties.resources.requests.cpu, 0);
+    const checks = [
+      { quota: 'ContainerGroups', limit: this.o.quota.containerGroups, usage: others.length, requested: 1 },
+      { quota: 'StandardCores', limit: this.o.quota.cores, usage: others.reduce((n, g) => n + cores(g.spec), 0), requested: cores(spec) },
+    ];
+    const over = checks.find((c) => c.limit !== undefined && c.usage + c.requested > c.limit);
+    return (
+      over &&
+      armError(
+        400,
+        'ContainerGroupQuotaReached',
+        `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota '${over.quota}' exceeded in region '${spec.location}'. ` +
+          `Limit: '${over.limit}', Usage: '${over.usage}' Requested: '${over.requested}'.`,
+      )
+    );
   }
 
   /**
@@ -365,3 +409,6 @@ function fakeLogLines(group: string, container: string, image: string): string[]
   for (let i = lines.length + 1; i <= LOG_LINES; i++) lines.push(`[${container}] log line ${i} of ${LOG_LINES}`);
   return lines;
 }
+
+/** 'West Europe' and 'westeurope' are one region to ARM. */
+const normalisedRegion = (location: string) => location.toLowerCase().replace(/\s+/g, '');

@@ -4,7 +4,7 @@
 // kept in a file (stateFile) so that a restarted emulator has the groups it had.
 import { EventDelivery } from './delivery';
 import { FaultInjector, type EmulatorFaults } from './faults';
-import { ContainerGroups } from './groups';
+import { ContainerGroups, type RegionQuota } from './groups';
 import { ArmHttpServer } from './http';
 import type { ContainerGroupJson } from './model';
 import { Operations } from './operations';
@@ -17,6 +17,7 @@ export type { ContainerGroupJson } from './model';
 export type { EventGridEvent } from './events';
 export type { EmulatorFaults, FaultSettings, FaultStats } from './faults';
 export type { Log, LogLevel } from './log';
+export type { RegionQuota } from './groups';
 
 export interface AciEmulatorOptions {
   /** Default 0 (a free port); always on 127.0.0.1. */
@@ -34,6 +35,8 @@ export interface AciEmulatorOptions {
    * under way start again), written before each change is answered. Omitted = in memory only.
    */
   stateFile?: string;
+  /** The subscription's quotas per region (unlimited when omitted); also `AciEmulator.quota`. */
+  quota?: RegionQuota;
   log?: Log;
 }
 
@@ -54,6 +57,8 @@ export interface AciEmulator {
   idle(): Promise<void>;
   /** Fault injection for tests: lost, duplicated, late and reordered events; failing ARM answers. */
   readonly faults: EmulatorFaults;
+  /** The quotas per region that PUTs are held to now; set its fields to change them. */
+  readonly quota: RegionQuota;
   /** What a group's containers see in their environment (secure values included), as name → value per container. */
   containerEnvironment(resourceGroup: string, name: string): Record<string, Record<string, string>> | undefined;
   close(): Promise<void>;
@@ -70,6 +75,7 @@ const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
 class Emulator implements AciEmulator {
   readonly subscriptionId: string;
   readonly faults: EmulatorFaults;
+  readonly quota: RegionQuota;
   private readonly background: BackgroundWork;
   private readonly delivery: EventDelivery;
   private readonly containerGroups: ContainerGroups;
@@ -91,6 +97,7 @@ class Emulator implements AciEmulator {
     this.delivery = new EventDelivery(this.background, log, opts.eventEndpoint);
     const injector = new FaultInjector((event, delayMs) => this.delivery.send(event, delayMs), log);
     this.faults = injector.controls;
+    this.quota = { ...opts.quota };
     const operations = new Operations(this.subscriptionId, baseUrl, this.background);
     this.containerGroups = new ContainerGroups({
       subscriptionId: this.subscriptionId,
@@ -100,6 +107,7 @@ class Emulator implements AciEmulator {
       provisioningMs,
       pageSize,
       publish: (event) => injector.publish(event),
+      quota: this.quota,
       log,
     });
     this.server = new ArmHttpServer(armDispatcher(this.subscriptionId, this.containerGroups, operations), injector, log);

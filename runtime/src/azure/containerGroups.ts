@@ -131,6 +131,15 @@ function failureMessage(g: ContainerGroup): string | undefined {
 /** ACIDetails' copy of a group: every secret redacted (../domain/core/secrets.ts, the list the fleets API uses too). */
 export const redact = (group: ContainerGroup): Record<string, unknown> => redactSecrets(group) as unknown as Record<string, unknown>;
 
+/**
+ * ACI's answer (400) to a create beyond the subscription's quota in the region ("container group
+ * quota 'StandardCores' exceeded in region …"): the quota frees as servers are deleted.
+ */
+const ARM_QUOTA_CODE = 'ContainerGroupQuotaReached';
+/** ACI's answer (409) when the region is short of the requested CPU and memory "at this moment": it asks for a retry. */
+const ARM_CAPACITY_CODE = 'ServiceUnavailable';
+const CAPACITY_RETRY_SECONDS = 60;
+
 /** ARM failures: the caller's mistake becomes a 4xx with ARM's own words, anything else a 503. */
 function armError(e: unknown, doing: string): unknown {
   if (!(e instanceof RestError)) {
@@ -140,6 +149,16 @@ function armError(e: unknown, doing: string): unknown {
   }
   const status = e.statusCode ?? 0;
   const details = { armCode: e.code, armStatus: status };
+  // Neither is the request's fault: the region has no room for it now (see ARM_QUOTA_CODE, ARM_CAPACITY_CODE).
+  if (e.code === ARM_QUOTA_CODE)
+    return new FleetError(
+      'AzureQuotaReached',
+      `Azure's quota for container groups is used up, so ${doing} was refused: ${e.message}`,
+      details,
+    );
+  if (status === 409 && e.code === ARM_CAPACITY_CODE) {
+    return new FleetError('AzureUnavailable', `Azure has no capacity for ${doing} now: ${e.message}`, details, CAPACITY_RETRY_SECONDS);
+  }
   if (status === 409) return new FleetError('Conflict', `Azure refused ${doing}: ${e.message}`, details);
   if (status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 408 && status !== 429) {
     return new FleetError('AzureRequestRejected', `Azure rejected ${doing}: ${e.message}`, details);

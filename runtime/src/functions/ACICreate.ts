@@ -27,6 +27,7 @@ export const ACICreate = httpFunction({
       'NotOwnedByFleet',
       'ServerLimitReached',
       'AzureRequestRejected',
+      'AzureQuotaReached',
       'AzureUnavailable',
       'StorageUnavailable',
     ],

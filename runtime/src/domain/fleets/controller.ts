@@ -18,7 +18,16 @@ import type { ServerStore } from '../servers/ports';
 import { describeKey, type ServerKey, type ServerRecord } from '../servers/server';
 import { isDefaultFleet, type FleetRecord, type ObservedStatus } from './fleet';
 import type { FleetService } from './fleetService';
-import { censusForPolicy, planFleet, refusalOf, refusedReason, type FleetPlan, type Sizing } from './plan';
+import {
+  censusForPolicy,
+  planFleet,
+  quotaReachedOf,
+  quotaReachedReason,
+  refusalOf,
+  refusedReason,
+  type FleetPlan,
+  type Sizing,
+} from './plan';
 
 export interface FleetControllerDeps {
   fleets: FleetService;
@@ -174,6 +183,7 @@ export class FleetController {
     let plan: FleetPlan | undefined;
     let arrivals: ArrivalEstimate | undefined;
     let refusal: string | undefined;
+    let quotaReached: string | undefined;
     try {
       const now = this.clock.now();
       const sizing = await this.sizing(fleet, members, config, lease.value, now);
@@ -203,7 +213,7 @@ export class FleetController {
       // out, a run that read before another's creates) pick the same names, and the second create
       // of a name is a no-op, so no shortfall is ever filled twice.
       const keys = this.slotNames(fleet, plan.create, taken);
-      for (let i = 0; i < keys.length && refusal === undefined; i += CREATE_CONCURRENCY) {
+      for (let i = 0; i < keys.length && refusal === undefined && quotaReached === undefined; i += CREATE_CONCURRENCY) {
         run.created.push(
           ...(await this.each(keys.slice(i, i + CREATE_CONCURRENCY), async (key) => {
             createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
@@ -212,6 +222,8 @@ export class FleetController {
             } catch (e) {
               // ARM refused the template itself: every other server of it would be refused too.
               if (e instanceof FleetError && e.code === 'AzureRequestRejected') refusal ??= e.message;
+              // The region is full, not the template wrong: the rollout goes on, and its drains free the quota.
+              if (e instanceof FleetError && e.code === 'AzureQuotaReached') quotaReached ??= e.message;
               throw e;
             }
           })),
@@ -226,7 +238,7 @@ export class FleetController {
     }
 
     this.reportScaling(fleet, plan!, run);
-    const observed = await this.record(row, plan!, { refusal, attempted: createTimes.length > 0 });
+    const observed = await this.record(row, plan!, { refusal, quotaReached, attempted: createTimes.length > 0 });
     if (fleet.deletingSince && members.length === 0 && observed) run.removed = await this.deps.fleets.removeIfEmpty(observed, members);
     if (run.created.length + run.drained.length + run.restored.length > 0) {
       this.log.info('fleet controller acted', {
@@ -279,7 +291,7 @@ export class FleetController {
   private async record(
     row: Versioned<FleetRecord>,
     plan: FleetPlan,
-    creates: { refusal?: string; attempted: boolean },
+    creates: { refusal?: string; quotaReached?: string; attempted: boolean },
   ): Promise<Versioned<FleetRecord> | undefined> {
     const fleet = row.value;
     const now = this.clock.now();
@@ -294,10 +306,19 @@ export class FleetController {
         ? earlier
         : undefined;
     const state = refused ? 'Paused' : plan.state;
+    // Like a refusal, the quota note stays through a run that asked ARM nothing but still wants servers.
+    const quotaReached = creates.quotaReached
+      ? truncate(creates.quotaReached, MAX_REFUSAL_CHARS)
+      : !creates.attempted && plan.wanted > 0 && !refused
+        ? quotaReachedOf(fleet)
+        : undefined;
     const observed: ObservedStatus = {
       state,
       // A paused plan already says why (a failed server, or the refusal it held for); a refusal this run is news.
-      reason: refused && plan.state !== 'Paused' ? refusedReason(fleet, refused) : plan.reason,
+      reason:
+        refused && plan.state !== 'Paused'
+          ? refusedReason(fleet, refused)
+          : plan.reason + (quotaReached && state !== 'Paused' ? quotaReachedReason(fleet, state, plan.desired, quotaReached) : ''),
       desired: plan.desired,
       at: now.toISOString(),
       revision: fleet.revision,
@@ -309,6 +330,7 @@ export class FleetController {
             ? now.toISOString()
             : undefined,
       ...(refused ? { refused } : {}),
+      ...(quotaReached ? { quotaReached } : {}),
     };
     const props = { fleet: fleet.name, revision: fleet.revision };
     if (state === 'Progressing' && !(sameRevision && before?.state === 'Progressing'))

@@ -53,6 +53,12 @@ export interface ObservedStatus {
    * not have, a spec it rejects): the rollout is paused until a new revision or REFUSED_RETRY_MS.
    */
   refused?: { message: string; at: string };
+  /**
+   * What ARM said when the last run's creates found ACI's quota in the region used up
+   * (ContainerGroupQuotaReached). Not the revision's fault: nothing pauses, old servers give way
+   * within maxUnavailable (each one deleted frees its share) and each run asks again.
+   */
+  quotaReached?: string;
 }
 
 /** The normalised hash of a template: key order and defaults never make a new revision. */

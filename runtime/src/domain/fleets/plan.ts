@@ -229,6 +229,22 @@ export function refusedReason(fleet: FleetRecord, refused: { message: string; at
   );
 }
 
+/** Said after the reason while ACI's quota holds the fleet's creates back: what waits, and what would let it go on. */
+export function quotaReachedReason(fleet: FleetRecord, state: RolloutState, desired: number, message: string): string {
+  const stuck = state === 'Progressing' && resolveRollout(fleet.spec.rollout, desired).maxUnavailable === 0;
+  return (
+    `; ${message.replace(/\.?$/, '.')} ` +
+    (stuck
+      ? 'The new servers wait for room, and with rollout.maxUnavailable 0 no old server gives way first: raise the quota, or allow maxUnavailable'
+      : 'Each run asks again, and every server that goes frees its share')
+  );
+}
+
+/** The quota note of the last run, if it was about the fleet's current revision. */
+export function quotaReachedOf(fleet: FleetRecord): string | undefined {
+  return fleet.observed?.revision === fleet.revision && !fleet.deletingSince ? fleet.observed.quotaReached : undefined;
+}
+
 function reasonFor(
   fleet: FleetRecord,
   state: RolloutState,
@@ -287,10 +303,12 @@ export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord
       >),
       ActiveSessions: list.reduce((n, s) => n + s.activeSessions, 0),
     }));
+  const quota = quotaReachedOf(fleet);
   const reason =
     state === 'Deleting'
       ? `${servers.length} server(s) left; each goes once its sessions end`
-      : reasonFor(fleet, state, { current, outdated, failing, desired, now, refused });
+      : reasonFor(fleet, state, { current, outdated, failing, desired, now, refused }) +
+        (quota && !paused ? quotaReachedReason(fleet, state, desired, quota) : '');
   const completed = fleet.observed?.revision === fleet.revision ? fleet.observed.completedAt : undefined;
   return {
     State: state,
