@@ -215,7 +215,9 @@ describe('ACI emulator with the real ARM client', () => {
         e.message,
         "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region 'northeurope'. Limit: '1', Usage: '1' Requested: '1'.",
       );
+      emulator.quota.containerGroups = 0; // lowered below what is used: updates that add nothing still go through
       await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'first', { ...north(), tags: { fleet: 'test', build: '2' } });
+      emulator.quota.containerGroups = 1;
       await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'elsewhere', { ...north(), location: 'swedencentral' }); // a quota per region
 
       emulator.quota.containerGroups = undefined;
@@ -224,10 +226,15 @@ describe('ACI emulator with the real ARM client', () => {
       assert.match(cores.message, /quota 'StandardCores' exceeded in region 'northeurope'\. Limit: '2', Usage: '1' Requested: '2'\.$/);
       await client.containerGroups.beginDeleteAndWait('quota', 'first');
       await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'second', north(2));
+      emulator.quota.cores = 3;
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'third', north(0.1));
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'fourth', north(0.2));
+      await client.containerGroups.beginCreateOrUpdateAndWait('quota', 'fifth', north(0.7)); // 3 cores in all, not 3.0000000000000004
     } finally {
       emulator.quota.containerGroups = undefined;
       emulator.quota.cores = undefined;
-      for (const name of ['first', 'second', 'elsewhere']) await client.containerGroups.beginDeleteAndWait('quota', name);
+      for (const name of ['first', 'second', 'third', 'fourth', 'fifth', 'elsewhere'])
+        await client.containerGroups.beginDeleteAndWait('quota', name);
     }
   });
 

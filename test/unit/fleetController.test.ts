@@ -248,20 +248,28 @@ describe('fleet controller: a revision ARM refuses to create', () => {
 });
 
 describe("fleet controller: ACI's quota in the region is used up", () => {
-  /** ARM answers a create beyond the region's quota with 400 ContainerGroupQuotaReached; the adapter makes it AzureQuotaReached. */
-  const quotaOf = (limit: number) => {
-    const live = new Set<string>();
+  /**
+   * ARM answers a create beyond the region's cores quota with 400 ContainerGroupQuotaReached (the
+   * adapter makes it AzureQuotaReached); `fail` makes the next creates fail otherwise (a 503).
+   */
+  const region = (cores: number) => {
+    const quota = { cores, puts: 0, fail: 0 };
+    const live = new Map<string, number>();
     const wrap = (g: ContainerGroups): ContainerGroups =>
       Object.assign(Object.create(g), {
         beginCreate: async (key: Parameters<ContainerGroups['beginCreate']>[0], spec: Parameters<ContainerGroups['beginCreate']>[1]) => {
+          quota.puts++;
+          if (quota.fail > 0 && quota.fail--) throw new FleetError('AzureUnavailable', 'Azure could not complete creating (503)');
           const name = `${key.resourceGroup}/${key.containerGroupName}`;
-          if (!live.has(name) && live.size >= limit) {
+          const requested = spec.containers.reduce((n, c) => n + c.resources.requests.cpu, 0);
+          const usage = [...live.values()].reduce((a, b) => a + b, 0);
+          if (!live.has(name) && usage + requested > quota.cores) {
             throw new FleetError(
               'AzureQuotaReached',
-              `Azure's quota is reached creating ${name}: container group quota 'ContainerGroups' exceeded in region 'westeurope'. Limit: '${limit}', Usage: '${live.size}' Requested: '1'.`,
+              `Azure's quota for container groups is used up, so creating ${name} was refused: container group quota 'StandardCores' exceeded in region 'westeurope'. Limit: '${quota.cores}', Usage: '${usage}' Requested: '${requested}'.`,
             );
           }
-          live.add(name);
+          live.set(name, requested);
           return g.beginCreate(key, spec);
         },
         beginDelete: async (key: Parameters<ContainerGroups['beginDelete']>[0]) => {
@@ -269,63 +277,101 @@ describe("fleet controller: ACI's quota in the region is used up", () => {
           return g.beginDelete(key);
         },
       });
-    return wrap;
+    return { quota, wrap };
   };
+  /** A controller run, ARM and ACIMonitor catching up, then ACIGC. */
+  const turn = async (w: ReturnType<typeof world>, holder: string) => {
+    w.clock.advance(30_000);
+    await w.controller(holder).run();
+    await w.settle();
+    await w.servers.collectGarbage();
+    await w.settle();
+  };
+  const byRevision = async (w: ReturnType<typeof world>, fleet: string) =>
+    (await w.fleets.get(fleet)).fleet.Status.Servers.map((r) => [r.Revision, r.Running]);
 
   it('a rollout at the quota goes on: old servers give way within maxUnavailable, which frees the quota for the new ones', async () => {
-    const w = world({}, quotaOf(3));
+    const { wrap } = region(3);
+    const w = world({}, wrap);
     await w.fleets.put('web', { template: template('example/game:1'), replicas: 3 });
-    await w.controller('a').run();
-    await w.settle();
+    await turn(w, 'a');
     await w.fleets.put('web', { template: template('example/game:2'), replicas: 3, rollout: { maxSurge: 1, maxUnavailable: 1 } });
     const [first] = await w.controller('b').run();
     assert.equal(first?.created.length, 0, 'the surge create is over the quota');
     assert.equal(first?.drained.length, 1, 'an old server gives way all the same');
     const during = (await w.fleets.get('web')).fleet.Status;
     assert.equal(during.State, 'Progressing', 'not paused: the revision is not at fault');
-    assert.match(during.Reason, /quota/);
-    for (let i = 0; i < 12; i++) {
-      w.clock.advance(60_000);
-      await w.controller(`run-${i}`).run();
-      await w.settle();
-      await w.servers.collectGarbage();
-      await w.settle();
-    }
+    assert.match(during.Reason, /Limit: '3'.*So 1 server\(s\) on their way out free their share/);
+    for (let i = 0; i < 12; i++) await turn(w, `run-${i}`);
     const status = (await w.fleets.get('web')).fleet.Status;
     assert.equal(status.State, 'Complete', JSON.stringify(status));
-    assert.deepEqual(
-      status.Servers.map((r) => [r.Revision, r.Running]),
-      [[2, 3]],
-    );
+    assert.deepEqual(await byRevision(w, 'web'), [[2, 3]]);
+    assert.doesNotMatch(status.Reason, /quota/);
     assert.equal(w.events.filter((e) => e === 'RolloutPaused').length, 0);
   });
 
-  it('says what would let a rollout with maxUnavailable 0 go on, and asks ARM again on the next run', async () => {
-    let creates = 0;
-    const quota = quotaOf(2);
-    const w = world({}, (g) => {
-      const inner = quota(g);
-      return Object.assign(Object.create(inner), {
-        beginCreate: async (...args: Parameters<ContainerGroups['beginCreate']>) => {
-          creates++;
-          return inner.beginCreate(...args);
-        },
-      });
-    });
-    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
-    await w.controller('a').run();
-    await w.settle();
-    await w.fleets.put('web', { template: template('example/game:2'), replicas: 2 });
-    creates = 0;
-    await w.controller('b').run();
+  it('says what would let it go on when no server is on its way out (maxUnavailable 0, or a fleet bigger than the quota)', async () => {
+    const zero = world({}, region(2).wrap);
+    await zero.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    await turn(zero, 'a');
+    await zero.fleets.put('web', { template: template('example/game:2'), replicas: 2 });
+    for (const holder of ['b', 'c', 'd']) await turn(zero, holder);
+    const stuck = (await zero.fleets.get('web')).fleet.Status;
+    assert.equal(stuck.State, 'Progressing');
+    assert.match(
+      stuck.Reason,
+      /Limit: '2'.*So no server is on its way out to make room: raise the quota, allow a larger rollout\.maxUnavailable, or make the fleet smaller/,
+    );
+
+    // 5 wanted, room for 3: with maxUnavailable 1 the 3 running are already below 5 − 1, so none may go.
+    const big = world({}, region(3).wrap);
+    await big.fleets.put('web', { template: template('example/game:1'), replicas: 5 });
+    for (const holder of ['a', 'b']) await turn(big, holder);
+    await big.fleets.put('web', { template: template('example/game:2'), replicas: 5, rollout: { maxSurge: 1, maxUnavailable: 1 } });
+    for (const holder of ['c', 'd', 'e']) await turn(big, holder);
+    assert.match((await big.fleets.get('web')).fleet.Status.Reason, /no server is on its way out/);
+    assert.deepEqual(await byRevision(big, 'web'), [[1, 3]], 'no old server drained: nothing would take its place');
+  });
+
+  it('after a run at the quota, one create asks first; the note stays through other failures and goes once a create succeeds', async () => {
+    const { quota, wrap } = region(4);
+    const w = world({}, wrap);
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 4 });
+    await turn(w, 'a');
+    await w.fleets.put('web', { template: template('example/game:2'), replicas: 4, rollout: { maxSurge: 4, maxUnavailable: 0 } });
+    quota.puts = 0;
+    await turn(w, 'b');
+    assert.equal(quota.puts, 4, 'the first run at the quota learns it from one batch');
+    for (const holder of ['c', 'd']) await turn(w, holder);
+    assert.equal(quota.puts, 6, 'then one create a run');
+    quota.fail = 1; // ARM answers that one 503
+    await turn(w, 'e');
+    assert.match((await w.fleets.get('web')).fleet.Status.Reason, /Limit: '4'/, 'a create that failed otherwise says nothing of the quota');
+    quota.cores = 100; // the operator raised the quota
+    for (let i = 0; i < 6; i++) await turn(w, `run-${i}`);
     const status = (await w.fleets.get('web')).fleet.Status;
-    assert.equal(status.State, 'Progressing');
-    assert.match(status.Reason, /quota is reached.*exceeded.*Limit: '2'.*raise the quota, or allow maxUnavailable/s);
-    assert.equal(creates, 1, 'one create told that the quota is used up; the rest of the run asks no more');
-    w.clock.advance(60_000);
-    await w.controller('c').run();
-    assert.equal(creates, 2, 'the next run asks again: no refusal holds the fleet back');
-    assert.equal(w.events.filter((e) => e === 'RolloutPaused').length, 0);
+    assert.equal(status.State, 'Complete', JSON.stringify(status));
+    assert.doesNotMatch(status.Reason, /quota/);
+  });
+
+  it("an autoscaler fleet's size does not grow while its rollout waits for the quota, and the rollout ends at the policy's size", async () => {
+    const { quota, wrap } = region(3);
+    const w = world({}, wrap);
+    const autoscaler = { minimumInstances: 5, maximumInstances: 50 };
+    await w.fleets.put('auto', { template: template('example/game:1'), autoscaler });
+    for (const holder of ['a', 'b']) await turn(w, holder);
+    await w.fleets.put('auto', { template: template('example/game:2'), autoscaler, rollout: { maxSurge: 1, maxUnavailable: 1 } });
+    const desired: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await turn(w, `full-${i}`);
+      desired.push((await w.fleets.get('auto')).fleet.Status.Desired);
+    }
+    assert.ok(Math.max(...desired) <= 5, `the minimum, not more: ${desired}`);
+    quota.cores = 100;
+    for (let i = 0; i < 12; i++) await turn(w, `room-${i}`);
+    const status = (await w.fleets.get('auto')).fleet.Status;
+    assert.equal(status.State, 'Complete', JSON.stringify(status));
+    assert.deepEqual(await byRevision(w, 'auto'), [[2, 5]]);
   });
 });
 

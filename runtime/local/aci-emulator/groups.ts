@@ -16,7 +16,7 @@ import {
 } from './model';
 import type { Operation, OperationError, OperationOrigin, Operations, OperationTarget } from './operations';
 import { groupKey, type GroupStore } from './store';
-import { armError, isArmError, validateGroupPut } from './validate';
+import { armError, isArmError, normalizeLocation, validateGroupPut } from './validate';
 
 const TENANT_ID = '00000000-0000-0000-0000-000000000000';
 const MAX_DELETE_MS = 200;
@@ -84,8 +84,6 @@ export class ContainerGroups {
 
     const key = groupKey(rg, name);
     const existing = this.o.store.get(key);
-    const overQuota = this.overQuota(spec, existing);
-    if (overQuota) return errorReply(overQuota);
     if (existing?.provisioningState === 'Deleting') {
       return errorReply(armError(409, 'Conflict', `The container group '${name}' is being deleted; retry when it is gone.`));
     }
@@ -99,6 +97,8 @@ export class ContainerGroups {
         ),
       );
     }
+    const overQuota = this.overQuota(spec, existing);
+    if (overQuota) return errorReply(overQuota);
     // An identical PUT while provisioning is a client retry: it joins the running operation.
     const running = existing ? this.o.operations.inProgress(key) : undefined;
     if (existing && running && sameSpec(existing.spec, spec)) {
@@ -119,23 +119,29 @@ export class ContainerGroups {
     return this.writeAccepted(existing ? 200 : 201, rec, op, r);
   }
 
-  /** The quota this PUT would take the region past, as ACI words it; a group being deleted still counts until it is gone. */
+  /**
+   * The quota this PUT would take the region past, as ACI words it: a new group counts one group and
+   * its cores, an update only the cores it adds; a group being deleted counts until it is gone.
+   */
   private overQuota(spec: GroupSpec, existing: GroupRecord | undefined) {
-    const region = normalisedRegion(spec.location);
-    const others = this.o.store.list().filter((g) => g !== existing && normalisedRegion(g.spec.location) === region);
-    const cores = (g: GroupSpec) => g.properties.containers.reduce((n, c) => n + c.properties.resources.requests.cpu, 0);
+    const region = normalizeLocation(spec.location);
+    const inRegion = this.o.store.list().filter((g) => normalizeLocation(g.spec.location) === region);
+    // In hundredths, so that 0.1 + 0.2 cores is 0.3.
+    const cores = (g: GroupSpec) => g.properties.containers.reduce((n, c) => n + Math.round(c.properties.resources.requests.cpu * 100), 0);
+    const usedCores = inRegion.reduce((n, g) => n + cores(g.spec), 0);
+    const addedCores = cores(spec) - (existing ? cores(existing.spec) : 0);
     const checks = [
-      { quota: 'ContainerGroups', limit: this.o.quota.containerGroups, usage: others.length, requested: 1 },
-      { quota: 'StandardCores', limit: this.o.quota.cores, usage: others.reduce((n, g) => n + cores(g.spec), 0), requested: cores(spec) },
-    ];
-    const over = checks.find((c) => c.limit !== undefined && c.usage + c.requested > c.limit);
+      { quota: 'ContainerGroups', limit: this.o.quota.containerGroups, usage: inRegion.length, requested: existing ? 0 : 1, unit: 1 },
+      { quota: 'StandardCores', limit: this.o.quota.cores, usage: usedCores, requested: Math.max(0, addedCores), unit: 100 },
+    ].map((c) => ({ ...c, limit: c.limit === undefined ? undefined : Math.round(c.limit * c.unit) }));
+    const over = checks.find((c) => c.limit !== undefined && c.requested > 0 && c.usage + c.requested > c.limit);
     return (
       over &&
       armError(
         400,
         'ContainerGroupQuotaReached',
         `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota '${over.quota}' exceeded in region '${spec.location}'. ` +
-          `Limit: '${over.limit}', Usage: '${over.usage}' Requested: '${over.requested}'.`,
+          `Limit: '${over.limit! / over.unit}', Usage: '${over.usage / over.unit}' Requested: '${over.requested / over.unit}'.`,
       )
     );
   }
@@ -409,6 +415,3 @@ function fakeLogLines(group: string, container: string, image: string): string[]
   for (let i = lines.length + 1; i <= LOG_LINES; i++) lines.push(`[${container}] log line ${i} of ${LOG_LINES}`);
   return lines;
 }
-
-/** 'West Europe' and 'westeurope' are one region to ARM. */
-const normalisedRegion = (location: string) => location.toLowerCase().replace(/\s+/g, '');

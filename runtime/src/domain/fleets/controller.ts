@@ -20,6 +20,7 @@ import { isDefaultFleet, type FleetRecord, type ObservedStatus } from './fleet';
 import type { FleetService } from './fleetService';
 import {
   censusForPolicy,
+  leavingCount,
   planFleet,
   quotaReachedOf,
   quotaReachedReason,
@@ -213,9 +214,14 @@ export class FleetController {
       // out, a run that read before another's creates) pick the same names, and the second create
       // of a name is a no-op, so no shortfall is ever filled twice.
       const keys = this.slotNames(fleet, plan.create, taken);
-      for (let i = 0; i < keys.length && refusal === undefined && quotaReached === undefined; i += CREATE_CONCURRENCY) {
+      // After a run found ACI's quota used up, one create asks first whether there is room again.
+      const probe = quotaReachedOf(fleet) !== undefined;
+      for (let i = 0, size = probe ? 1 : CREATE_CONCURRENCY; i < keys.length && refusal === undefined && quotaReached === undefined; ) {
+        const batch = keys.slice(i, i + size);
+        i += size;
+        size = CREATE_CONCURRENCY;
         run.created.push(
-          ...(await this.each(keys.slice(i, i + CREATE_CONCURRENCY), async (key) => {
+          ...(await this.each(batch, async (key) => {
             createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
             try {
               return (await this.deps.fleets.createFrom(fleet, key)).created;
@@ -238,7 +244,13 @@ export class FleetController {
     }
 
     this.reportScaling(fleet, plan!, run);
-    const observed = await this.record(row, plan!, { refusal, quotaReached, attempted: createTimes.length > 0 });
+    const observed = await this.record(row, plan!, {
+      refusal,
+      quotaReached,
+      attempted: createTimes.length > 0,
+      created: run.created.length,
+      leaving: leavingCount(members) + run.drained.length,
+    });
     if (fleet.deletingSince && members.length === 0 && observed) run.removed = await this.deps.fleets.removeIfEmpty(observed, members);
     if (run.created.length + run.drained.length + run.restored.length > 0) {
       this.log.info('fleet controller acted', {
@@ -291,7 +303,7 @@ export class FleetController {
   private async record(
     row: Versioned<FleetRecord>,
     plan: FleetPlan,
-    creates: { refusal?: string; quotaReached?: string; attempted: boolean },
+    creates: { refusal?: string; quotaReached?: string; attempted: boolean; created: number; leaving: number },
   ): Promise<Versioned<FleetRecord> | undefined> {
     const fleet = row.value;
     const now = this.clock.now();
@@ -306,11 +318,12 @@ export class FleetController {
         ? earlier
         : undefined;
     const state = refused ? 'Paused' : plan.state;
-    // Like a refusal, the quota note stays through a run that asked ARM nothing but still wants servers.
+    // The quota note stays until a create goes through, or the fleet no longer wants servers.
+    const earlierQuota = quotaReachedOf(fleet);
     const quotaReached = creates.quotaReached
-      ? truncate(creates.quotaReached, MAX_REFUSAL_CHARS)
-      : !creates.attempted && plan.wanted > 0 && !refused
-        ? quotaReachedOf(fleet)
+      ? { message: truncate(creates.quotaReached, MAX_REFUSAL_CHARS)!, leaving: creates.leaving }
+      : earlierQuota && creates.created === 0 && plan.wanted > 0 && !refused
+        ? { ...earlierQuota, leaving: creates.leaving }
         : undefined;
     const observed: ObservedStatus = {
       state,
@@ -318,7 +331,7 @@ export class FleetController {
       reason:
         refused && plan.state !== 'Paused'
           ? refusedReason(fleet, refused)
-          : plan.reason + (quotaReached && state !== 'Paused' ? quotaReachedReason(fleet, state, plan.desired, quotaReached) : ''),
+          : plan.reason + (quotaReached && state !== 'Paused' ? quotaReachedReason(state, quotaReached) : ''),
       desired: plan.desired,
       at: now.toISOString(),
       revision: fleet.revision,

@@ -54,11 +54,12 @@ export interface ObservedStatus {
    */
   refused?: { message: string; at: string };
   /**
-   * What ARM said when the last run's creates found ACI's quota in the region used up
-   * (ContainerGroupQuotaReached). Not the revision's fault: nothing pauses, old servers give way
-   * within maxUnavailable (each one deleted frees its share) and each run asks again.
+   * The last run's creates found ACI's quota in the region used up (ContainerGroupQuotaReached):
+   * ARM's words, and how many of the fleet's servers were on their way out to make room. Not the
+   * revision's fault: nothing pauses, old servers give way within maxUnavailable (each one deleted
+   * frees its share) and each run asks again.
    */
-  quotaReached?: string;
+  quotaReached?: { message: string; leaving: number };
 }
 
 /** The normalised hash of a template: key order and defaults never make a new revision. */

@@ -6,7 +6,7 @@ import type { Decision } from '../autoscaling/policy';
 import { isOutdated, revisionOf } from '../servers/membership';
 import { describeKey, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 import { STATES } from '../servers/states';
-import { resolveRollout, revisionInfo, type FleetRecord, type FleetStatus, type RolloutState } from './fleet';
+import { revisionInfo, resolveRollout, type FleetRecord, type FleetStatus, type ObservedStatus, type RolloutState } from './fleet';
 
 /** How many servers the fleet should have, as its spec says. */
 export type Sizing =
@@ -114,6 +114,8 @@ export function planFleet(input: {
   }
   // Refused by Azure: nothing is created and no old server drained until the retry time (or a new revision).
   const paused = assessment.paused || holding;
+  // The last run's creates were over ACI's quota: they may not be made now either.
+  const quotaHeld = quotaReachedOf(fleet) !== undefined;
 
   if (fleet.deletingSince) {
     const drain = servers.filter((s) => alive(s) || s.state === 'Failed').map((s) => ({ key: keyOf(s), cause: 'fleet-deleted' as const }));
@@ -156,9 +158,10 @@ export function planFleet(input: {
       return s !== undefined && s.state === 'MarkedForDeletion' && !outdated.includes(s);
     });
     const added = sizing.decision.create + restore.length;
-    // A paused rollout creates nothing: adding the policy's creates to the last size anyway would grow it run after run.
+    // A paused rollout creates nothing, and one at ACI's quota may not: adding the policy's creates to
+    // the last size anyway would grow it run after run (and hold back its drains).
     desired = rolling
-      ? before + (paused ? restore.length : added)
+      ? before + (paused || quotaHeld ? restore.length : added)
       : Math.max(0, currentAlive.length + added - sizing.decision.drain.length);
   }
 
@@ -229,20 +232,25 @@ export function refusedReason(fleet: FleetRecord, refused: { message: string; at
   );
 }
 
-/** Said after the reason while ACI's quota holds the fleet's creates back: what waits, and what would let it go on. */
-export function quotaReachedReason(fleet: FleetRecord, state: RolloutState, desired: number, message: string): string {
-  const stuck = state === 'Progressing' && resolveRollout(fleet.spec.rollout, desired).maxUnavailable === 0;
-  return (
-    `; ${message.replace(/\.?$/, '.')} ` +
-    (stuck
-      ? 'The new servers wait for room, and with rollout.maxUnavailable 0 no old server gives way first: raise the quota, or allow maxUnavailable'
-      : 'Each run asks again, and every server that goes frees its share')
-  );
+/**
+ * Said after the reason while ACI's quota holds the fleet's creates back: whether servers on their
+ * way out (drained, waiting for their sessions to end) will make room, and if none is, what would.
+ */
+export function quotaReachedReason(state: RolloutState, { message, leaving }: { message: string; leaving: number }): string {
+  const room =
+    leaving > 0
+      ? `${leaving} server(s) on their way out free their share as they go; each run asks again`
+      : `no server is on its way out to make room: raise the quota${state === 'Progressing' ? ', allow a larger rollout.maxUnavailable' : ''}, or make the fleet smaller`;
+  return `; ${message.replace(/\.?$/, '.')} So ${room}`;
 }
 
-/** The quota note of the last run, if it was about the fleet's current revision. */
-export function quotaReachedOf(fleet: FleetRecord): string | undefined {
-  return fleet.observed?.revision === fleet.revision && !fleet.deletingSince ? fleet.observed.quotaReached : undefined;
+/** Servers that will free their share of ACI's quota without anyone's help: drained (sessions ending) or being deleted. */
+export const leavingCount = (servers: readonly ServerRecord[]) =>
+  servers.filter((s) => s.state === 'MarkedForDeletion' || s.state === 'Deleting').length;
+
+/** The last run's quota note: about the region, so it holds for a new revision too (until a create goes through). */
+export function quotaReachedOf(fleet: FleetRecord): ObservedStatus['quotaReached'] {
+  return fleet.deletingSince ? undefined : fleet.observed?.quotaReached;
 }
 
 function reasonFor(
@@ -308,7 +316,7 @@ export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord
     state === 'Deleting'
       ? `${servers.length} server(s) left; each goes once its sessions end`
       : reasonFor(fleet, state, { current, outdated, failing, desired, now, refused }) +
-        (quota && !paused ? quotaReachedReason(fleet, state, desired, quota) : '');
+        (quota && !paused ? quotaReachedReason(state, quota) : '');
   const completed = fleet.observed?.revision === fleet.revision ? fleet.observed.completedAt : undefined;
   return {
     State: state,
