@@ -17,7 +17,7 @@ import {
   type SettingName,
 } from '../runtime/src/options';
 import { isResourceGroupName } from '../runtime/src/domain/core/resourceGroups';
-import { checkStackFleets, type StackFleet } from './fleetSpecs';
+import { checkStackFleets, type FleetDemand, type StackFleet } from './fleetSpecs';
 
 export { isNcrontab };
 
@@ -53,6 +53,8 @@ export interface FleetConfig {
   tags: Record<string, string>;
   /** The fleets the stack writes through the API (`aci-fleet:fleets`), checked with the runtime's rules. */
   fleets: Record<string, StackFleet>;
+  /** What every fleet (the default one too) may run at its largest, per region: checked against ACI's quotas. */
+  fleetDemand: FleetDemand[];
   /** `aci-fleet:fleets` holds a value set with `--secret`: all that is shown of a fleet stays secret too. */
   fleetsSecret: boolean;
   /** The runtime's settings as the app will parse them (the runtime's defaults fill what the stack file leaves unset). */
@@ -326,6 +328,7 @@ export function parseConfig(raw: Record<string, string | undefined>, ctx: Config
     runtimeDir: data.runtimeDir,
     tags: data.tags,
     fleets: fleets.fleets,
+    fleetDemand: fleets.demand,
     fleetsSecret: ctx.secretKeys?.includes('fleets') ?? false,
     runtime: runtime.settings,
     optionSettings: optionSettings(options, runtime.settings),

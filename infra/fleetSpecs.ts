@@ -10,7 +10,7 @@ import { parseRequest } from '../runtime/src/domain/core/validation';
 import { scalingConfigFor, scalingConfigProblem } from '../runtime/src/domain/fleets/autoscaling';
 import { resolveRollout } from '../runtime/src/domain/fleets/fleet';
 import { REDACTED } from '../runtime/src/domain/core/secrets';
-import { fleetName, fleetSpecFor, type FleetSpec } from '../runtime/src/domain/fleets/requests';
+import { DEFAULT_ROLLOUT, fleetName, fleetSpecFor, type FleetSpec } from '../runtime/src/domain/fleets/requests';
 import { DEFAULT_FLEET } from '../runtime/src/domain/servers/membership';
 import { Fleet } from '../runtime/src/functions/Fleets';
 import { fleetOptionsFrom, type FleetSettings } from '../runtime/src/options';
@@ -23,6 +23,41 @@ export interface StackFleet {
   shown: Record<string, unknown>;
   /** The secret values in the body (secure environment variables, registry passwords, …): kept out of every message. */
   secrets: string[];
+}
+
+/**
+ * The most a fleet may run at once — its maximum (autoscaler) or replicas, plus a rollout's surge —
+ * in its template's region, and the vCPUs those servers request: what ACI's quota there must allow.
+ */
+export interface FleetDemand {
+  fleet: string;
+  /** The region, as ARM names it (`westeurope`). */
+  location: string;
+  servers: number;
+  cores: number;
+  /** Spot servers count against their own cores quota. */
+  spot: boolean;
+}
+
+/** A fleet's demand; none for a fleet sized by hand (neither replicas nor autoscaler). */
+export function demandOf(
+  fleet: string,
+  spec: { template: FleetSpec['template']; rollout?: FleetSpec['rollout']; replicas?: number },
+  maxInstances?: number,
+): FleetDemand | undefined {
+  const size = maxInstances ?? spec.replicas;
+  if (size === undefined) return undefined;
+  const group = spec.template.containerGroup;
+  const servers = size + (spec.rollout ? resolveRollout(spec.rollout, size).maxSurge : 0);
+  // In hundredths, so that the sum of 0.1s is exact.
+  const cores = group.containers.reduce((n, c) => n + Math.round(c.resources.requests.cpu * 100), 0) / 100;
+  return {
+    fleet,
+    location: group.location.replace(/\s+/g, '').toLowerCase(),
+    servers,
+    cores: Math.round(servers * cores * 100) / 100,
+    spot: group.priority?.toLowerCase() === 'spot',
+  };
 }
 
 /** How the problems name the stack's keys. */
@@ -44,9 +79,17 @@ export function checkStackFleets(
   raw: unknown,
   settings: FleetSettings,
   keys: FleetKeyNames,
-): { fleets: Record<string, StackFleet>; problems: string[] } {
+): { fleets: Record<string, StackFleet>; problems: string[]; demand: FleetDemand[] } {
+  const demand: FleetDemand[] = [];
+  // The default fleet's servers count too, wherever its template runs them.
+  const defaultTemplate = settings.CONTAINER_GROUP_TEMPLATE;
+  if (settings.AUTOSCALER_ENABLED && defaultTemplate) {
+    const d = demandOf(DEFAULT_FLEET, { template: defaultTemplate, rollout: DEFAULT_ROLLOUT }, settings.AUTOSCALER_MAXIMUM_INSTANCES);
+    if (d) demand.push(d);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return {
+      demand,
       fleets: {},
       problems: [`${keys.fleets}: must be a YAML map from fleet name to its body ({template, replicas?, autoscaler?, rollout?})`],
     };
@@ -81,14 +124,18 @@ export function checkStackFleets(
       continue;
     }
     // What the runtime's PUT checks beyond the schema: the fleet's autoscaler with the deployment's settings filling in.
-    if (spec.autoscaler) {
-      const scaling = scalingConfigFor(options.autoscalerDefaults, spec.autoscaler, spec.template, options.defaultMaxSessions);
+    const scaling = spec.autoscaler
+      ? scalingConfigFor(options.autoscalerDefaults, spec.autoscaler, spec.template, options.defaultMaxSessions)
+      : undefined;
+    if (scaling) {
       const problem = scalingConfigProblem(scaling);
       if (problem) problems.push(`${at}.autoscaler.${problem[0]}: ${problem[1]}`);
       if (scaling.maxInstances > settings.FLEET_MAX_SERVERS)
         problems.push(`${at}.autoscaler.maximumInstances: ${scaling.maxInstances} is more servers than ${maxServers} lets the app create`);
       least.push([name, scaling.minInstances]);
     }
+    const d = demandOf(name, spec, scaling?.maxInstances);
+    if (d) demand.push(d);
     if (spec.replicas !== undefined) {
       least.push([name, spec.replicas]);
       problems.push(...replicaProblems(at, spec, settings.FLEET_MAX_SERVERS, maxServers));
@@ -110,7 +157,7 @@ export function checkStackFleets(
       `${keys.fleets}: the fleets keep at least ${total} servers together (${each}), more than ${maxServers} lets the app create`,
     );
   }
-  return { fleets, problems };
+  return { fleets, problems, demand };
 }
 
 /**

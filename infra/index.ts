@@ -32,7 +32,7 @@ export = async () => {
   // A stack that cannot work stops here, naming the key, before anything is declared.
   const config = loadConfig();
   const client = await authorization.getClientConfig();
-  await checkRegion(config.location, client.subscriptionId);
+  await checkRegion(config.location, client.subscriptionId, config.fleetDemand);
   const tags = { 'aci-fleet': config.fleetName, ...config.tags };
 
   const providers = new ResourceProviders('providers', { subscriptionId: client.subscriptionId });

@@ -2,7 +2,10 @@
 // (`Microsoft.Web/geoRegions?sku=FlexConsumption`) and the app's language version on it (the
 // region's `functionAppStacks`, whose FC1 entries list what Flex runs), so a region that cannot
 // work fails `pulumi preview` with a message naming `aci-fleet:location`. Plain REST, tested
-// against the local fake; the decisions are the pure functions below.
+// against the local fake; the decisions are the pure functions below. It also reads ACI's quotas in
+// the regions the fleets run in (`Microsoft.ContainerInstance/locations/{region}/usages`) and warns
+// when the fleets at their largest would not fit: ACI would refuse the creates past the quota.
+import type { FleetDemand } from '../fleetSpecs';
 import { type FetchLike, type HttpClient, describeAnswer, platformCode, sendText } from './http';
 
 export const WEB_API_VERSION = '2024-04-01';
@@ -133,4 +136,79 @@ export async function preflight(opts: PreflightOptions): Promise<string[]> {
   else if (stacks.status !== 400 && stacks.status !== 404) throw cannotAsk('which runtimes Flex Consumption offers', stacks);
 
   return preflightProblems({ location: opts.location, runtime: opts.runtime, flexRegions, runtimeVersions });
+}
+
+/** The API version of the ACI SDK the app uses; its ContainerGroupUsage example is the shape read here. */
+export const ACI_API_VERSION = '2023-05-01';
+
+/** One entry of a region's usages: `{ name: { value: 'ContainerGroups' }, limit: 100, currentValue: 3 }`. */
+export interface AciUsage {
+  name?: { value?: string; localizedValue?: string };
+  unit?: string;
+  limit?: number;
+  currentValue?: number;
+}
+
+/** ACI's quotas a fleet's servers count against: every group, and the cores of its priority. */
+const QUOTAS = [
+  { quota: 'ContainerGroups', what: 'container groups', of: (d: FleetDemand) => d.servers },
+  { quota: 'StandardCores', what: 'vCPUs', of: (d: FleetDemand) => (d.spot ? 0 : d.cores) },
+  { quota: 'StandardSpotCores', what: 'Spot vCPUs', of: (d: FleetDemand) => (d.spot ? d.cores : 0) },
+];
+
+/**
+ * Where the fleets at their largest would need more than ACI's quota in their region allows, one
+ * warning per quota. Only the limit is compared: what is in use may be these fleets' own servers.
+ * A region whose usages could not be read is not judged.
+ */
+export function quotaWarnings(demand: readonly FleetDemand[], usages: ReadonlyMap<string, readonly AciUsage[]>): string[] {
+  const warnings: string[] = [];
+  for (const location of [...new Set(demand.map((d) => d.location))].sort()) {
+    const here = demand.filter((d) => d.location === location);
+    for (const { quota, what, of } of QUOTAS) {
+      const usage = usages.get(location)?.find((u) => u.name?.value?.toLowerCase() === quota.toLowerCase());
+      const wanted = Math.round(here.reduce((n, d) => n + of(d), 0) * 100) / 100;
+      if (usage?.limit === undefined || wanted <= usage.limit) continue;
+      const who = here
+        .filter((d) => of(d) > 0)
+        .map((d) => `${d.fleet} ${Math.round(of(d) * 100) / 100}`)
+        .join(', ');
+      warnings.push(
+        `ACI quota: at their largest the fleets may ask for ${wanted} ${what} in ${location} (${who}), more than the ` +
+          `subscription's quota there (${quota}: ${usage.limit}, ${usage.currentValue ?? 0} in use). ACI refuses the creates past it ` +
+          '(ContainerGroupQuotaReached) and the fleets stay smaller: ask Azure for more (Quotas in the portal), or lower their maximumInstances or replicas',
+      );
+    }
+  }
+  return warnings;
+}
+
+/**
+ * Each region's usages, as ARM answers them; a region it did not answer for is left out (a
+ * subscription that has not registered Microsoft.ContainerInstance yet has none to show), and
+ * `unread` says why for any other answer.
+ */
+export async function readAciUsages(
+  opts: Omit<PreflightOptions, 'location' | 'runtime'>,
+  locations: readonly string[],
+): Promise<{ usages: Map<string, AciUsage[]>; unread: string[] }> {
+  const client: HttpClient = { getToken: opts.getToken, fetch: opts.fetch, requestTimeoutMs: opts.requestTimeoutMs ?? 60_000 };
+  const arm = opts.armUrl.replace(/\/+$/, '');
+  const usages = new Map<string, AciUsage[]>();
+  const unread: string[] = [];
+  await Promise.all(
+    [...new Set(locations)].map(async (location) => {
+      const url =
+        `${arm}/subscriptions/${opts.subscriptionId}/providers/Microsoft.ContainerInstance/locations/` +
+        `${encodeURIComponent(location)}/usages?api-version=${ACI_API_VERSION}`;
+      const answer = await sendText(client, url).catch((e: Error) => ({ status: 0, text: e.message }));
+      if (answer.status === 200) {
+        const body = JSON.parse(answer.text) as { value?: AciUsage[] };
+        usages.set(location, body.value ?? []);
+      } else if (!(answer.status === 409 && platformCode(answer.text) === 'MissingSubscriptionRegistration')) {
+        unread.push(`ACI quota: could not read the quotas in ${location} (${describeAnswer(answer.status, answer.text)}); not checked`);
+      }
+    }),
+  );
+  return { usages, unread };
 }

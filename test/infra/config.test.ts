@@ -84,6 +84,7 @@ describe('parseConfig', () => {
       runtimeDir: 'runtime',
       tags: {},
       fleets: {},
+      fleetDemand: [],
       fleetsSecret: false,
       // Only what the stack always writes: every other option is left to the runtime's default.
       optionSettings: always,

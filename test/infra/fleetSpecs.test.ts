@@ -191,6 +191,41 @@ describe('aci-fleet:fleets at preview', () => {
   });
 });
 
+describe("what the fleets may ask of ACI's quota (fleetDemand)", () => {
+  it("counts each sized fleet at its largest, with a rollout's surge, its cores and region; the default fleet too", () => {
+    const twoCores = template(
+      {},
+      {
+        location: 'North Europe',
+        containers: [{ ...gameContainer('example/game:1'), resources: { requests: { cpu: 2, memoryInGB: 4 } } }],
+      },
+    );
+    const config = parseConfig(
+      raw(
+        {
+          auto: { template: twoCores, autoscaler: { minimumInstances: 2, maximumInstances: 20 } },
+          fixed: { template: template(), replicas: 3, rollout: { maxSurge: 2, maxUnavailable: 0 } },
+          spot: { template: template({}, { priority: 'Spot' }), replicas: 4, rollout: { maxSurge: 0, maxUnavailable: 1 } },
+          'by-hand': { template: template() },
+        },
+        { autoscaler: JSON.stringify({ enabled: true, maximumInstances: 10, containerGroupTemplate: template() }) },
+      ),
+      ctx,
+    );
+    assert.deepEqual(
+      [...config.fleetDemand].sort((a, b) => a.fleet.localeCompare(b.fleet)),
+      [
+        // maxSurge 25% of 20 is 5; 2 vCPUs each.
+        { fleet: 'auto', location: 'northeurope', servers: 25, cores: 50, spot: false },
+        { fleet: 'default', location: 'westeurope', servers: 13, cores: 13, spot: false },
+        { fleet: 'fixed', location: 'westeurope', servers: 5, cores: 5, spot: false },
+        { fleet: 'spot', location: 'westeurope', servers: 4, cores: 4, spot: true },
+      ],
+      'a fleet sized by hand asks for nothing the stack knows of',
+    );
+  });
+});
+
 describe('redactedBody', () => {
   it('replaces every secret of the template (the paths ACIDetails redacts) and returns their values', () => {
     const body = {

@@ -5,6 +5,7 @@
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { FLEET_SECRET, fleetTemplate } from './support/fleetBodies';
+import { aciUsagesBody } from './support/fakeAzure';
 import { FUNCTION_KEY, baseConfig, ofType, one, recordInChild, type Recording } from './support/recording';
 
 const T = {
@@ -24,13 +25,28 @@ const FLEETS = {
 
 let plain: Recording;
 let secretKey: Recording;
+let smallQuota: Recording;
 
 before(async () => {
-  [plain, secretKey] = await Promise.all([
+  [plain, secretKey, smallQuota] = await Promise.all([
     recordInChild(baseConfig({ 'aci-fleet:fleets': JSON.stringify(FLEETS) })),
     recordInChild(baseConfig({ 'aci-fleet:fleets': JSON.stringify(FLEETS) }), 'dev', {}, ['aci-fleet:fleets']),
+    // A new subscription's ACI quota in the fleets' region: 5 vCPUs.
+    recordInChild(baseConfig({ 'aci-fleet:fleets': JSON.stringify(FLEETS) }), 'dev', {
+      aciUsages: { westeurope: { status: 200, body: aciUsagesBody(100, 5) } },
+    }),
   ]);
-  for (const r of [plain, secretKey]) assert.equal(r.error, undefined, `program failed: ${r.error}`);
+  for (const r of [plain, secretKey, smallQuota]) assert.equal(r.error, undefined, `program failed: ${r.error}`);
+});
+
+describe("stack fleets and ACI's quota", () => {
+  it('warns at preview when the fleets at their largest need more than the region allows, and goes on', () => {
+    assert.deepEqual(plain.warnings, [], 'room enough: nothing to say');
+    assert.equal(smallQuota.warnings.length, 1, smallQuota.warnings.join('\n'));
+    // game: 3 replicas + a surge of 1; lobby: at most 4 + a surge of 1 (25%); one vCPU each.
+    assert.match(smallQuota.warnings[0]!, /may ask for 9 vCPUs in westeurope \(game 4, lobby 5\).*\(StandardCores: 5, 0 in use\)/);
+    assert.equal(ofType(smallQuota, T.fleet).length, 2, 'the stack is declared all the same');
+  });
 });
 
 describe('stack fleets', () => {

@@ -3,9 +3,26 @@
 // has not registered Microsoft.Web yet is still checked; ARM refusing to answer stops the run.
 import { describe, it, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { flexRuntimeVersions, preflight, preflightProblems, regionName, regionsOf } from '../../infra/deploy/preflight';
+import {
+  flexRuntimeVersions,
+  preflight,
+  preflightProblems,
+  quotaWarnings,
+  readAciUsages,
+  regionName,
+  regionsOf,
+} from '../../infra/deploy/preflight';
+import type { FleetDemand } from '../../infra/fleetSpecs';
 import { FLEX_RUNTIME } from '../../infra/app';
-import { SUBSCRIPTION, functionAppStacksBody, geoRegionsBody, startFakeAzure, type FakeAzure, type FakeScript } from './support/fakeAzure';
+import {
+  SUBSCRIPTION,
+  aciUsagesBody,
+  functionAppStacksBody,
+  geoRegionsBody,
+  startFakeAzure,
+  type FakeAzure,
+  type FakeScript,
+} from './support/fakeAzure';
 
 let fake: FakeAzure | undefined;
 afterEach(async () => {
@@ -129,6 +146,86 @@ describe('preflight against ARM', () => {
     await assert.rejects(
       check('westeurope', { geoRegions: { status: 403, body: { error: { code: 'AuthorizationFailed', message: 'no read access' } } } }),
       /Preflight could not ask ARM which regions offer Flex Consumption for aci-fleet:location westeurope: HTTP 403: no read access/,
+    );
+  });
+});
+
+describe("ACI's quotas against what the fleets may ask for", () => {
+  const fleet = (name: string, location: string, servers: number, cores: number, spot = false): FleetDemand => ({
+    fleet: name,
+    location,
+    servers,
+    cores,
+    spot,
+  });
+  // ContainerGroupUsage.json (2023-05-01) as published: one entry, the groups' quota.
+  const published = [
+    { unit: 'Count', currentValue: 1, limit: 2000, name: { value: 'ContainerGroups', localizedValue: 'Container Groups' } },
+  ];
+
+  it('warns for each quota the fleets of a region would pass together at their largest, naming them', () => {
+    const demand = [fleet('game', 'westeurope', 25, 50), fleet('default', 'westeurope', 13, 13), fleet('spot', 'westeurope', 4, 4, true)];
+    const warnings = quotaWarnings(demand, new Map([['westeurope', aciUsagesBody(100, 10, { groups: 3, cores: 6 }).value]]));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(
+      warnings[0]!,
+      /^ACI quota: at their largest the fleets may ask for 63 vCPUs in westeurope \(game 50, default 13\), more than the subscription's quota there \(StandardCores: 10, 6 in use\)\. ACI refuses the creates past it \(ContainerGroupQuotaReached\)/,
+    );
+    const spot = quotaWarnings(demand, new Map([['westeurope', aciUsagesBody(100, 2).value]]));
+    assert.deepEqual(
+      spot.map((w) => w.match(/\((\w+): \d+/)?.[1]),
+      ['StandardCores', 'StandardSpotCores'],
+      'Spot servers count against their own quota',
+    );
+  });
+
+  it('takes the published shape, judges only regions it could read, and compares the limit, not what is in use', () => {
+    assert.deepEqual(quotaWarnings([fleet('game', 'westcentralus', 2000, 4000)], new Map([['westcentralus', published]])), []);
+    assert.match(
+      quotaWarnings([fleet('game', 'westcentralus', 2001, 1)], new Map([['westcentralus', published]]))[0]!,
+      /2001 container groups/,
+    );
+    assert.deepEqual(quotaWarnings([fleet('game', 'eastus', 500, 500)], new Map()), [], 'no usages read: nothing to say');
+    // What is in use may be these very fleets' servers (a second `pulumi up`).
+    assert.deepEqual(
+      quotaWarnings([fleet('game', 'eastus', 10, 10)], new Map([['eastus', aciUsagesBody(10, 10, { groups: 10, cores: 10 }).value]])),
+      [],
+    );
+  });
+
+  it('reads each region once from ARM with the token; an unregistered provider is no answer, anything else says so', async () => {
+    fake = await startFakeAzure({
+      aciUsages: {
+        northeurope: {
+          status: 409,
+          body: {
+            error: {
+              code: 'MissingSubscriptionRegistration',
+              message: "The subscription is not registered to use namespace 'Microsoft.ContainerInstance'.",
+            },
+          },
+        },
+        swedencentral: { status: 403, body: { error: { code: 'AuthorizationFailed', message: 'no read access' } } },
+      },
+    });
+    const { usages, unread } = await readAciUsages({ armUrl: fake.url, subscriptionId: SUBSCRIPTION, getToken: () => 'arm-token' }, [
+      'westeurope',
+      'westeurope',
+      'northeurope',
+      'swedencentral',
+    ]);
+    assert.deepEqual([...usages.keys()], ['westeurope']);
+    assert.equal(usages.get('westeurope')?.find((u) => u.name?.value === 'StandardCores')?.limit, 100);
+    assert.deepEqual(unread, ['ACI quota: could not read the quotas in swedencentral (HTTP 403: no read access); not checked']);
+    const asked = fake.requests.filter((r) => r.path.includes('Microsoft.ContainerInstance'));
+    assert.equal(asked.length, 3);
+    assert.ok(asked.every((r) => r.authorization === 'Bearer arm-token'));
+    assert.ok(
+      asked.some(
+        (r) =>
+          r.path ===
+          `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.ContainerInstance/locations/westeurope/usages?api-version=2023-05-01`,
+      ),
     );
   });
 });

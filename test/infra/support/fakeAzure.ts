@@ -36,6 +36,8 @@ export interface FakeScript {
   geoRegions?: Answer;
   /** What Flex offers per region: `{ westeurope: [['node', '20'], ['node', '22']] }`; other regions are unknown (404). */
   flexRuntimes?: Record<string, Array<[string, string]>>;
+  /** ACI's usages per region (`Microsoft.ContainerInstance/locations/<region>/usages`); others: aciUsagesBody(100, 100). */
+  aciUsages?: Record<string, Answer>;
   /** Answers to POST <app>/host/default/listkeys. */
   hostKeys?: Answer[];
   /** Answers to GET /api/openapi.json. */
@@ -82,6 +84,26 @@ function take<T>(list: T[] | undefined, fallback: T): T {
 }
 
 const copyLists = <T>(r: Record<string, T[]> | undefined) => Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, [...v]]));
+
+/**
+ * A region's ACI usages as ContainerGroupUsage.json (2023-05-01) shows them, with the cores quotas
+ * ACI lists beside the groups' (users' quota errors name StandardCores and StandardSpotCores).
+ */
+export function aciUsagesBody(groups: number, cores: number, inUse = { groups: 0, cores: 0 }) {
+  const usage = (value: string, localizedValue: string, limit: number, currentValue: number) => ({
+    unit: 'Count',
+    currentValue,
+    limit,
+    name: { value, localizedValue },
+  });
+  return {
+    value: [
+      usage('ContainerGroups', 'Container Groups', groups, inUse.groups),
+      usage('StandardCores', 'Standard Cores', cores, inUse.cores),
+      usage('StandardSpotCores', 'Standard Spot Cores', cores, 0),
+    ],
+  };
+}
 
 /** A geoRegions answer as ARM gives it: display names, a subscription-scoped id. */
 export function geoRegionsBody(displayNames: readonly string[]) {
@@ -242,6 +264,11 @@ export async function startFakeAzure(script: FakeScript): Promise<FakeAzure> {
             flexRuntimes[m[1]]
               ? { status: 200, body: functionAppStacksBody(m[1], url.searchParams.get('stack') ?? 'node', flexRuntimes[m[1]]) }
               : { status: 404, body: { error: { code: 'LocationNotFound', message: `No location ${m[1]}` } } },
+        ],
+        [
+          'GET',
+          /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/usages$/,
+          (m) => script.aciUsages?.[m[2]] ?? { status: 200, body: aciUsagesBody(100, 100) },
         ],
         // ARM: Event Grid subscriptions
         [

@@ -200,6 +200,12 @@ export async function record(
   const byObject = new Map<pulumi.Resource, string>();
   const options = new Map<string, { dependsOn: unknown; parent?: pulumi.Resource; aliases?: unknown[] }>();
   const calls: string[] = [];
+  const warnings: string[] = [];
+  const warn = pulumi.log.warn;
+  pulumi.log.warn = (message, ...rest) => {
+    warnings.push(message);
+    return warn(message, ...rest);
+  };
 
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
@@ -271,7 +277,7 @@ export async function record(
       r.aliases = aliases.map((a) => ({ name: a.name, noParent: Object.hasOwn(a, 'parent') && a.parent === undefined }));
   }
   await closeFake();
-  return { resources: [...resources.values()], calls, outputs, error };
+  return { resources: [...resources.values()], calls, outputs, error, warnings };
 }
 
 if (require.main === module) {

@@ -17,6 +17,7 @@ export const FUNCTION_KEY = 'function-key-for-tests';
 /** The part of the fake's script preflight reads (kept structural: this file imports no Pulumi and no server). */
 export interface FakeScriptForPreflight {
   flexRegions?: string[];
+  aciUsages?: Record<string, { status: number; body?: unknown }>;
   flexRuntimes?: Record<string, Array<[string, string]>>;
   geoRegions?: { status: number; body?: unknown };
 }
@@ -45,6 +46,8 @@ export interface Recording {
   outputs: Record<string, { value: unknown; secret: boolean }>;
   /** The program's failure, if it failed. */
   error?: string;
+  /** What it warned of (pulumi.log.warn). */
+  warnings: string[];
 }
 
 /** Stack config for a working dev stack that bundles the small fixture app instead of the runtime. */
