@@ -35,8 +35,11 @@ export interface FleetDemand {
   location: string;
   servers: number;
   cores: number;
-  /** Spot servers count against their own cores quota. */
-  spot: boolean;
+  /**
+   * The quota ACI counts those cores against: Spot servers have their own. Unknown here (and not
+   * checked) for GPU, Dedicated and Confidential groups.
+   */
+  coresQuota?: 'StandardCores' | 'StandardSpotCores';
 }
 
 /** A fleet's demand; none for a fleet sized by hand (neither replicas nor autoscaler). */
@@ -51,12 +54,13 @@ export function demandOf(
   const servers = size + (spec.rollout ? resolveRollout(spec.rollout, size).maxSurge : 0);
   // In hundredths, so that the sum of 0.1s is exact.
   const cores = group.containers.reduce((n, c) => n + Math.round(c.resources.requests.cpu * 100), 0) / 100;
+  const standard = (group.sku ?? 'Standard').toLowerCase() === 'standard' && !group.containers.some((c) => c.resources.requests.gpu);
   return {
     fleet,
     location: group.location.replace(/\s+/g, '').toLowerCase(),
     servers,
     cores: Math.round(servers * cores * 100) / 100,
-    spot: group.priority?.toLowerCase() === 'spot',
+    ...(standard ? { coresQuota: group.priority?.toLowerCase() === 'spot' ? 'StandardSpotCores' : 'StandardCores' } : {}),
   };
 }
 

@@ -19,10 +19,14 @@ export async function checkRegion(location: string, subscriptionId: string, dema
     throw new pulumi.RunError((e as Error).message);
   }
   if (problems.length > 0) throw new pulumi.RunError(new ConfigError(problems).message);
-  // A quota can be raised later, and the fleets may never all be at their largest: a warning, not a stop.
-  const { usages, unread } = await readAciUsages(
-    { armUrl: ARM_URL, subscriptionId, getToken: () => token },
-    demand.map((d) => d.location),
-  );
-  for (const warning of [...quotaWarnings(demand, usages), ...unread]) pulumi.log.warn(warning);
+  // A quota can be raised later, and the fleets may never all be at their largest: a warning, never a stop.
+  try {
+    const { usages, unread } = await readAciUsages(
+      { armUrl: ARM_URL, subscriptionId, getToken: () => token },
+      demand.map((d) => d.location),
+    );
+    for (const warning of [...quotaWarnings(demand, usages), ...unread]) pulumi.log.warn(warning);
+  } catch (e) {
+    pulumi.log.warn(`ACI quota: not checked (${(e as Error).message})`);
+  }
 }

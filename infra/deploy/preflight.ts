@@ -149,11 +149,21 @@ export interface AciUsage {
   currentValue?: number;
 }
 
-/** ACI's quotas a fleet's servers count against: every group, and the cores of its priority. */
+/** The entries of a usages answer; undefined for anything else (a proxy's page, a body of another shape). */
+function usageList(text: string): AciUsage[] | undefined {
+  try {
+    const value = (JSON.parse(text) as { value?: unknown } | null)?.value;
+    return Array.isArray(value) ? value.filter((u): u is AciUsage => u !== null && typeof u === 'object') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ACI's quotas a fleet's servers count against: every group, and the cores of its SKU and priority. */
 const QUOTAS = [
   { quota: 'ContainerGroups', what: 'container groups', of: (d: FleetDemand) => d.servers },
-  { quota: 'StandardCores', what: 'vCPUs', of: (d: FleetDemand) => (d.spot ? 0 : d.cores) },
-  { quota: 'StandardSpotCores', what: 'Spot vCPUs', of: (d: FleetDemand) => (d.spot ? d.cores : 0) },
+  { quota: 'StandardCores', what: 'vCPUs', of: (d: FleetDemand) => (d.coresQuota === 'StandardCores' ? d.cores : 0) },
+  { quota: 'StandardSpotCores', what: 'Spot vCPUs', of: (d: FleetDemand) => (d.coresQuota === 'StandardSpotCores' ? d.cores : 0) },
 ];
 
 /**
@@ -166,15 +176,15 @@ export function quotaWarnings(demand: readonly FleetDemand[], usages: ReadonlyMa
   for (const location of [...new Set(demand.map((d) => d.location))].sort()) {
     const here = demand.filter((d) => d.location === location);
     for (const { quota, what, of } of QUOTAS) {
-      const usage = usages.get(location)?.find((u) => u.name?.value?.toLowerCase() === quota.toLowerCase());
+      const usage = usages.get(location)?.find((u) => String(u.name?.value).toLowerCase() === quota.toLowerCase());
       const wanted = Math.round(here.reduce((n, d) => n + of(d), 0) * 100) / 100;
-      if (usage?.limit === undefined || wanted <= usage.limit) continue;
+      if (typeof usage?.limit !== 'number' || wanted <= usage.limit) continue;
       const who = here
         .filter((d) => of(d) > 0)
         .map((d) => `${d.fleet} ${Math.round(of(d) * 100) / 100}`)
         .join(', ');
       warnings.push(
-        `ACI quota: at their largest the fleets may ask for ${wanted} ${what} in ${location} (${who}), more than the ` +
+        `ACI quota: at their largest the fleets may ask for ${wanted} ${what} in ${location} (${who}; drained servers waiting for their sessions to end come on top), more than the ` +
           `subscription's quota there (${quota}: ${usage.limit}, ${usage.currentValue ?? 0} in use). ACI refuses the creates past it ` +
           '(ContainerGroupQuotaReached) and the fleets stay smaller: ask Azure for more (Quotas in the portal), or lower their maximumInstances or replicas',
       );
@@ -202,11 +212,11 @@ export async function readAciUsages(
         `${arm}/subscriptions/${opts.subscriptionId}/providers/Microsoft.ContainerInstance/locations/` +
         `${encodeURIComponent(location)}/usages?api-version=${ACI_API_VERSION}`;
       const answer = await sendText(client, url).catch((e: Error) => ({ status: 0, text: e.message }));
-      if (answer.status === 200) {
-        const body = JSON.parse(answer.text) as { value?: AciUsage[] };
-        usages.set(location, body.value ?? []);
-      } else if (!(answer.status === 409 && platformCode(answer.text) === 'MissingSubscriptionRegistration')) {
-        unread.push(`ACI quota: could not read the quotas in ${location} (${describeAnswer(answer.status, answer.text)}); not checked`);
+      const list = answer.status === 200 ? usageList(answer.text) : undefined;
+      if (list) usages.set(location, list);
+      else if (!(answer.status === 409 && platformCode(answer.text) === 'MissingSubscriptionRegistration')) {
+        const why = answer.status === 200 ? 'an answer that is not a usage list' : describeAnswer(answer.status, answer.text);
+        unread.push(`ACI quota: could not read the quotas in ${location} (${why}); not checked`);
       }
     }),
   );

@@ -207,6 +207,18 @@ describe("what the fleets may ask of ACI's quota (fleetDemand)", () => {
           fixed: { template: template(), replicas: 3, rollout: { maxSurge: 2, maxUnavailable: 0 } },
           spot: { template: template({}, { priority: 'Spot' }), replicas: 4, rollout: { maxSurge: 0, maxUnavailable: 1 } },
           'by-hand': { template: template() },
+          gpu: {
+            template: template(
+              {},
+              {
+                containers: [
+                  { ...gameContainer('example/ml:1'), resources: { requests: { cpu: 1, memoryInGB: 4, gpu: { count: 1, sku: 'V100' } } } },
+                ],
+              },
+            ),
+            replicas: 1,
+            rollout: { maxSurge: 0, maxUnavailable: 1 },
+          },
         },
         { autoscaler: JSON.stringify({ enabled: true, maximumInstances: 10, containerGroupTemplate: template() }) },
       ),
@@ -216,10 +228,11 @@ describe("what the fleets may ask of ACI's quota (fleetDemand)", () => {
       [...config.fleetDemand].sort((a, b) => a.fleet.localeCompare(b.fleet)),
       [
         // maxSurge 25% of 20 is 5; 2 vCPUs each.
-        { fleet: 'auto', location: 'northeurope', servers: 25, cores: 50, spot: false },
-        { fleet: 'default', location: 'westeurope', servers: 13, cores: 13, spot: false },
-        { fleet: 'fixed', location: 'westeurope', servers: 5, cores: 5, spot: false },
-        { fleet: 'spot', location: 'westeurope', servers: 4, cores: 4, spot: true },
+        { fleet: 'auto', location: 'northeurope', servers: 25, cores: 50, coresQuota: 'StandardCores' },
+        { fleet: 'default', location: 'westeurope', servers: 13, cores: 13, coresQuota: 'StandardCores' },
+        { fleet: 'fixed', location: 'westeurope', servers: 5, cores: 5, coresQuota: 'StandardCores' },
+        { fleet: 'gpu', location: 'westeurope', servers: 1, cores: 1 },
+        { fleet: 'spot', location: 'westeurope', servers: 4, cores: 4, coresQuota: 'StandardSpotCores' },
       ],
       'a fleet sized by hand asks for nothing the stack knows of',
     );

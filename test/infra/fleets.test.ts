@@ -44,7 +44,7 @@ describe("stack fleets and ACI's quota", () => {
     assert.deepEqual(plain.warnings, [], 'room enough: nothing to say');
     assert.equal(smallQuota.warnings.length, 1, smallQuota.warnings.join('\n'));
     // game: 3 replicas + a surge of 1; lobby: at most 4 + a surge of 1 (25%); one vCPU each.
-    assert.match(smallQuota.warnings[0]!, /may ask for 9 vCPUs in westeurope \(game 4, lobby 5\).*\(StandardCores: 5, 0 in use\)/);
+    assert.match(smallQuota.warnings[0]!, /may ask for 9 vCPUs in westeurope \(game 4, lobby 5;.*\(StandardCores: 5, 0 in use\)/);
     assert.equal(ofType(smallQuota, T.fleet).length, 2, 'the stack is declared all the same');
   });
 });

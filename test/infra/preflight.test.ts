@@ -156,7 +156,7 @@ describe("ACI's quotas against what the fleets may ask for", () => {
     location,
     servers,
     cores,
-    spot,
+    coresQuota: spot ? 'StandardSpotCores' : 'StandardCores',
   });
   // ContainerGroupUsage.json (2023-05-01) as published: one entry, the groups' quota.
   const published = [
@@ -169,7 +169,7 @@ describe("ACI's quotas against what the fleets may ask for", () => {
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(
       warnings[0]!,
-      /^ACI quota: at their largest the fleets may ask for 63 vCPUs in westeurope \(game 50, default 13\), more than the subscription's quota there \(StandardCores: 10, 6 in use\)\. ACI refuses the creates past it \(ContainerGroupQuotaReached\)/,
+      /^ACI quota: at their largest the fleets may ask for 63 vCPUs in westeurope \(game 50, default 13; drained servers waiting for their sessions to end come on top\), more than the subscription's quota there \(StandardCores: 10, 6 in use\)\. ACI refuses the creates past it \(ContainerGroupQuotaReached\)/,
     );
     const spot = quotaWarnings(demand, new Map([['westeurope', aciUsagesBody(100, 2).value]]));
     assert.deepEqual(
@@ -186,6 +186,12 @@ describe("ACI's quotas against what the fleets may ask for", () => {
       /2001 container groups/,
     );
     assert.deepEqual(quotaWarnings([fleet('game', 'eastus', 500, 500)], new Map()), [], 'no usages read: nothing to say');
+    const gpu: FleetDemand = { fleet: 'gpu', location: 'eastus', servers: 5, cores: 500 };
+    assert.deepEqual(
+      quotaWarnings([gpu], new Map([['eastus', aciUsagesBody(10, 10).value]])),
+      [],
+      "a GPU group's cores are another quota's",
+    );
     // What is in use may be these very fleets' servers (a second `pulumi up`).
     assert.deepEqual(
       quotaWarnings([fleet('game', 'eastus', 10, 10)], new Map([['eastus', aciUsagesBody(10, 10, { groups: 10, cores: 10 }).value]])),
@@ -206,6 +212,9 @@ describe("ACI's quotas against what the fleets may ask for", () => {
           },
         },
         swedencentral: { status: 403, body: { error: { code: 'AuthorizationFailed', message: 'no read access' } } },
+        // A proxy's page, and a body of another shape: no usages, never a failed preview.
+        eastus: { status: 200, body: '<html>gateway</html>' },
+        eastus2: { status: 200, body: { value: {} } },
       },
     });
     const { usages, unread } = await readAciUsages({ armUrl: fake.url, subscriptionId: SUBSCRIPTION, getToken: () => 'arm-token' }, [
@@ -213,12 +222,18 @@ describe("ACI's quotas against what the fleets may ask for", () => {
       'westeurope',
       'northeurope',
       'swedencentral',
+      'eastus',
+      'eastus2',
     ]);
     assert.deepEqual([...usages.keys()], ['westeurope']);
     assert.equal(usages.get('westeurope')?.find((u) => u.name?.value === 'StandardCores')?.limit, 100);
-    assert.deepEqual(unread, ['ACI quota: could not read the quotas in swedencentral (HTTP 403: no read access); not checked']);
+    assert.deepEqual(unread.sort(), [
+      'ACI quota: could not read the quotas in eastus (an answer that is not a usage list); not checked',
+      'ACI quota: could not read the quotas in eastus2 (an answer that is not a usage list); not checked',
+      'ACI quota: could not read the quotas in swedencentral (HTTP 403: no read access); not checked',
+    ]);
     const asked = fake.requests.filter((r) => r.path.includes('Microsoft.ContainerInstance'));
-    assert.equal(asked.length, 3);
+    assert.equal(asked.length, 5);
     assert.ok(asked.every((r) => r.authorization === 'Bearer arm-token'));
     assert.ok(
       asked.some(

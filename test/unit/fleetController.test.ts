@@ -249,17 +249,19 @@ describe('fleet controller: a revision ARM refuses to create', () => {
 
 describe("fleet controller: ACI's quota in the region is used up", () => {
   /**
-   * ARM answers a create beyond the region's cores quota with 400 ContainerGroupQuotaReached (the
-   * adapter makes it AzureQuotaReached); `fail` makes the next creates fail otherwise (a 503).
+   * ARM answers a create beyond westeurope's cores quota with 400 ContainerGroupQuotaReached (the
+   * adapter makes it AzureQuotaReached); other regions have room. `fail` makes the next creates
+   * fail otherwise, with `failCode` (a 503 by default).
    */
   const region = (cores: number) => {
-    const quota = { cores, puts: 0, fail: 0 };
+    const quota = { cores, puts: 0, fail: 0, failCode: 'AzureUnavailable' as 'AzureUnavailable' | 'Conflict' };
     const live = new Map<string, number>();
     const wrap = (g: ContainerGroups): ContainerGroups =>
       Object.assign(Object.create(g), {
         beginCreate: async (key: Parameters<ContainerGroups['beginCreate']>[0], spec: Parameters<ContainerGroups['beginCreate']>[1]) => {
           quota.puts++;
-          if (quota.fail > 0 && quota.fail--) throw new FleetError('AzureUnavailable', 'Azure could not complete creating (503)');
+          if (quota.fail > 0 && quota.fail--) throw new FleetError(quota.failCode, `Azure could not create ${key.containerGroupName}`);
+          if (spec.location !== 'westeurope') return g.beginCreate(key, spec);
           const name = `${key.resourceGroup}/${key.containerGroupName}`;
           const requested = spec.containers.reduce((n, c) => n + c.resources.requests.cpu, 0);
           const usage = [...live.values()].reduce((a, b) => a + b, 0);
@@ -346,12 +348,36 @@ describe("fleet controller: ACI's quota in the region is used up", () => {
     assert.equal(quota.puts, 6, 'then one create a run');
     quota.fail = 1; // ARM answers that one 503
     await turn(w, 'e');
-    assert.match((await w.fleets.get('web')).fleet.Status.Reason, /Limit: '4'/, 'a create that failed otherwise says nothing of the quota');
+    assert.equal(quota.puts, 7, 'a probe that made nothing holds the others back, whatever stopped it');
+    assert.match((await w.fleets.get('web')).fleet.Status.Reason, /Limit: '4'/, 'a 503 says nothing of the quota');
     quota.cores = 100; // the operator raised the quota
     for (let i = 0; i < 6; i++) await turn(w, `run-${i}`);
     const status = (await w.fleets.get('web')).fleet.Status;
     assert.equal(status.State, 'Complete', JSON.stringify(status));
     assert.doesNotMatch(status.Reason, /quota/);
+  });
+
+  it('drops the note once something else holds the creates back, or the fleet moves to a region with room', async () => {
+    const { quota, wrap } = region(2);
+    const w = world({}, wrap);
+    await w.fleets.put('web', { template: template('example/game:1'), replicas: 2 });
+    await turn(w, 'a');
+    await w.fleets.put('web', { template: template('example/game:2'), replicas: 2 });
+    await turn(w, 'b');
+    assert.match((await w.fleets.get('web')).fleet.Status.Reason, /quota/);
+    quota.fail = 1;
+    quota.failCode = 'Conflict'; // a name taken, say: not the quota
+    await turn(w, 'c');
+    assert.doesNotMatch((await w.fleets.get('web')).fleet.Status.Reason, /quota/);
+
+    await turn(w, 'd'); // at the quota again
+    assert.match((await w.fleets.get('web')).fleet.Status.Reason, /quota/);
+    const north = template('example/game:3');
+    north.containerGroup.location = 'northeurope';
+    await w.fleets.put('web', { template: north, replicas: 2 });
+    assert.doesNotMatch((await w.fleets.get('web')).fleet.Status.Reason, /quota/, "westeurope's quota says nothing of northeurope");
+    await turn(w, 'e');
+    assert.doesNotMatch((await w.fleets.get('web')).fleet.Status.Reason, /quota/);
   });
 
   it("an autoscaler fleet's size does not grow while its rollout waits for the quota, and the rollout ends at the policy's size", async () => {

@@ -24,6 +24,7 @@ import {
   planFleet,
   quotaReachedOf,
   quotaReachedReason,
+  templateRegion,
   refusalOf,
   refusedReason,
   type FleetPlan,
@@ -185,6 +186,7 @@ export class FleetController {
     let arrivals: ArrivalEstimate | undefined;
     let refusal: string | undefined;
     let quotaReached: string | undefined;
+    let blockedOtherwise = false;
     try {
       const now = this.clock.now();
       const sizing = await this.sizing(fleet, members, config, lease.value, now);
@@ -214,26 +216,28 @@ export class FleetController {
       // out, a run that read before another's creates) pick the same names, and the second create
       // of a name is a no-op, so no shortfall is ever filled twice.
       const keys = this.slotNames(fleet, plan.create, taken);
-      // After a run found ACI's quota used up, one create asks first whether there is room again.
-      const probe = quotaReachedOf(fleet) !== undefined;
-      for (let i = 0, size = probe ? 1 : CREATE_CONCURRENCY; i < keys.length && refusal === undefined && quotaReached === undefined; ) {
-        const batch = keys.slice(i, i + size);
+      // After a run found ACI's quota used up, one create asks first whether there is room again,
+      // and the others follow only while creates go through.
+      const probing = quotaReachedOf(fleet) !== undefined;
+      for (let i = 0; i < keys.length && refusal === undefined && quotaReached === undefined; ) {
+        const size = probing && i === 0 ? 1 : CREATE_CONCURRENCY;
+        const made = await this.each(keys.slice(i, i + size), async (key) => {
+          createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
+          try {
+            return (await this.deps.fleets.createFrom(fleet, key)).created;
+          } catch (e) {
+            // ARM refused the template itself: every other server of it would be refused too.
+            if (e instanceof FleetError && e.code === 'AzureRequestRejected') refusal ??= e.message;
+            // The region is full, not the template wrong: the rollout goes on, and its drains free the quota.
+            else if (e instanceof FleetError && e.code === 'AzureQuotaReached') quotaReached ??= e.message;
+            // Held back by something else (the server ceiling, a name taken): the quota is not what stops it now.
+            else if (!(e instanceof FleetError && e.code === 'AzureUnavailable')) blockedOtherwise = true;
+            throw e;
+          }
+        });
+        run.created.push(...made);
         i += size;
-        size = CREATE_CONCURRENCY;
-        run.created.push(
-          ...(await this.each(batch, async (key) => {
-            createTimes.push(this.clock.now().toISOString()); // a refused create still used the quota
-            try {
-              return (await this.deps.fleets.createFrom(fleet, key)).created;
-            } catch (e) {
-              // ARM refused the template itself: every other server of it would be refused too.
-              if (e instanceof FleetError && e.code === 'AzureRequestRejected') refusal ??= e.message;
-              // The region is full, not the template wrong: the rollout goes on, and its drains free the quota.
-              if (e instanceof FleetError && e.code === 'AzureQuotaReached') quotaReached ??= e.message;
-              throw e;
-            }
-          })),
-        );
+        if (probing && made.length === 0) break;
       }
       // Old servers give way after the new ones were asked for: a revision ARM refuses drains none.
       if (refusal === undefined) await drainAll(plan.drain.filter((d) => d.cause === 'rollout'));
@@ -248,8 +252,9 @@ export class FleetController {
       refusal,
       quotaReached,
       attempted: createTimes.length > 0,
+      blockedOtherwise,
       created: run.created.length,
-      leaving: leavingCount(members) + run.drained.length,
+      leaving: leavingCount(fleet, afterRun(members, run)),
     });
     if (fleet.deletingSince && members.length === 0 && observed) run.removed = await this.deps.fleets.removeIfEmpty(observed, members);
     if (run.created.length + run.drained.length + run.restored.length > 0) {
@@ -303,7 +308,7 @@ export class FleetController {
   private async record(
     row: Versioned<FleetRecord>,
     plan: FleetPlan,
-    creates: { refusal?: string; quotaReached?: string; attempted: boolean; created: number; leaving: number },
+    creates: { refusal?: string; quotaReached?: string; attempted: boolean; blockedOtherwise: boolean; created: number; leaving: number },
   ): Promise<Versioned<FleetRecord> | undefined> {
     const fleet = row.value;
     const now = this.clock.now();
@@ -321,8 +326,8 @@ export class FleetController {
     // The quota note stays until a create goes through, or the fleet no longer wants servers.
     const earlierQuota = quotaReachedOf(fleet);
     const quotaReached = creates.quotaReached
-      ? { message: truncate(creates.quotaReached, MAX_REFUSAL_CHARS)!, leaving: creates.leaving }
-      : earlierQuota && creates.created === 0 && plan.wanted > 0 && !refused
+      ? { message: truncate(creates.quotaReached, MAX_REFUSAL_CHARS)!, leaving: creates.leaving, location: templateRegion(fleet) }
+      : earlierQuota && creates.created === 0 && !creates.blockedOtherwise && plan.wanted > 0 && !refused
         ? { ...earlierQuota, leaving: creates.leaving }
         : undefined;
     const observed: ObservedStatus = {
@@ -367,6 +372,7 @@ export class FleetController {
       before.reason === observed.reason &&
       before.desired === observed.desired &&
       before.refused?.at === observed.refused?.at &&
+      before.quotaReached?.message === observed.quotaReached?.message &&
       sameRevision;
     // The row is written when what the run saw changed (not every run), so PUTs rarely race it.
     if (unchanged) return row;
@@ -434,5 +440,18 @@ export function isDemandFor(fleet: FleetRecord, m: DemandMiss): boolean {
     fleetOf(m) === fleet.name &&
     (!m.location || m.location === template.containerGroup.location.toLowerCase()) &&
     (!m.resourceGroup || m.resourceGroup === template.resourceGroup)
+  );
+}
+
+/** The fleet's servers as the run left them: the ones it drained draining, the ones it restored serving. */
+function afterRun(members: readonly ServerRecord[], run: FleetRun): ServerRecord[] {
+  const drained = new Set(run.drained.map(describeKey));
+  const restored = new Set(run.restored.map(describeKey));
+  return members.map((s) =>
+    drained.has(describeKey(s))
+      ? { ...s, state: 'MarkedForDeletion' as const }
+      : restored.has(describeKey(s))
+        ? { ...s, state: 'Running' as const }
+        : s,
   );
 }

@@ -55,11 +55,11 @@ export interface ObservedStatus {
   refused?: { message: string; at: string };
   /**
    * The last run's creates found ACI's quota in the region used up (ContainerGroupQuotaReached):
-   * ARM's words, and how many of the fleet's servers were on their way out to make room. Not the
-   * revision's fault: nothing pauses, old servers give way within maxUnavailable (each one deleted
-   * frees its share) and each run asks again.
+   * ARM's words, how many of the fleet's servers in that region were on their way out to make room,
+   * and the region. Not the revision's fault: nothing pauses, old servers give way within
+   * maxUnavailable (each one deleted frees its share) and each run asks again.
    */
-  quotaReached?: { message: string; leaving: number };
+  quotaReached?: { message: string; leaving: number; location: string };
 }
 
 /** The normalised hash of a template: key order and defaults never make a new revision. */

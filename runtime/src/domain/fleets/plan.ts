@@ -244,13 +244,22 @@ export function quotaReachedReason(state: RolloutState, { message, leaving }: { 
   return `; ${message.replace(/\.?$/, '.')} So ${room}`;
 }
 
-/** Servers that will free their share of ACI's quota without anyone's help: drained (sessions ending) or being deleted. */
-export const leavingCount = (servers: readonly ServerRecord[]) =>
-  servers.filter((s) => s.state === 'MarkedForDeletion' || s.state === 'Deleting').length;
+/** The region of the fleet's template, as ARM names it (`West Europe` → `westeurope`). */
+export const templateRegion = (fleet: FleetRecord) => regionOf(fleet.spec.template.containerGroup.location);
+const regionOf = (location: string) => location.replace(/\s+/g, '').toLowerCase();
 
-/** The last run's quota note: about the region, so it holds for a new revision too (until a create goes through). */
+/**
+ * Servers that will free their share of the quota the fleet's creates wait for, without anyone's
+ * help: drained (their sessions ending) or being deleted, in the region its template creates in.
+ */
+export const leavingCount = (fleet: FleetRecord, servers: readonly ServerRecord[]) =>
+  servers.filter((s) => (s.state === 'MarkedForDeletion' || s.state === 'Deleting') && regionOf(s.location) === templateRegion(fleet))
+    .length;
+
+/** The last run's quota note: about the region, so it holds for a new revision too, if it creates in the same region. */
 export function quotaReachedOf(fleet: FleetRecord): ObservedStatus['quotaReached'] {
-  return fleet.deletingSince ? undefined : fleet.observed?.quotaReached;
+  const note = fleet.deletingSince ? undefined : fleet.observed?.quotaReached;
+  return note?.location === templateRegion(fleet) ? note : undefined;
 }
 
 function reasonFor(
