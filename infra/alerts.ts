@@ -1,5 +1,5 @@
 // Alert rules, as code: log search alerts on Application Insights for servers turning Failed, the
-// ACIAllocate NoCapacity rate and function errors, a metric alert per Event Grid system topic for
+// ACIAllocate NoCapacity rate, creates ACI's quota refuses and function errors, a metric alert per Event Grid system topic for
 // dead-lettered deliveries, and, when the stack names an e-mail address, an action group that
 // mails it. What each alert means and what to do about it: docs/deploy.md ("Alerts").
 import * as pulumi from '@pulumi/pulumi';
@@ -64,6 +64,23 @@ print allocations = coalesce(allocations, 0), misses = coalesce(misses, 0)
     measure: 'missPercent',
     operator: 'GreaterThan',
     threshold: NO_CAPACITY_PERCENT,
+    windowSize: 'PT15M',
+    evaluationFrequency: 'PT5M',
+  },
+  {
+    key: 'aci-quota',
+    title: "ACI's quota in a fleet's region refuses creates",
+    severity: 2,
+    // The fleet controller's runs that ACI's quota held back, and ACICreate calls it refused.
+    query: query(
+      [TELEMETRY],
+      `telemetry
+| where t.name == "FleetQuotaReached" or (t.name == "HttpError" and tostring(t.code) == "AzureQuotaReached")
+| summarize refused = count()`,
+    ),
+    measure: 'refused',
+    operator: 'GreaterThan',
+    threshold: 0,
     windowSize: 'PT15M',
     evaluationFrequency: 'PT5M',
   },

@@ -303,6 +303,7 @@ describe("fleet controller: ACI's quota in the region is used up", () => {
     assert.equal(first?.drained.length, 1, 'an old server gives way all the same');
     const during = (await w.fleets.get('web')).fleet.Status;
     assert.equal(during.State, 'Progressing', 'not paused: the revision is not at fault');
+    assert.equal(w.events.filter((e) => e === 'FleetQuotaReached').length, 1, 'the run tells the alert');
     assert.match(during.Reason, /Limit: '3'.*So 1 server\(s\) on their way out free their share/);
     for (let i = 0; i < 12; i++) await turn(w, `run-${i}`);
     const status = (await w.fleets.get('web')).fleet.Status;

@@ -248,6 +248,14 @@ export class FleetController {
     }
 
     this.reportScaling(fleet, plan!, run);
+    // Every run ACI refused for its quota: the alert on it tells operators before players notice.
+    if (quotaReached)
+      this.telemetry.trackEvent('FleetQuotaReached', {
+        fleet: fleet.name,
+        revision: fleet.revision,
+        location: templateRegion(fleet),
+        message: quotaReached,
+      });
     const observed = await this.record(row, plan!, {
       refusal,
       quotaReached,
