@@ -24,9 +24,9 @@ import {
   planFleet,
   quotaReachedOf,
   quotaReachedReason,
-  templateRegion,
   refusalOf,
   refusedReason,
+  templateRegion,
   type FleetPlan,
   type Sizing,
 } from './plan';

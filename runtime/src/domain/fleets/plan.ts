@@ -6,7 +6,7 @@ import type { Decision } from '../autoscaling/policy';
 import { isOutdated, revisionOf } from '../servers/membership';
 import { describeKey, keyOf, type ServerKey, type ServerRecord } from '../servers/server';
 import { STATES } from '../servers/states';
-import { revisionInfo, resolveRollout, type FleetRecord, type FleetStatus, type ObservedStatus, type RolloutState } from './fleet';
+import { resolveRollout, revisionInfo, type FleetRecord, type FleetStatus, type ObservedStatus, type RolloutState } from './fleet';
 
 /** How many servers the fleet should have, as its spec says. */
 export type Sizing =
