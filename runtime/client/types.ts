@@ -197,6 +197,8 @@ export interface FleetStatus {
   RevisionAt: string;
   CompletedAt: string | null;
   ObservedAt: string | null;
+  /** ARM's words while ACI's quota in the fleet's region holds its creates back (the reason says what would help); null otherwise. */
+  QuotaReached: string | null;
 }
 
 /** A fleet as the fleets endpoints return it. */

@@ -195,6 +195,21 @@ describe('the list-servers page during a rollout', { skip: browserSkipReason }, 
     await fleet.services.store.insert(record('web-old', 'Running', { fleet: 'web', revision: 1, activeSessions: 3 }));
     await fleet.services.store.insert(record('web-new', 'Running', { fleet: 'web', revision: 2 }));
     await fleet.services.store.insert(record('by-hand', 'Running'));
+    // A complete fleet whose last run found ACI's quota in its region used up.
+    const quotaMessage =
+      "Azure's quota for container groups is used up, so creating games/arena-2 was refused: Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region 'westeurope'. Limit: '10', Usage: '10' Requested: '1'.";
+    await fleet.services.fleetStore.insert({
+      ...newFleet('arena', { ...spec, replicas: 3 }, clock.now()),
+      observed: {
+        state: 'Complete',
+        reason: 'every server is on revision 1',
+        desired: 3,
+        at: clock.now().toISOString(),
+        revision: 1,
+        quotaReached: { message: quotaMessage, leaving: 0, location: 'westeurope' },
+      },
+    });
+    await fleet.services.store.insert(record('arena-1', 'Running', { fleet: 'arena', revision: 1 }));
     browser = await launchChromium();
   });
   after(async () => {
@@ -216,6 +231,12 @@ describe('the list-servers page during a rollout', { skip: browserSkipReason }, 
     const rollout = page.locator('#rollouts .rollout[data-fleet="web"]');
     assert.equal(await rollout.locator('.title').textContent(), 'web: rolling out revision 2 · 1 / 2 ready · 1 old left');
     assert.match((await rollout.locator('.why').textContent())!, /holding 3 session/);
+    const held = page.locator('#rollouts .rollout.quota[data-fleet="arena"]');
+    assert.equal(await held.locator('.title').textContent(), "arena: held at ACI's quota · 1 / 3 ready", 'shown though Complete');
+    assert.match(
+      (await held.locator('.why').textContent())!,
+      /quota 'StandardCores' exceeded.*So no server is on its way out to make room: raise the quota, or make the fleet smaller/,
+    );
     await page.fill('#search', 'web');
     assert.equal(await page.locator('#rows tr').count(), 2, 'the search finds servers by fleet');
     await page.screenshot({ path: '/tmp/aci-fleet-rollout-page.png', fullPage: true }).catch(() => {});

@@ -305,11 +305,13 @@ describe("fleet controller: ACI's quota in the region is used up", () => {
     assert.equal(during.State, 'Progressing', 'not paused: the revision is not at fault');
     assert.equal(w.events.filter((e) => e === 'FleetQuotaReached').length, 1, 'the run tells the alert');
     assert.match(during.Reason, /Limit: '3'.*So 1 server\(s\) on their way out free their share/);
+    assert.match(during.QuotaReached ?? '', /^Azure's quota for container groups is used up.*Limit: '3'/, 'and in a field of its own');
     for (let i = 0; i < 12; i++) await turn(w, `run-${i}`);
     const status = (await w.fleets.get('web')).fleet.Status;
     assert.equal(status.State, 'Complete', JSON.stringify(status));
     assert.deepEqual(await byRevision(w, 'web'), [[2, 3]]);
     assert.doesNotMatch(status.Reason, /quota/);
+    assert.equal(status.QuotaReached, null);
     assert.equal(w.events.filter((e) => e === 'RolloutPaused').length, 0);
   });
 

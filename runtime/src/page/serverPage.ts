@@ -73,6 +73,7 @@ td.num{font-variant-numeric:tabular-nums}
 .rollout .title{font-weight:600}
 .rollout .why{color:var(--muted);font-size:12px;white-space:normal}
 .rollout.Paused .why{color:var(--failed)}
+.rollout.quota{border-left-color:var(--drain)}
 .rollout .bar{width:220px}
 .key{max-width:420px;margin:60px auto;background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:22px 24px}
 .key h2{margin:0 0 6px;font-size:17px}
@@ -177,22 +178,24 @@ const SCRIPT = `
 
   const fleetNamed = (name) => fleets.find((f) => f.Name === name);
 
-  /** Fleets whose rollout is under way, paused or being deleted: one line each, with its progress and why. */
+  /** Fleets whose rollout is under way, paused or being deleted, or that ACI's quota holds back: one line each, with its progress and why. */
   function renderRollouts() {
     const box = $('rollouts');
     box.replaceChildren();
     fleets
-      .filter((f) => f.Status && f.Status.State !== 'Complete')
+      .filter((f) => f.Status && (f.Status.State !== 'Complete' || f.Status.QuotaReached))
       .forEach((f) => {
         const st = f.Status;
-        const div = el('div', 'rollout ' + st.State);
+        const div = el('div', 'rollout ' + st.State + (st.QuotaReached ? ' quota' : ''));
         div.dataset.fleet = f.Name;
         const title =
           st.State === 'Paused'
             ? f.Name + ': rollout to revision ' + f.Revision + ' paused'
             : st.State === 'Deleting'
               ? f.Name + ': being deleted'
-              : f.Name + ': rolling out revision ' + f.Revision + ' · ' + st.Ready + ' / ' + st.Desired + ' ready · ' + st.Outdated + ' old left';
+              : st.State === 'Complete'
+                ? f.Name + ": held at ACI's quota · " + st.Ready + ' / ' + st.Desired + ' ready'
+                : f.Name + ': rolling out revision ' + f.Revision + ' · ' + st.Ready + ' / ' + st.Desired + ' ready · ' + st.Outdated + ' old left';
         div.append(el('div', 'title', title));
         const bar = el('div', 'bar');
         const fill = el('span');

@@ -179,6 +179,10 @@ export const fleetStatus = z.object({
   RevisionAt: z.string().describe('when the current revision was made (its rollout started)'),
   CompletedAt: z.string().nullable().describe('when the rollout to the current revision was seen complete'),
   ObservedAt: z.string().nullable().describe("the fleet controller's last run"),
+  QuotaReached: z
+    .string()
+    .nullable()
+    .describe("ARM's words while ACI's quota in the fleet's region holds its creates back (ContainerGroupQuotaReached); null otherwise"),
 });
 export type FleetStatus = z.infer<typeof fleetStatus>;
 

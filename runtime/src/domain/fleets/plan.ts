@@ -338,5 +338,6 @@ export function fleetStatusOf(fleet: FleetRecord, servers: readonly ServerRecord
     RevisionAt: fleet.revisionAt,
     CompletedAt: state === 'Complete' ? (completed ?? null) : null,
     ObservedAt: fleet.observed?.at ?? null,
+    QuotaReached: quota && !paused && state !== 'Deleting' ? quota.message : null,
   };
 }
