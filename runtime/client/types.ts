@@ -197,7 +197,10 @@ export interface FleetStatus {
   RevisionAt: string;
   CompletedAt: string | null;
   ObservedAt: string | null;
-  /** ARM's words while ACI's quota in the fleet's region holds its creates back (the reason says what would help); null otherwise. */
+  /**
+   * ARM's words while ACI's quota in the fleet's region holds its creates back (the reason says
+   * what would help); null otherwise. Apps older than the field leave it out: test it for truth.
+   */
   QuotaReached: string | null;
 }
 
