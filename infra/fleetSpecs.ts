@@ -13,6 +13,7 @@ import { REDACTED } from '../runtime/src/domain/core/secrets';
 import { DEFAULT_ROLLOUT, fleetName, fleetSpecFor, type FleetSpec } from '../runtime/src/domain/fleets/requests';
 import { DEFAULT_FLEET } from '../runtime/src/domain/servers/membership';
 import { Fleet } from '../runtime/src/functions/Fleets';
+import { regionName } from './deploy/preflight';
 import { fleetOptionsFrom, type FleetSettings } from '../runtime/src/options';
 
 /** A fleet of the stack file, checked. */
@@ -57,7 +58,7 @@ export function demandOf(
   const standard = (group.sku ?? 'Standard').toLowerCase() === 'standard' && !group.containers.some((c) => c.resources.requests.gpu);
   return {
     fleet,
-    location: group.location.replace(/\s+/g, '').toLowerCase(),
+    location: regionName(group.location),
     servers,
     cores: Math.round(servers * cores * 100) / 100,
     ...(standard ? { coresQuota: group.priority?.toLowerCase() === 'spot' ? 'StandardSpotCores' : 'StandardCores' } : {}),

@@ -143,8 +143,7 @@ export const ACI_API_VERSION = '2023-05-01';
 
 /** One entry of a region's usages: `{ name: { value: 'ContainerGroups' }, limit: 100, currentValue: 3 }`. */
 export interface AciUsage {
-  name?: { value?: string; localizedValue?: string };
-  unit?: string;
+  name?: { value?: string };
   limit?: number;
   currentValue?: number;
 }
