@@ -20,6 +20,7 @@ import { selfHealingTable, timedOut } from './azure/storage';
 import { systemClock, type Clock, type Telemetry } from './domain/core/ports';
 import type { ContainerGroups, ServerStore } from './domain/servers/ports';
 import { ServerService, type ServerOptions } from './domain/servers/serverService';
+import { KnownRows } from './domain/servers/knownRows';
 import { contextLogger, contextTelemetry, instrumentContainerGroups } from './telemetry';
 import type { ReconcilePolicy } from './domain/reconcile/plan';
 import { Reconciler } from './domain/reconcile/reconciler';
@@ -109,6 +110,8 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
   const options = serverOptionsFrom(settings);
   const reconcilePolicy = reconcilePolicyFrom(settings);
   const secrets = reportSecretsFrom(settings);
+  // One per process, like the allocation snapshot: kept across invocations, checked by ETag on every write.
+  const knownRows = new KnownRows();
   // Each invocation's Fleet logs through its context and reports its ARM actions as telemetry.
   const servers = (context: InvocationContext) =>
     new ServerService({
@@ -118,6 +121,7 @@ export function createServices(settings: FleetSettings, overrides: ServiceOverri
       clock: clock,
       log: contextLogger(context),
       telemetry: contextTelemetry(context),
+      knownRows,
     });
   const demandTable = tableClient({ ...settings, FLEET_TABLE_NAME: settings.FLEET_DEMAND_TABLE_NAME }, azureCredential);
   const demand = new TableDemandStore(demandTable, settings.FLEET_NAME);

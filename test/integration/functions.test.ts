@@ -272,6 +272,26 @@ describe('ACISetSessions', () => {
     assert.equal(invalid.status, 400);
     assert.equal((await serverOf('gs-s1')).ActiveSessions, 3);
   });
+
+  it('a repeat of the same servers goes out in one transaction under the ETags Table Storage answered, and keeps a change made in between', async () => {
+    const batch = (s1: number, s2: number) => [
+      { resourceGroup: 'games', containerGroupName: 'gs-s1', activeSessions: s1 },
+      { resourceGroup: 'games', containerGroupName: 'gs-s2', activeSessions: s2 },
+    ];
+    assert.equal((await call(fleet, 'ACISetSessions', batch(1, 1))).status, 200);
+    // Written without a read, under the ETags of the last write's sub-responses: a wrong one would cost a failed transaction.
+    const repeat = await call(fleet, 'ACISetSessions', batch(2, 2));
+    assert.deepEqual([repeat.status, repeat.body.updated, repeat.body.transactions], [200, 2, 1]);
+    assert.equal(
+      (await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'gs-s2', state: 'MarkedForDeletion' })).status,
+      200,
+    );
+    const after = await call(fleet, 'ACISetSessions', batch(4, 5));
+    assert.deepEqual([after.status, after.body.updated, after.body.transactions], [200, 2, 2]);
+    const s2 = await serverOf('gs-s2');
+    assert.deepEqual([s2.State, s2.ActiveSessions, (await serverOf('gs-s1')).ActiveSessions], ['MarkedForDeletion', 5, 4]);
+    assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'gs-s2', state: 'Running' })).status, 200);
+  });
 });
 
 describe('ACISetState', () => {

@@ -11,6 +11,8 @@ import type { FleetRecord } from '../../runtime/src/domain/fleets/fleet';
 import type { FleetStore } from '../../runtime/src/domain/fleets/ports';
 
 export class MemoryServerStore implements ServerStore {
+  /** As in Table Storage; replaceMany here is one all-or-nothing write whatever its size. */
+  readonly rowsPerTransaction = 100;
   private readonly rows = new Map<string, Versioned<ServerRecord>>();
   private version = 0;
 
@@ -61,8 +63,8 @@ export class MemoryServerStore implements ServerStore {
 
   async replaceMany(rows: Versioned<ServerRecord>[]) {
     const stale = rows.filter((r) => this.rows.get(describeKey(r.value))?.etag !== r.etag).map((r) => keyOf(r.value));
-    if (stale.length === 0) for (const r of rows) this.stamp(r.value);
-    return { transactions: 1, stale: stale.length === 0 ? [] : rows.map((r) => keyOf(r.value)) };
+    if (stale.length > 0) return { transactions: 1, stale: rows.map((r) => keyOf(r.value)), written: [] };
+    return { transactions: 1, stale: [], written: rows.map((r) => this.stamp(r.value)) };
   }
 
   /** Synchronous read of every row, for the simulator's bookkeeping. */

@@ -38,6 +38,7 @@ type ServerEntity = TableEntity<{
 }>;
 
 export class TableServerStore implements ServerStore {
+  readonly rowsPerTransaction = TRANSACTION_LIMIT;
   private readonly ensureTable: () => Promise<void>;
 
   constructor(private readonly table: TableClient) {
@@ -157,13 +158,14 @@ export class TableServerStore implements ServerStore {
   async replaceMany(
     rows: Versioned<ServerRecord>[],
     changed?: readonly (keyof ServerRecord)[],
-  ): Promise<{ transactions: number; stale: ServerKey[] }> {
+  ): Promise<{ transactions: number; stale: ServerKey[]; written: Versioned<ServerRecord>[] }> {
     await this.ensureTable();
     const chunks: Versioned<ServerRecord>[][] = [];
     for (const group of groupBy(rows, (r) => r.value.resourceGroup).values()) {
       for (let i = 0; i < group.length; i += TRANSACTION_LIMIT) chunks.push(group.slice(i, i + TRANSACTION_LIMIT));
     }
     const stale: ServerKey[] = [];
+    const written: Versioned<ServerRecord>[] = [];
     await Promise.all(
       chunks.map(async (chunk) => {
         // Only the changed properties, merged under the row's ETag: the same outcome as a replace, a fraction of the bytes.
@@ -173,7 +175,12 @@ export class TableServerStore implements ServerStore {
             : ['update', toEntity(r.value), 'Replace', { etag: r.etag }],
         );
         try {
-          await this.table.submitTransaction(actions);
+          const result = await this.table.submitTransaction(actions);
+          // Sub-responses come in request order; an update's names no row, so they are matched by index.
+          chunk.forEach((r, i) => {
+            const etag = result.subResponses[i]?.etag;
+            if (etag) written.push({ value: r.value, etag });
+          });
         } catch (e) {
           // The transaction is atomic: one stale row fails the chunk, so the whole chunk is retried.
           if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) stale.push(...chunk.map((r) => r.value));
@@ -181,7 +188,7 @@ export class TableServerStore implements ServerStore {
         }
       }),
     );
-    return { transactions: chunks.length, stale };
+    return { transactions: chunks.length, stale, written };
   }
 }
 

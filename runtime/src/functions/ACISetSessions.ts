@@ -21,7 +21,13 @@ export const ACISetSessions = httpFunction({
       'The whole batch is validated (and every server must exist) before anything is written; each resource group is written in transactions of up to 100 rows.',
     tag: 'Servers',
     body: setSessionsRequest,
-    responses: { 200: { description: 'How many rows were written and in how many transactions.', schema: setSessionsResponse } },
+    responses: {
+      200: {
+        description:
+          'How many rows were written, in how many table transactions (one that found a row changed meanwhile, and so wrote nothing, counts too), and the servers left alone.',
+        schema: setSessionsResponse,
+      },
+    },
     errors: ['Forbidden', 'NotFound', 'WriteContention', 'StorageUnavailable'],
   },
   async handle(_request, services, context, body) {

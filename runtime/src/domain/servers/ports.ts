@@ -6,6 +6,8 @@ import type { ServerKey, ServerRecord } from './server';
 import type { ServerState } from './states';
 
 export interface ServerStore {
+  /** The most rows of one resource group a single atomic write (replaceMany) takes. */
+  readonly rowsPerTransaction: number;
   get(key: ServerKey): Promise<Versioned<ServerRecord> | undefined>;
   /** Many rows at once (absent ones are left out), keyed by `describeKey`; fewer round trips than one get each. */
   getMany(keys: readonly ServerKey[]): Promise<Map<string, Versioned<ServerRecord>>>;
@@ -21,13 +23,15 @@ export interface ServerStore {
   countUpTo(limit: number): Promise<number>;
   /**
    * Replaces many rows of one resource group in as few atomic transactions as the store allows
-   * (Table Storage: 100 per transaction). Each chunk is all-or-nothing; StaleWriteError names the keys of a failed chunk.
+   * (Table Storage: 100 per transaction). Each chunk is all-or-nothing: `stale` names the keys of
+   * every failed chunk; `written` holds the rows written, as stored now, with their new ETags
+   * (a row whose new ETag the store did not report is left out).
    */
   replaceMany(
     rows: Versioned<ServerRecord>[],
     /** The only fields that differ from the rows as read: a store may send just these (still ETag-checked). */
     changed?: readonly (keyof ServerRecord)[],
-  ): Promise<{ transactions: number; stale: ServerKey[] }>;
+  ): Promise<{ transactions: number; stale: ServerKey[]; written: Versioned<ServerRecord>[] }>;
 }
 
 /** What ARM says about a container group, reduced to what the fleet decides on. */

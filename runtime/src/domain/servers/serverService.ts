@@ -29,6 +29,7 @@ import {
   type Versioned,
 } from '../core/ports';
 import type { ContainerGroups, ServerStore } from './ports';
+import type { KnownRows } from './knownRows';
 import { reportVariables, type ReportEndpoint } from '../reports/tokens';
 import type { ContainerGroupSpec, DetailsRequest, NewServer, SessionReport, SetStateRequest } from './requests';
 import {
@@ -69,6 +70,8 @@ export interface ServerServiceDeps {
   log?: Logger;
   /** Where each step of a server's life is sent (LIFECYCLE_EVENT). */
   telemetry?: Telemetry;
+  /** Rows kept across invocations so ACISetSessions can skip its read; undefined = always read. */
+  knownRows?: KnownRows;
 }
 
 export interface CreateResult {
@@ -76,6 +79,16 @@ export interface CreateResult {
   created: boolean;
   server: ServerView;
 }
+
+/** What ACISetSessions answers: rows written, transactions spent on them, servers left alone and why. */
+export interface SessionsResult {
+  updated: number;
+  transactions: number;
+  ignored: Array<ServerKey & { reason: string }>;
+}
+
+/** The only fields a session report changes: all a store needs to send. */
+const SESSION_FIELDS = ['activeSessions', 'lastReportAt'] as const satisfies readonly (keyof ServerRecord)[];
 
 /** A Deleting row whose ARM delete has not finished after this long gets its delete sent again. */
 const DELETE_RETRY_AFTER_MS = 10 * 60_000;
@@ -87,6 +100,7 @@ export class ServerService {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly telemetry: Telemetry;
+  private readonly knownRows: KnownRows | undefined;
 
   constructor(deps: ServerServiceDeps) {
     this.store = deps.store;
@@ -95,6 +109,7 @@ export class ServerService {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
     this.telemetry = deps.telemetry ?? silentTelemetry;
+    this.knownRows = deps.knownRows;
   }
 
   async create(req: NewServer): Promise<CreateResult> {
@@ -331,16 +346,44 @@ export class ServerService {
   /**
    * Records many servers' session counts. The whole batch is checked before anything is written
    * (every server must exist), then each resource group's rows go out in 100-row transactions.
+   * A batch this process wrote last time is written at once, under the ETags that write answered.
    */
-  async setSessions(
-    reports: readonly SessionReport[],
-  ): Promise<{ updated: number; transactions: number; ignored: Array<ServerKey & { reason: string }> }> {
+  async setSessions(reports: readonly SessionReport[]): Promise<SessionsResult> {
     const limit = this.options.maxSessionReports;
     if (limit !== undefined && reports.length > limit) {
       const message = `a batch may name at most ${limit} servers (SESSIONS_BATCH_MAX); this one names ${reports.length}: split it into several calls`;
       throw new FleetError('ValidationFailed', `Invalid request: ${message}; nothing was written.`, [{ path: '', message }]);
     }
     for (const r of reports) this.assertAllowed(r);
+    const spent = await this.setKnownSessions(reports);
+    return typeof spent === 'object' ? spent : this.setSessionsAsRead(reports, spent);
+  }
+
+  /**
+   * A batch of rows this process wrote last (a caller reporting the same servers again) is written
+   * without reading them first: their kept ETags guard the write. Only a batch of one atomic
+   * transaction, so a stale row means nothing was written and the batch goes the reading way,
+   * answered exactly as if it had gone that way first. The result, or the transactions spent.
+   */
+  private async setKnownSessions(reports: readonly SessionReport[]): Promise<SessionsResult | number> {
+    const oneTransaction =
+      reports.length <= this.store.rowsPerTransaction && reports.every((r) => r.resourceGroup === reports[0]!.resourceGroup);
+    const known = oneTransaction ? this.knownRows?.lookup(reports) : undefined;
+    // MaxSessions is fixed at create, but the server may have been made again since: only rows just read may refuse.
+    if (!known || reports.some((r) => sessionsBeyondCapacity(known.get(describeKey(r))!.value, r.activeSessions))) return 0;
+    const now = this.clock.now().toISOString();
+    const writes = reports.map((r) => {
+      const row = known.get(describeKey(r))!;
+      return { etag: row.etag, value: { ...row.value, activeSessions: r.activeSessions, lastReportAt: now } };
+    });
+    const result = await this.store.replaceMany(writes, SESSION_FIELDS);
+    this.knownRows!.outcome(result.stale.length > 0);
+    this.keep(writes, result.written);
+    return result.stale.length > 0 ? result.transactions : { updated: writes.length, transactions: result.transactions, ignored: [] };
+  }
+
+  /** setSessions with every row read first; `spent` transactions already went to a try with kept rows. */
+  private async setSessionsAsRead(reports: readonly SessionReport[], spent: number): Promise<SessionsResult> {
     const rows = await this.store.getMany(reports);
     const missing = reports.filter((r) => !rows.has(describeKey(r)));
     if (missing.length > 0) {
@@ -365,7 +408,7 @@ export class ServerService {
 
     let pending = reports.map((report) => ({ report, row: rows.get(describeKey(report))! }));
     let updated = 0;
-    let transactions = 0;
+    let transactions = spent;
     const ignored: Array<ServerKey & { reason: string }> = [];
     for (let attempt = 1; pending.length > 0; attempt++) {
       const now = this.clock.now().toISOString();
@@ -374,7 +417,8 @@ export class ServerService {
         if (row.value.state === 'Deleting') ignored.push({ ...keyOf(report), reason: 'server is being deleted' });
         else writes.push({ etag: row.etag, value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now } });
       }
-      const result = await this.store.replaceMany(writes, ['activeSessions', 'lastReportAt']);
+      const result = await this.store.replaceMany(writes, SESSION_FIELDS);
+      this.keep(writes, result.written);
       transactions += result.transactions;
       updated += writes.length - result.stale.length;
       if (result.stale.length === 0) break;
@@ -391,6 +435,13 @@ export class ServerService {
       });
     }
     return { updated, transactions, ignored };
+  }
+
+  /** Keeps the rows just written, with their new ETags; those tried and not written are forgotten. */
+  private keep(tried: readonly Versioned<ServerRecord>[], written: readonly Versioned<ServerRecord>[]): void {
+    if (!this.knownRows) return;
+    this.knownRows.forget(tried.map((w) => w.value));
+    this.knownRows.remember(written);
   }
 
   async setState(req: SetStateRequest): Promise<ServerView> {
