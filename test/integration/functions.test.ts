@@ -6,6 +6,7 @@ import { createContainerInstanceClient } from '../../runtime/src/azure/armClient
 import type { ServerStore } from '../../runtime/src/domain/servers/ports';
 import { ServerService } from '../../runtime/src/domain/servers/serverService';
 import { call, createBody, eventually, newServer, startTestFleet, type LocalFleet } from '../support/localFleet';
+import { serverRecord } from '../support/records';
 
 let fleet: LocalFleet;
 before(async () => {
@@ -291,6 +292,24 @@ describe('ACISetSessions', () => {
     const s2 = await serverOf('gs-s2');
     assert.deepEqual([s2.State, s2.ActiveSessions, (await serverOf('gs-s1')).ActiveSessions], ['MarkedForDeletion', 5, 4]);
     assert.equal((await call(fleet, 'ACISetState', { resourceGroup: 'games', containerGroupName: 'gs-s2', state: 'Running' })).status, 200);
+  });
+
+  it('answers 404 for a kept server whose row was deleted since (the transaction fails on it), writing nothing', async () => {
+    const store = fleet.services.store;
+    await Promise.all(['gs-kept-a', 'gs-kept-b'].map((n) => store.insert(serverRecord(n))));
+    const batch = (n: number) =>
+      ['gs-kept-a', 'gs-kept-b'].map((c) => ({ resourceGroup: 'games', containerGroupName: c, activeSessions: n }));
+    assert.equal((await call(fleet, 'ACISetSessions', batch(1))).status, 200);
+    await store.remove(
+      { resourceGroup: 'games', containerGroupName: 'gs-kept-b' },
+      (await store.get({ resourceGroup: 'games', containerGroupName: 'gs-kept-b' }))!.etag,
+    );
+    const res = await call(fleet, 'ACISetSessions', batch(2));
+    assert.equal(res.status, 404);
+    assert.deepEqual(res.body.error.details, [{ resourceGroup: 'games', containerGroupName: 'gs-kept-b' }]);
+    const a = (await store.get({ resourceGroup: 'games', containerGroupName: 'gs-kept-a' }))!;
+    assert.equal(a.value.activeSessions, 1, 'nothing written');
+    await store.remove(a.value, a.etag);
   });
 });
 

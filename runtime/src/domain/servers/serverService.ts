@@ -418,7 +418,10 @@ export class ServerService {
         else writes.push({ etag: row.etag, value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now } });
       }
       const result = await this.store.replaceMany(writes, SESSION_FIELDS);
-      this.keep(writes, result.written);
+      this.keep(
+        pending.map((p) => p.row),
+        result.written,
+      );
       transactions += result.transactions;
       updated += writes.length - result.stale.length;
       if (result.stale.length === 0) break;
@@ -437,7 +440,7 @@ export class ServerService {
     return { updated, transactions, ignored };
   }
 
-  /** Keeps the rows just written, with their new ETags; those tried and not written are forgotten. */
+  /** Keeps the rows just written, with their new ETags; the others of the batch (stale, being deleted) are forgotten. */
   private keep(tried: readonly Versioned<ServerRecord>[], written: readonly Versioned<ServerRecord>[]): void {
     if (!this.knownRows) return;
     this.knownRows.forget(tried.map((w) => w.value));
