@@ -90,6 +90,12 @@ export interface SessionsResult {
 /** The only fields a session report changes: all a store needs to send. */
 const SESSION_FIELDS = ['activeSessions', 'lastReportAt'] as const satisfies readonly (keyof ServerRecord)[];
 
+/** The row with a session report applied, under the ETag it was read (or kept) with. */
+const reported = (row: Versioned<ServerRecord>, report: SessionReport, now: string): Versioned<ServerRecord> => ({
+  etag: row.etag,
+  value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now },
+});
+
 /** A Deleting row whose ARM delete has not finished after this long gets its delete sent again. */
 const DELETE_RETRY_AFTER_MS = 10 * 60_000;
 
@@ -372,10 +378,7 @@ export class ServerService {
     // MaxSessions is fixed at create, but the server may have been made again since: only rows just read may refuse.
     if (!known || reports.some((r) => sessionsBeyondCapacity(known.get(describeKey(r))!.value, r.activeSessions))) return 0;
     const now = this.clock.now().toISOString();
-    const writes = reports.map((r) => {
-      const row = known.get(describeKey(r))!;
-      return { etag: row.etag, value: { ...row.value, activeSessions: r.activeSessions, lastReportAt: now } };
-    });
+    const writes = reports.map((r) => reported(known.get(describeKey(r))!, r, now));
     const result = await this.store.replaceMany(writes, SESSION_FIELDS);
     this.knownRows!.outcome(result.stale.length > 0);
     this.keep(writes, result.written);
@@ -415,7 +418,7 @@ export class ServerService {
       const writes: Versioned<ServerRecord>[] = [];
       for (const { report, row } of pending) {
         if (row.value.state === 'Deleting') ignored.push({ ...keyOf(report), reason: 'server is being deleted' });
-        else writes.push({ etag: row.etag, value: { ...row.value, activeSessions: report.activeSessions, lastReportAt: now } });
+        else writes.push(reported(row, report, now));
       }
       const result = await this.store.replaceMany(writes, SESSION_FIELDS);
       this.keep(
