@@ -1,6 +1,6 @@
 // In-memory implementations of the fleet's ports, with the same ETag semantics as Table and Blob
 // Storage, for the simulator (and unit tests): the real services run on top of them unchanged.
-import { keyOf, describeKey, type ServerKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
+import { keyOf, describeKey, transactionBatches, type ServerKey, type ServerRecord } from '../../runtime/src/domain/servers/server';
 import { AlreadyExistsError, StaleWriteError, type Clock, type Versioned } from '../../runtime/src/domain/core/ports';
 import type { AllocationLedger, DemandMiss, DemandStore, LedgerEntry } from '../../runtime/src/domain/allocation/ports';
 import type { AutoscalerState, AutoscalerStateStore } from '../../runtime/src/domain/autoscaling/ports';
@@ -11,7 +11,7 @@ import type { FleetRecord } from '../../runtime/src/domain/fleets/fleet';
 import type { FleetStore } from '../../runtime/src/domain/fleets/ports';
 
 export class MemoryServerStore implements ServerStore {
-  /** As in Table Storage; replaceMany here is one all-or-nothing write whatever its size. */
+  /** As in Table Storage: replaceMany writes batches of one resource group and at most this many rows, each all or nothing. */
   readonly rowsPerTransaction = 100;
   private readonly rows = new Map<string, Versioned<ServerRecord>>();
   private version = 0;
@@ -62,9 +62,14 @@ export class MemoryServerStore implements ServerStore {
   }
 
   async replaceMany(rows: Versioned<ServerRecord>[]) {
-    const stale = rows.filter((r) => this.rows.get(describeKey(r.value))?.etag !== r.etag).map((r) => keyOf(r.value));
-    if (stale.length > 0) return { transactions: 1, stale: rows.map((r) => keyOf(r.value)), written: [] };
-    return { transactions: 1, stale: [], written: rows.map((r) => this.stamp(r.value)) };
+    const batches = transactionBatches(rows, (r) => r.value.resourceGroup, this.rowsPerTransaction);
+    const stale: ServerKey[] = [];
+    const written: Versioned<ServerRecord>[] = [];
+    for (const batch of batches) {
+      if (batch.some((r) => this.rows.get(describeKey(r.value))?.etag !== r.etag)) stale.push(...batch.map((r) => keyOf(r.value)));
+      else written.push(...batch.map((r) => this.stamp(r.value)));
+    }
+    return { transactions: batches.length, stale, written };
   }
 
   /** Synchronous read of every row, for the simulator's bookkeeping. */

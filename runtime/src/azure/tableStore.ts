@@ -3,7 +3,7 @@ import { odata, RestError, type TableClient, type TableEntity, type TableEntityR
 import { storageUnavailable, tableCreator } from './storage';
 import { AlreadyExistsError, StaleWriteError, type Versioned } from '../domain/core/ports';
 import type { ServerStore } from '../domain/servers/ports';
-import { describeKey, type Reservation, type ServerKey, type ServerRecord } from '../domain/servers/server';
+import { describeKey, groupBy, transactionBatches, type Reservation, type ServerKey, type ServerRecord } from '../domain/servers/server';
 import { isState, type ServerState } from '../domain/servers/states';
 
 /** Table Storage's limit on operations in one entity group transaction. */
@@ -160,10 +160,7 @@ export class TableServerStore implements ServerStore {
     changed?: readonly (keyof ServerRecord)[],
   ): Promise<{ transactions: number; stale: ServerKey[]; written: Versioned<ServerRecord>[] }> {
     await this.ensureTable();
-    const chunks: Versioned<ServerRecord>[][] = [];
-    for (const group of groupBy(rows, (r) => r.value.resourceGroup).values()) {
-      for (let i = 0; i < group.length; i += TRANSACTION_LIMIT) chunks.push(group.slice(i, i + TRANSACTION_LIMIT));
-    }
+    const chunks = transactionBatches(rows, (r) => r.value.resourceGroup, TRANSACTION_LIMIT);
     const stale: ServerKey[] = [];
     const written: Versioned<ServerRecord>[] = [];
     await Promise.all(
@@ -270,17 +267,6 @@ function fromEntity(e: TableEntityResult<ServerEntity>): Versioned<ServerRecord>
       revision: e.Revision === undefined || e.Revision === null ? undefined : Number(e.Revision),
     },
   };
-}
-
-function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
 }
 
 function required<T>(value: T | undefined): T {

@@ -164,3 +164,27 @@ export const keyOf = (r: ServerKey): ServerKey => ({
 });
 
 export const describeKey = (k: ServerKey) => `${k.resourceGroup}/${k.containerGroupName}`;
+
+/** `items` grouped by `keyOf`, in the order each key first appears. */
+export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/**
+ * How a store writes many rows atomically: Table Storage's transactions hold one partition (resource
+ * group) and at most `limit` rows, so the rows go in batches of one resource group, each all or nothing.
+ */
+export function transactionBatches<T>(rows: readonly T[], groupOf: (row: T) => string, limit: number): T[][] {
+  const batches: T[][] = [];
+  for (const group of groupBy(rows, groupOf).values()) {
+    for (let i = 0; i < group.length; i += limit) batches.push(group.slice(i, i + limit));
+  }
+  return batches;
+}
